@@ -1,0 +1,131 @@
+"""Hosting capacity: facilities (capacity schedules, rig orders) and regions' general capacity.
+
+Capacity is in MW of rig power. Rigs that arrive, are delivered or are bought wait as `queued`
+until capacity is free, first come first served: a rig ordered by a facility waits for that
+facility; any other rig takes a hosting facility in its region first, then the region's general
+capacity. Rigs online or offline occupy capacity; rigs forced off, in transit or underground do
+not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+from numpy.typing import NDArray
+
+from sim import kernels
+from sim.agents.pools import ensure_served
+from sim.state import NEVER, OFFLINE, ONLINE, QUEUED
+from sim.world import World, add_rigs, day_index
+
+
+def occupancy_mw(world: World) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """MW occupied in each region's general capacity (R,) and in each facility (F,)."""
+    fleet = world.fleet
+    racked = (fleet.status == ONLINE) | (fleet.status == OFFLINE)
+    mw = np.where(racked, fleet.count * world.hw_power_w[fleet.hw] / 1e6, 0.0)
+    fac = fleet.facility
+    general = np.bincount(fleet.region, weights=np.where(fac < 0, mw, 0.0),
+                          minlength=world.num_regions)
+    in_fac = np.bincount(np.maximum(fac, 0), weights=np.where(fac >= 0, mw, 0.0),
+                         minlength=len(world.fac_region))
+    return general, in_fac[: len(world.fac_region)]
+
+
+def admit_queued(world: World) -> None:
+    """Bring queued rigs online where capacity is free, first come first served."""
+    fleet = world.fleet
+    queued = np.flatnonzero(fleet.status == QUEUED)
+    if len(queued) == 0:
+        return
+    queued = queued[np.lexsort((queued, fleet.t_since[queued]))]
+    general_used, fac_used = occupancy_mw(world)
+    fac_free = world.fac_capacity_mw - fac_used
+    general_free = world.capacity_mw - general_used
+    fac_free[world.cutoff[world.fac_region]] = 0.0
+    general_free[world.cutoff] = 0.0
+    ordered = fleet.facility[queued] >= 0
+    for f in np.unique(fleet.facility[queued[ordered]]):
+        rows = queued[fleet.facility[queued] == f]
+        fac_free[f] -= _admit(world, rows, fac_free[f], int(f))
+    rest = queued[~ordered]
+    for r in np.unique(fleet.region[rest]):
+        rows = rest[fleet.region[rest] == r]
+        for f in np.flatnonzero((world.fac_region == r) & world.fac_hosting):
+            fac_free[f] -= _admit(world, rows, fac_free[f], int(f))
+            rows = rows[fleet.status[rows] == QUEUED]
+        _admit(world, rows, general_free[r], -1)
+
+
+def _admit(world: World, rows: NDArray[np.intp], free_mw: float, facility: int) -> float:
+    """Admit queued `rows` (in order) into `free_mw`; returns the MW taken."""
+    fleet = world.fleet
+    if len(rows) == 0 or not free_mw > 0:
+        return 0.0
+    mw_per_rig = world.hw_power_w[fleet.hw[rows]] / 1e6
+    admitted = kernels.admit_fifo(fleet.count[rows], mw_per_rig,
+                                  float(min(free_mw, 1e18)))
+    taken = float(np.dot(admitted, mw_per_rig))
+    out = fleet.split(rows, admitted)
+    fleet.status[out] = ONLINE
+    fleet.facility[out] = facility
+    fleet.t_since[out] = world.day
+    return taken
+
+
+class GridOperator:
+    """Steps regions' general hosting capacity along their schedules."""
+
+    def __init__(self, env: simpy.Environment, world: World) -> None:
+        self.env, self.world = env, world
+        days = sorted({max(day_index(world.scenario, s.date), 0)
+                       for r in world.scenario.regions for s in r.capacity_schedule})
+        env.process(self._run(days))
+
+    def _run(self, days: list[int]) -> Generator[Any, Any, None]:
+        for day in days:
+            yield self.env.timeout(day - self.env.now)
+            before = self.world.capacity_mw.copy()
+            self.world.capacity_mw = self.world.capacity_on(day)
+            for r in np.flatnonzero(self.world.capacity_mw != before):
+                self.world.log(day, "capacity", "grid", self.world.geo.names[r],
+                               f"hosting capacity in {self.world.geo.names[r]} now "
+                               f"{self.world.capacity_mw[r]:,.0f} MW")
+
+
+class FacilityOperator:
+    """A facility's capacity steps and rig deliveries."""
+
+    def __init__(self, env: simpy.Environment, world: World, index: int) -> None:
+        self.env, self.world, self.index = env, world, index
+        spec = world.scenario.facilities[index]
+        for step in spec.capacity[1:]:
+            env.process(self._capacity(day_index(world.scenario, step.date), step.mw))
+        for k, _order in enumerate(spec.orders):
+            env.process(self._deliver(k))
+
+    def _capacity(self, day: int, mw: float) -> Generator[Any, Any, None]:
+        yield self.env.timeout(max(day, 0))
+        self.world.fac_capacity_mw[self.index] = mw
+        name = self.world.scenario.facilities[self.index].name
+        self.world.log(self.env.now, "facility_capacity", name,
+                       self.world.scenario.facilities[self.index].region,
+                       f"{name} capacity now {mw:g} MW")
+
+    def _deliver(self, k: int) -> Generator[Any, Any, None]:
+        world = self.world
+        spec = world.scenario.facilities[self.index]
+        order = spec.orders[k]
+        yield self.env.timeout(max(day_index(world.scenario, order.date), 0))
+        hw = [h.name for h in world.scenario.hardware].index(order.hardware)
+        pool = [p.name for p in world.scenario.pools].index(order.pool)
+        first = world.fleet.size
+        add_rigs(world.fleet, order.rigs, world.scenario.resolution, status=QUEUED,
+                 region=int(world.fac_region[self.index]), pool=pool, hw=hw,
+                 facility=self.index, t_since=int(self.env.now), t_due=NEVER)
+        ensure_served(world, np.arange(first, world.fleet.size, dtype=np.intp))
+        world.log(self.env.now, "delivery", spec.name, spec.region,
+                  f"{order.rigs:,} {order.hardware} delivered to {spec.name}")

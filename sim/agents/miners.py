@@ -1,0 +1,383 @@
+"""The fleet's behaviour, vectorised over rig rows: the daily step.
+
+Within a day the order is explicit: timers (arrivals, end of hibernation) → queue admission →
+economics → switching on/off → enforcement → pre-emptive exits → decisions of forced-off rigs →
+purchases. The chain and the recorder follow (sim/engine.py). No Python loop runs over rigs;
+loops run over regions, destinations or alternatives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim import kernels
+from sim.agents.facilities import admit_queued, occupancy_mw
+from sim.agents.pools import ensure_served
+from sim.chain import subsidy_sum
+from sim.state import (
+    BANNED_OFF,
+    IN_TRANSIT,
+    NEVER,
+    OFFLINE,
+    ONLINE,
+    QUEUED,
+    RETIRED,
+    UNDERGROUND,
+)
+from sim.world import World, add_rigs, purchase_rigs_on
+
+F64 = NDArray[np.float64]
+Rows = NDArray[np.intp]
+
+
+@dataclass
+class Economics:
+    """Today's unit economics. Revenue and cost are USD per rig per day."""
+
+    hashprice_usd_per_hs_day: F64  # (C,)
+    revenue_k: F64  # (K,) gross of pool fee and haircut
+    cost_rk: F64  # (R, K) power at the region's price
+    margin_rk: F64  # (R, K) revenue (after haircut) − cost, for decisions
+
+
+def reward_per_block(world: World, c: int) -> float:
+    chain = world.chains[c]
+    return subsidy_sum(chain.coin, chain.height + 1, 1) + chain.coin.fees_per_block_coins
+
+
+def mining_hashrate(world: World) -> F64:
+    """Hashrate of rigs online or underground, per coin (C,)."""
+    fleet = world.fleet
+    mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
+    per_row = np.where(mining, fleet.count * world.hw_hashrate_hs[fleet.hw], 0.0)
+    return np.bincount(world.hw_coin[fleet.hw], weights=per_row,
+                       minlength=len(world.chains))
+
+
+def economics(world: World, hashrate: F64) -> Economics:
+    hp = np.array([
+        kernels.hashprice_usd_per_hs_day(
+            ch.coin.rule, ch.difficulty, reward_per_block(world, c), float(world.price_usd[c]),
+            ch.coin.block_time_s, float(hashrate[c]))
+        for c, ch in enumerate(world.chains)])
+    revenue_k = world.hw_hashrate_hs * hp[world.hw_coin]
+    cost_rk = kernels.power_cost_usd_per_day(world.hw_power_w[None, :],
+                                             world.electricity_usd_per_kwh()[:, None])
+    margin_rk = revenue_k[None, :] * (1.0 - world.haircut[:, None]) - cost_rk
+    return Economics(hp, revenue_k, cost_rk, margin_rk)
+
+
+def row_cost_usd_per_day(world: World, econ: Economics) -> F64:
+    """Daily cost of one rig of each row: power at the region's or facility's price, plus
+    the hosting fee in a hosting facility."""
+    fleet = world.fleet
+    cost = econ.cost_rk[fleet.region, fleet.hw]
+    fac = fleet.facility
+    in_fac = np.flatnonzero(fac >= 0)
+    if len(in_fac):
+        f = fac[in_fac]
+        kwh = world.hw_power_w[fleet.hw[in_fac]] * 24.0 / 1000.0
+        price = np.where(np.isnan(world.fac_power_usd_per_kwh[f]),
+                         world.electricity_usd_per_kwh()[fleet.region[in_fac]],
+                         world.fac_power_usd_per_kwh[f])
+        cost[in_fac] = kwh * (price + np.where(world.fac_hosting[f],
+                                               world.fac_fee_usd_per_kwh[f], 0.0))
+    return cost
+
+
+def switch(world: World, econ: Economics) -> None:
+    """Online rigs switch off below `switch_off_margin`, offline ones on above
+    `switch_on_margin` (relative margin (revenue − cost) / cost): a hysteresis band."""
+    fleet = world.fleet
+    b = world.scenario.behaviour
+    revenue = (econ.revenue_k[fleet.hw] * (1.0 - world.pool_fee[fleet.pool])
+               * (1.0 - world.haircut[fleet.region]))
+    cost = row_cost_usd_per_day(world, econ)
+    rel = (revenue - cost) / np.maximum(cost, 1e-12)
+    status = fleet.status
+    off = (status == ONLINE) & (rel < b.switch_off_margin)
+    on = (status == OFFLINE) & (rel > b.switch_on_margin) & ~world.cutoff[fleet.region]
+    status[off] = OFFLINE
+    status[on] = ONLINE
+    fleet.t_since[off | on] = world.day
+
+
+def resolve_timers(world: World) -> None:
+    """Shipments that arrive today queue at their destination; hibernation ends."""
+    fleet = world.fleet
+    due = fleet.t_due <= world.day
+    arriving = np.flatnonzero(due & (fleet.status == IN_TRANSIT))
+    if len(arriving):
+        origin, dest = fleet.region[arriving], fleet.dest[arriving]
+        np.add.at(world.flow_arrived, (origin, dest), fleet.count[arriving])
+        fleet.region[arriving] = dest
+        fleet.dest[arriving] = -1
+        fleet.status[arriving] = QUEUED
+        fleet.t_since[arriving] = world.day
+        fleet.t_due[arriving] = NEVER
+        ensure_served(world, arriving)
+    fleet = world.fleet
+    waking = (fleet.t_due <= world.day) & (fleet.status == BANNED_OFF)
+    fleet.t_due[waking] = NEVER
+
+
+def enforce(world: World) -> None:
+    """Bans force rigs off (cut-offs all at once); underground rigs are detected; underground
+    rigs in a region no longer banned come back online."""
+    p_ban = world.ban_probability()
+    p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
+    rng = world.streams["enforcement"]
+    status = world.fleet.status
+    exposed = (status == ONLINE) | (status == OFFLINE) | (status == QUEUED)
+    _hit(world, rng, exposed, p_ban)
+    status = world.fleet.status
+    _hit(world, rng, status == UNDERGROUND, p_detect)
+    fleet = world.fleet
+    freed = (fleet.status == UNDERGROUND) & ~world.banned()[fleet.region]
+    fleet.status[freed] = ONLINE
+
+
+def _hit(world: World, rng: np.random.Generator, eligible: NDArray[np.bool_], p: F64) -> None:
+    region = world.fleet.region
+    for r in np.flatnonzero(p > 0):
+        rows = np.flatnonzero(eligible & (region == r))
+        moving = kernels.thin(rng, world.fleet.count[rows], float(p[r]))
+        out = world.fleet.split(rows, moving)
+        fleet = world.fleet
+        fleet.status[out] = BANNED_OFF
+        fleet.t_since[out] = world.day
+        fleet.t_due[out] = NEVER
+
+
+class Relocation:
+    """Where relocating rigs can go today, and how much of each destination is left."""
+
+    def __init__(self, world: World, econ: Economics) -> None:
+        self.world = world
+        geo = world.geo
+        b = world.scenario.behaviour
+        allowed = geo.is_leaf & ~world.banned()
+        if b.destinations is not None:
+            allowed &= np.any(geo.covers[[geo.index(n) for n in b.destinations]], axis=0)
+        self.dest = np.flatnonzero(allowed)
+        self.reachable = geo.reachable()[:, self.dest]  # (R, D)
+        general_used, fac_used = occupancy_mw(world)
+        horizon = world.day + int(b.capacity_lookahead_days)
+        hosting = np.bincount(world.fac_region[world.fac_hosting],
+                              weights=world.fac_capacity_mw[world.fac_hosting],
+                              minlength=world.num_regions)
+        host_used = np.bincount(world.fac_region[world.fac_hosting],
+                                weights=fac_used[world.fac_hosting], minlength=world.num_regions)
+        bookable = world.capacity_on(horizon) - general_used + hosting - host_used
+        bookable -= self._committed_mw()
+        self.bookable_mw = bookable[self.dest]
+        self.route_left = np.array([np.inf if rt.capacity_rigs_per_day is None
+                                    else rt.capacity_rigs_per_day for rt in geo.routes])
+        self.econ = econ
+
+    def _committed_mw(self) -> F64:
+        fleet = self.world.fleet
+        moving = (fleet.status == IN_TRANSIT) | (fleet.status == QUEUED)
+        where = np.where(fleet.status == IN_TRANSIT, fleet.dest, fleet.region)
+        mw = np.where(moving, fleet.count * self.world.hw_power_w[fleet.hw] / 1e6, 0.0)
+        return np.bincount(where, weights=mw, minlength=self.world.num_regions)
+
+    def utilities(self, origin: NDArray[np.intp], hw: NDArray[np.intp]) -> F64:
+        """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
+        world, b = self.world, self.world.scenario.behaviour
+        geo = world.geo
+        transit = geo.mean_transit_days[np.ix_(origin, self.dest)]
+        cost = geo.cost_usd_per_rig[np.ix_(origin, self.dest)]
+        days = np.maximum(b.horizon_days - np.nan_to_num(transit, posinf=b.horizon_days), 0.0)
+        profit = days * self.econ.margin_rk[np.ix_(self.dest, hw)].T - np.nan_to_num(
+            cost, posinf=0.0)
+        return (profit / b.profit_scale_usd - b.risk_aversion * world.risk[self.dest][None, :]
+                + b.constants.relocate)
+
+    def available(self, origin: NDArray[np.intp]) -> NDArray[np.bool_]:
+        return self.reachable[origin] & (self.dest[None, :] != origin[:, None])
+
+    def ration(self, origin: NDArray[np.intp], hw: NDArray[np.intp], rigs: F64) -> F64:
+        """Fraction of the expected relocations `rigs` (G, D) that capacity allows today;
+        books what it allows."""
+        mw = rigs * (self.world.hw_power_w[hw] / 1e6)[:, None]
+        by_dest = kernels.ration(mw.sum(axis=0), self.bookable_mw)
+        factor = np.broadcast_to(by_dest, rigs.shape).copy()
+        if np.isfinite(self.route_left).any():
+            route_demand = np.zeros(len(self.route_left))
+            for g, d in zip(*np.nonzero(rigs), strict=True):
+                for k in self.world.geo.path_routes[origin[g]][self.dest[d]]:
+                    route_demand[k] += rigs[g, d]
+            by_route = kernels.ration(route_demand, self.route_left)
+            for g, d in zip(*np.nonzero(rigs), strict=True):
+                for k in self.world.geo.path_routes[origin[g]][self.dest[d]]:
+                    factor[g, d] = min(factor[g, d], by_route[k])
+            self.route_left -= kernels.ration(route_demand, self.route_left) * route_demand
+        self.bookable_mw -= (mw * factor).sum(axis=0)
+        return factor
+
+
+def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
+    """Send whole `rows` from their region to `dest`: in transit, arriving after a draw from
+    the path's transit-time distribution (per rig: rows are split by arrival day)."""
+    fleet = world.fleet
+    if len(rows) == 0:
+        return
+    origin = fleet.region[rows].copy()
+    count = fleet.count[rows].copy()
+    hashrate = count * world.hw_hashrate_hs[fleet.hw[rows]]
+    np.add.at(world.flow_departed, (origin, dest), count)
+    np.add.at(world.flow_hashrate, (origin, dest), hashrate)
+    world.relocated_total[dest] += count.sum()
+    fleet.status[rows] = IN_TRANSIT
+    fleet.dest[rows] = dest
+    fleet.t_since[rows] = world.day
+    rng = world.streams["transit"]
+    for o in np.unique(origin):
+        sel = rows[origin == o]
+        pmf = world.geo.pair_pmf[(int(o), dest)]
+        by_day = rng.multinomial(fleet.count[sel], pmf)  # (n, J)
+        r_idx, j = np.nonzero(by_day)
+        new = fleet.split(sel[r_idx], by_day[r_idx, j])
+        fleet = world.fleet
+        fleet.t_due[new] = world.day + extra_days + j
+
+
+def _leave(world: World, reloc: Relocation, rows: Rows, counts: NDArray[np.int64],
+           origin: NDArray[np.intp], probs: F64, extra_days: int = 0) -> None:
+    """Ship `counts` rigs of `rows` to destinations drawn from `probs` (n, D)."""
+    alloc = kernels.allocate(world.streams["decisions"], counts, probs)
+    for d in np.flatnonzero(alloc.sum(axis=0)):
+        out = world.fleet.split(rows, alloc[:, d])
+        ship(world, out, int(reloc.dest[d]), extra_days)
+
+
+def exits(world: World, reloc: Relocation) -> None:
+    """After an announcement, a share of online rigs leaves pre-emptively each day."""
+    rng = world.streams["departures"]
+    for r in np.flatnonzero(world.exit_rate_per_day > 0):
+        fleet = world.fleet
+        rows = np.flatnonzero((fleet.status == ONLINE) & (fleet.region == r))
+        moving = kernels.thin(rng, fleet.count[rows], float(world.exit_rate_per_day[r]))
+        rows, moving = rows[moving > 0], moving[moving > 0]
+        if len(rows) == 0:
+            continue
+        origin, hw = fleet.region[rows], fleet.hw[rows]
+        probs = kernels.softmax(reloc.utilities(origin, hw), reloc.available(origin))
+        probs *= reloc.ration(origin, hw, probs * moving[:, None])
+        _leave(world, reloc, rows, moving, origin, probs)
+
+
+ALTERNATIVES = ("underground", "hibernate", "sell", "retire")
+
+
+def decide(world: World, reloc: Relocation) -> None:
+    """Forced-off rigs choose: relocate (to a destination), underground, hibernate, sell or
+    retire — a multinomial logit on expected profit over the horizon, rationed by capacity."""
+    fleet = world.fleet
+    b = world.scenario.behaviour
+    pool = np.flatnonzero((fleet.status == BANNED_OFF) & (fleet.t_due == NEVER))
+    counts = kernels.thin(world.streams["decisions"], fleet.count[pool], b.decision_rate_per_day)
+    rows, counts = pool[counts > 0], counts[counts > 0]
+    if len(rows) == 0:
+        return
+    origin, hw = fleet.region[rows], fleet.hw[rows]
+    n_dest = len(reloc.dest)
+    u_reloc = reloc.utilities(origin, hw)
+    avail_reloc = reloc.available(origin)
+    u, avail = _other_utilities(world, reloc, origin, hw, avail_reloc.any(axis=1))
+    probs = kernels.softmax(np.concatenate([u_reloc, u], axis=1),
+                            np.concatenate([avail_reloc, avail], axis=1))
+    # The buyer of a sold rig takes it where relocating miners would go.
+    buyer = kernels.softmax(u_reloc, avail_reloc)
+    sell = n_dest + ALTERNATIVES.index("sell")
+    wanted = (probs[:, :n_dest] + probs[:, [sell]] * buyer) * counts[:, None]
+    factor = reloc.ration(origin, hw, wanted)
+    probs[:, :n_dest] *= factor
+    buyer_ok = (buyer * factor).sum(axis=1)
+    buyer = np.divide(buyer * factor, buyer_ok[:, None], out=np.zeros_like(buyer),
+                      where=buyer_ok[:, None] > 0)
+    probs[:, sell] *= buyer_ok
+    alloc = kernels.allocate(world.streams["decisions"], counts, probs)
+    # Rigs not allocated wait (stay banned_off) and decide again on a later day.
+    _apply_choices(world, reloc, rows, alloc, origin, buyer)
+
+
+def _other_utilities(world: World, reloc: Relocation, origin: NDArray[np.intp],
+                     hw: NDArray[np.intp], can_move: NDArray[np.bool_]
+                     ) -> tuple[F64, NDArray[np.bool_]]:
+    b = world.scenario.behaviour
+    scale = b.profit_scale_usd
+    hazard = world.underground_hazard_per_day[origin]
+    ug_ok = ~np.isnan(hazard)
+    days = kernels.expected_mining_days(np.nan_to_num(hazard), b.horizon_days)
+    u_under = (days * reloc.econ.margin_rk[origin, hw] / scale
+               - b.risk_aversion * world.risk[origin] + b.constants.underground)
+    u_hib = np.full(len(origin), b.constants.hibernate)
+    u_sell = (b.resale_fraction * world.hw_price_usd[hw] / scale + b.constants.sell)
+    u_retire = np.full(len(origin), b.scrap_usd / scale + b.constants.retire)
+    u = np.stack([u_under, u_hib, u_sell, u_retire], axis=1)
+    avail = np.stack([ug_ok, np.ones_like(ug_ok), can_move, np.ones_like(ug_ok)], axis=1)
+    return u, avail
+
+
+def _apply_choices(world: World, reloc: Relocation, rows: Rows, alloc: NDArray[np.int64],
+                   origin: NDArray[np.intp], buyer: F64) -> None:
+    b = world.scenario.behaviour
+    n_dest = len(reloc.dest)
+    for d in np.flatnonzero(alloc[:, :n_dest].sum(axis=0)):
+        ship(world, world.fleet.split(rows, alloc[:, d]), int(reloc.dest[d]))
+    col = {name: n_dest + i for i, name in enumerate(ALTERNATIVES)}
+    out = world.fleet.split(rows, alloc[:, col["underground"]])
+    world.fleet.status[out] = UNDERGROUND
+    out = world.fleet.split(rows, alloc[:, col["hibernate"]])
+    world.fleet.t_due[out] = world.day + int(np.ceil(b.hibernate_days))
+    out = world.fleet.split(rows, alloc[:, col["retire"]])
+    world.fleet.status[out] = RETIRED
+    sold = alloc[:, col["sell"]]
+    if sold.any():
+        keep = sold > 0
+        _leave(world, reloc, rows[keep], sold[keep], origin[keep], buyer[keep],
+               extra_days=int(np.ceil(b.sell_delay_days)))
+
+
+def purchase(world: World) -> None:
+    """Scheduled purchases: new rigs queue for capacity in their region."""
+    sc = world.scenario
+    hw_idx = {h.name: i for i, h in enumerate(sc.hardware)}
+    pool_idx = {p.name: i for i, p in enumerate(sc.pools)}
+    reg = world.geo.index
+    for spec in sc.purchases:
+        rigs = purchase_rigs_on(spec, world.day, sc.start)
+        if rigs == 0:
+            continue
+        splits = [(spec.pool, rigs)] if isinstance(spec.pool, str) else _split(spec.pool, rigs)
+        first = world.fleet.size
+        for pool_name, n in splits:
+            add_rigs(world.fleet, n, sc.resolution, status=QUEUED, region=reg(spec.region),
+                     pool=pool_idx[pool_name], hw=hw_idx[spec.hardware], t_since=world.day)
+        ensure_served(world, np.arange(first, world.fleet.size, dtype=np.intp))
+
+
+def _split(weights: dict[str, float], rigs: int) -> list[tuple[str, int]]:
+    from sim.world import _pool_split
+
+    idx = {n: i for i, n in enumerate(weights)}
+    return [(list(weights)[p], n) for p, n in _pool_split(weights, idx, rigs)]
+
+
+def daily_step(world: World) -> Economics:
+    """One day of the fleet (the chain and the recorder follow in the engine)."""
+    resolve_timers(world)
+    admit_queued(world)
+    econ = economics(world, mining_hashrate(world))
+    switch(world, econ)
+    enforce(world)
+    reloc = Relocation(world, econ)
+    exits(world, reloc)
+    decide(world, reloc)
+    purchase(world)
+    return econ

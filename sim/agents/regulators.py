@@ -1,0 +1,142 @@
+"""Regulators: policies as dated events that change the state of regions.
+
+Every policy on a region covers its descendants. The regional state (ban hazard, power cut-off,
+off-ramp haircut, perceived risk, incentives) is recomputed from the active policies and the
+service withdrawals whenever one of them changes, so a `lift` simply removes a policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.agents.pools import stop_service
+from sim.scenario import (
+    Announcement,
+    ExchangeBan,
+    Incentive,
+    Lift,
+    MiningBan,
+    Policy,
+    PoolServiceBan,
+    PowerCutoff,
+)
+from sim.world import World, day_index
+
+RegionalPolicy = Announcement | MiningBan | PowerCutoff | PoolServiceBan | ExchangeBan | Incentive
+
+
+def refresh_regions(world: World) -> None:
+    """Recompute the regional policy state from active policies and service withdrawals."""
+    num = world.num_regions
+    covers = world.geo.covers
+    hazard, start, ramp = np.zeros(num), np.zeros(num), np.zeros(num)
+    underground = np.full(num, np.nan)
+    cutoff = np.zeros(num, dtype=bool)
+    haircut, risk = np.zeros(num), world.geo.base_risk.copy()
+    discount, capacity, exit_rate = np.zeros(num), np.zeros(num), np.zeros(num)
+    for policy, day in world.active_policies:
+        where = covers[world.geo.index(policy.region)]
+        match policy:
+            case MiningBan():
+                stronger = where & (policy.hazard_per_day >= hazard)
+                hazard[stronger] = policy.hazard_per_day
+                start[stronger] = day + policy.grace_days
+                ramp[stronger] = policy.ramp_days
+                if policy.underground_detection_per_day is not None:
+                    underground[where] = np.fmin(underground[where],
+                                                 policy.underground_detection_per_day)
+            case PowerCutoff():
+                cutoff |= where
+            case ExchangeBan():
+                haircut[where] += policy.haircut
+            case Announcement():
+                risk[where] += policy.risk
+                exit_rate[where] = np.maximum(exit_rate[where], policy.exit_rate_per_day)
+            case Incentive():
+                discount[where] += policy.electricity_discount_usd_per_kwh
+                capacity[where] += policy.capacity_mw
+                risk[where] -= policy.risk_reduction
+    for s, level in world.service_levels.items():
+        service = world.scenario.services[s]
+        where = np.any(covers[[world.geo.index(n) for n in service.regions]], axis=0)
+        haircut[where] += level * service.haircut
+        risk[where] += (level > 0) * service.risk
+    world.ban_hazard_per_day, world.ban_start_day, world.ban_ramp_days = hazard, start, ramp
+    world.underground_hazard_per_day = np.where(hazard > 0, underground, np.nan)
+    world.cutoff, world.haircut = cutoff, np.clip(haircut, 0.0, 1.0)
+    world.risk, world.discount_usd_per_kwh = np.maximum(risk, 0.0), discount
+    world.exit_rate_per_day = exit_rate
+    world.incentive_capacity_mw = capacity
+    world.capacity_mw = world.capacity_on(world.day)
+
+
+def describe(policy: Policy) -> str:
+    if policy.description:
+        return policy.description
+    match policy:
+        case MiningBan():
+            return (f"mining ban in {policy.region}: enforcement hazard "
+                    f"{policy.hazard_per_day:g}/day")
+        case PowerCutoff():
+            return f"power cut off for miners in {policy.region}"
+        case PoolServiceBan():
+            return f"pools must stop serving {policy.region}"
+        case ExchangeBan():
+            return f"exchanges stop serving {policy.region} (off-ramp haircut {policy.haircut:.0%})"
+        case Announcement():
+            return f"announcement raises perceived risk in {policy.region} by {policy.risk:g}"
+        case Incentive():
+            return f"{policy.region} courts miners"
+        case Lift():
+            return f"policy '{policy.policy}' lifted"
+    return policy.kind
+
+
+class Regulator:
+    """Applies each policy of the scenario on its date."""
+
+    def __init__(self, env: simpy.Environment, world: World) -> None:
+        self.env, self.world = env, world
+        for policy in world.scenario.policies:
+            env.process(self._apply(policy))
+
+    def _apply(self, policy: Policy) -> Generator[Any, Any, None]:
+        world = self.world
+        day = day_index(world.scenario, policy.date)
+        yield self.env.timeout(max(day, 0))
+        if isinstance(policy, Lift):
+            world.active_policies = [(p, d) for p, d in world.active_policies
+                                     if p.id != policy.policy]
+            self._restore_pools(policy.policy)
+            region = ""
+        else:
+            world.active_policies.append((policy, day))
+            region = policy.region
+            if isinstance(policy, PoolServiceBan):
+                self._ban_pools(policy)
+        refresh_regions(world)
+        world.log(self.env.now, policy.kind, policy.actor or "regulator", region,
+                  describe(policy))
+
+    def _pool_mask(self, names: list[str] | None) -> np.ndarray:
+        pools = self.world.scenario.pools
+        return np.array([names is None or p.name in names for p in pools], dtype=bool)
+
+    def _ban_pools(self, policy: PoolServiceBan) -> None:
+        world = self.world
+        where = world.geo.covers[world.geo.index(policy.region)]
+        stop_service(world, self._pool_mask(policy.pools), where, policy.vpn_leakage)
+
+    def _restore_pools(self, policy_id: str) -> None:
+        world = self.world
+        for policy in world.scenario.policies:
+            if isinstance(policy, PoolServiceBan) and policy.id == policy_id:
+                where = world.geo.covers[world.geo.index(policy.region)]
+                pools = self._pool_mask(policy.pools) & world.pool_open
+                world.pool_serves[np.ix_(pools, where)] = world.initial_serves[np.ix_(pools, where)]
+                world.pool_accepts[np.ix_(pools, where)] = world.initial_serves[np.ix_(pools,
+                                                                                       where)]

@@ -1,0 +1,128 @@
+"""Pure numpy kernels: arrays in, arrays out. No simpy, no I/O, no generator construction.
+
+Shapes: `n` rows of the fleet, `R` regions, `K` hardware models, `P` pools, `C` coins,
+`A` alternatives of a choice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.chain import SECONDS_PER_DAY, TWO_32
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: Below this many unit rows a per-row binomial is as fast as drawing sparsely.
+SPARSE_MIN_ROWS = 4096
+
+
+def hashprice_usd_per_hs_day(
+    rule: str, difficulty: float, reward_per_block_coins: float, price_usd: float,
+    block_time_s: float, network_hashrate_hs: float,
+) -> float:
+    """Expected revenue of one H/s for one day, in USD.
+
+    bitcoin: 86400 · reward · price / (D · 2³²); tracking: blocks per day · reward · price / H.
+    """
+    if rule == "bitcoin":
+        return SECONDS_PER_DAY * reward_per_block_coins * price_usd / (difficulty * TWO_32)
+    if network_hashrate_hs <= 0.0:
+        return 0.0
+    blocks = SECONDS_PER_DAY / block_time_s
+    return blocks * reward_per_block_coins * price_usd / network_hashrate_hs
+
+
+def power_cost_usd_per_day(power_w: F64, price_usd_per_kwh: F64) -> F64:
+    """Daily power cost of one rig: power_w · 24 h / 1000 · price (broadcasting)."""
+    return power_w * (24.0 / 1000.0) * price_usd_per_kwh
+
+
+def thin(rng: np.random.Generator, counts: I64, p: float) -> I64:
+    """How many rigs of each row an event with probability `p` per rig hits.
+
+    Exactly binomial(count, p) per row. Where every row is a single rig and there are many, it
+    draws how many rows are hit, then which (sparse: no per-row draw).
+    """
+    n = len(counts)
+    if n == 0 or p <= 0.0:
+        return np.zeros(n, dtype=np.int64)
+    if p >= 1.0:
+        return counts.astype(np.int64, copy=True)
+    if n >= SPARSE_MIN_ROWS and bool(np.all(counts == 1)):
+        hit = np.zeros(n, dtype=np.int64)
+        k = int(rng.binomial(n, p))
+        hit[rng.choice(n, size=k, replace=False)] = 1
+        return hit
+    return rng.binomial(counts, p).astype(np.int64)
+
+
+def softmax(utilities: F64, available: NDArray[np.bool_]) -> F64:
+    """Logit choice probabilities along the last axis; unavailable alternatives get 0.
+
+    Rows with no available alternative get all zeros.
+    """
+    u = np.where(available, utilities, -np.inf)
+    top = np.max(u, axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    e = np.where(available, np.exp(u - top), 0.0)
+    total = e.sum(axis=-1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+def allocate(rng: np.random.Generator, counts: I64, probs: F64) -> I64:
+    """Split each row's rigs over alternatives: multinomial(count_i, probs_i), shape (n, A).
+
+    Rows whose probabilities sum below one leave the remainder unallocated (it is returned in
+    no column); the caller treats it as "no change".
+    """
+    n, a = probs.shape
+    if n == 0:
+        return np.zeros((0, a), dtype=np.int64)
+    rest = np.clip(1.0 - probs.sum(axis=1, keepdims=True), 0.0, 1.0)
+    full = np.concatenate([np.clip(probs, 0.0, 1.0), rest], axis=1)
+    full /= full.sum(axis=1, keepdims=True)
+    return rng.multinomial(counts, full)[:, :a].astype(np.int64)
+
+
+def ration(demand: F64, supply: F64) -> F64:
+    """Fraction of each demand that can be served: min(1, supply / demand), 1 where none."""
+    out = np.ones_like(demand)
+    np.divide(np.maximum(supply, 0.0), demand, out=out, where=demand > 0)
+    return np.minimum(out, 1.0)
+
+
+def admit_fifo(counts: I64, power_mw_per_rig: F64, free_mw: float) -> I64:
+    """Rigs admitted per queued row, in the given (first-come) order, into `free_mw`.
+
+    Whole rows are admitted while they fit; the first row that does not fit is admitted in
+    part (as many rigs as fit) and the rest wait.
+    """
+    if len(counts) == 0 or free_mw <= 0.0:
+        return np.zeros(len(counts), dtype=np.int64)
+    need = counts * power_mw_per_rig
+    before = np.concatenate([[0.0], np.cumsum(need)[:-1]])
+    room = np.maximum(free_mw - before, 0.0)
+    fit = np.floor(room / power_mw_per_rig + 1e-9).astype(np.int64)
+    return np.minimum(counts, fit)
+
+
+def hhi(shares: F64) -> float:
+    """Herfindahl–Hirschman index of shares that sum to one (0 … 1)."""
+    return float(np.sum(np.square(shares)))
+
+
+def nakamoto(shares: F64, threshold: float = 0.5) -> int:
+    """Fewest entities whose shares together exceed `threshold`."""
+    s = np.sort(np.asarray(shares))[::-1]
+    if s.sum() <= threshold:
+        return 0
+    return int(np.searchsorted(np.cumsum(s), threshold, side="right") + 1)
+
+
+def expected_mining_days(hazard_per_day: F64, horizon_days: float) -> F64:
+    """Expected days of mining within the horizon under a detection hazard: (1 − e^{−hH}) / h."""
+    h = np.asarray(hazard_per_day, dtype=float)
+    safe = np.where(h > 0, h, 1.0)
+    return np.where(h > 0, -np.expm1(-h * horizon_days) / safe, horizon_days)

@@ -1,0 +1,152 @@
+"""Running a scenario and holding its results: tables, provenance, atomic writing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.engine import run_replicate
+from sim.errors import HashsimError, ResultsExistError
+from sim.rng import draw_seed
+from sim.scenario import Scenario
+from sim.summary import summarize
+
+TABLES = ("network", "regions", "pools", "facilities", "flows", "events", "summary")
+LIBRARIES = ("numpy", "scipy", "simpy", "networkx", "pandas", "pydantic", "ruamel.yaml")
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """sha256 of the resolved scenario's canonical JSON."""
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("hashsim", *LIBRARIES):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5, check=False)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@dataclass
+class Results:
+    """The tables of a run (pandas DataFrames) and its provenance.
+
+    Tables: network, regions, pools, facilities, flows, events, summary — as in DESIGN.md.
+    ``results.network`` is the same as ``results.tables["network"]``.
+    """
+
+    scenario: Scenario
+    seed: int
+    replicates: int
+    tables: dict[str, pd.DataFrame]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def to_numpy(self, table: str) -> dict[str, np.ndarray]:
+        """A table as a dict of numpy columns."""
+        df = self.tables[table]
+        return {c: df[c].to_numpy() for c in df.columns}
+
+    def run_json(self) -> dict[str, Any]:
+        return {
+            "hashsim_run": 1,
+            "scenario": self.scenario.model_dump(mode="json"),
+            "scenario_hash": scenario_hash(self.scenario),
+            "seed": self.seed,
+            "replicates": self.replicates,
+            **self.provenance,
+        }
+
+    def write(self, directory: str | os.PathLike[str], force: bool = False) -> Path:
+        """Write every table as CSV plus run.json into `directory`, atomically.
+
+        The files go to a temporary directory beside it that is renamed into place, so an
+        interrupted write leaves nothing half-written. An existing directory is replaced only
+        with `force`.
+        """
+        target = Path(directory)
+        if target.exists() and not force:
+            raise ResultsExistError(f"{target} exists; use --force to replace it")
+        if target.exists() and not target.is_dir():
+            raise HashsimError(f"{target} exists and is not a directory")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            for name in TABLES:
+                self.tables[name].to_csv(tmp / f"{name}.csv", index=False)
+            (tmp / "run.json").write_text(json.dumps(self.run_json(), indent=2) + "\n")
+            if target.exists():
+                old = target.with_name(f".{target.name}.old-{os.getpid()}")
+                os.replace(target, old)
+                os.replace(tmp, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+
+def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
+        on_day: Callable[[int, int], None] | None = None, command: list[str] | None = None
+        ) -> Results:
+    """Run `replicates` seeded replicates of `scenario`.
+
+    The seed is `seed`, else the scenario's, else a fresh one (recorded in the results).
+    `on_day(replicate, day)` is called after every simulated day (progress reporting).
+    """
+    if replicates < 1:
+        raise HashsimError("replicates must be at least 1")
+    if seed is None:
+        seed = scenario.seed if scenario.seed is not None else draw_seed()
+    started = time.perf_counter()
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for rep in range(replicates):
+        hook = (lambda day, rep=rep: on_day(rep, day)) if on_day else None
+        tables, _ = run_replicate(scenario, seed, rep, on_day=hook)
+        for name, df in tables.items():
+            parts.setdefault(name, []).append(df)
+    tables = {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}
+    tables["summary"] = summarize(scenario, tables)
+    provenance = {
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "command": command if command is not None else list(sys.argv),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+    }
+    return Results(scenario, seed, replicates, tables, provenance)

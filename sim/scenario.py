@@ -1,0 +1,574 @@
+"""The scenario file: pydantic models of every section, with units in the field names.
+
+A scenario is a YAML document; :func:`sim.validation.load` reads it with line numbers, validates
+it against :class:`Scenario` and checks the references between sections. The models here are
+frozen: a loaded scenario never changes. Every quantity carries its unit in its name
+(``power_w``, ``capacity_mw``, ``hazard_per_day``); fractions are in [0, 1].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f]+$",
+        description="a name other sections refer to",
+    ),
+]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+AnyFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+MAX_RIGS = 1_000_000_000  # per row: keeps rig counts far inside int64 (the world has ~10⁷ rigs)
+MAX_BLOCKS = 10**12  # heights and block counts stay exact in int64 and float64
+
+
+def _date_not_number(value: Any) -> Any:
+    """Refuse numbers as dates: pydantic would read ``0`` as 1970-01-01 (Unix time)."""
+    if isinstance(value, int | float):
+        raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date_not_number)]
+
+
+class Model(BaseModel):
+    """Base of every scenario section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# ---------------------------------------------------------------------------- prices
+
+
+class ConstantPrice(Model):
+    """A price that never changes."""
+
+    kind: Literal["constant"]
+    usd: PosFloat = Field(description="price of one coin in USD")
+
+
+class PricePoint(Model):
+    date: Date
+    usd: PosFloat
+
+
+class TablePrice(Model):
+    """A dated price table (historical path); held constant after the last point."""
+
+    kind: Literal["table"]
+    interpolation: Literal["step", "linear"] = "linear"
+    points: list[PricePoint] = Field(min_length=1)
+
+    @field_validator("points")
+    @classmethod
+    def _dates_increase(cls, points: list[PricePoint]) -> list[PricePoint]:
+        for i in range(1, len(points)):
+            if points[i].date <= points[i - 1].date:
+                raise ValueError(
+                    f"dates must increase: point {i} ({points[i].date}) is not after "
+                    f"point {i - 1} ({points[i - 1].date})"
+                )
+        return points
+
+
+class GbmPrice(Model):
+    """Geometric Brownian motion, one draw per day from the `price` random stream."""
+
+    kind: Literal["gbm"]
+    initial_usd: PosFloat
+    drift_per_year: AnyFloat = Field(0.0, description="annual log drift μ")
+    volatility_per_year: NonNegFloat = Field(description="annual volatility σ")
+
+
+Price = Annotated[ConstantPrice | TablePrice | GbmPrice, Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------------------- coins
+
+
+class Coin(Model):
+    """A proof-of-work chain: block time, rewards, price and difficulty rule."""
+
+    name: Name
+    rule: Literal["bitcoin", "tracking"] = Field(
+        description="'bitcoin': retarget every `retarget_blocks` blocks, clamped; "
+        "'tracking': difficulty follows hashrate within the day (Ethereum-like)"
+    )
+    block_time_s: PosFloat = Field(600.0, description="target seconds between blocks")
+    retarget_blocks: int = Field(
+        2016, ge=1, le=MAX_BLOCKS, description="blocks per difficulty epoch"
+    )
+    max_adjustment_factor: float = Field(4.0, ge=1.0, description="retarget clamp (×/÷)")
+    initial_height: int = Field(
+        0, ge=0, le=MAX_BLOCKS, description="height of the last block at start"
+    )
+    initial_difficulty: PosFloat | None = Field(
+        None,
+        description="difficulty at start; null = steady state for the initial fleet "
+        "(hashrate × block time / 2^32 for bitcoin)",
+    )
+    blocks_into_epoch: int | None = Field(
+        None, ge=0, le=MAX_BLOCKS, description="blocks already mined in the current epoch; null = "
+        "initial_height mod retarget_blocks"
+    )
+    subsidy_coins: PosFloat = Field(description="block subsidy at height 0, in coins")
+    halving_interval_blocks: int | None = Field(
+        None, ge=1, le=MAX_BLOCKS, description="blocks between halvings; null = no halvings"
+    )
+    fees_per_block_coins: NonNegFloat = Field(0.0, description="mean fees per block, coins")
+    price: Price
+
+    @field_validator("blocks_into_epoch")
+    @classmethod
+    def _epoch_fits(cls, blocks: int | None, info: ValidationInfo) -> int | None:
+        retarget_blocks = info.data.get("retarget_blocks")
+        if blocks is not None and retarget_blocks is not None and blocks >= retarget_blocks:
+            raise ValueError(
+                f"blocks_into_epoch ({blocks}) must be below retarget_blocks ({retarget_blocks})"
+            )
+        return blocks
+
+
+# ---------------------------------------------------------------------------- geography
+
+
+class CapacityStep(Model):
+    """From `date` on, the capacity is `mw`."""
+
+    date: Date
+    mw: NonNegFloat
+
+
+def _steps_increase(steps: list[CapacityStep]) -> list[CapacityStep]:
+    for i in range(1, len(steps)):
+        if steps[i].date <= steps[i - 1].date:
+            raise ValueError(
+                f"dates must increase: step {i} ({steps[i].date}) is not after "
+                f"step {i - 1} ({steps[i - 1].date})"
+            )
+    return steps
+
+
+class Region(Model):
+    """A node of the region graph: a province, a country, or a group of them."""
+
+    name: Name
+    parent: Name | None = Field(None, description="enclosing region (province → country)")
+    label: str | None = Field(None, description="display name")
+    electricity_usd_per_kwh: NonNegFloat = Field(description="price miners pay for power")
+    electricity_monthly_usd_per_kwh: list[NonNegFloat] | None = Field(
+        None,
+        min_length=12,
+        max_length=12,
+        description="12 monthly prices (Jan..Dec) replacing the flat price, e.g. Sichuan's "
+        "cheap wet season",
+    )
+    carbon_g_per_kwh: NonNegFloat = Field(description="carbon intensity of the power used")
+    capacity_mw: NonNegFloat | None = Field(
+        None,
+        description="hosting capacity for rigs outside facilities at start; null = unlimited",
+    )
+    capacity_schedule: list[CapacityStep] = Field(
+        default_factory=list, description="later capacity steps (outside facilities)"
+    )
+    risk: NonNegFloat = Field(0.0, description="baseline perceived regulatory risk")
+
+    _check_steps = field_validator("capacity_schedule")(_steps_increase)
+
+
+class FixedTransit(Model):
+    distribution: Literal["fixed"]
+    days: NonNegFloat
+
+
+class UniformTransit(Model):
+    distribution: Literal["uniform"]
+    low_days: NonNegFloat
+    high_days: NonNegFloat
+
+    @field_validator("high_days")
+    @classmethod
+    def _ordered(cls, high_days: float, info: ValidationInfo) -> float:
+        low_days = info.data.get("low_days")
+        if low_days is not None and high_days <= low_days:
+            raise ValueError(f"high_days ({high_days}) must be greater than low_days ({low_days})")
+        return high_days
+
+
+class LognormalTransit(Model):
+    distribution: Literal["lognormal"]
+    median_days: PosFloat
+    sigma: PosFloat = Field(description="standard deviation of log(days)")
+
+
+class GammaTransit(Model):
+    distribution: Literal["gamma"]
+    mean_days: PosFloat
+    shape: PosFloat
+
+
+class TriangularTransit(Model):
+    distribution: Literal["triangular"]
+    low_days: NonNegFloat
+    mode_days: NonNegFloat
+    high_days: NonNegFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TriangularTransit:
+        low, mode, high = self.low_days, self.mode_days, self.high_days
+        if not (low <= mode <= high and low < high):
+            raise ValueError("need low_days ≤ mode_days ≤ high_days and low_days < high_days")
+        return self
+
+
+Transit = Annotated[
+    FixedTransit | UniformTransit | LognormalTransit | GammaTransit | TriangularTransit,
+    Field(discriminator="distribution"),
+]
+
+
+class Route(Model):
+    """A directed edge of the region graph that rigs can be shipped along."""
+
+    origin: Name = Field(description="region rigs leave (its descendants included)")
+    destination: Name = Field(description="region rigs go to (its descendants included)")
+    transit: Transit = Field(description="distribution of the transit time in days")
+    cost_usd_per_rig: NonNegFloat = Field(0.0, description="freight, tariff and handling per rig")
+    capacity_rigs_per_day: PosFloat | None = Field(None, description="null = unlimited")
+    bidirectional: bool = False
+
+
+# ---------------------------------------------------------------------------- hardware & fleet
+
+
+class Hardware(Model):
+    """A rig model."""
+
+    name: Name
+    coin: Name
+    hashrate_hs: PosFloat = Field(description="hashes per second of one rig")
+    power_w: PosFloat = Field(description="wall power of one rig")
+    release: Date | None = None
+    price_usd: NonNegFloat = Field(0.0, description="price of a new rig (sets resale value)")
+
+
+class FleetEntry(Model):
+    """Rigs present at the start."""
+
+    region: Name
+    hardware: Name
+    rigs: int = Field(ge=1, le=MAX_RIGS, description="number of rigs")
+    pool: Name | dict[Name, PosFloat] = Field(
+        description="a pool, or pools with weights (normalised) to split the rigs"
+    )
+    facility: Name | None = None
+
+
+class Purchase(Model):
+    """New rigs bought at a steady rate; they queue for hosting capacity in `region`."""
+
+    region: Name
+    hardware: Name
+    pool: Name | dict[Name, PosFloat]
+    start: Date
+    end: Date
+    rigs_per_day: PosFloat
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"end ({end}) must be after start ({start})")
+        return end
+
+
+# ---------------------------------------------------------------------------- pools
+
+
+class PoolStopNewUsers(Model):
+    kind: Literal["stop_new_users"]
+    date: Date
+    regions: list[Name] | None = Field(None, description="null = everywhere")
+
+
+class PoolStopService(Model):
+    kind: Literal["stop_service"]
+    date: Date
+    regions: list[Name] | None = Field(None, description="null = everywhere")
+    vpn_leakage: Fraction = Field(0.0, description="fraction of miners who stay via VPN")
+
+
+class PoolShutdown(Model):
+    kind: Literal["shutdown"]
+    date: Date = Field(description="the day the pool stops entirely")
+    wind_down_days: int = Field(
+        0,
+        ge=0,
+        le=3650,
+        description="miners leave at an even pace over this many days before `date`",
+    )
+
+
+PoolEvent = Annotated[
+    PoolStopNewUsers | PoolStopService | PoolShutdown, Field(discriminator="kind")
+]
+
+
+class Pool(Model):
+    name: Name
+    coin: Name
+    fee: Fraction = Field(description="pool fee, fraction of revenue")
+    home_region: Name | None = Field(None, description="where the pool is based (affinity)")
+    regions: list[Name] | None = Field(None, description="regions served; null = all")
+    events: list[PoolEvent] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- facilities & services
+
+
+class Order(Model):
+    """Rigs a facility bought, delivered on `date` into the facility."""
+
+    date: Date
+    hardware: Name
+    rigs: int = Field(ge=1, le=MAX_RIGS)
+    pool: Name
+
+
+class Facility(Model):
+    """A hosting site or a self-mining farm with its own capacity and books."""
+
+    name: Name
+    region: Name
+    mode: Literal["self_mining", "hosting"] = Field(
+        description="self_mining: books hold the rigs' mining revenue; hosting: they hold "
+        "hosting fees"
+    )
+    capacity: list[CapacityStep] = Field(
+        min_length=1, description="capacity schedule; the first step applies from the start"
+    )
+    power_usd_per_kwh: NonNegFloat | None = Field(
+        None, description="the facility's power price; null = the region's"
+    )
+    hosting_fee_usd_per_kwh: NonNegFloat = Field(
+        0.0, description="what hosted rigs pay on top of power (hosting mode)"
+    )
+    fixed_cost_usd_per_month: NonNegFloat = 0.0
+    orders: list[Order] = Field(default_factory=list)
+
+    _check_steps = field_validator("capacity")(_steps_increase)
+
+
+class Service(Model):
+    """An exchange, wallet or mining-software provider that withdraws from regions."""
+
+    name: Name
+    kind: Literal["exchange", "wallet", "software"]
+    regions: list[Name] = Field(min_length=1)
+    stop_new_users: Date | None = None
+    close: Date | None = Field(None, description="existing accounts closed by this date")
+    haircut: Fraction = Field(
+        description="revenue lost to a harder off-ramp once closed (half of it after "
+        "stop_new_users)"
+    )
+    risk: NonNegFloat = Field(0.0, description="perceived risk added once it withdraws")
+
+    @field_validator("close")
+    @classmethod
+    def _ordered(cls, close: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        stop_new_users = info.data.get("stop_new_users")
+        if close is not None and stop_new_users is not None and close < stop_new_users:
+            raise ValueError(f"close ({close}) is before stop_new_users ({stop_new_users})")
+        return close
+
+
+# ---------------------------------------------------------------------------- policies
+
+
+class PolicyBase(Model):
+    id: Name | None = Field(None, description="name a `lift` can refer to")
+    date: Date
+    actor: str | None = Field(None, description="who decides (for the event log)")
+    description: str | None = None
+
+
+class RegionalPolicy(PolicyBase):
+    region: Name = Field(description="region (its descendants included)")
+
+
+class Announcement(RegionalPolicy):
+    kind: Literal["announcement"]
+    risk: NonNegFloat = Field(description="perceived risk added in the region")
+    exit_rate_per_day: Fraction = Field(
+        0.0, description="fraction of online rigs leaving pre-emptively each day"
+    )
+
+
+class MiningBan(RegionalPolicy):
+    kind: Literal["mining_ban"]
+    hazard_per_day: NonNegFloat = Field(description="enforcement hazard on rigs at full strength")
+    ramp_days: NonNegFloat = Field(0.0, description="days to reach full strength")
+    grace_days: NonNegFloat = Field(0.0, description="days before enforcement starts")
+    underground_detection_per_day: NonNegFloat | None = Field(
+        None, description="detection hazard of underground rigs; null = going underground is "
+        "not an option"
+    )
+
+
+class PowerCutoff(RegionalPolicy):
+    kind: Literal["power_cutoff"]
+
+
+class PoolServiceBan(RegionalPolicy):
+    kind: Literal["pool_service_ban"]
+    pools: list[Name] | None = Field(None, description="pools concerned; null = all")
+    vpn_leakage: Fraction = Field(0.0, description="fraction of miners who stay via VPN")
+
+
+class ExchangeBan(RegionalPolicy):
+    kind: Literal["exchange_ban"]
+    haircut: Fraction = Field(description="revenue lost to the harder off-ramp")
+
+
+class Incentive(RegionalPolicy):
+    kind: Literal["incentive"]
+    electricity_discount_usd_per_kwh: NonNegFloat = 0.0
+    capacity_mw: NonNegFloat = Field(0.0, description="hosting capacity added")
+    risk_reduction: NonNegFloat = 0.0
+
+
+class Lift(PolicyBase):
+    kind: Literal["lift"]
+    policy: Name = Field(description="id of the policy that ends")
+
+
+Policy = Annotated[
+    Announcement | MiningBan | PowerCutoff | PoolServiceBan | ExchangeBan | Incentive | Lift,
+    Field(discriminator="kind"),
+]
+
+
+# ---------------------------------------------------------------------------- behaviour
+
+
+class OptionConstants(Model):
+    """Alternative-specific constants of the forced-off decision (utility units)."""
+
+    relocate: AnyFloat = 0.0
+    underground: AnyFloat = 0.0
+    hibernate: AnyFloat = 0.0
+    sell: AnyFloat = 0.0
+    retire: AnyFloat = 0.0
+
+
+class PoolChoice(Model):
+    """Logit weights of the pool a miner picks when its pool stops serving it."""
+
+    fee: AnyFloat = Field(50.0, description="utility lost per unit of fee (0.01 fee → −0.5)")
+    size: AnyFloat = Field(1.0, description="utility per unit of log(share)")
+    affinity: AnyFloat = Field(1.0, description="utility of a pool based in the miner's country")
+
+
+class Behaviour(Model):
+    """How miners decide. Utilities are in USD per rig scaled by `profit_scale_usd`."""
+
+    horizon_days: PosFloat = Field(180.0, description="planning horizon of a decision")
+    profit_scale_usd: PosFloat = Field(
+        500.0, description="USD per rig that make one unit of utility (logit scale)"
+    )
+    risk_aversion: NonNegFloat = Field(2.0, description="utility lost per unit of risk")
+    constants: OptionConstants = Field(default_factory=OptionConstants)
+    decision_rate_per_day: Fraction = Field(
+        0.2, description="fraction of forced-off rigs deciding each day"
+    )
+    hibernate_days: PosFloat = Field(30.0, description="hibernating rigs decide again after")
+    sell_delay_days: NonNegFloat = Field(14.0, description="days before a sold rig ships")
+    resale_fraction: Fraction = Field(0.5, description="resale value / new price")
+    scrap_usd: NonNegFloat = Field(0.0, description="value of a retired rig")
+    switch_off_margin: AnyFloat = Field(
+        0.0, description="online rigs switch off when (revenue − cost)/cost falls below this"
+    )
+    switch_on_margin: AnyFloat = Field(
+        0.1, description="offline rigs switch on when (revenue − cost)/cost rises above this"
+    )
+    capacity_lookahead_days: NonNegFloat = Field(
+        60.0, description="capacity that will exist within this many days can be booked"
+    )
+    destinations: list[Name] | None = Field(
+        None, description="regions rigs may relocate to; null = every region with a route"
+    )
+    pool_choice: PoolChoice = Field(default_factory=PoolChoice)
+
+    @field_validator("switch_on_margin")
+    @classmethod
+    def _hysteresis(cls, switch_on_margin: float, info: ValidationInfo) -> float:
+        switch_off_margin = info.data.get("switch_off_margin")
+        if switch_off_margin is not None and switch_on_margin < switch_off_margin:
+            raise ValueError(
+                f"switch_on_margin ({switch_on_margin}) must not be below "
+                f"switch_off_margin ({switch_off_margin})"
+            )
+        return switch_on_margin
+
+
+# ---------------------------------------------------------------------------- the scenario
+
+
+class Scenario(Model):
+    """A whole scenario file."""
+
+    name: Name
+    description: str = ""
+    start: Date = Field(description="first simulated day")
+    end: Date = Field(description="last simulated day (inclusive)")
+    seed: int | None = Field(None, ge=0, description="master seed; null = drawn and recorded")
+    resolution: Literal["cohort", "rig"] = Field(
+        "cohort", description="cohort: rows are counts of identical rigs; rig: one row per rig"
+    )
+    coins: list[Coin] = Field(min_length=1)
+    regions: list[Region] = Field(min_length=1)
+    routes: list[Route] = Field(default_factory=list)
+    hardware: list[Hardware] = Field(min_length=1)
+    pools: list[Pool] = Field(min_length=1)
+    fleet: list[FleetEntry] = Field(min_length=1)
+    purchases: list[Purchase] = Field(default_factory=list)
+    facilities: list[Facility] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    policies: list[Policy] = Field(default_factory=list)
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+
+    @field_validator("end")
+    @classmethod
+    def _dates(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is None:
+            return end
+        if end <= start:
+            raise ValueError(f"end ({end}) must be after start ({start})")
+        if (end - start).days > 365 * 50:
+            raise ValueError(f"a scenario may span at most 50 years (start is {start})")
+        return end
+
+    @property
+    def num_days(self) -> int:
+        """Number of simulated days, `start` and `end` included."""
+        return (self.end - self.start).days + 1

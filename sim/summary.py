@@ -1,0 +1,109 @@
+"""Headline figures of a run (summary.csv), computed from the result tables.
+
+The shock is the first dated intervention (policy, pool event or service withdrawal); the
+pre-shock hashrate is the mean of the 7 days before it (the first 7 days if there is none).
+Troughs and recoveries use 7-day means, as observed hashrate is compared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from sim import kernels
+from sim.scenario import Scenario
+
+COLUMNS = ["replicate", "coin", "metric", "value", "unit", "date"]
+
+
+def shock_date(scenario: Scenario) -> dt.date | None:
+    """The first intervention within the scenario, or None."""
+    dates: list[dt.date] = [p.date for p in scenario.policies]
+    for pool in scenario.pools:
+        for ev in pool.events:
+            dates.append(ev.date - dt.timedelta(days=getattr(ev, "wind_down_days", 0)))
+    for s in scenario.services:
+        dates += [d for d in (s.stop_new_users, s.close) if d is not None]
+    inside = [d for d in dates if scenario.start <= d <= scenario.end]
+    return min(inside) if inside else None
+
+
+def summarize(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows: list[dict] = []
+    for rep, net_rep in tables["network"].groupby("replicate", sort=True):
+        for coin, net in net_rep.groupby("coin", sort=False):
+            rows += _coin_metrics(scenario, tables, int(rep), str(coin), net)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _row(rep: int, coin: str, metric: str, value: float, unit: str,
+         date: dt.date | None = None) -> dict:
+    return {"replicate": rep, "coin": coin, "metric": metric, "value": float(value),
+            "unit": unit, "date": date.isoformat() if date else ""}
+
+
+def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int, coin: str,
+                  net: pd.DataFrame) -> list[dict]:
+    dates = list(net["date"])
+    mean7 = net["hashrate_hs"].rolling(7, min_periods=1).mean().to_numpy()
+    shock = shock_date(scenario)
+    k = dates.index(shock) if shock in dates else 0
+    pre = float(np.mean(net["hashrate_hs"].to_numpy()[max(0, k - 7):k])) if k > 0 else \
+        float(np.mean(net["hashrate_hs"].to_numpy()[:7]))
+    trough_i = k + int(np.argmin(mean7[k:]))
+    out = [
+        _row(rep, coin, "pre_shock_hashrate", pre, "H/s", dates[k] if shock else None),
+        _row(rep, coin, "trough_hashrate", mean7[trough_i], "H/s (7-day mean)",
+             dates[trough_i]),
+        _row(rep, coin, "drop", 100.0 * (1.0 - mean7[trough_i] / pre) if pre > 0 else 0.0,
+             "%"),
+    ]
+    for level in (90, 100):
+        after = np.flatnonzero(mean7[trough_i:] >= pre * level / 100.0)
+        days = float(after[0]) if len(after) else float("nan")
+        out.append(_row(rep, coin, f"days_to_recover_{level}", days, "days after trough",
+                        dates[trough_i + int(after[0])] if len(after) else None))
+    out += _retarget_metrics(tables["events"], rep, coin, scenario)
+    out += _region_metrics(tables["regions"], rep, coin)
+    out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)])
+    flows = tables["flows"]
+    if len(flows):
+        f = flows[flows["replicate"] == rep]
+        for dest, n in f.groupby("destination", sort=True)["rigs_departed"].sum().items():
+            out.append(_row(rep, coin, f"relocated_rigs.{dest}", n, "rigs"))
+    return out
+
+
+def _retarget_metrics(events: pd.DataFrame, rep: int, coin: str, scenario: Scenario
+                      ) -> list[dict]:
+    ev = events[(events["replicate"] == rep) & (events["kind"] == "retarget")
+                & (events["actor"] == coin)]
+    if not len(ev):
+        return []
+    pct = ev["description"].str.extract(r"difficulty ([+-][0-9.]+)%")[0].astype(float)
+    i = int(np.argmax(np.abs(pct.to_numpy())))
+    return [_row(rep, coin, "largest_adjustment", pct.iloc[i], "%", ev["date"].iloc[i]),
+            _row(rep, coin, "retargets", len(ev), "count")]
+
+
+def _region_metrics(regions: pd.DataFrame, rep: int, coin: str) -> list[dict]:
+    reg = regions[(regions["replicate"] == rep) & (regions["coin"] == coin)]
+    last = reg[reg["date"] == reg["date"].max()]
+    out = [_row(rep, coin, f"final_share.{r}", s, "fraction")
+           for r, s in zip(last["region"], last["share"], strict=True)]
+    leaves = reg[~reg["aggregate"]]
+    out.append(_row(rep, coin, "energy", leaves["energy_mwh"].sum(), "MWh"))
+    out.append(_row(rep, coin, "co2", leaves["co2_t"].sum(), "t"))
+    return out
+
+
+def _pool_metrics(pools: pd.DataFrame, rep: int, coin: str, before: dt.date) -> list[dict]:
+    p = pools[(pools["replicate"] == rep) & (pools["coin"] == coin)]
+    out = []
+    for label, day in (("before", before), ("after", p["date"].max())):
+        shares = p.loc[p["date"] == day, "share"].to_numpy()
+        out.append(_row(rep, coin, f"pool_hhi_{label}", kernels.hhi(shares), "0-1", day))
+        out.append(_row(rep, coin, f"nakamoto_{label}", kernels.nakamoto(shares), "pools", day))
+    return out

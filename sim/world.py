@@ -1,0 +1,247 @@
+"""The world: every table of a scenario as numpy arrays, plus the fleet and the chains.
+
+Names become integer indices here, once. The institutions (sim/agents) change the per-region,
+per-pool and per-facility state arrays; the daily step reads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sim.chain import Chain
+from sim.geography import Geography, build_geography
+from sim.rng import Streams
+from sim.scenario import CapacityStep, FleetEntry, Purchase, Scenario
+from sim.state import ONLINE, Fleet
+
+F64 = NDArray[np.float64]
+
+
+def day_index(scenario: Scenario, date: dt.date) -> int:
+    """Days from the scenario start to `date` (negative before it)."""
+    return (date - scenario.start).days
+
+
+def schedule_value(steps: list[CapacityStep], day: int, start: dt.date, default: float) -> float:
+    """The value of a capacity schedule on `day` (`default` before its first step)."""
+    value = default
+    for step in steps:
+        if (step.date - start).days <= day:
+            value = step.mw
+    return value
+
+
+@dataclass
+class Event:
+    """One line of events.csv."""
+
+    time_days: float
+    kind: str
+    actor: str
+    region: str
+    description: str
+
+
+@dataclass
+class World:
+    scenario: Scenario
+    geo: Geography
+    streams: Streams
+    fleet: Fleet
+    chains: list[Chain]
+    # hardware (K,)
+    hw_coin: NDArray[np.intp]
+    hw_hashrate_hs: F64
+    hw_power_w: F64
+    hw_price_usd: F64
+    # pools (P,), (P, R)
+    pool_coin: NDArray[np.intp]
+    pool_fee: F64
+    pool_country: NDArray[np.intp]
+    pool_open: NDArray[np.bool_]
+    pool_serves: NDArray[np.bool_]
+    pool_accepts: NDArray[np.bool_]
+    pool_winddown_end: NDArray[np.int64]  # day the pool closes, −1 if not winding down
+    # facilities (F,)
+    fac_region: NDArray[np.intp]
+    fac_capacity_mw: F64
+    fac_hosting: NDArray[np.bool_]
+    fac_power_usd_per_kwh: F64  # NaN: the region's price
+    fac_fee_usd_per_kwh: F64
+    fac_fixed_usd_per_day: F64
+    # regions (R,) — current state, changed by institutions
+    capacity_mw: F64  # general hosting capacity (inf: unlimited)
+    incentive_capacity_mw: F64
+    ban_hazard_per_day: F64
+    ban_start_day: F64
+    ban_ramp_days: F64
+    underground_hazard_per_day: F64  # NaN: going underground not possible
+    cutoff: NDArray[np.bool_]
+    haircut: F64
+    risk: F64
+    discount_usd_per_kwh: F64
+    # coins (C,)
+    price_usd: F64
+    exit_rate_per_day: F64 = field(default_factory=lambda: np.zeros(0))
+    pool_share: F64 = field(default_factory=lambda: np.zeros(0))  # of its coin's hashrate
+    initial_serves: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), bool))
+    active_policies: list[tuple[Any, int]] = field(default_factory=list)
+    service_levels: dict[int, float] = field(default_factory=dict)
+    day: int = 0
+    events: list[Event] = field(default_factory=list)
+    # per-day accumulators of migration flows (R, R): departures, arrivals, hashrate departed
+    flow_departed: F64 = field(default_factory=lambda: np.zeros(0))
+    flow_arrived: F64 = field(default_factory=lambda: np.zeros(0))
+    flow_hashrate: F64 = field(default_factory=lambda: np.zeros(0))
+    relocated_total: F64 = field(default_factory=lambda: np.zeros(0))
+
+    # ------------------------------------------------------------------ lookups
+    @property
+    def num_regions(self) -> int:
+        return self.geo.num_regions
+
+    def date(self, day: int | float) -> dt.date:
+        return self.scenario.start + dt.timedelta(days=int(day))
+
+    def log(self, time_days: float, kind: str, actor: str, region: str, text: str) -> None:
+        self.events.append(Event(float(time_days), kind, actor, region, text))
+
+    def electricity_usd_per_kwh(self) -> F64:
+        """Today's power price per region, incentives included (R,)."""
+        price = self.geo.price_on(self.date(self.day)) - self.discount_usd_per_kwh
+        return np.maximum(price, 0.0)
+
+    def ban_probability(self) -> F64:
+        """Probability that enforcement hits a rig today, per region (R,)."""
+        since = self.day - self.ban_start_day
+        ramp = np.where(self.ban_ramp_days > 0,
+                        np.clip((since + 1.0) / np.maximum(self.ban_ramp_days, 1e-9), 0.0, 1.0),
+                        1.0)
+        hazard = np.where(since >= 0, self.ban_hazard_per_day * ramp, 0.0)
+        return np.where(self.cutoff, 1.0, -np.expm1(-hazard))
+
+    def banned(self) -> NDArray[np.bool_]:
+        """Regions where mining is forbidden now or by an announced ban (R,)."""
+        return self.cutoff | (self.ban_hazard_per_day > 0)
+
+    def capacity_on(self, day: int) -> F64:
+        """General hosting capacity per region on `day` from the schedules (R,)."""
+        sc = self.scenario
+        out = np.empty(self.num_regions)
+        for r, reg in enumerate(sc.regions):
+            base = np.inf if reg.capacity_mw is None else reg.capacity_mw
+            out[r] = schedule_value(reg.capacity_schedule, day, sc.start, base)
+        return out + self.incentive_capacity_mw
+
+    def facility_capacity_on(self, day: int) -> F64:
+        sc = self.scenario
+        return np.array([schedule_value(f.capacity, max(day, (f.capacity[0].date - sc.start).days),
+                                        sc.start, 0.0) for f in sc.facilities])
+
+
+def _pool_split(spec: str | dict[str, float], pool_idx: dict[str, int], rigs: int
+                ) -> list[tuple[int, int]]:
+    """Rigs per pool for a fleet entry: largest remainders, so the total is exact."""
+    if isinstance(spec, str):
+        return [(pool_idx[spec], rigs)]
+    names = list(spec)
+    w = np.array([spec[n] for n in names], dtype=float)
+    exact = rigs * w / w.sum()
+    base = np.floor(exact).astype(np.int64)
+    order = np.argsort(-(exact - base), kind="stable")
+    base[order[: rigs - int(base.sum())]] += 1
+    return [(pool_idx[n], int(b)) for n, b in zip(names, base, strict=True) if b > 0]
+
+
+def build_world(scenario: Scenario, streams: Streams) -> World:
+    """Compile a validated scenario into a world at day 0 (institutions not yet started)."""
+    geo = build_geography(scenario)
+    reg = {n: i for i, n in enumerate(geo.names)}
+    coin_idx = {c.name: i for i, c in enumerate(scenario.coins)}
+    hw_idx = {h.name: i for i, h in enumerate(scenario.hardware)}
+    pool_idx = {p.name: i for i, p in enumerate(scenario.pools)}
+    fac_idx = {f.name: i for i, f in enumerate(scenario.facilities)}
+    num_r, num_p = geo.num_regions, len(scenario.pools)
+
+    serves = np.zeros((num_p, num_r), dtype=bool)
+    for p, pool in enumerate(scenario.pools):
+        if pool.regions is None:
+            serves[p] = True
+        else:
+            for name in pool.regions:
+                serves[p] |= geo.covers[reg[name]]
+
+    fleet = Fleet.empty(max(64, 4 * len(scenario.fleet)))
+    for entry in scenario.fleet:
+        _add_entry(fleet, entry, reg, hw_idx, pool_idx, fac_idx, scenario.resolution)
+
+    hw = scenario.hardware
+    world = World(
+        scenario=scenario, geo=geo, streams=streams, fleet=fleet, chains=[],
+        hw_coin=np.array([coin_idx[h.coin] for h in hw], dtype=np.intp),
+        hw_hashrate_hs=np.array([h.hashrate_hs for h in hw]),
+        hw_power_w=np.array([h.power_w for h in hw]),
+        hw_price_usd=np.array([h.price_usd for h in hw]),
+        pool_coin=np.array([coin_idx[p.coin] for p in scenario.pools], dtype=np.intp),
+        pool_fee=np.array([p.fee for p in scenario.pools]),
+        pool_country=np.array([geo.country_idx[reg[p.home_region]] if p.home_region else -1
+                               for p in scenario.pools], dtype=np.intp),
+        pool_open=np.ones(num_p, dtype=bool), pool_serves=serves, pool_accepts=serves.copy(),
+        pool_winddown_end=np.full(num_p, -1, dtype=np.int64),
+        fac_region=np.array([reg[f.region] for f in scenario.facilities], dtype=np.intp),
+        fac_capacity_mw=np.zeros(len(scenario.facilities)),
+        fac_hosting=np.array([f.mode == "hosting" for f in scenario.facilities], dtype=bool),
+        fac_power_usd_per_kwh=np.array([np.nan if f.power_usd_per_kwh is None
+                                        else f.power_usd_per_kwh for f in scenario.facilities]),
+        fac_fee_usd_per_kwh=np.array([f.hosting_fee_usd_per_kwh for f in scenario.facilities]),
+        fac_fixed_usd_per_day=np.array([f.fixed_cost_usd_per_month * 12 / 365.25
+                                        for f in scenario.facilities]),
+        capacity_mw=np.zeros(num_r), incentive_capacity_mw=np.zeros(num_r),
+        ban_hazard_per_day=np.zeros(num_r), ban_start_day=np.zeros(num_r),
+        ban_ramp_days=np.zeros(num_r), underground_hazard_per_day=np.full(num_r, np.nan),
+        cutoff=np.zeros(num_r, dtype=bool), haircut=np.zeros(num_r),
+        risk=geo.base_risk.copy(), discount_usd_per_kwh=np.zeros(num_r),
+        price_usd=np.zeros(len(scenario.coins)),
+        flow_departed=np.zeros((num_r, num_r)), flow_arrived=np.zeros((num_r, num_r)),
+        flow_hashrate=np.zeros((num_r, num_r)), relocated_total=np.zeros(num_r),
+    )
+    world.exit_rate_per_day = np.zeros(num_r)
+    world.pool_share = np.full(num_p, 1.0 / num_p)
+    world.initial_serves = serves.copy()
+    world.capacity_mw = world.capacity_on(0)
+    world.fac_capacity_mw = world.facility_capacity_on(0)
+    return world
+
+
+def _add_entry(fleet: Fleet, entry: FleetEntry, reg: dict[str, int], hw_idx: dict[str, int],
+               pool_idx: dict[str, int], fac_idx: dict[str, int], resolution: str) -> None:
+    for pool, rigs in _pool_split(entry.pool, pool_idx, entry.rigs):
+        add_rigs(fleet, rigs, resolution, status=ONLINE, region=reg[entry.region],
+                 pool=pool, hw=hw_idx[entry.hardware],
+                 facility=fac_idx[entry.facility] if entry.facility else -1)
+
+
+def add_rigs(fleet: Fleet, rigs: int, resolution: str, **attrs: Any) -> None:
+    """Add `rigs` new rigs: one row (cohort resolution) or one row per rig (rig resolution)."""
+    if rigs <= 0:
+        return
+    if resolution == "rig":
+        fleet.append(count=np.ones(rigs, dtype=np.int64), **attrs)
+    else:
+        fleet.append(count=np.array([rigs], dtype=np.int64), **attrs)
+
+
+def purchase_rigs_on(purchase: Purchase, day: int, start: dt.date) -> int:
+    """Rigs a purchase delivers on `day`: whole rigs of the cumulative rate (exact over time)."""
+    d0 = (purchase.start - start).days
+    d1 = (purchase.end - start).days
+    if day < d0 or day >= d1:
+        return 0
+    done = int(np.floor((day - d0) * purchase.rigs_per_day + 1e-9))
+    upto = int(np.floor((day - d0 + 1) * purchase.rigs_per_day + 1e-9))
+    return upto - done
