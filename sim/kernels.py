@@ -99,8 +99,10 @@ def admit_fifo(counts: I64, power_mw_per_rig: F64, free_mw: float) -> I64:
     Whole rows are admitted while they fit; the first row that does not fit is admitted in
     part (as many rigs as fit) and the rest wait.
     """
-    if len(counts) == 0 or free_mw <= 0.0:
+    if len(counts) == 0 or not free_mw > 0.0:
         return np.zeros(len(counts), dtype=np.int64)
+    if not np.isfinite(free_mw):
+        return np.asarray(counts, dtype=np.int64).copy()
     need = counts * power_mw_per_rig
     before = np.concatenate([[0.0], np.cumsum(need)[:-1]])
     room = np.maximum(free_mw - before, 0.0)

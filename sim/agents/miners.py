@@ -201,23 +201,47 @@ class Relocation:
         return self.reachable[origin] & (self.dest[None, :] != origin[:, None])
 
     def ration(self, origin: NDArray[np.intp], hw: NDArray[np.intp], rigs: F64) -> F64:
-        """Fraction of the expected relocations `rigs` (G, D) that capacity allows today;
-        books what it allows."""
+        """Fraction of the expected relocations `rigs` (G, D) that destination and route
+        capacity allow today (so that the logit shares what is left, not what is wanted)."""
         mw = rigs * (self.world.hw_power_w[hw] / 1e6)[:, None]
-        by_dest = kernels.ration(mw.sum(axis=0), self.bookable_mw)
-        factor = np.broadcast_to(by_dest, rigs.shape).copy()
+        factor = np.broadcast_to(kernels.ration(mw.sum(axis=0), self.bookable_mw),
+                                 rigs.shape).copy()
         if np.isfinite(self.route_left).any():
             route_demand = np.zeros(len(self.route_left))
-            for g, d in zip(*np.nonzero(rigs), strict=True):
-                for k in self.world.geo.path_routes[origin[g]][self.dest[d]]:
-                    route_demand[k] += rigs[g, d]
+            for o in np.unique(origin):
+                for d in range(len(self.dest)):
+                    route_demand[self._path(o, d)] += rigs[origin == o, d].sum()
             by_route = kernels.ration(route_demand, self.route_left)
-            for g, d in zip(*np.nonzero(rigs), strict=True):
-                for k in self.world.geo.path_routes[origin[g]][self.dest[d]]:
-                    factor[g, d] = min(factor[g, d], by_route[k])
-            self.route_left -= kernels.ration(route_demand, self.route_left) * route_demand
-        self.bookable_mw -= (mw * factor).sum(axis=0)
+            for o in np.unique(origin):
+                for d in range(len(self.dest)):
+                    path = self._path(o, d)
+                    if path:
+                        factor[origin == o, d] *= by_route[path].min()
         return factor
+
+    def _path(self, origin: int, d: int) -> list[int]:
+        return self.world.geo.path_routes[int(origin)][int(self.dest[d])]
+
+    def book(self, origin: NDArray[np.intp], hw: NDArray[np.intp], alloc: NDArray[np.int64]
+             ) -> NDArray[np.int64]:
+        """Trim drawn relocations `alloc` (n, D) to what capacity really holds, rows taken
+        in a random order; book what is kept. The rest wait and decide again."""
+        alloc = alloc.copy()
+        order = self.world.streams["decisions"].permutation(len(origin))
+        mw_per_rig = self.world.hw_power_w[hw] / 1e6
+        for d in np.flatnonzero(alloc.sum(axis=0)):
+            for o in np.unique(origin[alloc[:, d] > 0]):
+                sel = order[(origin[order] == o) & (alloc[order, d] > 0)]
+                take = kernels.admit_fifo(alloc[sel, d], mw_per_rig[sel],
+                                          float(self.bookable_mw[d]))
+                path = self._path(o, d)
+                if path:
+                    rigs_left = float(self.route_left[path].min())
+                    take = kernels.admit_fifo(take, np.ones(len(sel)), rigs_left)
+                    self.route_left[path] -= take.sum()
+                alloc[sel, d] = take
+                self.bookable_mw[d] -= float(np.dot(take, mw_per_rig[sel]))
+        return alloc
 
 
 def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
@@ -248,8 +272,10 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
 
 def _leave(world: World, reloc: Relocation, rows: Rows, counts: NDArray[np.int64],
            origin: NDArray[np.intp], probs: F64, extra_days: int = 0) -> None:
-    """Ship `counts` rigs of `rows` to destinations drawn from `probs` (n, D)."""
+    """Ship `counts` rigs of `rows` to destinations drawn from `probs` (n, D), as far as
+    capacity allows (the rest stay)."""
     alloc = kernels.allocate(world.streams["decisions"], counts, probs)
+    alloc = reloc.book(origin, world.fleet.hw[rows], alloc)
     for d in np.flatnonzero(alloc.sum(axis=0)):
         out = world.fleet.split(rows, alloc[:, d])
         ship(world, out, int(reloc.dest[d]), extra_days)
@@ -302,6 +328,7 @@ def decide(world: World, reloc: Relocation) -> None:
                       where=buyer_ok[:, None] > 0)
     probs[:, sell] *= buyer_ok
     alloc = kernels.allocate(world.streams["decisions"], counts, probs)
+    alloc[:, :n_dest] = reloc.book(origin, hw, alloc[:, :n_dest])
     # Rigs not allocated wait (stay banned_off) and decide again on a later day.
     _apply_choices(world, reloc, rows, alloc, origin, buyer)
 

@@ -1,0 +1,224 @@
+"""The `hashsim` command line. No model logic here: parse, call `sim`, print.
+
+Exit codes: 0 success; 1 a check failed (e.g. backtest bands); 2 usage error or refused
+overwrite; 3 invalid scenario or input file; 4 some runs of a sweep failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+EXIT_INVALID = 3
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn user errors into a message on stderr and an exit code, never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sim.errors import HashsimError, ScenarioError
+
+        try:
+            return func(*args, **kwargs)
+        except ScenarioError as err:
+            for issue in err.issues:
+                click.echo(str(issue), err=True)
+            n = len(err.issues)
+            _fail(f"error: invalid scenario ({n} problem{'s' * (n != 1)})", err.exit_code)
+        except HashsimError as err:
+            _fail(f"error: {err}", err.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted: nothing was written", 130)
+
+    return wrapper
+
+
+def _display(coin_rule: str) -> tuple[float, str]:
+    return (1e18, "EH/s") if coin_rule == "bitcoin" else (1e12, "TH/s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="hashsim", prog_name="hashsim")
+def main() -> None:
+    """hashsim: simulate mining bans, pool shutdowns and hashrate migration.
+
+    \b
+    Start with the bundled teaching world:
+      hashsim scenarios                      # what is bundled
+      hashsim run tutorial -o results/tutorial --seed 1
+      hashsim validate my-scenario.yaml      # check a file, with line numbers
+    """
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Results directory [default: results/<scenario name>].")
+@click.option("--seed", type=click.IntRange(min=0), help="Master seed; without it the "
+              "scenario's seed is used, else a fresh one is drawn (and recorded in run.json).")
+@click.option("-r", "--replicates", type=click.IntRange(min=1), default=None,
+              help="Seeded replicates to run into the same files [default: 1].")
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario value, e.g. --set behaviour.horizon_days=90 or "
+              "--set regions.sichuan.capacity_mw=100 (validated like the file). Repeatable.")
+@click.option("--from", "from_run", type=click.Path(dir_okay=False, path_type=Path),
+              help="Repeat a run exactly from its run.json (scenario, seed, replicates).")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing results directory.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@_report_errors
+def run(scenario: str | None, output: Path | None, seed: int | None, replicates: int | None,
+        overrides: Sequence[str], from_run: Path | None, force: bool, quiet: bool) -> None:
+    """Run SCENARIO (a YAML file or a bundled scenario's name) and write its results.
+
+    Writes network.csv, regions.csv, pools.csv, facilities.csv, flows.csv, events.csv,
+    summary.csv and run.json into the output directory, atomically, then prints a summary.
+    Repeating a run with the same --seed gives byte-identical CSVs.
+    """
+    import sim
+    from sim.results import run as run_scenario
+
+    if from_run is not None:
+        if scenario is not None or overrides:
+            _fail("error: --from repeats a run as it was; give no SCENARIO or --set with it", 2)
+        loaded, seed_used, reps = _load_run_json(from_run, seed, replicates)
+    else:
+        if scenario is None:
+            _fail("error: give a SCENARIO (file or bundled name; see `hashsim scenarios`) "
+                  "or --from RUN_JSON", 2)
+        loaded = sim.load(scenario, overrides)
+        seed_used, reps = seed, replicates or 1
+    target = output or Path("results") / loaded.name
+    if target.exists() and not force:
+        _fail(f"error: {target} exists; use --force to replace it", 2)
+    results = _with_progress(lambda hook: run_scenario(
+        loaded, seed=seed_used, replicates=reps, on_day=hook, command=sys.argv),
+        total=loaded.num_days * reps, quiet=quiet)
+    results.write(target, force=force)
+    if not quiet:
+        _print_summary(results)
+    click.echo(f"wrote {target}/ (seed {results.seed})", err=True)
+
+
+def _load_run_json(path: Path, seed: int | None, replicates: int | None) -> tuple[Any, int, int]:
+    from pydantic import ValidationError
+
+    from sim.errors import HashsimError, Issue, ScenarioError
+    from sim.scenario import Scenario
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        scenario = Scenario.model_validate(doc["scenario"])
+        run_seed, run_reps = int(doc["seed"]), int(doc["replicates"])
+    except FileNotFoundError:
+        raise HashsimError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+            ValueError) as err:
+        if isinstance(err, ValidationError):
+            raise ScenarioError([Issue(("scenario", *e["loc"]), e["msg"], str(path))
+                                 for e in err.errors()]) from None
+        raise HashsimError(f"{path}: not a hashsim run.json ({err})") from None
+    if seed is not None and seed != run_seed:
+        raise HashsimError(f"--seed {seed} differs from the run's seed {run_seed}")
+    return scenario, run_seed, replicates or run_reps
+
+
+def _with_progress(job: Callable[[Any], Any], total: int, quiet: bool) -> Any:
+    from tqdm import tqdm
+
+    show = not quiet and sys.stderr.isatty()
+    with tqdm(total=total, unit="day", disable=not show, file=sys.stderr, leave=False) as bar:
+        return job(lambda _rep, _day: bar.update(1))
+
+
+def _print_summary(results: Any) -> None:
+    summary = results.summary
+    for coin in results.scenario.coins:
+        scale, unit = _display(coin.rule)
+        s = summary[(summary["coin"] == coin.name)]
+        med = s.groupby("metric", sort=False)["value"].median()
+        first = s.drop_duplicates("metric").set_index("metric")
+        reps = f" (median of {results.replicates} replicates)" if results.replicates > 1 else ""
+        click.echo(f"\n{coin.name}{reps}")
+        pre, trough = med.get("pre_shock_hashrate"), med.get("trough_hashrate")
+        if pre is not None and trough is not None:
+            click.echo(f"  hashrate before shock   {pre / scale:10.2f} {unit}")
+            click.echo(f"  trough (7-day mean)     {trough / scale:10.2f} {unit}  on "
+                       f"{first.loc['trough_hashrate', 'date']}  (drop {med['drop']:.1f} %)")
+        if "largest_adjustment" in med:
+            click.echo(f"  largest adjustment      {med['largest_adjustment']:+10.2f} %     on "
+                       f"{first.loc['largest_adjustment', 'date']}")
+        for level in (90, 100):
+            days = med.get(f"days_to_recover_{level}")
+            text = "not within the run" if days is None or days != days else f"{days:.0f} days"
+            click.echo(f"  recovery to {level:3d} %       {text} after the trough")
+        shares = med[[m for m in med.index if m.startswith("final_share.")]]
+        leaves = {r.name for r in results.scenario.regions
+                  if r.name not in {x.parent for x in results.scenario.regions}}
+        top = shares[[m for m in shares.index if m.split(".", 1)[1] in leaves]]
+        top = top.sort_values(ascending=False).head(6)
+        text = ", ".join(f"{m.split('.', 1)[1]} {v:.1%}" for m, v in top.items())
+        click.echo(f"  final shares            {text}")
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True)
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
+              help="Validate with these overrides applied.")
+def validate(scenarios: Sequence[str], overrides: Sequence[str]) -> None:
+    """Check scenario files; print every problem as file:line:col: field: message.
+
+    Exit code 0 if all are valid, 3 if any is not.
+    """
+    import sim
+    from sim.errors import ScenarioError
+
+    bad = 0
+    for name in scenarios:
+        try:
+            sc = sim.load(name, overrides)
+        except ScenarioError as err:
+            bad += 1
+            for issue in err.issues:
+                click.echo(str(issue), err=True)
+            continue
+        click.echo(f"ok: {name} ({sc.name}: {sc.start} … {sc.end}, {len(sc.regions)} regions, "
+                   f"{sum(f.rigs for f in sc.fleet):,} rigs, {len(sc.policies)} policies)")
+    if bad:
+        _fail(f"error: {bad} of {len(scenarios)} scenario(s) invalid", EXIT_INVALID)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editors and other tools)."""
+    from sim.validation import schema_json
+
+    click.echo(schema_json(), nl=False)
+
+
+@main.command()
+def scenarios() -> None:
+    """List the bundled scenarios (run one with `hashsim run NAME`)."""
+    from sim.bundled import bundled_scenarios, describe
+
+    found = bundled_scenarios()
+    if not found:
+        _fail("error: no bundled scenarios found (broken installation?)", 1)
+    width = max(len(n) for n in found)
+    for name, path in found.items():
+        click.echo(f"{name:<{width}}  {describe(path)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The scenarios shipped with hashsim (the repository's scenarios/ folder, or its installed copy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+_HERE = Path(__file__).resolve().parent
+
+
+def scenario_dir() -> Path:
+    """scenarios/ of a source checkout, else the copy installed inside the package."""
+    for candidate in (_HERE.parent / "scenarios", _HERE / "_bundled" / "scenarios"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("no bundled scenarios found")
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenario files by name (file stem), sorted."""
+    try:
+        folder = scenario_dir()
+    except FileNotFoundError:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def resolve(name_or_path: str) -> Path:
+    """A path as given if it exists, else the bundled scenario of that name."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        return path
+    return bundled_scenarios().get(name_or_path, path)
+
+
+def describe(path: Path) -> str:
+    """The first sentence of a scenario's description (for `hashsim scenarios`)."""
+    try:
+        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+        text = " ".join(str(doc.get("description", "")).split())
+    except Exception:  # a broken file still gets listed; `validate` says what is wrong
+        return "(unreadable: run `hashsim validate` on it)"
+    first = text.split(". ")[0].rstrip(".")
+    return first[:100] + ("…" if len(first) > 100 else "")

@@ -1,0 +1,85 @@
+"""Region graph and routes: specificity, multi-hop paths, transit-time distributions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.geography import (
+    build_geography,
+    draw_transit_days,
+    transit_distribution,
+    transit_pmf,
+    whole_days,
+)
+from sim.scenario import Route
+from tests.worlds import scenario, three_regions
+
+ALPHA = 1e-3
+TRANSITS = [
+    {"distribution": "lognormal", "median_days": 30, "sigma": 0.5},
+    {"distribution": "gamma", "mean_days": 12, "shape": 3},
+    {"distribution": "uniform", "low_days": 5, "high_days": 20},
+    {"distribution": "triangular", "low_days": 2, "mode_days": 5, "high_days": 30},
+]
+
+
+def _route(transit: dict) -> Route:
+    return Route.model_validate({"origin": "a", "destination": "b", "transit": transit})
+
+
+@pytest.mark.parametrize("transit", TRANSITS, ids=lambda t: t["distribution"])
+def test_transit_draws_follow_the_configured_distribution(transit: dict) -> None:
+    spec = _route(transit).transit
+    days = draw_transit_days(spec, np.random.default_rng(5), 4000)
+    assert stats.kstest(days, transit_distribution(spec).cdf).pvalue > ALPHA
+
+
+@pytest.mark.parametrize("transit", TRANSITS, ids=lambda t: t["distribution"])
+def test_whole_day_pmf_matches_draws(transit: dict) -> None:
+    # Cohorts ship by a multinomial over this pmf; single rigs by ceil(draw): same law.
+    spec = _route(transit).transit
+    pmf = transit_pmf(spec)
+    assert pmf.sum() == pytest.approx(1.0) and pmf[0] == 0.0
+    days = whole_days(draw_transit_days(spec, np.random.default_rng(6), 20000))
+    observed = np.bincount(np.minimum(days, len(pmf) - 1), minlength=len(pmf))
+    keep = pmf * len(days) >= 5  # chi-square needs expected counts ≥ 5: pool the rest
+    obs = np.append(observed[keep], observed[~keep].sum())
+    exp = np.append(pmf[keep], pmf[~keep].sum()) * len(days)
+    obs, exp = obs[exp > 0], exp[exp > 0]
+    assert stats.chisquare(obs, exp).pvalue > ALPHA
+
+
+def test_fixed_transit() -> None:
+    pmf = transit_pmf(_route({"distribution": "fixed", "days": 10}).transit)
+    assert np.argmax(pmf) == 10 and pmf[10] == 1.0
+
+
+def test_parent_routes_most_specific_wins_and_multi_hop() -> None:
+    doc = three_regions()
+    doc["regions"] = [
+        {"name": "land", "electricity_usd_per_kwh": 0.05, "carbon_g_per_kwh": 1},
+        {"name": "a", "parent": "land", "electricity_usd_per_kwh": 0.05, "carbon_g_per_kwh": 1},
+        {"name": "a2", "parent": "land", "electricity_usd_per_kwh": 0.05, "carbon_g_per_kwh": 1},
+        {"name": "b", "electricity_usd_per_kwh": 0.05, "carbon_g_per_kwh": 1},
+        {"name": "c", "electricity_usd_per_kwh": 0.05, "carbon_g_per_kwh": 1},
+    ]
+    fixed = {"distribution": "fixed"}
+    doc["routes"] = [
+        {"origin": "land", "destination": "b", "transit": {**fixed, "days": 20},
+         "cost_usd_per_rig": 100},
+        {"origin": "a", "destination": "b", "transit": {**fixed, "days": 5},
+         "cost_usd_per_rig": 10},
+        {"origin": "b", "destination": "c", "transit": {**fixed, "days": 3},
+         "cost_usd_per_rig": 1},
+    ]
+    doc["fleet"] = [{"region": "a", "hardware": "rig", "rigs": 10, "pool": "p1"}]
+    geo = build_geography(scenario(doc))
+    i = {n: k for k, n in enumerate(geo.names)}
+    assert geo.mean_transit_days[i["a"], i["b"]] == 5  # the province's own route
+    assert geo.mean_transit_days[i["a2"], i["b"]] == 20  # the country's route
+    assert geo.mean_transit_days[i["a"], i["c"]] == 8  # via b: 5 + 3
+    assert geo.cost_usd_per_rig[i["a2"], i["c"]] == 101
+    assert not np.isfinite(geo.mean_transit_days[i["c"], i["a"]])  # no way back
+    assert geo.covers[i["land"], i["a2"]] and not geo.is_leaf[i["land"]]

@@ -1,0 +1,168 @@
+"""The model on hand-computed 2–3-region worlds (tests/worlds.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim import theory
+from sim.results import run
+from tests.worlds import scenario, three_regions
+
+ALPHA = 1e-3
+Z = stats.norm.isf(ALPHA / 2)
+ONLY_RELOCATE = {"constants": {"underground": -50, "hibernate": -50, "sell": -50,
+                               "retire": -50},
+                 "decision_rate_per_day": 1.0, "capacity_lookahead_days": 0}
+
+
+def leaf(regions, region: str, column: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return regions.loc[regions["region"] == region, column].to_numpy()
+
+
+def test_frictionless_ban_rescales_the_others_by_one_over_one_minus_s() -> None:
+    # a holds s_b = 0.5 of the rigs; b and c have free capacity in proportion to their
+    # hashrate (3:1), so once a's rigs have moved, b and c hold 1/(1 − s_b) of their shares.
+    doc = three_regions(policies=[{"kind": "power_cutoff", "region": "a",
+                                   "date": "2021-01-05"}], behaviour=ONLY_RELOCATE)
+    doc["regions"][1]["capacity_mw"] = 6000 * 3000 / 1e6
+    doc["regions"][2]["capacity_mw"] = 2000 * 3000 / 1e6
+    res = run(scenario(doc), seed=3)
+    last = res.regions[res.regions["date"] == res.regions["date"].max()].set_index("region")
+    before = np.array([0.5, 0.375, 0.125])
+    expected = theory.shares_after_frictionless_ban(before, np.array([True, False, False]))
+    assert last.loc[["a", "b", "c"], "share"].to_numpy() == pytest.approx(expected, abs=1e-12)
+    assert last.loc[["a", "b", "c"], "rigs_online"].tolist() == [0, 6000, 2000]
+    flows = res.flows.groupby("destination")[["rigs_departed", "rigs_arrived"]].sum()
+    assert flows.loc["b"].tolist() == [3000, 3000] and flows.loc["c"].tolist() == [1000, 1000]
+    # fixed 10-day transit: nothing arrives before day 4 + 10
+    first = res.flows.loc[res.flows["rigs_arrived"] > 0, "date"].min()
+    assert str(first) == "2021-01-15"
+
+
+def test_enforcement_hazard_thins_rigs_geometrically() -> None:
+    hazard = 0.1
+    doc = three_regions(policies=[{"kind": "mining_ban", "region": "a", "date": "2021-01-11",
+                                   "hazard_per_day": hazard}],
+                        behaviour={"decision_rate_per_day": 0.0})
+    online = leaf(run(scenario(doc), seed=4).regions, "a", "rigs_online")
+    assert online[9] == 4000  # untouched before the ban
+    for k in (0, 4, 9):
+        p = np.exp(-hazard * (k + 1))
+        sd = np.sqrt(4000 * p * (1 - p))
+        assert abs(online[10 + k] - 4000 * p) < Z * sd
+
+
+def test_grace_and_ramp_delay_enforcement() -> None:
+    doc = three_regions(policies=[{"kind": "mining_ban", "region": "a", "date": "2021-01-11",
+                                   "hazard_per_day": 0.5, "grace_days": 5, "ramp_days": 10}],
+                        behaviour={"decision_rate_per_day": 0.0})
+    online = leaf(run(scenario(doc), seed=4).regions, "a", "rigs_online")
+    assert online[10 + 4] == 4000  # grace: days 10–14 untouched
+    assert online[10 + 5] < 4000
+
+
+def test_unprofitable_rigs_switch_off_and_back_with_hysteresis() -> None:
+    # c's power at 1 USD/kWh costs 72 USD a day against ~62 USD of revenue: off.
+    doc = three_regions()
+    doc["regions"][2]["electricity_usd_per_kwh"] = 1.0
+    doc["regions"][2]["electricity_monthly_usd_per_kwh"] = [1.0] * 2 + [0.05] * 10
+    res = run(scenario(doc), seed=5)
+    off = leaf(res.regions, "c", "rigs_offline")
+    on = leaf(res.regions, "c", "rigs_online")
+    assert off[0] == 1000 and on[0] == 0
+    assert on[70] == 1000  # March: cheap again, well inside the hysteresis band
+
+
+def test_pool_wind_down_is_linear_to_zero() -> None:
+    doc = three_regions(end="2021-02-28")
+    doc["pools"].append({"name": "p2", "coin": "BTC", "fee": 0.01})
+    doc["pools"][0]["events"] = [{"kind": "shutdown", "date": "2021-01-21",
+                                  "wind_down_days": 5}]
+    res = run(scenario(doc), seed=6)
+    p1 = res.pools[res.pools["pool"] == "p1"]["rigs"].to_numpy()
+    assert p1[14] == 8000
+    for k in range(5):  # day 15 + k: expected 8000 · (4 − k) / 5 remain
+        expected = 8000 * (4 - k) / 5
+        frac = 1 / (5 - k)  # each day's leavers are binomial on the remainder
+        sd = np.sqrt(p1[14 + k] * frac * (1 - frac)) if k < 4 else 0.0
+        assert abs(p1[15 + k] - expected) <= Z * max(sd, 1.0) * np.sqrt(k + 1) + 1e-9
+    assert p1[19:].max() == 0
+    p2 = res.pools[res.pools["pool"] == "p2"]["share"].to_numpy()
+    assert p2[-1] == pytest.approx(1.0)
+    kinds = res.events["kind"].tolist()
+    assert "pool_wind_down" in kinds and "pool_shutdown" in kinds
+
+
+def test_pool_service_ban_with_vpn_leakage_and_no_pool_left() -> None:
+    doc = three_regions(policies=[{"kind": "pool_service_ban", "region": "a",
+                                   "date": "2021-01-11", "vpn_leakage": 0.25}],
+                        behaviour={"decision_rate_per_day": 0.0})
+    res = run(scenario(doc), seed=7)
+    a = res.regions[res.regions["region"] == "a"]
+    online = a["rigs_online"].to_numpy()
+    # one pool only: a's miners who do not stay through a VPN have no pool and are forced off
+    assert online[9] == 4000
+    assert abs(online[10] - 1000) < Z * np.sqrt(4000 * 0.25 * 0.75)
+    assert online[10] + a["rigs_banned_off"].to_numpy()[10] == 4000
+
+
+def test_facility_orders_queue_for_capacity_and_books() -> None:
+    doc = three_regions(facilities=[{
+        "name": "farm", "region": "b", "mode": "self_mining",
+        "capacity": [{"date": "2021-01-01", "mw": 3.0}, {"date": "2021-02-01", "mw": 30.0}],
+        "power_usd_per_kwh": 0.03,
+        "orders": [{"date": "2021-01-10", "hardware": "rig", "rigs": 1300, "pool": "p1"}]}])
+    res = run(scenario(doc), seed=8)
+    fac = res.facilities
+    assert fac["rigs"].to_numpy()[8] == 0
+    assert fac["rigs"].to_numpy()[9] == 1000  # 3 MW / 3 kW
+    assert fac["used_mw"].to_numpy()[9] == pytest.approx(3.0)
+    assert fac["rigs"].to_numpy()[31] == 1300  # capacity steps up on 1 February
+    b = res.regions[res.regions["region"] == "b"]
+    assert b["rigs_queued"].to_numpy()[9] == 300
+    # books: revenue = the facility's hashrate share of the day's block rewards
+    net = res.network
+    day = 40
+    share = 1300 * 1e14 / net["hashrate_hs"].to_numpy()[day]
+    assert fac["revenue_usd"].to_numpy()[day] == pytest.approx(
+        share * net["revenue_usd"].to_numpy()[day])
+    assert fac["cost_usd"].to_numpy()[day] == pytest.approx(1300 * 3.0 * 24 * 0.03)
+
+
+def test_underground_rigs_mine_until_detected() -> None:
+    # Detected rigs are forced off and decide again; with underground the only attractive
+    # option, a balance forms. Each day detection (probability δ = 1 − e^−0.2) comes before
+    # decisions (rate d = 0.5), so at the end of a day B = (B + δU)(1 − d), and the share
+    # underground is d / (d + δ(1 − d)) ≈ 0.847.
+    doc = three_regions(
+        policies=[{"kind": "mining_ban", "region": "a", "date": "2021-01-11",
+                   "hazard_per_day": 1.0, "underground_detection_per_day": 0.2}],
+        behaviour={"decision_rate_per_day": 0.5,
+                   "constants": {"relocate": -50, "underground": 5, "hibernate": -50,
+                                 "sell": -50, "retire": -50}})
+    res = run(scenario(doc), seed=9)
+    a = res.regions[res.regions["region"] == "a"]
+    under = a["rigs_underground"].to_numpy()
+    mining = under + a["rigs_online"].to_numpy()  # rigs not yet caught still mine
+    assert a["hashrate_hs"].to_numpy()[20] == pytest.approx(mining[20] * 1e14)
+    delta = 1 - np.exp(-0.2)
+    balance = 0.5 / (0.5 + delta * 0.5)
+    # daily end states are correlated; 60 days of 4000 rigs: sd of the mean share < 0.01
+    assert abs(under[60:].mean() / 4000 - balance) < 0.02
+    assert a["rigs_banned_off"].to_numpy()[60:].min() > 0  # detection keeps happening
+
+
+def test_cohort_and_rig_resolution_agree_in_distribution() -> None:
+    # Rigs online in a after 5 days of a 0.1/day hazard: both resolutions ~ Binomial(4000, p).
+    doc = three_regions(end="2021-01-20", policies=[
+        {"kind": "mining_ban", "region": "a", "date": "2021-01-11", "hazard_per_day": 0.1}],
+        behaviour={"decision_rate_per_day": 0.0})
+    p = np.exp(-0.5)
+    for resolution in ("cohort", "rig"):
+        res = run(scenario({**doc, "resolution": resolution}), seed=10, replicates=5)
+        a = res.regions[res.regions["region"] == "a"]
+        final = a.groupby("replicate")["rigs_online"].nth(14).to_numpy()
+        z = (final.mean() - 4000 * p) / np.sqrt(4000 * p * (1 - p) / len(final))
+        assert abs(z) < Z, resolution
