@@ -92,13 +92,15 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
     if from_run is not None:
         if scenario is not None or overrides:
             _fail("error: --from repeats a run as it was; give no SCENARIO or --set with it", 2)
-        loaded, seed_used, reps = _load_run_json(from_run, seed, replicates)
+        loaded, run_seed, reps = _load_run_json(from_run, seed, replicates)
+        seed_used: int | None = run_seed
     else:
         if scenario is None:
             _fail("error: give a SCENARIO (file or bundled name; see `hashsim scenarios`) "
                   "or --from RUN_JSON", 2)
         loaded = sim.load(scenario, overrides)
-        seed_used, reps = seed, replicates or 1
+        seed_used = seed
+        reps = replicates or 1
     target = output or Path("results") / loaded.name
     if target.exists() and not force:
         _fail(f"error: {target} exists; use --force to replace it", 2)
@@ -156,9 +158,11 @@ def _print_summary(results: Any) -> None:
             click.echo(f"  hashrate before shock   {pre / scale:10.2f} {unit}")
             click.echo(f"  trough (7-day mean)     {trough / scale:10.2f} {unit}  on "
                        f"{first.loc['trough_hashrate', 'date']}  (drop {med['drop']:.1f} %)")
-        if "largest_adjustment" in med:
-            click.echo(f"  largest adjustment      {med['largest_adjustment']:+10.2f} %     on "
-                       f"{first.loc['largest_adjustment', 'date']}")
+        for metric, label in (("largest_adjustment", "largest adjustment"),
+                              ("largest_downward_adjustment", "largest downward")):
+            if metric in med:
+                click.echo(f"  {label:<23} {med[metric]:+10.2f} %     on "
+                           f"{first.loc[metric, 'date']}")
         for level in (90, 100):
             days = med.get(f"days_to_recover_{level}")
             text = "not within the run" if days is None or days != days else f"{days:.0f} days"

@@ -1,4 +1,4 @@
-"""The scenarios shipped with hashsim (the repository's scenarios/ folder, or its installed copy)."""
+"""The scenarios shipped with hashsim (scenarios/ of a checkout, or its installed copy)."""
 
 from __future__ import annotations
 

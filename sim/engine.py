@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim import kernels
 from sim.agents.facilities import FacilityOperator, GridOperator
 from sim.agents.market import Market
 from sim.agents.miners import daily_step, mining_hashrate
@@ -39,7 +40,7 @@ class _TickTimeout(simpy.events.Event):
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, TICK_PRIORITY, delay)
+        env.schedule(self, TICK_PRIORITY, delay)  # type: ignore[arg-type]
 
 
 def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | None = None
@@ -59,9 +60,9 @@ def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | Non
     refresh_regions(world)
     hashrate = mining_hashrate(world)
     world.chains = [Chain.start(coin, float(hashrate[c])) for c, coin in enumerate(scenario.coins)]
-    pool_hs = np.bincount(world.fleet.pool,
-                          weights=world.fleet.count * world.hw_hashrate_hs[world.fleet.hw],
-                          minlength=len(scenario.pools))
+    fleet = world.fleet
+    pool_hs = kernels.bincount(fleet.pool, fleet.count * world.hw_hashrate_hs[fleet.hw],
+                               len(scenario.pools))
     total = hashrate[world.pool_coin]
     world.pool_share = np.divide(pool_hs, total, out=np.zeros_like(pool_hs), where=total > 0)
     return env, world

@@ -10,6 +10,7 @@ transit time) and the hops' times add up.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
@@ -180,7 +181,7 @@ def _compile_routes(
         for d, nodes in targets.items():
             if o == d:
                 continue
-            hops = [graph.edges[u, v]["route"] for u, v in zip(nodes, nodes[1:], strict=False)]
+            hops = [graph.edges[u, v]["route"] for u, v in itertools.pairwise(nodes)]
             paths[o][d] = hops
             pmf = pmfs[hops[0]]
             for h in hops[1:]:

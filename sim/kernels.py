@@ -12,6 +12,12 @@ from numpy.typing import NDArray
 from sim.chain import SECONDS_PER_DAY, TWO_32
 
 F64 = NDArray[np.float64]
+
+
+def bincount(keys: NDArray[np.integer], weights: NDArray[np.number] | None, size: int) -> F64:
+    """Sums of `weights` by integer key 0 … size − 1 (float64; keys must be < size)."""
+    return np.bincount(keys, weights=weights, minlength=size).astype(np.float64, copy=False)
+
 I64 = NDArray[np.int64]
 
 #: Below this many unit rows a per-row binomial is as fast as drawing sparsely.

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sim import kernels
 from sim.agents.miners import Economics, row_cost_usd_per_day
 from sim.chain import SECONDS_PER_DAY
 from sim.state import IN_TRANSIT, NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, UNDERGROUND
@@ -76,8 +77,7 @@ class Recorder:
         num_k = len(w.hw_coin)
         loc = np.where(fleet.status == IN_TRANSIT, fleet.dest, fleet.region)
         key = (loc.astype(np.intp) * num_k + fleet.hw) * NUM_STATUSES + fleet.status
-        flat = np.bincount(key, weights=fleet.count,
-                           minlength=w.num_regions * num_k * NUM_STATUSES)
+        flat = kernels.bincount(key, fleet.count, w.num_regions * num_k * NUM_STATUSES)
         return flat.reshape(w.num_regions, num_k, NUM_STATUSES)
 
     def _regions(self, day: int, econ: Economics, hashrate: F64, rev_per_hs: F64) -> None:
@@ -91,9 +91,9 @@ class Recorder:
         is_mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
         cost = np.where(is_mining, row_cost_usd_per_day(w, econ) * fleet.count, 0.0)
         num_c = len(w.chains)
-        cost_rc = np.bincount(fleet.region.astype(np.intp) * num_c + w.hw_coin[fleet.hw],
-                              weights=cost, minlength=w.num_regions * num_c
-                              ).reshape(w.num_regions, num_c)
+        key = fleet.region.astype(np.intp) * num_c + w.hw_coin[fleet.hw]
+        cost_rc = kernels.bincount(key, cost, w.num_regions * num_c).reshape(w.num_regions,
+                                                                             num_c)
         out = self.regions[day]  # (C, R, F)
         out[:, :, 0] = (covers @ hash_rc).T
         out[:, :, 1] = np.divide(out[:, :, 0], hashrate[:, None], out=np.zeros_like(out[:, :, 0]),
@@ -110,9 +110,9 @@ class Recorder:
         w, fleet = self.world, self.world.fleet
         mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
         num_p = len(w.pool_fee)
-        rigs = np.bincount(fleet.pool, weights=np.where(mining, fleet.count, 0), minlength=num_p)
-        hs = np.bincount(fleet.pool, weights=np.where(
-            mining, fleet.count * w.hw_hashrate_hs[fleet.hw], 0.0), minlength=num_p)
+        rigs = kernels.bincount(fleet.pool, np.where(mining, fleet.count, 0), num_p)
+        hs = kernels.bincount(fleet.pool, np.where(
+            mining, fleet.count * w.hw_hashrate_hs[fleet.hw], 0.0), num_p)
         total = hashrate[w.pool_coin]
         share = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
         out = self.pools[day]
@@ -131,7 +131,7 @@ class Recorder:
         power_mw = fleet.count * w.hw_power_w[fleet.hw] / 1e6
 
         def by_fac(weights: F64) -> F64:
-            return np.bincount(key, weights=weights, minlength=num_f)[:num_f]
+            return kernels.bincount(key, weights, num_f)[:num_f]
 
         row_hs = fleet.count * w.hw_hashrate_hs[fleet.hw]
         mining_rev = by_fac(np.where(online, row_hs * rev_per_hs[w.hw_coin[fleet.hw]], 0.0))
@@ -162,7 +162,7 @@ class Recorder:
     # ------------------------------------------------------------------ tables
 
     def tables(self, replicate: int) -> dict[str, pd.DataFrame]:
-        w, sc = self.world, self.world.scenario
+        _w, sc = self.world, self.world.scenario
         dates = pd.Index([sc.start + dt.timedelta(days=d) for d in range(sc.num_days)])
         coins = [c.name for c in sc.coins]
         return {

@@ -9,6 +9,7 @@ except by purchases. Relations are integer index columns, −1 meaning none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,11 +41,12 @@ class Fleet:
     """Columns of length `capacity`; rows [0, size) are live."""
 
     size: int
-    cols: dict[str, np.ndarray]
+    cols: dict[str, np.ndarray[Any, Any]]
 
     @classmethod
     def empty(cls, capacity: int = 64) -> Fleet:
-        cols = {name: np.zeros(capacity, dtype=dt) for name, dt in COLUMNS.items()}
+        cols: dict[str, np.ndarray[Any, Any]] = {
+            name: np.zeros(capacity, dtype=dt) for name, dt in COLUMNS.items()}
         return cls(0, cols)
 
     def __getattr__(self, name: str) -> np.ndarray:
@@ -83,7 +85,8 @@ class Fleet:
         """Give `moving[i]` rigs of row `rows[i]` a row of their own; returns those rows.
 
         A row whose rigs all move is returned itself; rows with nothing moving are dropped
-        from the result. A row may appear several times (its rigs split several ways). The caller then changes status or attributes of the returned rows.
+        from the result. A row may appear several times (its rigs split several ways).
+        The caller then changes status or attributes of the returned rows.
         """
         moving = np.asarray(moving, dtype=np.int64)
         keep = moving > 0

@@ -34,7 +34,7 @@ def summarize(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> pd.DataFra
     rows: list[dict] = []
     for rep, net_rep in tables["network"].groupby("replicate", sort=True):
         for coin, net in net_rep.groupby("coin", sort=False):
-            rows += _coin_metrics(scenario, tables, int(rep), str(coin), net)
+            rows += _coin_metrics(scenario, tables, int(str(rep)), str(coin), net)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -84,7 +84,9 @@ def _retarget_metrics(events: pd.DataFrame, rep: int, coin: str, scenario: Scena
         return []
     pct = ev["description"].str.extract(r"difficulty ([+-][0-9.]+)%")[0].astype(float)
     i = int(np.argmax(np.abs(pct.to_numpy())))
+    j = int(np.argmin(pct.to_numpy()))
     return [_row(rep, coin, "largest_adjustment", pct.iloc[i], "%", ev["date"].iloc[i]),
+            _row(rep, coin, "largest_downward_adjustment", pct.iloc[j], "%", ev["date"].iloc[j]),
             _row(rep, coin, "retargets", len(ev), "count")]
 
 

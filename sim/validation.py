@@ -19,6 +19,7 @@ import datetime as dt
 import difflib
 import json
 import os
+import re
 import reprlib
 import types
 import typing
@@ -64,6 +65,8 @@ FieldPath = tuple[str | int, ...]
 SET_FILE = "--set"
 _TAG = "tag:yaml.org,2002:"
 _COLLECTION_TAGS = frozenset({_TAG + "map", _TAG + "seq"})
+_MAX_FLOW_DEPTH = 100  # nested [ ] and { }; a scenario needs fewer than 10
+_BRACKETS = re.compile(r"[\[\]{}]")
 _MAX_EXPANDED_NODES = 1_000_000  # aliases may repeat a node; more than this is an alias bomb
 _REQUIRED = ", ".join(n for n, f in Scenario.model_fields.items() if f.is_required())
 
@@ -280,6 +283,9 @@ def _parse_yaml(text: str, file: str, *, document: bool = False) -> tuple[Any, l
 
     With ``document``, the data must be a mapping (a scenario), not empty, a list or a value.
     """
+    if _too_deep(text):
+        message = f"the document is nested too deeply (over {_MAX_FLOW_DEPTH} levels of [ or {{)"
+        return None, [Issue((), message, file, 1, 1)]
     try:
         yaml = _new_yaml()
         node = yaml.compose(text)
@@ -296,6 +302,19 @@ def _parse_yaml(text: str, file: str, *, document: bool = False) -> tuple[Any, l
         return None, [_reader_issue(exc, text, file)]
     except YAMLError as exc:
         return None, [Issue((), f"invalid YAML: {exc}", file, 1, 1)]
+
+
+def _too_deep(text: str) -> bool:
+    """Whether brackets nest too deeply: ruamel's scanner is quadratic in flow depth.
+
+    Brackets inside quoted text count too; no sensible scenario comes near the limit.
+    """
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > _MAX_FLOW_DEPTH:
+            return True
+    return False
 
 
 def _marked_issue(exc: MarkedYAMLError, file: str) -> Issue:

@@ -35,7 +35,7 @@ def test_compact_merges_identical_rows_and_drops_empty_ones() -> None:
     fleet.status[moved] = BANNED_OFF
     fleet.compact()
     assert fleet.size == 2
-    assert sorted(zip(fleet.status.tolist(), fleet.count.tolist())) == [(ONLINE, 7),
+    assert sorted(zip(fleet.status.tolist(), fleet.count.tolist(), strict=True)) == [(ONLINE, 7),
                                                                         (BANNED_OFF, 8)]
 
 
@@ -46,7 +46,8 @@ def test_compact_keeps_queue_order_and_rig_rows() -> None:
     fleet.compact(merge=False)
     assert fleet.size == 3
     fleet.compact()
-    assert sorted(zip(fleet.t_since.tolist(), fleet.count.tolist())) == [(1, 1), (3, 2)]
+    pairs = zip(fleet.t_since.tolist(), fleet.count.tolist(), strict=True)
+    assert sorted(pairs) == [(1, 1), (3, 2)]
 
 
 def test_totals_by_status() -> None:

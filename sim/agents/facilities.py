@@ -28,10 +28,9 @@ def occupancy_mw(world: World) -> tuple[NDArray[np.float64], NDArray[np.float64]
     racked = (fleet.status == ONLINE) | (fleet.status == OFFLINE)
     mw = np.where(racked, fleet.count * world.hw_power_w[fleet.hw] / 1e6, 0.0)
     fac = fleet.facility
-    general = np.bincount(fleet.region, weights=np.where(fac < 0, mw, 0.0),
-                          minlength=world.num_regions)
-    in_fac = np.bincount(np.maximum(fac, 0), weights=np.where(fac >= 0, mw, 0.0),
-                         minlength=len(world.fac_region))
+    general = kernels.bincount(fleet.region, np.where(fac < 0, mw, 0.0), world.num_regions)
+    in_fac = kernels.bincount(np.maximum(fac, 0), np.where(fac >= 0, mw, 0.0),
+                              len(world.fac_region))
     return general, in_fac[: len(world.fac_region)]
 
 

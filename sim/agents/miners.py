@@ -53,8 +53,7 @@ def mining_hashrate(world: World) -> F64:
     fleet = world.fleet
     mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
     per_row = np.where(mining, fleet.count * world.hw_hashrate_hs[fleet.hw], 0.0)
-    return np.bincount(world.hw_coin[fleet.hw], weights=per_row,
-                       minlength=len(world.chains))
+    return kernels.bincount(world.hw_coin[fleet.hw], per_row, len(world.chains))
 
 
 def economics(world: World, hashrate: F64) -> Economics:
@@ -166,11 +165,10 @@ class Relocation:
         self.reachable = geo.reachable()[:, self.dest]  # (R, D)
         general_used, fac_used = occupancy_mw(world)
         horizon = world.day + int(b.capacity_lookahead_days)
-        hosting = np.bincount(world.fac_region[world.fac_hosting],
-                              weights=world.fac_capacity_mw[world.fac_hosting],
-                              minlength=world.num_regions)
-        host_used = np.bincount(world.fac_region[world.fac_hosting],
-                                weights=fac_used[world.fac_hosting], minlength=world.num_regions)
+        hosts = world.fac_region[world.fac_hosting]
+        hosting = kernels.bincount(hosts, world.fac_capacity_mw[world.fac_hosting],
+                                   world.num_regions)
+        host_used = kernels.bincount(hosts, fac_used[world.fac_hosting], world.num_regions)
         bookable = world.capacity_on(horizon) - general_used + hosting - host_used
         bookable -= self._committed_mw()
         self.bookable_mw = bookable[self.dest]
@@ -183,7 +181,7 @@ class Relocation:
         moving = (fleet.status == IN_TRANSIT) | (fleet.status == QUEUED)
         where = np.where(fleet.status == IN_TRANSIT, fleet.dest, fleet.region)
         mw = np.where(moving, fleet.count * self.world.hw_power_w[fleet.hw] / 1e6, 0.0)
-        return np.bincount(where, weights=mw, minlength=self.world.num_regions)
+        return kernels.bincount(where, mw, self.world.num_regions)
 
     def utilities(self, origin: NDArray[np.intp], hw: NDArray[np.intp]) -> F64:
         """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
@@ -234,7 +232,7 @@ class Relocation:
                 sel = order[(origin[order] == o) & (alloc[order, d] > 0)]
                 take = kernels.admit_fifo(alloc[sel, d], mw_per_rig[sel],
                                           float(self.bookable_mw[d]))
-                path = self._path(o, d)
+                path = self._path(int(o), int(d))
                 if path:
                     rigs_left = float(self.route_left[path].min())
                     take = kernels.admit_fifo(take, np.ones(len(sel)), rigs_left)
@@ -253,8 +251,8 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
     origin = fleet.region[rows].copy()
     count = fleet.count[rows].copy()
     hashrate = count * world.hw_hashrate_hs[fleet.hw[rows]]
-    np.add.at(world.flow_departed, (origin, dest), count)
-    np.add.at(world.flow_hashrate, (origin, dest), hashrate)
+    np.add.at(world.flow_departed, (origin, np.full_like(origin, dest)), count)
+    np.add.at(world.flow_hashrate, (origin, np.full_like(origin, dest)), hashrate)
     world.relocated_total[dest] += count.sum()
     fleet.status[rows] = IN_TRANSIT
     fleet.dest[rows] = dest
@@ -314,7 +312,7 @@ def decide(world: World, reloc: Relocation) -> None:
     n_dest = len(reloc.dest)
     u_reloc = reloc.utilities(origin, hw)
     avail_reloc = reloc.available(origin)
-    u, avail = _other_utilities(world, reloc, origin, hw, avail_reloc.any(axis=1))
+    u, avail = _other_utilities(world, reloc, origin, hw, np.any(avail_reloc, axis=1))
     probs = kernels.softmax(np.concatenate([u_reloc, u], axis=1),
                             np.concatenate([avail_reloc, avail], axis=1))
     # The buyer of a sold rig takes it where relocating miners would go.

@@ -1,0 +1,129 @@
+"""The command line through click's runner: run, rerun, overrides, refusals, listings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+SHORT = ["--set", "end=2021-05-31"]  # the tutorial through its ban, in a fraction of a second
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.csv"))}
+
+
+def test_run_writes_every_result_file_and_a_summary(tmp_path: Path) -> None:
+    code, out, err = invoke("run", "tutorial", "-o", str(tmp_path / "r"), "--seed", "1", *SHORT)
+    assert code == 0, err
+    names = {p.name for p in (tmp_path / "r").iterdir()}
+    assert names == {"network.csv", "regions.csv", "pools.csv", "facilities.csv", "flows.csv",
+                     "events.csv", "summary.csv", "run.json"}
+    assert "trough (7-day mean)" in out and "EH/s" in out and "final shares" in out
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["seed"] == 1 and run["replicates"] == 1
+    assert run["scenario"]["end"] == "2021-05-31"
+    assert {"scenario_hash", "versions", "command", "wall_time_s"} <= set(run)
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert invoke("run", "tutorial", "-o", str(tmp_path / name), "--seed", "42", *SHORT,
+                      "-q")[0] == 0
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    invoke("run", "tutorial", "-o", str(tmp_path / "c"), "--seed", "43", *SHORT, "-q")
+    assert files(tmp_path / "a")["network.csv"] != files(tmp_path / "c")["network.csv"]
+
+
+def test_drawn_seed_is_recorded_and_from_run_json_repeats_exactly(tmp_path: Path) -> None:
+    assert invoke("run", "tutorial", "-o", str(tmp_path / "a"), *SHORT, "-r", "2", "-q")[0] == 0
+    run = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert isinstance(run["seed"], int) and run["replicates"] == 2
+    code, _, err = invoke("run", "--from", str(tmp_path / "a" / "run.json"), "-o",
+                          str(tmp_path / "b"), "-q")
+    assert code == 0, err
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+
+
+def test_replicates_share_the_files(tmp_path: Path) -> None:
+    import pandas as pd
+
+    assert invoke("run", "tutorial", "-o", str(tmp_path / "r"), "-r", "3", "--seed", "5",
+                  *SHORT, "-q")[0] == 0
+    net = pd.read_csv(tmp_path / "r" / "network.csv")
+    assert sorted(net["replicate"].unique()) == [0, 1, 2]
+    per_rep = net.groupby("replicate")["hashrate_hs"].sum()
+    assert per_rep.nunique() == 3  # replicates differ
+
+
+def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "r"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    code, _, err = invoke("run", "tutorial", "-o", str(target), *SHORT, "-q")
+    assert code == 2 and "--force" in err
+    assert (target / "keep.txt").read_text() == "mine"
+    assert invoke("run", "tutorial", "-o", str(target), *SHORT, "-q", "--force")[0] == 0
+    assert not (target / "keep.txt").exists() and (target / "network.csv").exists()
+
+
+def test_set_overrides_are_validated_and_nothing_is_written(tmp_path: Path) -> None:
+    code, _, err = invoke("run", "tutorial", "-o", str(tmp_path / "r"), "--set",
+                          "behaviour.horizon_days=-5", "-q")
+    assert code == 3
+    assert "horizon_days" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+    assert list(tmp_path.iterdir()) == []
+    code, _, _ = invoke("run", "tutorial", "-o", str(tmp_path / "r"), "--seed", "1", *SHORT,
+                        "--set", "behaviour.horizon_days=90", "-q")
+    assert code == 0
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["scenario"]["behaviour"]["horizon_days"] == 90
+
+
+def test_invalid_scenario_exit_3_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path("scenarios/tutorial.yaml").read_text().replace(
+        "hazard_per_day: 0.05", "hazard_per_dya: 0.05"))
+    code, _, err = invoke("run", str(bad), "-o", str(tmp_path / "r"))
+    assert code == 3
+    assert "bad.yaml:" in err and "hazard_per_day" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+    code, _, err = invoke("validate", str(bad))
+    assert code == 3 and "did you mean" in err
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    assert invoke("run")[0] == 2
+    code, _, err = invoke("run", "tutorial", "--from", "x.json")
+    assert code == 2 and "--from" in err
+    code, _, err = invoke("run", "--from", str(tmp_path / "missing.json"))
+    assert code != 0 and "no such file" in err
+    (tmp_path / "junk.json").write_text("{not json")
+    code, _, err = invoke("run", "--from", str(tmp_path / "junk.json"))
+    assert code != 0 and "run.json" in err and "Traceback" not in err
+
+
+def test_validate_schema_and_scenarios() -> None:
+    code, out, _ = invoke("validate", "scenarios/tutorial.yaml")
+    assert code == 0 and out.startswith("ok: scenarios/tutorial.yaml")
+    code, out, _ = invoke("schema")
+    schema = json.loads(out)
+    assert code == 0 and "coins" in schema["properties"]
+    code, out, _ = invoke("scenarios")
+    assert code == 0 and any(line.startswith("tutorial ") for line in out.splitlines())
+
+
+@pytest.mark.parametrize("name", ["tutorial.yaml"])
+def test_bundled_scenarios_name_their_schema(name: str) -> None:
+    first = Path("scenarios", name).read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schema/scenario.schema.json"
