@@ -936,7 +936,18 @@ VACANCY = 0.05  # assumption: free hosting capacity at start, share of the power
 # was mostly mainland miners, plus mainland miners on F2Pool and others).
 ETH_CHINA_SHARE = 0.30
 # Bitcoin, September 2018: no CBECI map before Sept 2019; its first month is used (assumption).
-SHARES_2018 = {"china": 0.7553, "united_states": 0.0406, "rest_of_world": 0.2041}
+# Regions of the 2018 case: price tiers (hydro / coal / rest of China; cheap power abroad) so
+# that S9s do not all switch off at the same price.
+COUNTRY_REGION_2018 = {
+    "Mainland China": "china", "Germany *": "china", "Ireland *": "china",
+    "United States": "united_states", "Russian Federation": "low_cost_abroad",
+    "Kazakhstan": "low_cost_abroad", "Iran, Islamic Rep.": "low_cost_abroad",
+    "Canada": "low_cost_abroad", "Malaysia": "rest_of_world", "Other": "rest_of_world",
+}
+PROVINCE_REGION_2018 = {
+    "Sichuan": "sichuan_yunnan", "Yunnan": "sichuan_yunnan", "Xinjiang": "xinjiang_inner_mongolia",
+    "Nei Mongol": "xinjiang_inner_mongolia",
+}  # every other province: rest_of_china
 MIX_2018 = {"antminer-s9": 0.80, "antminer-t9plus": 0.20}
 HASHRATE_2018_EHS = 50.0  # bitcoinnews.com 2018-07-28 (50.3 EH/s), cragnews 2018-08 (45-62)
 
@@ -973,6 +984,22 @@ def _fleet_rows(
     return rows
 
 
+def shares_2018(data: Path) -> dict[str, float]:
+    """Regional shares for September 2018: CBECI's first map month, September 2019."""
+    countries = pd.read_csv(need(data, CBECI_COUNTRIES))
+    countries = countries[countries["date"] == "2019-09-01"]
+    pct = countries["monthly_hashrate_%"].str.rstrip("%").astype(float)
+    country = pct.groupby(countries["country"].map(COUNTRY_REGION_2018)).sum() / pct.sum()
+    provinces = pd.read_csv(need(data, CBECI_PROVINCES))
+    provinces = provinces[provinces["Date"] == "2019-09-01"]
+    region = provinces["Province"].map(PROVINCE_REGION_2018).fillna("rest_of_china")
+    prov = provinces.groupby(region)["Share of Chinese hashrate"].sum()
+    prov = prov / prov.sum()
+    shares = {str(r): float(country["china"] * v) for r, v in prov.items()}
+    shares.update({str(r): float(v) for r, v in country.items() if r != "china"})
+    return shares
+
+
 def initial_fleet(data: Path) -> pd.DataFrame:
     hw = hardware(data)
     bc = read_blockchain_com(data)
@@ -1005,7 +1032,7 @@ def initial_fleet(data: Path) -> pd.DataFrame:
     e0 = float(trailing_7d(gn["eth_hashrate_ths"]).loc["2021-09-01"]) * TH
     for reg, share in (("china", ETH_CHINA_SHARE), ("rest_of_world", 1 - ETH_CHINA_SHARE)):
         rows += _fleet_rows("sparkpool-2021", reg, share, e0 * share, {"gpu-rig-6x3070": 1.0}, hw)
-    for reg, share in SHARES_2018.items():
+    for reg, share in shares_2018(data).items():
         rows += _fleet_rows(
             "wuhan-general-2018", reg, share, HASHRATE_2018_EHS * EH * share, MIX_2018, hw
         )
