@@ -10,39 +10,17 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
+
+from sim.commands.common import fail, report_errors
 
 EXIT_INVALID = 3
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
-    sys.exit(code)
-
-
-def _report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn user errors into a message on stderr and an exit code, never a traceback."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sim.errors import HashsimError, ScenarioError
-
-        try:
-            return func(*args, **kwargs)
-        except ScenarioError as err:
-            for issue in err.issues:
-                click.echo(str(issue), err=True)
-            n = len(err.issues)
-            _fail(f"error: invalid scenario ({n} problem{'s' * (n != 1)})", err.exit_code)
-        except HashsimError as err:
-            _fail(f"error: {err}", err.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted: nothing was written", 130)
-
-    return wrapper
+_fail = fail
+_report_errors = report_errors
 
 
 def _display(coin_rule: str) -> tuple[float, str]:
@@ -223,6 +201,15 @@ def scenarios() -> None:
     for name, path in found.items():
         click.echo(f"{name:<{width}}  {describe(path)}")
 
+
+def _register() -> None:
+    from sim.commands.history import backtest, calibrate
+
+    main.add_command(backtest)
+    main.add_command(calibrate)
+
+
+_register()
 
 if __name__ == "__main__":
     main()

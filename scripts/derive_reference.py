@@ -748,6 +748,137 @@ def observed_china(data: Path) -> pd.DataFrame:
         luxor["source"],
         "Kazakhstan in the model",
     )
+    # Not in sourced_point_figures.csv: pages found while sourcing the policy timeline.
+    add(
+        "china_hashrate_fraction_online",
+        "2021-06-30",
+        0.10,
+        "fraction of 2021-04-01",
+        0.0,
+        0.20,
+        "secondary",
+        "https://www.flanders-china.be/en/newsletter-archive/china-business-weekly-22-june-2021/"
+        "90-of-chinas-bitcoin-mining-capacity-shut-down (Global Times, 2021-06-21); "
+        "https://www.tweaktown.com/news/80115/ (2021-06-24)",
+        "'more than 90 % of China's bitcoin mining capacity' estimated shut after Sichuan",
+    )
+    add(
+        "yunnan_hashrate_fraction_online",
+        "2021-06-30",
+        0.0,
+        "fraction of 2021-04-01",
+        0.0,
+        0.20,
+        "info",
+        "https://u.today/all-major-bitcoin-mining-farms-just-shut-down-in-chinas-yunnan-province",
+        "Foundry's Kevin Zhang: all major farms in Yunnan shut (anonymous source)",
+    )
+    return pd.DataFrame(rows)
+
+
+def observed_wuhan(data: Path) -> pd.DataFrame:
+    bc = read_blockchain_com(data)
+    h7 = trailing_7d(bc["hashrate_ehs"])
+    pts = read_points(data)
+    rows: list[dict[str, object]] = []
+
+    def add(
+        metric: str,
+        date: str,
+        value: object,
+        unit: str,
+        low: object,
+        high: object,
+        tier: str,
+        source: str,
+        note: str = "",
+    ) -> None:
+        rows.append(
+            {
+                "metric": metric,
+                "date": date,
+                "value": value,
+                "unit": unit,
+                "low": low,
+                "high": high,
+                "tier": tier,
+                "source": source,
+                "note": note,
+            }
+        )
+
+    add(
+        "hashrate_daily",
+        "2018-07-28",
+        50.3,
+        "EH/s",
+        45.0,
+        55.0,
+        "info",
+        "https://bitcoinnews.com/bitcoin-mining-hash-rate-exceeds-50-exahash-s-for-first-time/",
+        "first day above 50 EH/s (blockchain.com)",
+    )
+    add(
+        "hashrate_peak",
+        "2018-11-01",
+        60.0,
+        "EH/s",
+        50.0,
+        65.0,
+        "secondary",
+        "http://www.8855104.com/the-total-hash-value-decreased-bitcoin-difficulty-will-enter-"
+        "big-adjustment.html",
+        "'more than 60 EH/s' on 1 Nov 2018, then down to ~35",
+    )
+    add(
+        "hashrate_trough",
+        "2018-12-15",
+        35.0,
+        "EH/s",
+        28.0,
+        45.0,
+        "secondary",
+        "http://www.8855104.com/the-total-hash-value-decreased-bitcoin-difficulty-will-enter-"
+        "big-adjustment.html",
+        "after the November 2018 price fall (6,300 -> 3,300 USD)",
+    )
+    for d in ("2019-01-07", "2019-04-01", "2019-07-01", "2019-09-30", "2019-12-30"):
+        v = round(float(h7.loc[d]), 1)
+        add(
+            "hashrate_7d_mean",
+            d,
+            v,
+            "EH/s",
+            round(v * 0.85, 1),
+            round(v * 1.15, 1),
+            "secondary",
+            SRC_BLOCKCHAIN_COM,
+            "7-day trailing mean; band +-15 %",
+        )
+    wg = point(pts, "wuhan_general", "Wuhan General Group press release")
+    add(
+        "facility_revenue_claimed",
+        "2019-12-31",
+        3.5e6,
+        "USD/month",
+        None,
+        None,
+        "info",
+        wg["source"],
+        "claimed initial monthly revenue 'over 3.5 M USD' once running; a claim "
+        "to test, not a target",
+    )
+    add(
+        "facility_capacity_claimed",
+        "2019-12-31",
+        30.0,
+        "MW",
+        None,
+        None,
+        "info",
+        wg["source"],
+        ">3 MW for up to 1,300 rigs in 2018; 30 MW and +12,000 rigs in 2019",
+    )
     return pd.DataFrame(rows)
 
 
@@ -939,13 +1070,21 @@ ETH_CHINA_SHARE = 0.30
 # Regions of the 2018 case: price tiers (hydro / coal / rest of China; cheap power abroad) so
 # that S9s do not all switch off at the same price.
 COUNTRY_REGION_2018 = {
-    "Mainland China": "china", "Germany *": "china", "Ireland *": "china",
-    "United States": "united_states", "Russian Federation": "low_cost_abroad",
-    "Kazakhstan": "low_cost_abroad", "Iran, Islamic Rep.": "low_cost_abroad",
-    "Canada": "low_cost_abroad", "Malaysia": "rest_of_world", "Other": "rest_of_world",
+    "Mainland China": "china",
+    "Germany *": "china",
+    "Ireland *": "china",
+    "United States": "united_states",
+    "Russian Federation": "low_cost_abroad",
+    "Kazakhstan": "low_cost_abroad",
+    "Iran, Islamic Rep.": "low_cost_abroad",
+    "Canada": "low_cost_abroad",
+    "Malaysia": "rest_of_world",
+    "Other": "rest_of_world",
 }
 PROVINCE_REGION_2018 = {
-    "Sichuan": "sichuan_yunnan", "Yunnan": "sichuan_yunnan", "Xinjiang": "xinjiang_inner_mongolia",
+    "Sichuan": "sichuan_yunnan",
+    "Yunnan": "sichuan_yunnan",
+    "Xinjiang": "xinjiang_inner_mongolia",
     "Nei Mongol": "xinjiang_inner_mongolia",
 }  # every other province: rest_of_china
 MIX_2018 = {"antminer-s9": 0.80, "antminer-t9plus": 0.20}
@@ -1094,6 +1233,10 @@ TABLES: dict[str, tuple[Callable[[Path], pd.DataFrame], str]] = {
     "observed_sparkpool_2021.csv": (
         observed_sparkpool,
         "observed reference figures for the sparkpool-2021 backtest; source per row",
+    ),
+    "observed_wuhan_2018.csv": (
+        observed_wuhan,
+        "observed reference figures and claims for the wuhan-general-2018 case; source per row",
     ),
     "initial_fleet.csv": (
         initial_fleet,

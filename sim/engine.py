@@ -85,7 +85,7 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
             for rt in mined.retargets:
                 world.log(rt.time_days, "retarget", chain.coin.name, "",
                           f"difficulty {rt.change_pct:+.2f}% at height {rt.height:,} "
-                          f"(epoch of {rt.epoch_seconds / 86400:.2f} days)")
+                          f"(epoch of {rt.epoch_seconds / 86400:.4f} days)")
         recorder.record(day, econ, hashrate, blocks, reward)
         if world.scenario.resolution == "cohort" and day % COMPACT_EVERY_DAYS == 0:
             world.fleet.compact()

@@ -112,8 +112,8 @@ def admit_fifo(counts: I64, power_mw_per_rig: F64, free_mw: float) -> I64:
     need = counts * power_mw_per_rig
     before = np.concatenate([[0.0], np.cumsum(need)[:-1]])
     room = np.maximum(free_mw - before, 0.0)
-    fit = np.floor(room / power_mw_per_rig + 1e-9).astype(np.int64)
-    return np.minimum(counts, fit)
+    fit = np.floor(np.minimum(room / power_mw_per_rig + 1e-9, np.iinfo(np.int64).max / 2))
+    return np.minimum(counts, fit.astype(np.int64))
 
 
 def hhi(shares: F64) -> float:

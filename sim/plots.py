@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -361,7 +362,8 @@ def markers(data: RunData) -> list[Marker]:
     for date, kind, actor, region, text in rows:
         if kind in MARKER_KINDS and pd.notna(date):
             day = pd.Timestamp(date).normalize()
-            by_date.setdefault(day, []).append((_short(data, kind, actor, region), str(text)))
+            by_date.setdefault(day, []).append((_short(data, kind, actor, region, str(text)),
+                                                str(text)))
     out = []
     for day in sorted(by_date):
         labels = list(dict.fromkeys(lab for lab, _ in by_date[day]))
@@ -370,10 +372,13 @@ def markers(data: RunData) -> list[Marker]:
     return out
 
 
-def _short(data: RunData, kind: str, actor: str, region: str) -> str:
+def _short(data: RunData, kind: str, actor: str, region: str, text: str) -> str:
     word = MARKER_KINDS[kind]
     if kind.startswith(("pool_stop", "pool_wind", "pool_shutdown", "service_")):
         return f"{actor} {word}"
+    if kind == "lift":
+        found = re.search(r"'([^']+)'", text)
+        return f"lifted {found.group(1) if found else region or actor}"
     where = data.label(region) if region else actor
     return f"{word} {where}".strip()
 
@@ -454,6 +459,20 @@ def _plt() -> Any:
     return require("matplotlib.pyplot", "plot")
 
 
+def _counts_axis(ax: Axes, axis: str = "y") -> None:
+    """Thousands separators on a count axis (28,000 rather than 28000)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(MaxNLocator(integer=True))
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
+def clip(text: str, width: int = 30) -> str:
+    """Shorten a long label for an axis or a legend."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _date_axis(ax: Axes) -> None:
     import matplotlib.dates as mdates
 
@@ -462,26 +481,38 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def _mark(ax: Axes, marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp],
-          labels: bool = True) -> None:
-    """Policy events as dotted vertical lines; nearby dates share one label."""
+def cluster_markers(marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp]
+                    ) -> list[tuple[Marker, str]]:
+    """Markers inside `span`, grouped when closer than 1/45 of it: (first marker, label)."""
     inside = [m for m in marks if span[0] <= m.date <= span[1]]
     gap = max((span[1] - span[0]).days / 45.0, 1.0)
     clusters: list[list[Marker]] = []
     for m in inside:
-        ax.axvline(m.date, color="0.35", lw=0.7, ls=":", zorder=1)
         if clusters and (m.date - clusters[-1][0].date).days <= gap:
             clusters[-1].append(m)
         else:
             clusters.append([m])
-    if not labels:
-        return
-    for i, group in enumerate(clusters):
-        text = "; ".join(m.label for m in group)
-        text = text if len(text) <= 44 else text[:42] + "…"
-        ax.text(group[0].date, 0.98 - 0.05 * (i % 2), f" {text}", rotation=90, va="top",
-                ha="right", fontsize=6.5, color="0.25", transform=ax.get_xaxis_transform(),
-                bbox={"fc": "white", "ec": "none", "alpha": 0.6, "pad": 0.3}, zorder=5)
+    return [(group[0], clip("; ".join(m.label for m in group), 34)) for group in clusters]
+
+
+def _mark(ax: Axes, marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp],
+          labels: bool = True) -> float:
+    """Policy events as dotted vertical lines; nearby dates share one label above the axes.
+
+    Returns the height the labels take above the axes (points), for the title's padding.
+    """
+    for m in marks:
+        if span[0] <= m.date <= span[1]:
+            ax.axvline(m.date, color="0.35", lw=0.7, ls=":", zorder=1)
+    clusters = cluster_markers(marks, span) if labels else []
+    for first, text in clusters:
+        ax.text(first.date, 1.01, text, rotation=50, rotation_mode="anchor", va="bottom",
+                ha="left", fontsize=6.5, color="0.25", transform=ax.get_xaxis_transform(),
+                clip_on=False)
+    if not clusters:
+        return 0.0
+    longest = max(len(text) for _, text in clusters)
+    return 6.5 * 0.56 * longest * float(np.sin(np.radians(50))) + 12.0
 
 
 def _band(ax: Axes, b: pd.DataFrame, scale: float, colour: str, label: str, members: int
@@ -493,20 +524,12 @@ def _band(ax: Axes, b: pd.DataFrame, scale: float, colour: str, label: str, memb
                         lw=0, label=f"5–95 % of {members} runs")
 
 
-def _empty(plt: Any, title: str, message: str) -> Figure:
-    fig, ax = plt.subplots(figsize=(7.5, 2.0))
-    ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
-    fig.suptitle(title)
-    return fig
-
-
 def fig_hashrate(data: RunData) -> Figure:
     """Network hashrate per coin, arms' medians and bands, observed overlay, policy markers."""
     plt = _plt()
     coins = data.coins
     fig, axes = plt.subplots(len(coins), 1, figsize=(7.5, 3.4 * len(coins)), squeeze=False)
-    net, marks = data.tables["network"], markers(data)
+    net, marks, pad = data.tables["network"], markers(data), 6.0
     for ax, coin in zip(axes[:, 0], coins, strict=True):
         part = net[net["coin"] == coin]
         obs = observed_hashrate(data, coin)
@@ -518,12 +541,12 @@ def fig_hashrate(data: RunData) -> Figure:
         if obs is not None:
             ax.plot(obs["date"], obs["hashrate_hs"] / scale, color="black", lw=1.0, ls="--",
                     label="observed (7-day mean)")
-        _mark(ax, marks, data.span, labels=ax is axes[0, 0])
+        pad = _mark(ax, marks, data.span, labels=ax is axes[0, 0]) or pad
         ax.set_ylabel(f"{coin} network hashrate ({unit})")
         ax.set_ylim(bottom=0)
         _date_axis(ax)
-        ax.legend(loc="lower left")
-    axes[0, 0].set_title(f"Network hashrate — {data.name}")
+        ax.legend(loc="best")
+    axes[0, 0].set_title(f"Network hashrate — {data.name}", pad=pad)
     return fig
 
 
@@ -533,7 +556,7 @@ def fig_difficulty(data: RunData) -> Figure:
     coins = data.coins
     fig, axes = plt.subplots(2 * len(coins), 1, figsize=(7.5, 5.2 * len(coins)), sharex=True,
                              squeeze=False)
-    net, marks = data.tables["network"], markers(data)
+    net, marks, pad = data.tables["network"], markers(data), 6.0
     smooth = rolling_mean(net, "mean_block_time_s", 7, by=["coin"])
     for k, coin in enumerate(coins):
         ax_d, ax_t = axes[2 * k, 0], axes[2 * k + 1, 0]
@@ -561,10 +584,10 @@ def fig_difficulty(data: RunData) -> Figure:
         ax_d.set_ylabel(f"{coin} difficulty" + (f" ({dunit})" if dunit else ""))
         ax_t.set_ylabel(f"{coin} block time, 7-day mean (min)")
         for ax in (ax_d, ax_t):
-            _mark(ax, marks, data.span, labels=ax is axes[0, 0])
+            pad = _mark(ax, marks, data.span, labels=ax is axes[0, 0]) or pad
             _date_axis(ax)
-            ax.legend(loc="lower left")
-    axes[0, 0].set_title(f"Difficulty and block time — {data.name}")
+            ax.legend(loc="best")
+    axes[0, 0].set_title(f"Difficulty and block time — {data.name}", pad=pad)
     return fig
 
 
@@ -599,7 +622,7 @@ def fig_regions(data: RunData) -> Figure:
             wide = stack_means(leaves[leaves["coin"] == coin], "share", "region", arm)
             if len(wide.columns):
                 ax.stackplot(wide.index, (wide.to_numpy().T * 100.0),
-                             labels=[data.label(x) for x in wide.columns],
+                             labels=[clip(data.label(x)) for x in wide.columns],
                              colors=_colours(len(wide.columns)), lw=0)
             _mark(ax, marks, data.span, labels=False)
             ax.set_ylim(0, 100)
@@ -627,13 +650,13 @@ def fig_rigs(data: RunData) -> Figure:
             keys = [x.removeprefix("rigs_") for x in cols]
             ax.stackplot(mean.index, mean.to_numpy().T, labels=[STATUS_LABELS[k] for k in keys],
                          colors=[STATUS_COLOURS[k] for k in keys], lw=0)
-        _mark(ax, marks, data.span, labels=c == 0)
-        ax.set_title(data.arm_label(arm) if arm else "")
+        pad = _mark(ax, marks, data.span, labels=True)
+        ax.set_title(f"Rigs by status — {data.name}" + (f" — {arm}" if arm else ""), pad=pad)
         ax.set_ylim(bottom=0)
         _date_axis(ax)
+        _counts_axis(ax)
     axes[0, 0].set_ylabel("rigs")
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), reverse=True)
-    fig.suptitle(f"Rigs by status — {data.name}")
     return fig
 
 
@@ -647,7 +670,7 @@ def fig_pools(data: RunData) -> Figure:
             ax = axes[r, c]
             wide = stack_means(pools[pools["coin"] == coin], "share", "pool", arm)
             for colour, pool in zip(_colours(len(wide.columns)), wide.columns, strict=True):
-                ax.plot(wide.index, wide[pool] * 100.0, color=colour, lw=1.2, label=pool)
+                ax.plot(wide.index, wide[pool] * 100.0, color=colour, lw=1.2, label=clip(pool))
             _mark(ax, marks, data.span, labels=False)
             ax.set_ylim(bottom=0)
             ax.set_title(f"{coin}" + (f" — {data.arm_label(arm)}" if arm else ""))
@@ -668,18 +691,20 @@ def fig_flows(data: RunData) -> Figure | None:
     for r, arm in enumerate(data.arms):
         tot = flow_totals(data, arm).head(15).iloc[::-1]
         ax = axes[r, 0]
-        names = [f"{data.label(o)} → {data.label(d)}"
+        names = [f"{clip(data.label(o), 24)} → {clip(data.label(d), 24)}"
                  for o, d in zip(tot["origin"], tot["destination"], strict=True)]
         ax.barh(range(len(tot)), tot["rigs"], color=ARM_COLOURS[r % len(ARM_COLOURS)])
         ax.set_yticks(range(len(tot)), names)
         ax.set_xlabel("rigs departed over the run")
+        _counts_axis(ax, "x")
         ax.set_title(f"origin → destination{' — ' + arm if arm else ''}")
         cum = cumulative_arrivals(data, arm)
         ax = axes[r, 1]
         for colour, dest in zip(_colours(len(cum.columns)), cum.columns, strict=True):
-            ax.plot(cum.index, cum[dest], color=colour, lw=1.2, label=data.label(dest))
+            ax.plot(cum.index, cum[dest], color=colour, lw=1.2, label=clip(data.label(dest)))
         _mark(ax, markers(data), data.span, labels=False)
         ax.set_ylabel("rigs arrived (cumulative)")
+        _counts_axis(ax)
         ax.set_title("arrivals by destination")
         _date_axis(ax)
         ax.legend(loc="upper left")
@@ -755,12 +780,13 @@ def fig_energy(data: RunData) -> Figure | None:
         _band(axes[1], bands(part, "co2_cum_t"), cscale / 1e3, colour, data.arm_label(arm), n)
     axes[0].set_ylabel(f"energy per day ({eunit})")
     axes[1].set_ylabel(f"CO₂ emitted, cumulative ({cunit.replace('Gg', 'kt').replace('Tg', 'Mt')})")
+    pad = 6.0
     for k, ax in enumerate(axes):
-        _mark(ax, marks, data.span, labels=k == 0)
+        pad = _mark(ax, marks, data.span, labels=k == 0) or pad
         ax.set_ylim(bottom=0)
         _date_axis(ax)
-        ax.legend(loc="lower left" if k == 0 else "upper left")
-    axes[0].set_title(f"Energy and CO₂ — {data.name}")
+        ax.legend(loc="best")
+    axes[0].set_title(f"Energy and CO₂ — {data.name}", pad=pad)
     return fig
 
 

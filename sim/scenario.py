@@ -530,6 +530,121 @@ class Behaviour(Model):
         return switch_on_margin
 
 
+# ---------------------------------------------------------------------------- observations
+
+
+class ObservedHashrate(Model):
+    """An observed 7-day-mean network hashrate (overlaid in plots, compared by backtests)."""
+
+    date: Date
+    hashrate_hs: PosFloat
+
+
+class ObservedEvent(Model):
+    """A dated event from the sources (shown on report timelines)."""
+
+    date: Date
+    title: str
+    source: str = ""
+
+
+class CheckBase(Model):
+    id: Name | None = Field(None, description="a short label for tables")
+    source: str = Field("", description="where the observed figure comes from")
+    low: AnyFloat | None = Field(None, description="lower end of the acceptance band")
+    high: AnyFloat | None = Field(None, description="upper end of the acceptance band")
+
+    @model_validator(mode="after")
+    def _band(self) -> CheckBase:
+        if self.low is not None and self.high is not None and self.high < self.low:
+            raise ValueError(f"high ({self.high}) is below low ({self.low})")
+        return self
+
+
+class HashrateCheck(CheckBase):
+    """7-day-mean network hashrate on a date (H/s)."""
+
+    metric: Literal["hashrate"]
+    date: Date
+    value: PosFloat | None = None
+
+
+class TroughCheck(CheckBase):
+    """Lowest 7-day-mean hashrate within a window (H/s), and optionally when it falls."""
+
+    metric: Literal["trough"]
+    window_start: Date
+    window_end: Date
+    value: PosFloat | None = None
+    date: Date | None = Field(None, description="observed date of the trough")
+    date_low: Date | None = None
+    date_high: Date | None = None
+
+
+class AdjustmentCheck(CheckBase):
+    """The difficulty adjustment (%) nearest to `date` within `window_days`."""
+
+    metric: Literal["difficulty_adjustment"]
+    date: Date
+    value: AnyFloat | None = None
+    window_days: NonNegFloat = 4.0
+
+
+class BlockTimeCheck(CheckBase):
+    """Mean block time (s) in the epoch that ends with the retarget nearest to `date`."""
+
+    metric: Literal["epoch_block_time"]
+    date: Date
+    value: PosFloat | None = None
+    window_days: NonNegFloat = 4.0
+
+
+class RecoveryCheck(CheckBase):
+    """First date after `after` on which the 7-day mean regains the mean of `reference`."""
+
+    metric: Literal["recovery"]
+    reference: Date = Field(description="day whose 7-day mean is the level to regain")
+    after: Date = Field(description="search from this day (e.g. the trough)")
+    date: Date | None = Field(None, description="observed date of recovery")
+    date_low: Date | None = None
+    date_high: Date | None = None
+
+
+class ShareCheck(CheckBase):
+    """Share (0–1) of a region's or a pool's hashrate on a date."""
+
+    metric: Literal["region_share", "pool_share"]
+    name: Name = Field(description="the region or pool")
+    date: Date
+    value: Fraction | None = None
+
+
+class ChangeCheck(CheckBase):
+    """Relative change (%) of the 7-day-mean hashrate between two dates."""
+
+    metric: Literal["hashrate_change"]
+    start: Date
+    end: Date
+    value: AnyFloat | None = None
+
+
+Check = Annotated[
+    HashrateCheck | TroughCheck | AdjustmentCheck | BlockTimeCheck | RecoveryCheck | ShareCheck
+    | ChangeCheck,
+    Field(discriminator="metric"),
+]
+
+
+class Observed(Model):
+    """What was observed, for backtests, calibration and plots."""
+
+    coin: Name = Field(description="the coin the figures are about")
+    source: str = Field("", description="where the figures come from")
+    hashrate: list[ObservedHashrate] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)
+    events: list[ObservedEvent] = Field(default_factory=list)
+
+
 # ---------------------------------------------------------------------------- the scenario
 
 
@@ -555,6 +670,7 @@ class Scenario(Model):
     services: list[Service] = Field(default_factory=list)
     policies: list[Policy] = Field(default_factory=list)
     behaviour: Behaviour = Field(default_factory=Behaviour)
+    observed: Observed | None = Field(None, description="observed figures (backtests, plots)")
 
     @field_validator("end")
     @classmethod

@@ -30,6 +30,12 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("policies: exchange_ban", s.ExchangeBan), ("policies: incentive", s.Incentive),
     ("policies: lift", s.Lift), ("behaviour", s.Behaviour),
     ("behaviour.constants", s.OptionConstants), ("behaviour.pool_choice", s.PoolChoice),
+    ("observed", s.Observed), ("observed.hashrate[]", s.ObservedHashrate),
+    ("observed.events[]", s.ObservedEvent), ("checks: hashrate", s.HashrateCheck),
+    ("checks: trough", s.TroughCheck), ("checks: difficulty_adjustment", s.AdjustmentCheck),
+    ("checks: epoch_block_time", s.BlockTimeCheck), ("checks: recovery", s.RecoveryCheck),
+    ("checks: region_share / pool_share", s.ShareCheck),
+    ("checks: hashrate_change", s.ChangeCheck),
 ]
 
 

@@ -68,6 +68,7 @@ _COLLECTION_TAGS = frozenset({_TAG + "map", _TAG + "seq"})
 _MAX_FLOW_DEPTH = 100  # nested [ ] and { }; a scenario needs fewer than 10
 _BRACKETS = re.compile(r"[\[\]{}]")
 _MAX_EXPANDED_NODES = 1_000_000  # aliases may repeat a node; more than this is an alias bomb
+_NAME_HELP = Scenario.model_fields["name"].description
 _REQUIRED = ", ".join(n for n, f in Scenario.model_fields.items() if f.is_required())
 
 
@@ -390,7 +391,7 @@ def _duplicate_keys(node: MappingNode, path: FieldPath, file: str) -> Iterator[I
         ident = (str(key.tag), str(key.value))
         if ident in first_line:
             message = (
-                f"duplicate key '{key.value}' (first on line {first_line[ident]}); "
+                f"duplicate key {_show(str(key.value))} (first on line {first_line[ident]}); "
                 "a key may appear once in a mapping"
             )
             yield _node_issue(key, (*path, _key_name(key)), message, file)
@@ -720,8 +721,11 @@ def _tag_invalid(loc: _Loc, err: Any) -> _Finding:
     field = str(ctx.get("discriminator", "kind")).strip("'")
     tags = list(_discriminator_tags(_union_members(loc.annotation)))
     given = (err.get("input") or {}).get(field) if isinstance(err.get("input"), dict) else None
+    if not isinstance(given, str):
+        message = f"expected {field} to be one of {_quoted(tags)}, got {_show(given)}"
+        return _Finding((*loc.path, field), message)
     message = f"unknown {field} {_show(given)}; expected one of {_quoted(tags)}"
-    hint = did_you_mean(given, tags) if isinstance(given, str) else ""
+    hint = did_you_mean(given, tags)
     return _Finding((*loc.path, field), message + (f"; {hint}" if hint else ""))
 
 
@@ -786,10 +790,14 @@ def _special_message(kind: str, ctx: dict[str, Any], value: Any, loc: _Loc) -> s
         message = f"expected one of {_quoted(allowed)}, got {_show(value)}"
         return message + (f"; {hint}" if hint else "")
     if kind == "string_type":
-        quote = "" if value is None or isinstance(value, dict | list) else f" (quote it: '{value}')"
+        quotable = isinstance(value, int | float | dt.date)  # bool is an int
+        quote = f" (quote it: '{_show(value)}')" if quotable else ""
         return f"expected text, got {_show(value)}{quote}"
     if kind == "list_type":
-        single = f"; for one item write [{value}]" if isinstance(value, str | int | float) else ""
+        simple = isinstance(value, int | float) or (
+            isinstance(value, str) and value.isprintable() and 0 < len(value) <= 40
+        )
+        single = f"; for one item write [{_show(value).strip(chr(39))}]" if simple else ""
         return f"expected a list, got {_show(value)}{single}"
     return None
 
@@ -798,10 +806,10 @@ def _unknown_key(key: object, owner: type[BaseModel] | None) -> str:
     fields = list(owner.model_fields) if owner is not None else []
     hint = did_you_mean(key, fields)
     if hint:
-        return f"unknown key '{key}'; {hint}"
+        return f"unknown key {_show(key)}; {hint}"
     if fields:
-        return f"unknown key '{key}'; expected one of: {', '.join(fields)}"
-    return f"unknown key '{key}'"
+        return f"unknown key {_show(key)}; expected one of: {', '.join(fields)}"
+    return f"unknown key {_show(key)}"
 
 
 def _date_message(kind: str, ctx: dict[str, Any], value: Any) -> str:
@@ -822,7 +830,11 @@ def _field_help(owner: type[BaseModel] | None, path: FieldPath) -> str:
     field = (
         owner.model_fields.get(path[-1]) if owner and path and isinstance(path[-1], str) else None
     )
-    return f" ({field.description})" if field is not None and field.description else ""
+    if field is None or not field.description:
+        return ""
+    if field.description == _NAME_HELP and path[-1] != "name":
+        return ""  # the help of the `Name` type, not of this field
+    return f" ({field.description})"
 
 
 def _number_kind(loc: _Loc) -> str:
@@ -842,14 +854,18 @@ _REPR.maxlist, _REPR.maxdict, _REPR.maxlevel = 5, 4, 3
 
 
 def _show(value: Any) -> str:
-    """A value as the user wrote it (YAML spelling), shortened."""
+    """A value as the user wrote it (YAML spelling), shortened; a big list or mapping by size."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.date):
         return value.isoformat()
-    return _REPR.repr(value)
+    shown = _REPR.repr(value)
+    if isinstance(value, dict | list) and (len(shown) > 40 or "datetime" in shown):
+        what = "list" if isinstance(value, list) else "mapping"
+        return f"a {what} of {len(value)} item(s)"
+    return shown
 
 
 def _number(value: Any) -> str:

@@ -18,19 +18,20 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from scenario_docs import minimal_doc, to_yaml
 
-from sim.errors import ScenarioError
+from sim.errors import Issue, ScenarioError
 from sim.scenario import Scenario
 from sim.validation import load, loads
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BASE_TEXT = to_yaml(minimal_doc())
 Path = tuple[str | int, ...]
 
 
-def check_outcome(text: str, overrides: tuple[str, ...] = ()) -> Scenario | None:
-    """Load; a failure must be a ScenarioError whose every issue is located."""
+def check_outcome(text: str, overrides: tuple[str, ...] = ()) -> Scenario | list[Issue]:
+    """Load; a failure must be a ScenarioError whose every issue is located: return them."""
     try:
         return loads(text, "fuzz.yaml", overrides)
     except ScenarioError as exc:
@@ -42,7 +43,7 @@ def check_outcome(text: str, overrides: tuple[str, ...] = ()) -> Scenario | None
                 assert issue.col is not None and issue.col >= 1, str(issue)
             else:
                 assert issue.file is not None and issue.file.startswith("--set"), str(issue)
-        return None
+        return exc.issues
 
 
 # ---------------------------------------------------------------------------- valid documents
@@ -89,7 +90,7 @@ def valid_docs(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-@FAST
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_docs())
 def test_valid_documents_load(doc: dict[str, Any]) -> None:
     scenario = loads(to_yaml(doc))
@@ -103,7 +104,9 @@ def test_valid_documents_load(doc: dict[str, Any]) -> None:
 
 def all_paths(doc: Any, prefix: Path = ()) -> Iterator[Path]:
     """Every node below the root, parents before children."""
-    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
+    items = (
+        doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
+    )
     for key, value in items:
         yield (*prefix, key)
         yield from all_paths(value, (*prefix, key))
@@ -119,7 +122,9 @@ junk = st.recursive(
     | st.text(max_size=12)
     | st.dates()
     | st.datetimes(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 mutations = st.tuples(
@@ -164,12 +169,17 @@ def test_mutated_documents_fail_cleanly(changes: list[tuple[str, Path, str, Any]
 
 @FAST
 @given(st.sampled_from(PATHS), junk)
-def test_one_junk_value_is_reported_where_it_is(path: Path, value: Any) -> None:
+def test_one_junk_value_is_reported_near_where_it_is(path: Path, value: Any) -> None:
     doc = minimal_doc()
     mutate(doc, "replace", path, "", value)
-    if check_outcome(to_yaml(doc)) is None:
+    issues = check_outcome(to_yaml(doc))
+    if isinstance(issues, Scenario):
         return
-    # accepted junk must have been a valid value for that field (or a harmless one)
+    try:
+        Scenario.model_validate(doc)
+    except ValidationError:
+        # the models refuse it: some issue lies in the mapping or list that holds the junk
+        assert any(i.path[: len(path) - 1] == path[:-1] for i in issues), [str(i) for i in issues]
 
 
 # ---------------------------------------------------------------------------- broken text
@@ -181,7 +191,10 @@ def spliced_texts(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(1, 3))):
         start = draw(st.integers(0, len(text)))
         end = draw(st.integers(start, min(len(text), start + 40)))
-        insert = draw(st.text(max_size=20) | st.sampled_from(["\n", ": ", "- ", "[", "{", "&a ", "*a", "!!", "\t", "'", '"', "#"]))
+        insert = draw(
+            st.text(max_size=20)
+            | st.sampled_from(["\n", ": ", "- ", "[", "{", "&a ", "*a", "!!", "\t", "'", '"', "#"])
+        )
         text = text[:start] + insert + text[end:]
     return text
 
@@ -199,7 +212,14 @@ def test_random_text_fails_cleanly(text: str) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.binary(max_size=200) | st.builds(lambda i, b: BASE_TEXT.encode()[:i] + b + BASE_TEXT.encode()[i + 1 :], st.integers(0, len(BASE_TEXT)), st.binary(min_size=1, max_size=3)))
+@given(
+    st.binary(max_size=200)
+    | st.builds(
+        lambda i, b: BASE_TEXT.encode()[:i] + b + BASE_TEXT.encode()[i + 1 :],
+        st.integers(0, len(BASE_TEXT)),
+        st.binary(min_size=1, max_size=3),
+    )
+)
 def test_random_bytes_fail_cleanly(data: bytes) -> None:
     handle, name = tempfile.mkstemp(suffix=".yaml")
     try:
@@ -218,10 +238,35 @@ def test_random_bytes_fail_cleanly(data: bytes) -> None:
 # ---------------------------------------------------------------------------- --set
 
 dotted = st.sampled_from([".".join(map(str, p)) for p in PATHS]) | st.text(max_size=20)
-values = st.text(max_size=20) | st.sampled_from(["null", "[1, 2]", "{a: 1}", "2021-06-20", "-5", "1e400", "!!python/object:x {}"])
+values = st.text(max_size=20) | st.sampled_from(
+    ["null", "[1, 2]", "{a: 1}", "2021-06-20", "-5", "1e400", "!!python/object:x {}"]
+)
 
 
 @FAST
 @given(st.lists(st.tuples(dotted, st.sampled_from(["=", "", "=="]), values), max_size=3))
 def test_random_overrides_fail_cleanly(parts: list[tuple[str, str, str]]) -> None:
     check_outcome(BASE_TEXT, tuple(p + eq + v for p, eq, v in parts))
+
+
+@FAST
+@given(
+    st.floats(1e-6, 1e6),
+    st.floats(0, 1),
+    st.integers(1, 20000),
+    st.dates(dt.date(2021, 5, 2), dt.date(2030, 1, 1)),
+)
+def test_valid_overrides_set_the_value(horizon: float, fee: float, rigs: int, end: dt.date) -> None:
+    scenario = loads(
+        BASE_TEXT,
+        overrides=(
+            f"behaviour.horizon_days={horizon!r}",
+            f"pools.f2pool.fee={fee!r}",
+            f"fleet.0.rigs={rigs}",
+            f"end={end.isoformat()}",
+        ),
+    )
+    assert scenario.behaviour.horizon_days == horizon
+    assert scenario.pools[0].fee == fee
+    assert scenario.fleet[0].rigs == rigs
+    assert scenario.end == end

@@ -65,8 +65,7 @@ def _admit(world: World, rows: NDArray[np.intp], free_mw: float, facility: int) 
     if len(rows) == 0 or not free_mw > 0:
         return 0.0
     mw_per_rig = world.hw_power_w[fleet.hw[rows]] / 1e6
-    admitted = kernels.admit_fifo(fleet.count[rows], mw_per_rig,
-                                  float(min(free_mw, 1e18)))
+    admitted = kernels.admit_fifo(fleet.count[rows], mw_per_rig, float(free_mw))
     taken = float(np.dot(admitted, mw_per_rig))
     out = fleet.split(rows, admitted)
     fleet.status[out] = ONLINE

@@ -109,7 +109,7 @@ class Parameter(_Model):
         else:
             x = self.low + u * (self.high - self.low)
         x = min(max(x, self.low), self.high)  # no rounding past the ends
-        return int(round(x)) if self.integer else float(x)
+        return round(x) if self.integer else float(x)
 
     def grid(self) -> list[Any]:
         """Every value of a grid or zip design: the values, or `levels` points of the range."""

@@ -1,0 +1,158 @@
+"""`hashsim backtest` and `hashsim calibrate`: hold runs against what was observed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from sim.commands.common import report_errors as _errors
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("-r", "--replicates", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Replicates; the table shows their median and 5–95 % range.")
+@click.option("--seed", type=click.IntRange(min=0), help="Master seed [default: the "
+              "scenario's, else drawn].")
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario value (as for `run`).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the run and backtest.csv [default: results/<name>-backtest].")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing output directory.")
+@_errors
+def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[str, ...],
+             output: Path | None, force: bool) -> None:
+    """Run SCENARIO and compare it with its `observed:` figures.
+
+    Prints simulated (median and 5–95 % of replicates) against observed for each check, with
+    the acceptance band, and MAPE, NRMSE and hits/misses. Writes the run plus backtest.csv and
+    backtest_scores.csv. Exit code 0 when every band holds, 1 otherwise.
+    """
+    import sim
+    from sim.backtest import evaluate, scores
+    from sim.results import run
+
+    loaded = sim.load(scenario, overrides)
+    target = output or Path("results") / f"{loaded.name}-backtest"
+    if target.exists() and not force:
+        raise click.UsageError(f"{target} exists; use --force to replace it")
+    if loaded.observed is None:
+        from sim.errors import HashsimError
+
+        raise HashsimError(f"{scenario}: no `observed:` section to hold the run against")
+    res = run(loaded, seed=seed, replicates=replicates, command=sys.argv)
+    table = evaluate(loaded, res.tables)
+    score = scores(table, loaded, res.tables)
+    res.tables["backtest"] = table
+    res.write(target, force=force)
+    table.to_csv(target / "backtest.csv", index=False)
+    import pandas as pd
+
+    pd.DataFrame([score]).to_csv(target / "backtest_scores.csv", index=False)
+    rule = next(c.rule for c in loaded.coins if c.name == loaded.observed.coin)
+    click.echo(format_table(table, rule))
+    click.echo(f"\nbands held: {int(score['hits'])} of {int(score['banded'])}   "
+               f"MAPE {score['mape_pct']:.1f} %   NRMSE {score['nrmse']:.3f}   "
+               f"(seed {res.seed}, {replicates} replicates)")
+    click.echo(f"wrote {target}/backtest.csv", err=True)
+    if score["misses"] > 0:
+        sys.exit(1)
+
+
+def format_table(table: pd.DataFrame, rule: str) -> str:
+    scale, unit = (1e18, "EH/s") if rule == "bitcoin" else (1e12, "TH/s")
+
+    def show(value: Any, row_unit: str) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return "—"
+        if row_unit == "H/s":
+            return f"{float(value) / scale:.1f}"
+        if row_unit == "date":
+            return str(value)
+        if row_unit == "fraction":
+            return f"{float(value):.3f}"
+        return f"{float(value):.2f}"
+
+    head = f"{'check':<28} {'date':<23} {'unit':<6} {'observed':>10} {'band':>23} " \
+           f"{'simulated':>10} {'5–95 %':>23}  ok"
+    lines = [head, "-" * len(head)]
+    for _, r in table.iterrows():
+        u = r["unit"]
+        shown_unit = unit if u == "H/s" else ("" if u in ("date", "fraction") else u)
+        band = f"{show(r['low'], u)} … {show(r['high'], u)}"
+        spread = f"{show(r['simulated_p05'], u)} … {show(r['simulated_p95'], u)}"
+        ok = {True: "yes", False: "NO"}.get(r["within_band"], "")
+        lines.append(f"{str(r['check'])[:28]:<28} {str(r['date'])[:23]:<23} {shown_unit:<6} "
+                     f"{show(r['observed'], u):>10} {band:>23} {show(r['simulated'], u):>10} "
+                     f"{spread:>23}  {ok}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--param", "params", multiple=True, required=True, metavar="NAME=LOW:HIGH",
+              help="A free parameter as a scenario path and its bounds, e.g. "
+              "policies.ban.hazard_per_day=0.01:0.3 (repeatable).")
+@click.option("-r", "--replicates", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Replicates per evaluation (common random numbers across evaluations).")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
+@click.option("--max-evaluations", type=click.IntRange(min=2), default=60, show_default=True)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the fit [default: results/<name>-calibration].")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_errors
+def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int,
+              max_evaluations: int, output: Path | None, force: bool, quiet: bool) -> None:
+    """Fit free parameters of SCENARIO to its `observed:` figures.
+
+    Minimises the backtest objective (squared distance of each check from the centre of its
+    band, in half-widths, plus NRMSE² of the hashrate series) with bounded Nelder–Mead, every
+    evaluation on the same seeds. Writes fitted.csv, history.csv and calibrated.yaml (the
+    scenario with the fitted values filled in).
+    """
+    import shutil
+    import tempfile
+
+    from tqdm import tqdm
+
+    from sim.bundled import resolve
+    from sim.calibrate import Param, write_calibrated
+    from sim.calibrate import calibrate as fit
+
+    path = resolve(scenario)
+    parsed = [Param.parse(p) for p in params]
+    import sim
+
+    name = sim.load(path).name
+    target = output or Path("results") / f"{name}-calibration"
+    if target.exists() and not force:
+        raise click.UsageError(f"{target} exists; use --force to replace it")
+    show = not quiet and sys.stderr.isatty()
+    with tqdm(total=max_evaluations, unit="run", disable=not show, file=sys.stderr,
+              leave=False) as bar:
+        def tick(n: int, value: float) -> None:
+            bar.set_postfix(objective=f"{value:.3g}")
+            bar.update(1)
+
+        result = fit(path, parsed, seed=seed, replicates=replicates,
+                     max_evaluations=max_evaluations, on_evaluation=tick)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    import pandas as pd
+
+    result.table().to_csv(tmp / "fitted.csv", index=False)
+    pd.DataFrame(result.history).rename_axis("evaluation").to_csv(tmp / "history.csv")
+    write_calibrated(path, result.best, tmp / "calibrated.yaml")
+    if target.exists():
+        shutil.rmtree(target)
+    tmp.rename(target)
+    for p in parsed:
+        click.echo(f"  {p.path:<40} {result.best[p.path]:.6g}   [{p.low:g}, {p.high:g}]")
+    click.echo(f"objective {result.start_objective:.4g} → {result.objective:.4g} in "
+               f"{result.evaluations} runs ({result.message})")
+    click.echo(f"wrote {target}/calibrated.yaml", err=True)

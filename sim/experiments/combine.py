@@ -1,0 +1,124 @@
+"""Combine a sweep's shards into one tidy table per kind, streaming, in a fixed order.
+
+Each shard already carries the key columns (sample, arm, replicate, param_*), so combining a
+CSV table is a byte copy of every shard's rows under one header: memory stays bounded however
+many runs there are, and the result does not depend on the order the runs finished in. Parquet
+shards are appended as row groups under a schema unified across shards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.experiments.plan import Task
+
+_COPY_BUFFER = 1 << 20
+
+
+def combine(out: Path, tasks: Sequence[Task], fmt: str = "csv") -> dict[str, Path]:
+    """Write ``out/<table>.<fmt>`` from the shards of ``tasks`` that exist, in the given order.
+
+    Runs without a shard (failed ones) are left out. Each file is written to a temporary name
+    and renamed, so a reader never sees half a table.
+    """
+    from sim.results import TABLES
+
+    present = [t for t in tasks if (out / t.shard).is_dir()]
+    written = {}
+    for name in TABLES:
+        files = [out / t.shard / f"{name}.{fmt}" for t in present]
+        target = out / f"{name}.{fmt}"
+        tmp = out / f".{name}.{fmt}.tmp-{os.getpid()}"
+        try:
+            if fmt == "csv":
+                _combine_csv(files, tmp)
+            else:
+                _combine_parquet(files, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        written[name] = target
+    return written
+
+
+def _combine_csv(files: list[Path], target: Path) -> None:
+    headers = [_header(f) for f in files]
+    union = list(dict.fromkeys(c for h in headers for c in h.rstrip(b"\n").split(b",")))
+    same = all(h == headers[0] for h in headers)
+    with target.open("wb") as dst:
+        if not files:
+            return
+        if not same:  # tables of arms with different scenarios may differ in columns
+            _combine_csv_reindexed(files, [c.decode() for c in union], dst)
+            return
+        dst.write(headers[0])
+        for f in files:
+            with f.open("rb") as src:
+                src.readline()
+                shutil.copyfileobj(src, dst, _COPY_BUFFER)
+
+
+def _combine_csv_reindexed(files: list[Path], columns: list[str], dst: Any) -> None:
+    import pandas as pd
+
+    dst.write((",".join(columns) + "\n").encode())
+    for f in files:
+        df = pd.read_csv(f, dtype=str, keep_default_na=False)
+        df.reindex(columns=columns, fill_value="").to_csv(dst, index=False, header=False,
+                                                          lineterminator="\n")
+
+
+def _header(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.readline()
+
+
+def _combine_parquet(files: list[Path], target: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not files:
+        pq.write_table(pa.table({}), target)
+        return
+    schemas = [pq.read_schema(f) for f in files]
+    schema = pa.unify_schemas([s.remove_metadata() for s in schemas],
+                              promote_options="permissive")
+    with pq.ParquetWriter(target, schema) as writer:
+        for f in files:
+            table = pq.read_table(f)
+            columns = [table.column(n).cast(schema.field(n).type) if n in table.column_names
+                       else pa.nulls(table.num_rows, schema.field(n).type)
+                       for n in schema.names]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+
+
+def table_path(directory: str | os.PathLike[str], name: str) -> Path | None:
+    """``<directory>/<name>.csv`` or ``.parquet``, whichever exists (CSV first)."""
+    for ext in ("csv", "parquet"):
+        path = Path(directory) / f"{name}.{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_table(path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> Any:
+    """A combined (or single-run) table as a DataFrame; dates stay ISO text."""
+    import pandas as pd
+
+    p = Path(path)
+    if p.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(p).names
+        cols = [c for c in columns if c in names] if columns is not None else None
+        df = pq.read_table(p, columns=cols).to_pandas()
+        if "date" in df.columns:
+            df["date"] = df["date"].astype(str)
+        return df
+    wanted = set(columns) if columns is not None else None
+    return pd.read_csv(p, usecols=(lambda c: c in wanted) if wanted is not None else None,
+                       dtype={"date": str, "arm": str, "coin": str, "metric": str, "unit": str})

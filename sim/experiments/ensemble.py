@@ -1,0 +1,187 @@
+"""Ensemble summaries of a sweep (or of a multi-replicate run): bands, statistics, differences.
+
+- :func:`series_bands` — per arm (and optionally per sample), coin and date: the median and the
+  5–95 % band of the main series across runs.
+- :func:`metric_stats` — per arm, coin and summary metric: n, mean, std, a t confidence interval
+  of the mean, median and the 5–95 % range.
+- :func:`arm_differences` — each arm minus the first, paired by (sample, replicate): with
+  common random numbers the pairs share their random streams, so the interval of the mean
+  difference is much narrower than the arms' own spread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import HashsimError
+from sim.experiments.combine import read_table, table_path
+
+#: The network table's series that bands are computed for (those present).
+MAIN_SERIES = ("hashrate_hs", "difficulty", "mean_block_time_s", "hashprice_usd_per_phs_day",
+               "revenue_usd")
+#: Label of the runs of a plain `hashsim run` folder, which has no arm column.
+RUN_ARM = "run"
+
+
+def series_bands(network: pd.DataFrame, by: Sequence[str] = ("arm",),
+                 series: Sequence[str] = MAIN_SERIES) -> pd.DataFrame:
+    """Long table: *by*, coin, date, series, n, p05, median, p95, mean."""
+    network = _with_arm(network)
+    keys = [*by, "coin", "date"]
+    present = [s for s in series if s in network.columns]
+    grouped = network.groupby(keys, sort=True)[present]
+    parts = {"n": grouped.count(), "p05": grouped.quantile(0.05), "median": grouped.median(),
+             "p95": grouped.quantile(0.95), "mean": grouped.mean()}
+    long = [df.reset_index().melt(id_vars=keys, var_name="series", value_name=stat)
+            for stat, df in parts.items()]
+    out = long[0]
+    for df in long[1:]:
+        out = out.merge(df, on=[*keys, "series"], how="left")
+    out["n"] = out["n"].astype("int64")
+    order = {s: i for i, s in enumerate(present)}
+    out = out.sort_values([*by, "coin", "series", "date"],
+                          key=lambda c: c.map(order) if c.name == "series" else c)
+    return out[[*keys[:-1], "series", "date", "n", "p05", "median", "p95", "mean"]] \
+        .reset_index(drop=True)
+
+
+def metric_stats(summary: pd.DataFrame, by: Sequence[str] = ("arm",),
+                 confidence: float = 0.95) -> pd.DataFrame:
+    """Per *by*, coin, metric: unit, n, n_missing, mean, std, ci_low, ci_high, median, p05, p95.
+
+    ``n`` counts the runs with a value (a metric may be undefined in a run, e.g. a recovery
+    that did not happen: ``n_missing``); the interval is Student's t for the mean.
+    """
+    summary = _with_arm(summary)
+    keys = [*by, "coin", "metric"]
+    return _stats(summary, keys, confidence)
+
+
+def _stats(df: pd.DataFrame, keys: list[str], confidence: float) -> pd.DataFrame:
+    """Vectorised :func:`describe` of ``df['value']`` per ``keys`` (with the first unit)."""
+    from scipy import stats
+
+    grouped = df.groupby(keys, sort=True)
+    values = grouped["value"]
+    n = values.count()
+    out = pd.DataFrame({"unit": grouped["unit"].first()}) if "unit" in df.columns \
+        else pd.DataFrame(index=n.index)
+    out["n"] = n
+    out["n_missing"] = values.size() - n
+    out["mean"] = values.mean()
+    out["std"] = values.std(ddof=1)
+    dof = np.where(n.to_numpy() > 1, n.to_numpy() - 1, 1)
+    half = stats.t.ppf(0.5 + confidence / 2, dof) * out["std"].to_numpy() / np.sqrt(
+        np.maximum(n.to_numpy(), 1))
+    half = np.where(n.to_numpy() > 1, half, np.nan)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["median"] = values.median()
+    out["p05"] = values.quantile(0.05)
+    out["p95"] = values.quantile(0.95)
+    return out.reset_index()
+
+
+def describe(values: np.ndarray, confidence: float = 0.95) -> dict[str, float]:
+    """n, n_missing, mean, std, t interval of the mean, median, 5 % and 95 % of ``values``."""
+    ok = values[~np.isnan(values)]
+    n = len(ok)
+    out: dict[str, float] = {"n": n, "n_missing": len(values) - n}
+    if n == 0:
+        return out | dict.fromkeys(("mean", "std", "ci_low", "ci_high", "median", "p05", "p95"),
+                                   float("nan"))
+    mean = float(np.mean(ok))
+    std = float(np.std(ok, ddof=1)) if n > 1 else float("nan")
+    half = t_half_width(std, n, confidence)
+    p05, median, p95 = (float(q) for q in np.quantile(ok, [0.05, 0.5, 0.95]))
+    return out | {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half,
+                  "median": median, "p05": p05, "p95": p95}
+
+
+def t_half_width(std: float, n: int, confidence: float) -> float:
+    """Half width of Student's t interval for a mean of ``n`` values (NaN when n < 2)."""
+    from scipy import stats
+
+    if n < 2 or not np.isfinite(std):
+        return float("nan")
+    return float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n))
+
+
+def arm_differences(summary: pd.DataFrame, reference: str | None = None,
+                    confidence: float = 0.95) -> pd.DataFrame:
+    """Each arm minus ``reference`` (default: the first arm), paired by (sample, replicate).
+
+    Columns: arm, reference, coin, metric, unit, n, mean_diff, std_diff, ci_low, ci_high.
+    """
+    summary = _with_arm(summary)
+    arms = list(dict.fromkeys(summary["arm"]))
+    columns = ["arm", "reference", "coin", "metric", "unit", "n", "mean_diff", "std_diff",
+               "ci_low", "ci_high"]
+    if len(arms) < 2:
+        return pd.DataFrame(columns=columns)
+    reference = reference or arms[0]
+    pair = [c for c in ("sample", "replicate") if c in summary.columns]
+    keys = [*pair, "coin", "metric"]
+    base = summary[summary["arm"] == reference].set_index(keys)["value"]
+    rows: list[pd.DataFrame] = []
+    for arm in arms:
+        if arm == reference:
+            continue
+        other = summary[summary["arm"] == arm]
+        units = other.drop_duplicates(["coin", "metric"]).set_index(["coin", "metric"])["unit"]
+        diff = (other.set_index(keys)["value"] - base).dropna().reset_index()
+        found = _stats(diff, ["coin", "metric"], confidence)
+        found.insert(0, "reference", reference)
+        found.insert(0, "arm", arm)
+        found.insert(4, "unit", [units.get((c, m), "") for c, m in
+                                 zip(found["coin"], found["metric"], strict=True)])
+        rows.append(found.rename(columns={"mean": "mean_diff", "std": "std_diff"}))
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def _with_arm(df: pd.DataFrame) -> pd.DataFrame:
+    if "arm" in df.columns:
+        return df
+    return df.assign(arm=RUN_ARM)
+
+
+def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False,
+                      confidence: float = 0.95, out: str | os.PathLike[str] | None = None
+                      ) -> dict[str, Path]:
+    """Write ensemble_series.csv, ensemble_metrics.csv and ensemble_differences.csv.
+
+    ``directory`` is a sweep's results folder (or a `hashsim run` folder with replicates);
+    the files go to ``out`` (default: ``directory``).
+    """
+    src = Path(directory)
+    network_path, summary_path = table_path(src, "network"), table_path(src, "summary")
+    if network_path is None or summary_path is None:
+        raise HashsimError(f"{src}: no network and summary tables (is it a results folder, "
+                           "and has the sweep finished?)")
+    by = ["arm", "sample"] if by_sample else ["arm"]
+    keys = ["sample", "arm", "replicate", "date", "coin", *MAIN_SERIES]
+    network = read_table(network_path, keys)
+    summary = read_table(summary_path, ["sample", "arm", "replicate", "coin", "metric",
+                                        "value", "unit"])
+    if by_sample and "sample" not in network.columns:
+        raise HashsimError(f"{src} has no samples (it is not a sweep): drop --by-sample")
+    tables = {
+        "ensemble_series": series_bands(network, by),
+        "ensemble_metrics": metric_stats(summary, by, confidence),
+        "ensemble_differences": arm_differences(summary, confidence=confidence),
+    }
+    target = Path(out) if out is not None else src
+    target.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, df in tables.items():
+        path = target / f"{name}.csv"
+        tmp = target / f".{name}.csv.tmp-{os.getpid()}"
+        df.to_csv(tmp, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+        written[name] = path
+    return written

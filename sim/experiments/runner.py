@@ -1,0 +1,439 @@
+"""Running a sweep: one shard per run, written atomically as it finishes; resume; failures.
+
+Layout of a sweep's results folder::
+
+    results/x/
+      manifest.json        what ran, with which seed and versions; status; failed runs
+      experiment.yaml      the experiment file as given
+      samples.csv          the design: sample, param_<name>, …
+      shards/sSSSSSS/ARM/rRRRRRR/   one folder per (sample, arm, replicate): every table
+      errors/sSSSSSS-ARM-rRRRRRR.txt   the traceback of each run that failed
+      network.csv …        the combined tables (sample, arm, replicate, param_*, columns)
+
+A shard is written to a temporary folder beside its place and renamed into it, so a shard that
+exists is complete; ``--resume`` runs only the runs without a shard. The combined tables are
+rebuilt from the shards in (sample, arm, replicate) order, so they are the same bytes whatever
+the executor, the number of workers, the order runs finished in, or how often the sweep was
+interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.errors import HashsimError, ResultsExistError
+from sim.experiments.executors import Pool, default_jobs
+from sim.experiments.plan import Plan, Task
+
+#: Fault injection for tests: ``HASHSIM_INJECT_FAULTS="raise@s000001-ban-r000002,kill@*"``.
+FAULTS_ENV = "HASHSIM_INJECT_FAULTS"
+MANIFEST = "manifest.json"
+FORMATS = ("csv", "parquet")
+
+
+class SweepInterrupted(HashsimError):
+    """Ctrl-C during a sweep: finished shards are kept; ``--resume`` continues."""
+
+    exit_code = 130
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back: the run's encoded tables, or the traceback of its failure."""
+
+    order: tuple[int, int, int]
+    tables: dict[str, bytes] | None
+    error: str | None
+    seconds: float
+
+
+@dataclass
+class SweepReport:
+    """The result of :func:`run_sweep`."""
+
+    directory: Path
+    num_tasks: int
+    ran: int
+    skipped: int
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    executor: str = ""
+    wall_time_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+# ---------------------------------------------------------------------------- in the worker
+
+
+@functools.lru_cache(maxsize=8)
+def _scenario(text: str, file: str, overrides: tuple[str, ...]) -> Any:
+    from sim.validation import loads
+
+    return loads(text, file, overrides)
+
+
+def execute(task: Task) -> Outcome:
+    """Run one task (in whatever process the executor chose) and encode its tables."""
+    from sim.engine import run_replicate
+    from sim.results import TABLES
+    from sim.summary import summarize
+
+    started = time.perf_counter()
+    try:
+        _inject(task.fault)
+        scenario = _scenario(task.scenario_text, task.scenario_file, task.overrides)
+        tables, _ = run_replicate(scenario, task.seed, task.replicate, sample=task.stream_sample)
+        tables["summary"] = summarize(scenario, tables)
+        encoded = {name: encode(decorate(tables[name], task), task.fmt) for name in TABLES}
+    except Exception:
+        return Outcome(task.order, None, traceback.format_exc(),
+                       time.perf_counter() - started)
+    return Outcome(task.order, encoded, None, time.perf_counter() - started)
+
+
+def _inject(fault: str | None) -> None:
+    if fault == "raise":
+        raise RuntimeError("injected fault (HASHSIM_INJECT_FAULTS)")
+    if fault == "kill":
+        os.kill(os.getpid(), 9)
+
+
+def decorate(df: pd.DataFrame, task: Task) -> pd.DataFrame:
+    """The table with the sweep's key columns first: sample, arm, replicate, param_*."""
+    front = {"sample": task.sample, "arm": task.arm, "replicate": task.replicate}
+    front.update({f"param_{name}": value for name, value in task.params})
+    rest = df.drop(columns=["replicate"], errors="ignore")
+    n = len(rest)
+    head = pd.DataFrame({k: pd.Series([v] * n, dtype=_dtype(v)) for k, v in front.items()})
+    return pd.concat([head, rest.reset_index(drop=True)], axis=1)
+
+
+def _dtype(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    return "object"
+
+
+def encode(df: pd.DataFrame, fmt: str) -> bytes:
+    if fmt == "csv":
+        return df.to_csv(index=False, lineterminator="\n").encode()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buffer)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------- in the client
+
+
+def parse_faults(text: str | None) -> dict[str, str]:
+    """``kind@label,…`` → {label: kind}; label ``*`` means every run."""
+    out: dict[str, str] = {}
+    for item in (text or "").split(","):
+        kind, _, label = item.strip().partition("@")
+        if kind in ("raise", "kill") and label:
+            out[label] = kind
+    return out
+
+
+def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = None,
+              scheduler: str | None = None, resume: bool = False, force: bool = False,
+              fmt: str = "csv", progress: bool = False, command: list[str] | None = None,
+              on_done: Callable[[Task, Outcome], None] | None = None) -> SweepReport:
+    """Run every task of ``plan`` that has no shard in ``directory`` yet, then combine.
+
+    Raises
+    ------
+    ResultsExistError
+        ``directory`` exists and neither ``resume`` nor ``force`` was given (exit code 2).
+    HashsimError
+        Resuming a folder made by another experiment or with another format.
+    """
+    from sim.experiments.combine import combine
+
+    if fmt not in FORMATS:
+        raise HashsimError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt == "parquet":
+        _need_pyarrow()
+    out = Path(directory)
+    started = time.perf_counter()
+    _prepare_directory(plan, out, resume, force, fmt)
+    tasks = plan.tasks(fmt, parse_faults(os.environ.get(FAULTS_ENV)))
+    pending = [t for t in tasks if not (out / t.shard).is_dir()]
+    manifest = _manifest(plan, out, fmt, command)
+    report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
+    with Pool(jobs or default_jobs(), scheduler, len(pending)) as pool:
+        report.executor = manifest["executor"] = pool.description
+        _write_json(out / MANIFEST, {**manifest, "status": "running"})
+        try:
+            _drive(pool, pending, out, report, progress, on_done)
+        except KeyboardInterrupt:
+            manifest.update(status="interrupted", failed=report.failed)
+            _write_json(out / MANIFEST, manifest)
+            done = len(tasks) - len(pending) + sum(1 for t in pending if (out / t.shard).is_dir())
+            raise SweepInterrupted(f"interrupted after {done} of {len(tasks)} runs; the "
+                                   "finished ones are kept: continue with --resume") from None
+    combine(out, sorted(tasks, key=lambda t: t.order), fmt)
+    report.wall_time_s = round(time.perf_counter() - started, 3)
+    manifest.update(status="complete" if report.ok else "incomplete", failed=report.failed,
+                    completed=len(tasks) - len(report.failed), wall_time_s=report.wall_time_s)
+    _write_json(out / MANIFEST, manifest)
+    return report
+
+
+def _need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        from sim.experiments.executors import MissingExtraError
+
+        raise MissingExtraError("--format parquet needs pyarrow: pip install "
+                                "'hashsim[parquet]'") from None
+
+
+def _drive(pool: Pool, pending: list[Task], out: Path, report: SweepReport, progress: bool,
+           on_done: Callable[[Task, Outcome], None] | None) -> None:
+    """Submit tasks in a bounded window; write each result as it arrives.
+
+    When a worker process dies (a killed or crashed process breaks a process pool), every run
+    then in flight is requeued as a suspect and rerun alone in a fresh pool: a suspect whose
+    rerun breaks the pool again is the culprit and is recorded as failed; nothing else is lost.
+    """
+    from tqdm import tqdm
+
+    queue = deque(pending)
+    in_flight: dict[Future[Outcome], Task] = {}
+    suspects: set[str] = set()
+    show = progress and sys.stderr.isatty()
+    with tqdm(total=len(pending), unit="run", disable=not show, file=sys.stderr,
+              dynamic_ncols=True, leave=False) as bar:
+
+        def collect(future: Future[Outcome], task: Task) -> bool:
+            """Handle a finished future; True if its worker process died."""
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:
+                if task.label not in suspects:
+                    suspects.add(task.label)
+                    queue.appendleft(task)
+                    return True
+                outcome = Outcome(task.order, None, "the worker process died while running "
+                                  "this run (killed, out of memory, or crashed)\n", 0.0)
+            except Exception:
+                outcome = Outcome(task.order, None, traceback.format_exc(), 0.0)
+            _store(out, task, outcome, report)
+            if on_done is not None:
+                on_done(task, outcome)
+            bar.update(1)
+            return False
+
+        while queue or in_flight:
+            _fill(pool, queue, in_flight, suspects)
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = any([collect(f, in_flight.pop(f)) for f in _by_order(done, in_flight)])
+            if broken and pool.restartable:
+                wait(in_flight)  # the others in flight fail with the pool (or just finished)
+                for future in _by_order(set(in_flight), in_flight):
+                    collect(future, in_flight.pop(future))
+                pool.restart()
+
+
+def _by_order(futures: set[Future[Outcome]], in_flight: dict[Future[Outcome], Task]
+              ) -> list[Future[Outcome]]:
+    """Futures by descending task order, so that requeued suspects run in order."""
+    return sorted(futures, key=lambda f: in_flight[f].order, reverse=True)
+
+
+def _fill(pool: Pool, queue: deque[Task], in_flight: dict[Future[Outcome], Task],
+          suspects: set[str]) -> None:
+    while queue and len(in_flight) < pool.window:
+        if queue[0].label in suspects and in_flight:
+            return  # a suspect runs alone, so that a second death names the culprit
+        task = queue.popleft()
+        in_flight[pool.executor.submit(execute, task)] = task
+        if task.label in suspects:
+            return
+
+
+def _store(out: Path, task: Task, outcome: Outcome, report: SweepReport) -> None:
+    if outcome.tables is None:
+        _record_failure(out, task, outcome.error or "unknown error", report)
+        return
+    write_shard(out, task, outcome)
+    with contextlib.suppress(FileNotFoundError):
+        (out / "errors" / f"{task.label}.txt").unlink()
+
+
+def write_shard(out: Path, task: Task, outcome: Outcome) -> Path:
+    """Write a run's tables into its shard folder, atomically (temporary folder, rename)."""
+    assert outcome.tables is not None
+    target = out / task.shard
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        ext = "csv" if task.fmt == "csv" else "parquet"
+        for name, data in outcome.tables.items():
+            (tmp / f"{name}.{ext}").write_bytes(data)
+        meta = {"sample": task.sample, "arm": task.arm, "replicate": task.replicate,
+                "params": dict(task.params), "seconds": round(outcome.seconds, 4)}
+        (tmp / "shard.json").write_text(json.dumps(meta, default=str) + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _record_failure(out: Path, task: Task, error: str, report: SweepReport) -> None:
+    path = out / "errors" / f"{task.label}.txt"
+    path.parent.mkdir(exist_ok=True)
+    header = (f"sample {task.sample}, arm {task.arm}, replicate {task.replicate}\n"
+              f"scenario {task.scenario_file}\noverrides {list(task.overrides)}\n\n")
+    _write_text(path, header + error)
+    last = [line for line in error.strip().splitlines() if line.strip()]
+    report.failed.append({"sample": task.sample, "arm": task.arm, "replicate": task.replicate,
+                          "error": str(path.relative_to(out)),
+                          "message": last[-1] if last else "unknown error"})
+
+
+# ---------------------------------------------------------------------------- the folder
+
+
+def _prepare_directory(plan: Plan, out: Path, resume: bool, force: bool, fmt: str) -> None:
+    if out.exists() and not out.is_dir():
+        raise HashsimError(f"{out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if resume:
+            _check_resumable(plan, out, fmt)
+            _clean_temporaries(out)
+            return
+        if not force:
+            raise ResultsExistError(f"{out} exists; use --resume to continue the sweep in it "
+                                    "or --force to replace it")
+        _remove(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_text(out / "experiment.yaml", plan.text)
+    samples_csv(plan).to_csv(out / ".samples.csv.tmp", index=False, lineterminator="\n")
+    os.replace(out / ".samples.csv.tmp", out / "samples.csv")
+
+
+def samples_csv(plan: Plan) -> pd.DataFrame:
+    """The design: one row per sample, one param_<name> column per parameter."""
+    rows = [{"sample": s, **{f"param_{n}": v for n, v in point.items()}}
+            for s, point in enumerate(plan.design.values)]
+    columns = ["sample", *(f"param_{n}" for n in plan.design.names)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """A sweep folder's manifest; HashsimError if there is none."""
+    path = Path(directory) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HashsimError(f"{Path(directory)} is not a sweep results folder (no "
+                           f"{MANIFEST})") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise HashsimError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(data, dict) or "hashsim_experiment" not in data:
+        raise HashsimError(f"{path} is not a hashsim sweep manifest")
+    return data
+
+
+def _check_resumable(plan: Plan, out: Path, fmt: str) -> None:
+    manifest = read_manifest(out)
+    if manifest.get("fingerprint") != plan.fingerprint:
+        raise HashsimError(
+            f"{out} holds the results of a different experiment (or of other scenario files, "
+            "--set values or seed) than the one given; resume it with the same inputs, or use "
+            "--force to start again")
+    if manifest.get("format") != fmt:
+        raise HashsimError(f"{out} was written with --format {manifest.get('format')}; resume "
+                           "it with the same format")
+
+
+def _clean_temporaries(out: Path) -> None:
+    shards = out / "shards"
+    if shards.is_dir():
+        for tmp in shards.glob("*/*/.*.tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+    for tmp in out.glob(".*.tmp*"):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def _remove(out: Path) -> None:
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    os.replace(out, old)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _manifest(plan: Plan, out: Path, fmt: str, command: list[str] | None) -> dict[str, Any]:
+    from sim.results import _git_commit, _versions
+
+    exp = plan.experiment
+    return {
+        "hashsim_experiment": 1,
+        "name": exp.name,
+        "experiment_file": plan.file,
+        "experiment": exp.model_dump(mode="json"),
+        "extra_overrides": list(plan.extra_overrides),
+        "fingerprint": plan.fingerprint,
+        "seed": plan.seed,
+        "seed_source": plan.seed_source,
+        "crn": exp.crn,
+        "stream_key": "(sample, replicate, stream)" if exp.crn == "arms"
+                      else "(0, replicate, stream)",
+        "format": fmt,
+        "arms": {a.name: {"scenario": a.scenario_file, "scenario_sha256": a.scenario_sha256,
+                          "overrides": list(a.overrides)} for a in plan.arms},
+        "parameters": {n: p.model_dump(mode="json") for n, p in exp.parameters.items()},
+        "design": plan.design.info,
+        "num_samples": plan.design.num_samples,
+        "replicates": exp.replicates,
+        "num_tasks": plan.num_tasks,
+        "failed": [],
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "command": command if command is not None else list(sys.argv),
+    }
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    _write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,701 @@
+"""One self-contained, offline HTML page per run or experiment: interactive figures, tables.
+
+The page inlines plotly.js once (no CDN, no map tiles: migration is a Sankey, not a map) and a
+Content-Security-Policy that forbids the page any network access. It holds the figures of
+`sim.plots` as plotly charts (hover, zoom, click a legend entry to hide or show a series), the
+event timeline with the source articles' events, the summary table, the scenario as run and
+its provenance; for an experiment, arms side by side and the sensitivity indices.
+
+Every string that comes from a scenario or a results file is escaped: HTML text through
+:func:`html.escape`, plotly text (which plotly reads as a small HTML subset) likewise, and
+plotly's own JSON escapes ``<``, ``>`` and ``/``. Output is deterministic: fixed element ids,
+no timestamps.
+
+plotly is an optional extra (``pip install 'hashsim[report]'``), imported inside functions.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import plots as P
+from sim.plots import RunData
+from sim.report_events import SourceEvent, source_events
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+           "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+       "style-src 'unsafe-inline'; img-src data: blob:; font-src data:")
+CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
+
+
+def esc(text: object) -> str:
+    """HTML-escape for element content and attribute values."""
+    return html.escape(str(text), quote=True)
+
+
+def ptext(text: object) -> str:
+    """Escape text for plotly, which renders a subset of HTML in labels and hover text."""
+    return html.escape(str(text), quote=False).replace("\n", "<br>")
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _days(dates: pd.Series | pd.Index) -> list[str]:
+    return [d.strftime("%Y-%m-%d") for d in pd.DatetimeIndex(dates)]
+
+
+# ---------------------------------------------------------------------------- summary
+
+
+METRIC_NAMES = {
+    "pre_shock_hashrate": "hashrate before the shock", "trough_hashrate": "trough (7-day mean)",
+    "drop": "drop to the trough", "days_to_recover_90": "back to 90 % after",
+    "days_to_recover_100": "back to 100 % after",
+    "largest_adjustment": "largest difficulty adjustment", "retargets": "difficulty retargets",
+    "energy": "energy used", "co2": "CO₂ emitted", "pool_hhi_before": "pool HHI before",
+    "pool_hhi_after": "pool HHI at the end", "nakamoto_before": "Nakamoto coefficient before",
+    "nakamoto_after": "Nakamoto coefficient at the end",
+}
+
+
+def metric_name(data: RunData, metric: str) -> str:
+    head, _, region = metric.partition(".")
+    if head == "final_share" and region:
+        return f"final share: {data.label(region)}"
+    if head == "relocated_rigs" and region:
+        return f"rigs relocated to {data.label(region)}"
+    return METRIC_NAMES.get(metric, metric.replace("_", " "))
+
+
+def format_value(data: RunData, coin: str, unit: str, value: float) -> str:
+    """A summary value with its display unit (EH/s, %, GWh, kt, …)."""
+    if not math.isfinite(value):
+        return "—"
+    if unit.startswith("H/s"):
+        scale, label = data.hashrate_unit(coin, [value])
+        return f"{value / scale:,.2f} {label}"
+    if unit == "%":
+        return f"{value:+.2f} %" if value < 0 else f"{value:.2f} %"
+    if unit == "fraction":
+        return f"{100 * value:.1f} %"
+    if unit == "MWh":
+        return f"{value / 1e3:,.1f} GWh"
+    if unit == "t":
+        return f"{value / 1e3:,.1f} kt"
+    if unit.startswith("days"):
+        return f"{value:,.0f} days"
+    if unit in ("rigs", "count", "pools"):
+        return f"{value:,.0f}{' rigs' if unit == 'rigs' else ''}"
+    return f"{value:,.3g} {unit}".strip()
+
+
+def summary_rows(data: RunData) -> list[dict[str, Any]]:
+    """One row per coin and metric: per arm the median, 5–95 % range and the modal date."""
+    s = data.tables["summary"]
+    rows: list[dict[str, Any]] = []
+    if not len(s):
+        return rows
+    units = s.groupby(["coin", "metric"], sort=False)["unit"].first()
+    for (coin, metric), unit in units.items():
+        row: dict[str, Any] = {"coin": coin, "metric": metric,
+                               "name": metric_name(data, str(metric)), "cells": []}
+        for arm in data.arms:
+            part = s[(s["coin"] == coin) & (s["metric"] == metric) & (s["arm"] == arm)]
+            vals = pd.to_numeric(part["value"], errors="coerce").to_numpy(dtype=float)
+            dates = part["date"].dropna().astype(str) if "date" in part else pd.Series([])
+            dates = dates[dates != ""]
+            row["cells"].append(_cell(data, str(coin), str(unit), vals, dates))
+        rows.append(row)
+    return rows
+
+
+def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Series) -> str:
+    finite = vals[np.isfinite(vals)]
+    if not len(vals):
+        return ""
+    if not len(finite):
+        return "not reached"
+    text = format_value(data, coin, unit, float(np.median(finite)))
+    if len(vals) > 1 and np.ptp(finite) > 0:
+        lo, hi = np.quantile(finite, [0.05, 0.95])
+        text += (f" [{format_value(data, coin, unit, float(lo))} – "
+                 f"{format_value(data, coin, unit, float(hi))}]")
+    if len(finite) < len(vals):
+        text += f" ({len(vals) - len(finite)} of {len(vals)} not reached)"
+    if len(dates):
+        text += f" on {dates.mode().iloc[0]}"
+    return text
+
+
+def summary_table_html(data: RunData) -> str:
+    """The summary table: rows are metrics, columns arms (median [5–95 %] over runs)."""
+    rows = summary_rows(data)
+    if not rows:
+        return "<p>No summary in these results.</p>"
+    heads = "".join(f"<th>{esc(data.arm_label(a))} "
+                    f"<span class='n'>({data.members(a)} run{'s' * (data.members(a) != 1)})"
+                    f"</span></th>" for a in data.arms)
+    body = []
+    for row in rows:
+        cells = "".join(f"<td>{esc(c)}</td>" for c in row["cells"])
+        body.append(f"<tr><td>{esc(row['coin'])}</td><td title='{esc(row['metric'])}'>"
+                    f"{esc(row['name'])}</td>{cells}</tr>")
+    return (f"<table class='summary'><thead><tr><th>coin</th><th>metric</th>{heads}</tr>"
+            f"</thead><tbody>{''.join(body)}</tbody></table>"
+            "<p class='note'>Median over runs; [5–95 %] where runs differ; dates are the most "
+            "common date.</p>")
+
+
+# ---------------------------------------------------------------------------- plotly figures
+
+
+def _go() -> Any:
+    return P.require("plotly.graph_objects", "report")
+
+
+def _layout(fig: Any, title: str, height: int = 440, top: int = 70, **extra: Any) -> Any:
+    """Common layout; `top` is the top margin (room for event labels above the plot)."""
+    extra.setdefault("hovermode", "x unified")
+    fig.update_layout(title={"text": ptext(title), "x": 0.01}, template="plotly_white",
+                      height=height, margin={"l": 70, "r": 30, "t": top, "b": 40},
+                      legend={"groupclick": "togglegroup"}, **extra)
+    return fig
+
+
+def _band_traces(fig: Any, b: pd.DataFrame, scale: float, colour: str, name: str,
+                 members: int, group: str, row: int | None = None, col: int | None = None,
+                 hover: str = ".3g") -> None:
+    go = _go()
+    where = {"row": row, "col": col} if row is not None else {}
+    x = _days(b["date"])
+    if members > 1:
+        fig.add_trace(go.Scatter(x=x, y=b["hi"].to_numpy() / scale, mode="lines",
+                                 line={"width": 0}, showlegend=False, legendgroup=group,
+                                 hoverinfo="skip", name=ptext(f"{name} 95 %")), **where)
+        fig.add_trace(go.Scatter(x=x, y=b["lo"].to_numpy() / scale, mode="lines",
+                                 line={"width": 0}, fill="tonexty",
+                                 fillcolor=_rgba(colour, 0.2), showlegend=False,
+                                 legendgroup=group, hoverinfo="skip",
+                                 name=ptext(f"{name} 5 %")), **where)
+    fig.add_trace(go.Scatter(x=x, y=b["mid"].to_numpy() / scale, mode="lines",
+                             line={"color": colour, "width": 2}, legendgroup=group,
+                             name=ptext(name + (" (median, 5–95 %)" if members > 1 else "")),
+                             hovertemplate=f"%{{y:{hover}}}"), **where)
+
+
+def _event_lines(fig: Any, data: RunData, rows: int = 1, labels: bool = True) -> None:
+    """Policy markers: dotted lines on every subplot, short labels above the first."""
+    marks = P.markers(data)
+    for m in marks:
+        fig.add_vline(x=m.date.strftime("%Y-%m-%d"), line={"dash": "dot", "width": 1,
+                      "color": "#777"})
+    if not labels:
+        return
+    for first, text in P.cluster_markers(marks, data.span):
+        fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
+                           text=ptext(text), showarrow=False, textangle=-50,
+                           xanchor="left", yanchor="bottom", font={"size": 9, "color": "#444"},
+                           hovertext=ptext(first.text))
+
+
+def pfig_hashrate(data: RunData, coin: str) -> Any:
+    go = _go()
+    fig = go.Figure()
+    net = data.tables["network"]
+    part = net[net["coin"] == coin]
+    scale, unit = data.hashrate_unit(coin, part["hashrate_hs"])
+    for i, arm in enumerate(data.arms):
+        b = P.bands(part[part["arm"] == arm], "hashrate_hs")
+        _band_traces(fig, b, scale, P.ARM_COLOURS[i % len(P.ARM_COLOURS)],
+                     data.arm_label(arm), data.members(arm), f"arm{i}", hover=".2f")
+    obs = P.observed_hashrate(data, coin)
+    if obs is not None:
+        fig.add_trace(go.Scatter(x=_days(obs["date"]), y=obs["hashrate_hs"].to_numpy() / scale,
+                                 mode="lines", line={"color": "black", "dash": "dash"},
+                                 name="observed (7-day mean)", hovertemplate="%{y:.2f}"))
+    _event_lines(fig, data)
+    fig.update_yaxes(title_text=ptext(f"{coin} network hashrate ({unit})"), rangemode="tozero")
+    return _layout(fig, f"Network hashrate — {coin}", top=190)
+
+
+def pfig_difficulty(data: RunData, coin: str) -> Any:
+    go, subplots = _go(), P.require("plotly.subplots", "report")
+    fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    net = data.tables["network"]
+    part = net[net["coin"] == coin]
+    smooth = P.rolling_mean(part, "mean_block_time_s", 7)
+    dscale, dunit = P.si_scale(float(part["difficulty"].max()), "")
+    for i, arm in enumerate(data.arms):
+        colour, n = P.ARM_COLOURS[i % len(P.ARM_COLOURS)], data.members(arm)
+        _band_traces(fig, P.bands(part[part["arm"] == arm], "difficulty"), dscale, colour,
+                     f"{data.arm_label(arm)}: difficulty", n, f"d{i}", row=1, col=1)
+        _band_traces(fig, P.bands(smooth[smooth["arm"] == arm], "mean_block_time_s"), 60.0,
+                     colour, f"{data.arm_label(arm)}: block time", n, f"t{i}", row=2, col=1,
+                     hover=".2f")
+    rt = P.retargets(data, coin)
+    if len(rt):
+        on = part[part["arm"] == data.arms[0]].groupby("date")["difficulty"].median()
+        y = on.reindex(pd.DatetimeIndex(rt["date"]).normalize()).to_numpy() / dscale
+        fig.add_trace(go.Scatter(x=_days(rt["date"]), y=y, mode="markers",
+                                 marker={"symbol": "triangle-down", "size": 8, "color": "black"},
+                                 name="retarget (first run)",
+                                 text=[f"{p:+.2f} %" for p in rt["change_pct"]],
+                                 hovertemplate="retarget %{text}"), row=1, col=1)
+    target = P._target_block_time(data, coin)
+    if target:
+        fig.add_hline(y=target / 60.0, line={"dash": "dash", "color": "#555", "width": 1},
+                      row=2, col=1)
+    _event_lines(fig, data, rows=2)
+    fig.update_yaxes(title_text=ptext(f"difficulty{f' ({dunit})' if dunit else ''}"),
+                     row=1, col=1)
+    fig.update_yaxes(title_text="block time, 7-day mean (min)", row=2, col=1)
+    return _layout(fig, f"Difficulty and block time — {coin}", height=620, top=190)
+
+
+def _arm_subplots(data: RunData, rows: int = 1) -> Any:
+    subplots = P.require("plotly.subplots", "report")
+    titles = [ptext(data.arm_label(a)) for a in data.arms] if len(data.arms) > 1 else None
+    return subplots.make_subplots(rows=rows, cols=len(data.arms), shared_yaxes=True,
+                                  subplot_titles=titles, horizontal_spacing=0.04)
+
+
+def _stacked(fig: Any, wide: pd.DataFrame, names: Sequence[str], colours: Sequence[str],
+             col: int, legend: bool, fmt: str, scale: float = 1.0) -> None:
+    go = _go()
+    x = _days(wide.index)
+    for k, key in enumerate(wide.columns):
+        fig.add_trace(go.Scatter(x=x, y=wide[key].to_numpy() * scale, mode="lines",
+                                 stackgroup=f"s{col}", line={"width": 0.5,
+                                 "color": colours[k % len(colours)]}, name=ptext(names[k]),
+                                 legendgroup=f"k{k}", showlegend=legend,
+                                 hovertemplate=f"%{{y:{fmt}}}"), row=1, col=col)
+
+
+def pfig_regions(data: RunData, coin: str) -> Any:
+    fig = _arm_subplots(data)
+    leaves = data.leaf_regions()
+    leaves = leaves[leaves["coin"] == coin]
+    order: list[str] = []
+    for c, arm in enumerate(data.arms, start=1):
+        wide = P.stack_means(leaves, "share", "region", arm)
+        order = order or list(wide.columns)
+        wide = wide.reindex(columns=order + [x for x in wide.columns if x not in order])
+        _stacked(fig, wide, [data.label(r) for r in wide.columns], PALETTE, c, c == 1,
+                 ".1f", 100.0)
+    fig.update_yaxes(title_text="share of hashrate (%)", range=[0, 100], col=1)
+    _event_lines(fig, data, labels=False)
+    return _layout(fig, f"Regional shares of {coin} hashrate (mean over runs)", height=480)
+
+
+def pfig_rigs(data: RunData) -> Any:
+    fig = _arm_subplots(data)
+    leaves = data.leaf_regions()
+    cols = [f"rigs_{s}" for s in P.STATUSES if f"rigs_{s}" in leaves.columns]
+    per = P.member_sum(leaves, cols)
+    keys = [c.removeprefix("rigs_") for c in cols]
+    for c, arm in enumerate(data.arms, start=1):
+        wide = per[per["arm"] == arm].groupby("date")[cols].mean()
+        _stacked(fig, wide, [P.STATUS_LABELS[k] for k in keys],
+                 [P.STATUS_COLOURS[k] for k in keys], c, c == 1, ",.0f")
+    fig.update_yaxes(title_text="rigs", col=1)
+    _event_lines(fig, data, labels=False)
+    return _layout(fig, "Rigs by status (every region; mean over runs)", height=460)
+
+
+def pfig_pools(data: RunData, coin: str) -> Any:
+    go = _go()
+    fig = _arm_subplots(data)
+    pools = data.tables["pools"]
+    pools = pools[pools["coin"] == coin]
+    for c, arm in enumerate(data.arms, start=1):
+        wide = P.stack_means(pools, "share", "pool", arm)
+        for k, pool in enumerate(wide.columns):
+            fig.add_trace(go.Scatter(x=_days(wide.index), y=wide[pool].to_numpy() * 100.0,
+                                     mode="lines", name=ptext(pool), legendgroup=f"p{k}",
+                                     line={"color": PALETTE[k % len(PALETTE)]},
+                                     showlegend=c == 1, hovertemplate="%{y:.1f} %"),
+                          row=1, col=c)
+    fig.update_yaxes(title_text="pool share (%)", rangemode="tozero", col=1)
+    _event_lines(fig, data, labels=False)
+    return _layout(fig, f"Pool shares of {coin} hashrate (mean over runs)")
+
+
+def pfig_sankey(data: RunData, arm: str) -> Any | None:
+    go = _go()
+    tot = P.flow_totals(data, arm)
+    if not len(tot):
+        return None
+    origins = list(dict.fromkeys(tot["origin"]))
+    dests = list(dict.fromkeys(tot["destination"]))
+    labels = [ptext(data.label(o)) for o in origins] + \
+        [ptext("→ " + data.label(d)) for d in dests]
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(origins) + len(dests))]
+    src = [origins.index(o) for o in tot["origin"]]
+    dst = [len(origins) + dests.index(d) for d in tot["destination"]]
+    fig = go.Figure(go.Sankey(
+        arrangement="snap", valueformat=",.0f", valuesuffix=" rigs",
+        node={"label": labels, "pad": 12, "thickness": 14, "color": colours},
+        link={"source": src, "target": dst, "value": tot["rigs"].to_numpy(),
+              "color": [_rgba(colours[s], 0.35) for s in src]}))
+    title = "Migration: rigs departed, origin → destination (mean over runs)"
+    return _layout(fig, title + (f" — {data.arm_label(arm)}" if arm else ""),
+                   height=max(380, 26 * max(len(origins), len(dests)) + 120), hovermode=False)
+
+
+def pfig_arrivals(data: RunData) -> Any | None:
+    go = _go()
+    if not len(data.tables["flows"]):
+        return None
+    fig = _arm_subplots(data)
+    order: list[str] = []
+    for c, arm in enumerate(data.arms, start=1):
+        cum = P.cumulative_arrivals(data, arm)
+        order = order or list(cum.columns)
+        for dest in cum.columns:
+            k = order.index(dest) if dest in order else len(order)
+            fig.add_trace(go.Scatter(x=_days(cum.index), y=cum[dest].to_numpy(), mode="lines",
+                                     name=ptext(data.label(dest)), legendgroup=f"d{k}",
+                                     line={"color": PALETTE[k % len(PALETTE)]},
+                                     showlegend=c == 1, hovertemplate="%{y:,.0f}"),
+                          row=1, col=c)
+    fig.update_yaxes(title_text="rigs arrived (cumulative)", col=1)
+    _event_lines(fig, data, labels=False)
+    return _layout(fig, "Arrivals by destination (mean over runs)")
+
+
+def pfig_facility(data: RunData, name: str) -> Any:
+    go, subplots = _go(), P.require("plotly.subplots", "report")
+    fig = subplots.make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=(
+        "capacity and use (MW)", "monthly books (USD million, mean over runs)"))
+    fac = data.tables["facilities"]
+    fac = fac[fac["facility"] == name]
+    books = P.monthly_books(data, name)
+    for i, arm in enumerate(data.arms):
+        colour, n, label = P.ARM_COLOURS[i % len(P.ARM_COLOURS)], data.members(arm), \
+            (f"{arm}: " if arm else "")
+        one = fac[fac["arm"] == arm]
+        cap = one.groupby("date")["capacity_mw"].median()
+        fig.add_trace(go.Scatter(x=_days(cap.index), y=cap.to_numpy(), mode="lines",
+                                 line={"shape": "hv", "dash": "dash", "color": colour},
+                                 name=ptext(label + "capacity"), hovertemplate="%{y:.1f} MW"),
+                      row=1, col=1)
+        _band_traces(fig, P.bands(one, "used_mw"), 1.0, colour, label + "in use", n,
+                     f"u{i}", row=1, col=1, hover=".1f")
+        b = books[books["arm"] == arm]
+        months = _days(b["month"])
+        if len(data.arms) == 1:
+            fig.add_trace(go.Bar(x=months, y=b["revenue_usd"].to_numpy() / 1e6, name="revenue",
+                                 marker_color="#2a9d55", hovertemplate="%{y:.3f}"), row=1, col=2)
+            fig.add_trace(go.Bar(x=months, y=b["cost_usd"].to_numpy() / 1e6, name="cost",
+                                 marker_color="#d62728", hovertemplate="%{y:.3f}"), row=1, col=2)
+        fig.add_trace(go.Scatter(x=months, y=b["profit_usd"].to_numpy() / 1e6,
+                                 mode="lines+markers", line={"color": colour},
+                                 name=ptext(label + "profit"), hovertemplate="%{y:.3f}"),
+                      row=1, col=2)
+    return _layout(fig, f"Facility {name}", height=420, barmode="group")
+
+
+def pfig_energy(data: RunData) -> Any | None:
+    subplots = P.require("plotly.subplots", "report")
+    per = P.energy_series(data)
+    if not len(per):
+        return None
+    fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    for i, arm in enumerate(data.arms):
+        colour, n = P.ARM_COLOURS[i % len(P.ARM_COLOURS)], data.members(arm)
+        part = per[per["arm"] == arm]
+        _band_traces(fig, P.bands(part, "energy_mwh"), 1e3, colour,
+                     f"{data.arm_label(arm)}: energy", n, f"e{i}", row=1, col=1, hover=",.1f")
+        _band_traces(fig, P.bands(part, "co2_cum_t"), 1e3, colour,
+                     f"{data.arm_label(arm)}: CO₂", n, f"c{i}", row=2, col=1, hover=",.1f")
+    fig.update_yaxes(title_text="energy per day (GWh)", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="CO₂ emitted, cumulative (kt)", rangemode="tozero", row=2, col=1)
+    _event_lines(fig, data, rows=2)
+    return _layout(fig, "Energy and CO₂", height=600, top=190)
+
+
+LANES = (("policy", "policy"), ("pool", "pools"), ("service", "services"),
+         ("grid", "capacity"), ("retarget", "difficulty"), ("source", "source articles"))
+
+
+def _lane(kind: str) -> str:
+    if kind == "retarget":
+        return "difficulty"
+    if kind.startswith("pool_") and kind != "pool_service_ban":
+        return "pools"
+    if kind.startswith("service_"):
+        return "services"
+    if "capacity" in kind:
+        return "capacity"
+    return "policy"
+
+
+def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
+    go = _go()
+    fig = go.Figure()
+    ev = data.first_member()
+    lanes = [name for _, name in LANES]
+    for k, lane in enumerate(lanes[:-1]):
+        part = ev[[_lane(x) == lane for x in ev["kind"]]] if len(ev) else ev
+        if not len(part):
+            continue
+        text = [ptext(f"{a}: {d}" if a else d) for a, d in
+                zip(part["actor"], part["description"], strict=True)]
+        fig.add_trace(go.Scatter(x=_days(part["date"]), y=[lane] * len(part), mode="markers",
+                                 marker={"size": 10, "color": PALETTE[k], "symbol": "line-ns",
+                                         "line": {"width": 2, "color": PALETTE[k]}},
+                                 name=lane, text=text, hovertemplate="%{x}<br>%{text}"))
+    start, end = data.span
+    shown = [e for e in sources if start.date() <= e.date <= end.date()]
+    if shown:
+        fig.add_trace(go.Scatter(
+            x=[e.date.isoformat() for e in shown], y=[lanes[-1]] * len(shown),
+            mode="markers", marker={"size": 11, "symbol": "star", "color": "black"},
+            name="source articles", text=[ptext(f"{e.title} — {e.source}") for e in shown],
+            hovertemplate="%{x}<br>%{text}"))
+        for i, e in enumerate(shown):
+            fig.add_annotation(x=e.date.isoformat(), y=lanes[-1], text=ptext(P.clip(e.title, 38)),
+                               showarrow=True, arrowhead=0, ax=0, ay=-30 - 22 * (i % 4),
+                               font={"size": 9}, bgcolor="rgba(255,255,255,0.8)")
+    fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1], type="category")
+    return _layout(fig, "Event timeline (first run; ★ events reported by the source articles)",
+                   height=440, hovermode="closest", top=60)
+
+
+def pfig_sensitivity(data: RunData) -> Any | None:
+    go, subplots = _go(), P.require("plotly.subplots", "report")
+    sens = data.sensitivity
+    if sens is None or not len(sens) or "metric" not in sens or "parameter" not in sens:
+        return None
+    metrics = list(dict.fromkeys(sens["metric"].astype(str)))[:8]
+    sobol = "ST" in sens.columns
+    pairs = (("S1", "S1_conf"), ("ST", "ST_conf")) if sobol else \
+        (("mu_star", "mu_star_conf"), ("sigma", None))
+    fig = subplots.make_subplots(rows=len(metrics), cols=1,
+                                 subplot_titles=[ptext(m) for m in metrics],
+                                 vertical_spacing=min(0.08, 0.5 / max(len(metrics), 1)))
+    for r, metric in enumerate(metrics, start=1):
+        part = sens[sens["metric"].astype(str) == metric]
+        for k, (col, conf) in enumerate(pairs):
+            if col not in part:
+                continue
+            err = None
+            if conf and conf in part:
+                err = {"type": "data",
+                       "array": pd.to_numeric(part[conf], errors="coerce").to_numpy()}
+            fig.add_trace(go.Bar(y=[ptext(p) for p in part["parameter"].astype(str)],
+                                 x=pd.to_numeric(part[col], errors="coerce").to_numpy(),
+                                 orientation="h", name=col, error_x=err, legendgroup=col,
+                                 marker_color=PALETTE[k], showlegend=r == 1),
+                          row=r, col=1)
+    title = "Sensitivity: Sobol indices (S1 first order, ST total)" if sobol else \
+        "Sensitivity: Morris screening (μ*, σ)"
+    return _layout(fig, title, height=160 + 200 * len(metrics), barmode="group",
+                   hovermode="closest")
+
+
+# ---------------------------------------------------------------------------- the page
+
+
+def _figure_div(fig: Any, div_id: str) -> str:
+    pio = P.require("plotly.io", "report")
+    return str(pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
+                           config=CONFIG, default_height=f"{fig.layout.height}px"))
+
+
+def _section(sid: str, title: str, body: str, intro: str = "") -> str:
+    note = f"<p class='note'>{intro}</p>" if intro else ""
+    return f"<section id='{sid}'><h2>{esc(title)}</h2>{note}{body}</section>"
+
+
+def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, str, str]]:
+    """(section id, title, HTML) for every figure section."""
+    out: list[tuple[str, str, str]] = []
+    coins = data.coins
+    divs = [_figure_div(pfig_hashrate(data, c), f"fig-hashrate-{i}") for i, c in enumerate(coins)]
+    out.append(("hashrate", "Network hashrate", "".join(divs)))
+    divs = [_figure_div(pfig_difficulty(data, c), f"fig-difficulty-{i}")
+            for i, c in enumerate(coins)]
+    out.append(("difficulty", "Difficulty and block time", "".join(divs)))
+    out.append(("timeline", "Event timeline",
+                _figure_div(pfig_timeline(data, sources), "fig-timeline") + _events_html(data)
+                + _sources_html(data, sources)))
+    divs = [_figure_div(pfig_regions(data, c), f"fig-regions-{i}") for i, c in enumerate(coins)]
+    out.append(("regions", "Where the hashrate is", "".join(divs)))
+    out.append(("rigs", "Rigs by status", _figure_div(pfig_rigs(data), "fig-rigs")))
+    divs = [_figure_div(pfig_pools(data, c), f"fig-pools-{i}") for i, c in enumerate(coins)]
+    out.append(("pools", "Pools", "".join(divs)))
+    sankeys = [(i, pfig_sankey(data, arm)) for i, arm in enumerate(data.arms)]
+    divs = [_figure_div(f, f"fig-sankey-{i}") for i, f in sankeys if f is not None]
+    arrivals = pfig_arrivals(data)
+    if arrivals is not None:
+        divs.append(_figure_div(arrivals, "fig-arrivals"))
+    out.append(("migration", "Migration", "".join(divs) or "<p>No rigs moved in this run.</p>"))
+    names = list(dict.fromkeys(data.tables["facilities"]["facility"].tolist()))[:6]
+    if names:
+        divs = [_figure_div(pfig_facility(data, n), f"fig-facility-{i}")
+                for i, n in enumerate(names)]
+        out.append(("facilities", "Facility books", "".join(divs)))
+    energy = pfig_energy(data)
+    if energy is not None:
+        out.append(("energy", "Energy and CO₂", _figure_div(energy, "fig-energy")))
+    sens = pfig_sensitivity(data)
+    if sens is not None:
+        out.append(("sensitivity", "Sensitivity",
+                    _figure_div(sens, "fig-sensitivity") + _table_html(data.sensitivity)))
+    return out
+
+
+def _table_html(df: pd.DataFrame | None, limit: int = 200) -> str:
+    if df is None or not len(df):
+        return ""
+    head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
+    rows = []
+    for rec in df.head(limit).itertuples(index=False):
+        cells = "".join(f"<td>{esc(_fmt(v))}</td>" for v in rec)
+        rows.append(f"<tr>{cells}</tr>")
+    more = f"<p class='note'>… {len(df) - limit} more rows</p>" if len(df) > limit else ""
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>{more}")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return "" if not math.isfinite(value) else f"{value:.4g}"
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _events_html(data: RunData) -> str:
+    ev = data.first_member()
+    if not len(ev):
+        return ""
+    shown = ev[ev["kind"] != "retarget"]
+    rows = "".join(
+        f"<tr><td>{esc(d.strftime('%Y-%m-%d'))}</td><td>{esc(k)}</td><td>{esc(a)}</td>"
+        f"<td>{esc(data.label(r) if r else '')}</td><td>{esc(t)}</td></tr>"
+        for d, k, a, r, t in zip(shown["date"], shown["kind"], shown["actor"],
+                                 shown.get("region", [""] * len(shown)), shown["description"],
+                                 strict=True))
+    n_rt = int((ev["kind"] == "retarget").sum())
+    return (f"<details><summary>Simulated events of the first run ({len(shown)} events and "
+            f"{n_rt} difficulty retargets)</summary><div class='scroll'><table><thead><tr>"
+            "<th>date</th><th>kind</th><th>actor</th><th>region</th><th>what happened</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></div></details>")
+
+
+def _sources_html(data: RunData, sources: Sequence[SourceEvent]) -> str:
+    if not sources:
+        return ""
+    rows = []
+    for e in sources:
+        link = ""
+        if e.url and e.url.startswith(("https://", "http://")):
+            link = f" <a href='{esc(e.url)}' rel='noreferrer noopener'>link</a>"
+        rows.append(f"<tr><td>{esc(e.date.isoformat())}</td><td>{esc(e.title)}</td>"
+                    f"<td>{esc(e.source)}{link}</td></tr>")
+    return ("<h3>What the sources report</h3><table class='sources'><thead><tr><th>date</th>"
+            f"<th>event</th><th>source</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _scenario_yaml(data: RunData) -> str:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    buf = io.StringIO()
+    yaml.dump(data.scenario, buf)
+    return buf.getvalue()
+
+
+def _provenance_html(data: RunData) -> str:
+    meta = {k: v for k, v in data.meta.items() if k not in ("scenario", "base_scenario")}
+    rows = []
+    for key, value in meta.items():
+        if isinstance(value, dict):
+            text = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            text = " ".join(value)
+        elif isinstance(value, list | dict):
+            text = json.dumps(value, sort_keys=True)
+        else:
+            text = str(value)
+        rows.append(f"<tr><th>{esc(key)}</th><td>{esc(text)}</td></tr>")
+    where = f"<p class='note'>Files: {esc(data.source)}</p>" if data.source else ""
+    return f"<table class='prov'><tbody>{''.join(rows)}</tbody></table>{where}"
+
+
+STYLE = """
+body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#222}
+header{background:#1f3b57;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:24px}
+header p{margin:4px 0;max-width:70em;opacity:.9}nav{padding:6px 28px;background:#eef2f6;
+position:sticky;top:0;z-index:10}nav a{margin-right:14px;color:#1f3b57;text-decoration:none}
+main{padding:0 28px 40px;max-width:1400px}section{margin-top:28px}h2{border-bottom:1px solid
+#ccd;padding-bottom:4px}table{border-collapse:collapse;font-size:13px;margin:8px 0}
+td,th{border:1px solid #dde;padding:3px 8px;text-align:left;vertical-align:top}
+thead th{background:#f2f4f7}.n,.note{color:#667;font-size:12px}.scroll{max-height:420px;
+overflow:auto}pre{background:#f7f8fa;padding:10px;overflow:auto;max-height:600px;
+font-size:12px}details{margin:10px 0}summary{cursor:pointer;color:#1f3b57}
+"""
+
+
+def build_report(data: RunData) -> str:
+    """The whole page as a string (deterministic for the same inputs)."""
+    P.require("plotly", "report")
+    import plotly.offline
+
+    sources = source_events(data.scenario)
+    sections = [("summary", "Summary", summary_table_html(data))]
+    sections += _figures(data, sources)
+    scenario = (f"<details><summary>The scenario as run (resolved, every default filled)"
+                f"</summary><pre>{esc(_scenario_yaml(data))}</pre></details>"
+                if data.scenario else "<p>The scenario was not recorded.</p>")
+    if data.samples is not None and len(data.samples):
+        scenario += ("<details><summary>Parameter samples</summary>"
+                     f"{_table_html(data.samples)}</details>")
+    sections.append(("scenario", "Scenario", scenario))
+    sections.append(("provenance", "Provenance", _provenance_html(data)))
+    nav = "".join(f"<a href='#{sid}'>{esc(title)}</a>" for sid, title, _ in sections)
+    body = "".join(_section(sid, title, content) for sid, title, content in sections)
+    kind = "experiment" if data.experiment else "run"
+    arms = (f"<p>Arms: {esc(', '.join(data.arm_label(a) for a in data.arms))}</p>"
+            if len(data.arms) > 1 else "")
+    desc = esc(data.scenario.get("description", ""))
+    title = esc(f"hashsim {kind}: {data.name}")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{title}</title><style>{STYLE}</style>\n"
+        f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script>\n"
+        f"</head><body><header><h1>{title}</h1><p>{desc}</p>{arms}</header>"
+        f"<nav>{nav}</nav><main>{body}</main></body></html>\n")
+
+
+def write_report(data: RunData, target: str | os.PathLike[str] | None = None) -> Path:
+    """Write the page to `target` (default: ``report.html`` in the results directory)."""
+    if target is None:
+        if data.source is None:
+            raise P.NotResultsError("give a file name for the report")
+        target = data.source / "report.html"
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    P.write_atomic(path, build_report(data).encode("utf-8"))
+    return path
