@@ -240,27 +240,34 @@ def objective(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> float:
     table = evaluate(scenario, tables)
     terms = []
     for _, row in table.iterrows():
-        low, high, sim = row["low"], row["high"], row["simulated"]
-        if row["unit"] == "date":
-            low, high, sim = (_to_ord(low), _to_ord(high), _to_ord(sim))
+        convert = _to_ord if row["unit"] == "date" else _num
+        low, high, sim = convert(row["low"]), convert(row["high"]), convert(row["simulated"])
         if low is None and high is None:
             continue
-        if sim is None or not np.isfinite(float(sim)):
+        if sim is None:
             terms.append(25.0)
-            continue
-        if low is None or high is None:
-            bound = float(low if low is not None else high)
-            width = max(abs(bound) * 0.1, 1e-12)
-            miss = (bound - float(sim)) if low is not None else (float(sim) - bound)
+        elif low is None or high is None:
+            # a one-sided band: no cost inside; outside, distance in tenths of the bound
+            bound = low if low is not None else high
+            width = max(abs(bound) * 0.1, 1e-12)  # type: ignore[arg-type]
+            miss = (bound - sim) if low is not None else (sim - bound)  # type: ignore[operator]
             terms.append(max(miss / width, 0.0) ** 2)
-            continue
-        centre, half = (float(low) + float(high)) / 2, max((float(high) - float(low)) / 2, 1e-12)
-        terms.append(((float(sim) - centre) / half) ** 2)
+        else:
+            centre, half = (low + high) / 2, max((high - low) / 2, 1e-12)
+            terms.append(((sim - centre) / half) ** 2)
     err = nrmse(scenario, tables)
     return float(np.mean(terms) if terms else 0.0) + (err**2 if np.isfinite(err) else 0.0)
 
 
+def _num(value: object) -> float | None:
+    """A finite float, or None for a missing value (None or NaN)."""
+    if value is None:
+        return None
+    x = float(value)  # type: ignore[arg-type]
+    return x if np.isfinite(x) else None
+
+
 def _to_ord(value: object) -> float | None:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return None if value is None else float("nan")
+        return None
     return float(dt.date.fromisoformat(str(value)).toordinal())

@@ -70,7 +70,7 @@ def softmax(utilities: F64, available: NDArray[np.bool_]) -> F64:
     Rows with no available alternative get all zeros.
     """
     u = np.where(available, utilities, -np.inf)
-    top = np.max(u, axis=-1, keepdims=True)
+    top = np.max(u, axis=-1, keepdims=True, initial=-np.inf)  # no alternatives: -inf
     top = np.where(np.isfinite(top), top, 0.0)
     e = np.where(available, np.exp(u - top), 0.0)
     total = e.sum(axis=-1, keepdims=True)

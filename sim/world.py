@@ -94,6 +94,8 @@ class World:
     service_levels: dict[int, float] = field(default_factory=dict)
     day: int = 0
     events: list[Event] = field(default_factory=list)
+    _capacity_steps: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    _capacity_by_day: F64 | None = None
     # per-day accumulators of migration flows (R, R): departures, arrivals, hashrate departed
     flow_departed: F64 = field(default_factory=lambda: np.zeros(0))
     flow_arrived: F64 = field(default_factory=lambda: np.zeros(0))
@@ -130,13 +132,21 @@ class World:
         return self.cutoff | (self.ban_hazard_per_day > 0)
 
     def capacity_on(self, day: int) -> F64:
-        """General hosting capacity per region on `day` from the schedules (R,)."""
-        sc = self.scenario
-        out = np.empty(self.num_regions)
-        for r, reg in enumerate(sc.regions):
-            base = np.inf if reg.capacity_mw is None else reg.capacity_mw
-            out[r] = schedule_value(reg.capacity_schedule, day, sc.start, base)
-        return out + self.incentive_capacity_mw
+        """General hosting capacity per region on `day` from the schedules, incentives
+        included (R,)."""
+        if self._capacity_by_day is None:
+            sc = self.scenario
+            steps = sorted({max(0, (s.date - sc.start).days) for r in sc.regions
+                            for s in r.capacity_schedule} | {0})
+            table = np.empty((len(steps), self.num_regions))
+            for i, d in enumerate(steps):
+                for r, reg in enumerate(sc.regions):
+                    base = np.inf if reg.capacity_mw is None else reg.capacity_mw
+                    table[i, r] = schedule_value(reg.capacity_schedule, d, sc.start, base)
+            self._capacity_steps = np.array(steps)
+            self._capacity_by_day = table
+        i = int(np.searchsorted(self._capacity_steps, day, side="right")) - 1
+        return self._capacity_by_day[max(i, 0)] + self.incentive_capacity_mw
 
     def facility_capacity_on(self, day: int) -> F64:
         sc = self.scenario

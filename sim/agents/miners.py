@@ -256,6 +256,7 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
     world.relocated_total[dest] += count.sum()
     fleet.status[rows] = IN_TRANSIT
     fleet.dest[rows] = dest
+    fleet.facility[rows] = -1  # a shipped rig leaves its facility
     fleet.t_since[rows] = world.day
     rng = world.streams["transit"]
     for o in np.unique(origin):
@@ -401,8 +402,11 @@ def daily_step(world: World) -> Economics:
     econ = economics(world, mining_hashrate(world))
     switch(world, econ)
     enforce(world)
-    reloc = Relocation(world, econ)
-    exits(world, reloc)
-    decide(world, reloc)
+    fleet = world.fleet
+    if (world.exit_rate_per_day > 0).any() or (
+            (fleet.status == BANNED_OFF) & (fleet.t_due == NEVER)).any():
+        reloc = Relocation(world, econ)
+        exits(world, reloc)
+        decide(world, reloc)
     purchase(world)
     return econ
