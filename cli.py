@@ -204,9 +204,12 @@ def scenarios() -> None:
 
 def _register() -> None:
     from sim.commands.history import backtest, calibrate
+    from sim.commands.experiments import compare, sensitivity, summarize, sweep
+    from sim.commands.visual import demo, plot, report
 
-    main.add_command(backtest)
-    main.add_command(calibrate)
+    for command in (backtest, calibrate, plot, report, demo, sweep, summarize, sensitivity,
+                    compare):
+        main.add_command(command)
 
 
 _register()

@@ -455,7 +455,7 @@ def observed_china(data: Path) -> pd.DataFrame:
     h7 = trailing_7d(bc["hashrate_ehs"])
     ep = difficulty_epochs(data)
     pts = read_points(data)
-    src_bc = "blockchain.com hash-rate (TH/s), 7-day trailing mean, via btc_2021_weekly derivation"
+    src_bc = "blockchain.com hash rate, 7-day trailing mean (btc_2021_weekly.csv)"
     rows: list[dict[str, object]] = []
 
     def add(
@@ -749,6 +749,91 @@ def observed_china(data: Path) -> pd.DataFrame:
         "Kazakhstan in the model",
     )
     # Not in sourced_point_figures.csv: pages found while sourcing the policy timeline.
+    ccaf = (
+        "https://ncfacanada.org/underground-bitcoin-mining-operations-in-china-lead-to-"
+        "resurgence/ (CCAF mining-map update, 2022-05-17)"
+    )
+    ct = (
+        "https://www.altcoin-central.com/china-returns-as-2nd-top-bitcoin-mining-hub-despite-"
+        "the-crypto-ban/ (Cointelegraph, 2022-05-17)"
+    )
+    for metric, date, value, low, high, tier, source, note in (
+        ("share_united_states", "2022-01-31", 37.84, 28.0, 48.0, "secondary", ccaf, "CBECI map"),
+        (
+            "share_china",
+            "2022-01-31",
+            21.11,
+            10.0,
+            30.0,
+            "secondary",
+            ccaf,
+            "CBECI map: covert mining after the ban; the model's underground rigs",
+        ),
+        (
+            "share_china",
+            "2021-09-30",
+            22.3,
+            10.0,
+            30.0,
+            "info",
+            ct,
+            "CBECI map: 0 % in July-August, 22.3 % in September, >= 18 % to January 2022",
+        ),
+        (
+            "share_china",
+            "2021-08-31",
+            0.0,
+            0.0,
+            10.0,
+            "info",
+            ct,
+            "IP geolocation of partner pools; proxies probably hide Chinese miners",
+        ),
+        ("share_kazakhstan", "2021-08-31", 18.10, 12.0, 25.0, "secondary", ccaf, "CBECI map"),
+        (
+            "share_kazakhstan",
+            "2022-01-31",
+            13.22,
+            8.0,
+            20.0,
+            "secondary",
+            ccaf,
+            "CBECI map; Kazakhstan's January 2022 unrest and power limits are not modelled",
+        ),
+        ("share_russia", "2021-08-31", 11.23, 6.0, 16.0, "info", ccaf, "CBECI map"),
+        (
+            "share_russia",
+            "2022-01-31",
+            4.66,
+            2.0,
+            10.0,
+            "info",
+            ccaf,
+            "CBECI map; CCAF suggests political risk (central bank opposition)",
+        ),
+        ("share_canada", "2022-01-31", 6.48, 3.0, 10.0, "info", ccaf, "CBECI map"),
+        (
+            "hashrate_daily_min",
+            "2021-06-27",
+            57.47,
+            40.0,
+            90.0,
+            "info",
+            ccaf,
+            "CCAF's daily estimate, not a 7-day mean",
+        ),
+    ):
+        add(
+            metric,
+            date,
+            value,
+            "%" if metric.startswith("share") else "EH/s",
+            low,
+            high,
+            tier,
+            source,
+            note,
+        )
     add(
         "china_hashrate_fraction_online",
         "2021-06-30",
@@ -829,6 +914,18 @@ def observed_wuhan(data: Path) -> pd.DataFrame:
         "http://www.8855104.com/the-total-hash-value-decreased-bitcoin-difficulty-will-enter-"
         "big-adjustment.html",
         "'more than 60 EH/s' on 1 Nov 2018, then down to ~35",
+    )
+    add(
+        "trough_date",
+        "2018-12-15",
+        "2018-12-15",
+        "date",
+        "2018-12-01",
+        "2018-12-31",
+        "secondary",
+        "http://www.8855104.com/the-total-hash-value-decreased-bitcoin-difficulty-will-enter-"
+        "big-adjustment.html",
+        "mid-December 2018, before the ~19 December retarget",
     )
     add(
         "hashrate_trough",
@@ -916,37 +1013,39 @@ def observed_sparkpool(data: Path) -> pd.DataFrame:
     ether = point(pts, "eth_pools", "Ethermine share")
     add(
         "pool_share_sparkpool",
-        "2021-09-27",
+        "2021-09-26",
         22.0,
         "%",
         18.0,
         26.0,
         "headline",
         spark["source"],
-        "PoolWatch.io, before the wind-down",
+        "PoolWatch.io, published 2021-09-27: the share before the wind-down began (~27 Sep "
+        "12:00 UTC); compare with the model's last day before it",
     )
     add(
         "pool_share_ethermine",
-        "2021-09-27",
+        "2021-09-26",
         24.0,
         "%",
         20.0,
         28.0,
         "headline",
         ether["source"],
-        "PoolWatch.io",
+        "PoolWatch.io, published 2021-09-27 (as the Sparkpool row)",
     )
     after = point(pts, "eth_pools", "Sparkpool hashrate after first 12h")
     add(
         "pool_share_sparkpool",
-        "2021-09-28",
+        "2021-09-27",
         17.7,
         "%",
         12.0,
         21.0,
         "secondary",
         after["source"],
-        "117 TH/s after 12 h of wind-down (down from 22 %)",
+        "117 TH/s 12 h into the wind-down (published 2021-09-28): compare with the end of the "
+        "model's first wind-down day",
     )
     watch = point(pts, "eth_pools", "Sparkpool hashrate / miners")
     add(
@@ -1264,6 +1363,227 @@ def price_yaml(data: Path, coin: str, first: str, last: str, step_days: int) -> 
     return "\n".join(f"      - {{date: {d.date()}, usd: {v:.2f}}}" for d, v in sel.items())
 
 
+# ---------------------------------------------------------------------------- observed: blocks
+
+OBSERVED_EVENTS = {
+    "china-2021": [
+        (
+            "2021-05-21",
+            "State Council calls for a crackdown on bitcoin mining and trading",
+            "pts: policy",
+        ),
+        ("2021-06-09", "Xinjiang (Changji) and Qinghai order miners to stop", "pts: policy"),
+        ("2021-06-20", "Sichuan cuts power to mining farms", "pts: policy; Global Times"),
+        ("2021-07-03", "Record difficulty drop, -27.94 %", "pts: btc_difficulty (CoinDesk)"),
+        (
+            "2021-09-24",
+            "9.24 notices: all crypto transactions and mining illegal",
+            "pts: policy; seeds/002",
+        ),
+        ("2021-12-31", "Huobi closes mainland accounts", "seeds/002"),
+    ],
+    "sparkpool-2021": [
+        ("2021-09-24", "9.24 notices; Sparkpool stops new mainland users", "pts: eth_pools"),
+        ("2021-09-27", "F2Pool purges mainland miners", "u.today (8BTCnews) 2021-09-27"),
+        ("2021-09-30", "Sparkpool shuts down", "pts: eth_pools"),
+    ],
+    "wuhan-general-2018": [
+        ("2018-09-11", "Wuhan General announces its 3 -> 30 MW US mine", "pts: wuhan_general"),
+        ("2018-10-31", "First ASICminer rigs due", "seeds/001"),
+        ("2018-12-15", "BTC at its 2018 low, 3,122 USD", "theicoshowcase.com"),
+    ],
+}
+
+
+def _ref(name: str) -> pd.DataFrame:
+    return pd.read_csv(OUT / name, comment="#")
+
+
+def _hs(value: float, unit: str) -> float:
+    return value * (EH if unit == "EH/s" else TH)
+
+
+def observed_yaml(scenario: str) -> str:
+    """An `observed:` block for a bundled scenario, from the committed observed tables."""
+    lines: list[str] = []
+    if scenario == "china-2021":
+        coin, table, series = "bitcoin", "observed_china_2021.csv", "btc_2021_weekly.csv"
+        first, last = "2021-04-01", "2022-03-31"
+    elif scenario == "sparkpool-2021":
+        coin, table, series = "ethereum", "observed_sparkpool_2021.csv", "eth_2021_daily.csv"
+        first, last = "2021-09-01", "2021-10-31"
+    elif scenario == "wuhan-general-2018":
+        coin, table, series = "bitcoin", "observed_wuhan_2018.csv", "btc_2019_weekly.csv"
+        first, last = "2018-09-11", "2019-12-31"
+    else:
+        raise SystemExit(f"derive_reference: no observed figures for {scenario!r}")
+    obs = _ref(table)
+    lines += [
+        "observed:",
+        f"  coin: {coin}",
+        f"  source: sim/reference/{table} (sources per check; see SOURCES.md)",
+        f"  # 7-day means: sim/reference/{series}",
+        "  hashrate:",
+    ]
+    ser = _ref(series)
+    col = "eth_hashrate_ths_7d_mean" if coin == "ethereum" else "hashrate_ehs_7d_mean"
+    unit = "TH/s" if coin == "ethereum" else "EH/s"
+    ser = ser[(ser["date"] >= first) & (ser["date"] <= last) & ser[col].notna()]
+    for _, r in ser.iterrows():
+        lines.append(f"    - {{date: {r['date']}, hashrate_hs: {_hs(r[col], unit):.4g}}}")
+    lines.append("  checks:")
+
+    def check(fields: dict[str, object], row: pd.Series) -> None:
+        body = ", ".join(f"{k}: {v}" for k, v in fields.items() if v is not None)
+        src = str(row["source"]).split(" ;")[0].split("; ")[0].replace('"', "'")
+        lines.append(f'    - {{{body}, source: "{src}"}}')
+
+    def num(x: object, unit: str) -> str:
+        v = float(x)  # type: ignore[arg-type]
+        return f"{_hs(v, unit):.4g}" if unit in ("EH/s", "TH/s") else f"{v:g}"
+
+    for _, r in obs.iterrows():
+        m, d, u, tier = r["metric"], r["date"], r["unit"], r["tier"]
+        if tier == "info" and m not in ("hashrate_peak", "hashrate_trough"):
+            continue
+        lo, hi = r["low"], r["high"]
+        if m in ("hashrate_7d_mean", "hashrate_7d_mean_peak", "hashrate_peak"):
+            check(
+                {
+                    "id": f"hashrate-{d}",
+                    "metric": "hashrate",
+                    "date": d,
+                    "value": num(r["value"], u),
+                    "low": num(lo, u),
+                    "high": num(hi, u),
+                },
+                r,
+            )
+        elif m in ("hashrate_7d_mean_trough", "hashrate_trough"):
+            window = (
+                ("2021-06-01", "2021-08-31")
+                if coin == "bitcoin" and d.startswith("2021")
+                else ("2018-11-15", "2019-01-31")
+            )
+            dates = obs[obs["metric"] == "trough_date"]
+            extra = (
+                {"date": d, "date_low": dates["low"].iloc[0], "date_high": dates["high"].iloc[0]}
+                if len(dates)
+                else {"date": d}
+            )
+            check(
+                {
+                    "id": "trough",
+                    "metric": "trough",
+                    "window_start": window[0],
+                    "window_end": window[1],
+                    "value": num(r["value"], u),
+                    "low": num(lo, u),
+                    "high": num(hi, u),
+                    **extra,
+                },
+                r,
+            )
+        elif m == "difficulty_adjustment":
+            check(
+                {
+                    "id": f"retarget-{d}",
+                    "metric": "difficulty_adjustment",
+                    "date": d,
+                    "value": num(r["value"], u),
+                    "low": num(lo, u),
+                    "high": num(hi, u),
+                },
+                r,
+            )
+        elif m.startswith("mean_block_time_epoch_before"):
+            check(
+                {
+                    "id": "block-time-before-retarget",
+                    "metric": "epoch_block_time",
+                    "date": d,
+                    "value": f"{60 * float(r['value']):g}",
+                    "low": f"{60 * float(lo):g}",
+                    "high": f"{60 * float(hi):g}",
+                },
+                r,
+            )
+        elif m == "recovery_to_may_peak_date":
+            peak = obs[obs["metric"] == "hashrate_7d_mean_peak"]["date"].iloc[0]
+            trough = obs[obs["metric"] == "hashrate_7d_mean_trough"]["date"].iloc[0]
+            check(
+                {
+                    "id": "recovery",
+                    "metric": "recovery",
+                    "reference": peak,
+                    "after": trough,
+                    "date": d,
+                    "date_low": lo,
+                    "date_high": hi,
+                },
+                r,
+            )
+        elif m == "drop_peak_to_trough":
+            peak = obs[obs["metric"] == "hashrate_7d_mean_peak"]["date"].iloc[0]
+            check(
+                {
+                    "id": "drop",
+                    "metric": "hashrate_change",
+                    "start": peak,
+                    "end": d,
+                    "value": num(r["value"], u),
+                    "low": num(lo, u),
+                    "high": num(hi, u),
+                },
+                r,
+            )
+        elif m.startswith("share_") and u == "%":
+            region = m.removeprefix("share_")
+            check(
+                {
+                    "id": f"share-{region}-{d}",
+                    "metric": "region_share",
+                    "name": region,
+                    "date": d,
+                    "value": f"{float(r['value']) / 100:g}",
+                    "low": f"{float(lo) / 100:g}",
+                    "high": f"{float(hi) / 100:g}",
+                },
+                r,
+            )
+        elif m.startswith("pool_share_") and "attributed" not in m:
+            pool = m.removeprefix("pool_share_")
+            check(
+                {
+                    "id": f"share-{pool}-{d}",
+                    "metric": "pool_share",
+                    "name": pool,
+                    "date": d,
+                    "value": f"{float(r['value']) / 100:g}",
+                    "low": f"{float(lo) / 100:g}",
+                    "high": f"{float(hi) / 100:g}",
+                },
+                r,
+            )
+        elif m == "network_hashrate_change_week_before_to_week_after":
+            check(
+                {
+                    "id": "closure-change",
+                    "metric": "hashrate_change",
+                    "start": "2021-09-23",
+                    "end": d,
+                    "value": num(r["value"], u),
+                    "low": num(lo, u),
+                    "high": num(hi, u),
+                },
+                r,
+            )
+    lines.append("  events:")
+    for d, title, src in OBSERVED_EVENTS[scenario]:
+        lines.append(f'    - {{date: {d}, title: "{title}", source: "{src}"}}')
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -1288,7 +1608,16 @@ def main(argv: list[str] | None = None) -> int:
         help="price series for --price-yaml: btc (blockchain.com) or eth (Glassnode)",
     )
     parser.add_argument("--step-days", type=int, default=1)
+    parser.add_argument(
+        "--observed-yaml",
+        metavar="SCENARIO",
+        help="print the `observed:` block of a bundled scenario (from the "
+        "committed tables) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.observed_yaml:
+        print(observed_yaml(args.observed_yaml))
+        return 0
     if not args.data.is_dir():
         raise MissingData(
             f"derive_reference: the reference data folder {args.data} does not exist.\n"

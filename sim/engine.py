@@ -94,10 +94,16 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
 
 
 def run_replicate(scenario: Scenario, seed: int, replicate: int = 0, sample: int | None = None,
-                  on_day: Callable[[int], None] | None = None
+                  on_day: Callable[[int], None] | None = None,
+                  on_start: Callable[[World], None] | None = None
                   ) -> tuple[dict[str, pd.DataFrame], World]:
-    """Run one replicate; returns its tables (without summary) and the final world."""
+    """Run one replicate; returns its tables (without summary) and the final world.
+
+    `on_start(world)` sees the world before the first day; `on_day(day)` runs after each day.
+    """
     env, world = start_world(scenario, seed, replicate, sample)
+    if on_start is not None:
+        on_start(world)
     recorder = Recorder(world)
     env.process(_ticks(env, world, recorder, on_day))
     env.run(until=scenario.num_days)

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -116,8 +116,10 @@ class RunData:
     def __post_init__(self) -> None:
         for name in TABLES:
             self.tables[name] = _normalise(self.tables.get(name, pd.DataFrame()), name)
-        arms = self.tables["network"]["arm"]
-        self.arms: list[str] = list(dict.fromkeys(arms.tolist())) or [""]
+        net = self.tables["network"]
+        self.arms: list[str] = list(dict.fromkeys(net["arm"].tolist())) or [""]
+        runs = net[["arm", *MEMBER]].drop_duplicates()
+        self._members = runs.groupby("arm").size().to_dict()
 
     @classmethod
     def from_results(cls, results: Results) -> RunData:
@@ -163,15 +165,15 @@ class RunData:
         return arm or "simulated"
 
     def members(self, arm: str) -> int:
-        net = self.tables["network"]
-        return int(net.loc[net["arm"] == arm, MEMBER].drop_duplicates().shape[0])
+        """Runs (sample × replicate) of `arm`."""
+        return int(self._members.get(arm, 0))
 
-    def first_member(self) -> pd.DataFrame:
-        """Events of one member (the first arm's first sample and replicate)."""
+    def first_member(self, arm: str | None = None) -> pd.DataFrame:
+        """Events of one member: the first sample and replicate of `arm` (default the first)."""
         ev = self.tables["events"]
+        ev = ev[ev["arm"] == (self.arms[0] if arm is None else arm)]
         if not len(ev):
             return ev
-        ev = ev[ev["arm"] == self.arms[0]]
         first = ev[MEMBER].drop_duplicates().sort_values(MEMBER).iloc[0]
         return ev[(ev["sample"] == first["sample"]) & (ev["replicate"] == first["replicate"])]
 
@@ -216,13 +218,13 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
     if not folder.is_dir():
         raise NotResultsError(f"{folder}: not a directory (give a results directory)")
     meta, experiment = _read_meta(folder)
-    if not (folder / "network.csv").is_file():
+    if not any((folder / f"network.{ext}").is_file() for ext in ("csv", "parquet")):
         raise NotResultsError(f"{folder}: not a hashsim results directory (no network.csv; "
                               "make one with `hashsim run SCENARIO -o DIR`)")
-    tables = {n: _read_csv(folder / f"{n}.csv") for n in TABLES}
+    tables = {n: _read_table(folder, n) for n in TABLES}
     _check_columns(folder, tables)
     scenario = _scenario_of(meta)
-    extra = {n: _read_csv(folder / f"{n}.csv") if (folder / f"{n}.csv").is_file() else None
+    extra = {n: _read_table(folder, n) if (folder / f"{n}.csv").is_file() else None
              for n in ("sensitivity", "samples")}
     experiment = experiment or "arm" in tables["network"].columns
     name = str(scenario.get("name") or meta.get("name") or folder.resolve().name)
@@ -245,15 +247,20 @@ def _read_meta(folder: Path) -> tuple[dict[str, Any], bool]:
                           "manifest.json; make one with `hashsim run SCENARIO -o DIR`)")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        return pd.DataFrame()
+def _read_table(folder: Path, name: str) -> pd.DataFrame:
+    """``name.csv`` (or ``name.parquet``, as sweeps may write) — empty when there is none."""
+    path = folder / f"{name}.csv"
     try:
-        return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        if path.is_file():
+            return pd.read_csv(path, keep_default_na=False, na_values=[""])
+        path = folder / f"{name}.parquet"
+        return pd.read_parquet(path) if path.is_file() else pd.DataFrame()
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        raise NotResultsError(f"{path}: unreadable CSV ({err})") from None
+    except ImportError:
+        raise MissingExtraError(f"{path}: reading Parquet needs pyarrow") from None
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as err:
+        raise NotResultsError(f"{path}: unreadable table ({err})") from None
 
 
 _REQUIRED = {"network": ("date", "coin", "hashrate_hs"),
@@ -276,10 +283,22 @@ def _check_columns(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def _scenario_of(meta: dict[str, Any]) -> dict[str, Any]:
+    """The resolved scenario: run.json's, else an experiment's first arm loaded from its file."""
     for key in ("scenario", "base_scenario", "base"):
         value = meta.get(key)
         if isinstance(value, dict):
             return value
+    arms = meta.get("arms")
+    if isinstance(arms, dict) and arms:
+        first = next(iter(arms.values()))
+        if isinstance(first, dict) and isinstance(first.get("scenario"), str):
+            import sim
+
+            try:
+                loaded = sim.load(first["scenario"], list(first.get("overrides") or []))
+            except (HashsimError, OSError, ValueError):
+                return {}
+            return dict(loaded.model_dump(mode="json"))
     return {}
 
 
@@ -294,7 +313,7 @@ def bands(df: pd.DataFrame, value: str, by: Sequence[str] = ()) -> pd.DataFrame:
     keys = ["arm", *by, "date"]
     if not len(df):
         return pd.DataFrame(columns=[*keys, "lo", "mid", "hi"])
-    q = df.groupby(keys, sort=True)[value].quantile([0.05, 0.5, 0.95]).unstack()
+    q = df.groupby(keys, sort=True)[value].quantile(np.array([0.05, 0.5, 0.95])).unstack()
     q.columns = ["lo", "mid", "hi"]
     return q.reset_index()
 
@@ -317,13 +336,26 @@ def rolling_mean(df: pd.DataFrame, value: str, days: int, by: Sequence[str] = ()
 
 
 def stack_means(df: pd.DataFrame, value: str, key: str, arm: str) -> pd.DataFrame:
-    """Mean of `value` over one arm's members as a date × `key` frame (for stacked charts)."""
+    """Mean of `value` over one arm's members as a date × `key` frame (for stacked charts).
+
+    Columns follow :func:`key_order` of the whole table, so every arm stacks alike.
+    """
     part = df[df["arm"] == arm]
     if not len(part):
         return pd.DataFrame()
     wide = part.groupby(["date", key], sort=True)[value].mean().unstack(key).fillna(0.0)
-    order = wide.iloc[0].sort_values(ascending=False, kind="stable").index
-    return wide[list(order)]
+    return wide.reindex(columns=[k for k in key_order(df, value, key) if k in wide.columns])
+
+
+def key_order(df: pd.DataFrame, value: str, key: str) -> list[str]:
+    """Keys (regions, pools) by their mean `value` on the first date, largest first."""
+    if not len(df):
+        return []
+    first = df[df["date"] == df["date"].min()]
+    mean = first.groupby(key, sort=True)[value].mean().sort_values(ascending=False,
+                                                                   kind="stable")
+    seen = list(mean.index)
+    return seen + sorted(set(df[key]) - set(seen))
 
 
 def observed_hashrate(data: RunData, coin: str) -> pd.DataFrame | None:
@@ -347,10 +379,11 @@ def observed_hashrate(data: RunData, coin: str) -> pd.DataFrame | None:
     return df.dropna().sort_values("date")
 
 
-def markers(data: RunData) -> list[Marker]:
-    """Policy markers, one per date, from the first member's event log (else the scenario)."""
-    ev = data.first_member()
-    if len(ev):
+def markers(data: RunData, arm: str | None = None) -> list[Marker]:
+    """Policy markers, one per date, from the event log of `arm`'s first member (default: the
+    first arm's), else from the scenario's policies."""
+    ev = data.first_member(arm)
+    if len(ev) or len(data.tables["events"]):
         rows = [(d, k, a, r, t) for d, k, a, r, t in zip(
             ev["date"], ev["kind"], ev["actor"], ev.get("region", ""), ev["description"],
             strict=True)]
@@ -481,9 +514,10 @@ def _date_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def cluster_markers(marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp]
-                    ) -> list[tuple[Marker, str]]:
-    """Markers inside `span`, grouped when closer than 1/45 of it: (first marker, label)."""
+def cluster_markers(marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp],
+                    width: int = 34) -> list[tuple[Marker, str]]:
+    """Markers inside `span`, grouped when closer than 1/45 of it: (first marker, label of at
+    most `width` characters)."""
     inside = [m for m in marks if span[0] <= m.date <= span[1]]
     gap = max((span[1] - span[0]).days / 45.0, 1.0)
     clusters: list[list[Marker]] = []
@@ -492,7 +526,7 @@ def cluster_markers(marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timest
             clusters[-1].append(m)
         else:
             clusters.append([m])
-    return [(group[0], clip("; ".join(m.label for m in group), 34)) for group in clusters]
+    return [(group[0], clip("; ".join(m.label for m in group), width)) for group in clusters]
 
 
 def _mark(ax: Axes, marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp],
@@ -501,14 +535,16 @@ def _mark(ax: Axes, marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timest
 
     Returns the height the labels take above the axes (points), for the title's padding.
     """
+    import matplotlib.dates as mdates
+
     for m in marks:
         if span[0] <= m.date <= span[1]:
-            ax.axvline(m.date, color="0.35", lw=0.7, ls=":", zorder=1)
+            ax.axvline(float(mdates.date2num(m.date)), color="0.35", lw=0.7, ls=":", zorder=1)
     clusters = cluster_markers(marks, span) if labels else []
     for first, text in clusters:
-        ax.text(first.date, 1.01, text, rotation=50, rotation_mode="anchor", va="bottom",
-                ha="left", fontsize=6.5, color="0.25", transform=ax.get_xaxis_transform(),
-                clip_on=False)
+        ax.text(float(mdates.date2num(first.date)), 1.01, text, rotation=50,
+                rotation_mode="anchor", va="bottom", ha="left", fontsize=6.5, color="0.25",
+                transform=ax.get_xaxis_transform(), clip_on=False)
     if not clusters:
         return 0.0
     longest = max(len(text) for _, text in clusters)
@@ -578,7 +614,7 @@ def fig_difficulty(data: RunData) -> Figure:
                 if abs(pct) >= 10 and np.isfinite(yy):
                     ax_d.annotate(f"{pct:+.1f} %", (d, yy), xytext=(0, -11),
                                   textcoords="offset points", ha="center", fontsize=6.5)
-        target = _target_block_time(data, coin)
+        target = target_block_time(data, coin)
         if target:
             ax_t.axhline(target / 60.0, color="0.3", lw=0.8, ls="--", label="target")
         ax_d.set_ylabel(f"{coin} difficulty" + (f" ({dunit})" if dunit else ""))
@@ -591,7 +627,7 @@ def fig_difficulty(data: RunData) -> Figure:
     return fig
 
 
-def _target_block_time(data: RunData, coin: str) -> float | None:
+def target_block_time(data: RunData, coin: str) -> float | None:
     for c in data.scenario.get("coins", []):
         if c.get("name") == coin and c.get("block_time_s"):
             return float(c["block_time_s"])
@@ -614,31 +650,37 @@ def _arm_grid(plt: Any, rows: int, arms: Sequence[str], height: float) -> tuple[
 def fig_regions(data: RunData) -> Figure:
     """Stacked shares of the coin's hashrate by (leaf) region; arms side by side."""
     plt = _plt()
-    leaves, coins, marks = data.leaf_regions(), data.coins, markers(data)
+    leaves, coins = data.leaf_regions(), data.coins
     fig, axes = _arm_grid(plt, len(coins), data.arms, 3.6)
     for r, coin in enumerate(coins):
         for c, arm in enumerate(data.arms):
             ax = axes[r, c]
-            wide = stack_means(leaves[leaves["coin"] == coin], "share", "region", arm)
+            one = leaves[leaves["coin"] == coin]
+            wide = stack_means(one, "share", "region", arm)
+            palette = dict(zip(key_order(one, "share", "region"),
+                               _colours(one["region"].nunique()), strict=True))
             if len(wide.columns):
                 ax.stackplot(wide.index, (wide.to_numpy().T * 100.0),
                              labels=[clip(data.label(x)) for x in wide.columns],
-                             colors=_colours(len(wide.columns)), lw=0)
-            _mark(ax, marks, data.span, labels=False)
+                             colors=[palette[x] for x in wide.columns], lw=0)
+            _mark(ax, markers(data, arm), data.span, labels=False)
             ax.set_ylim(0, 100)
-            ax.set_title(f"{coin}" + (f" — {data.arm_label(arm)}" if arm else ""))
+            if len(coins) > 1 or arm:
+                ax.set_title(f"{coin}" + (f" — {data.arm_label(arm)}" if arm else ""))
             _date_axis(ax)
         axes[r, 0].set_ylabel("share of hashrate (%)")
         axes[r, -1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     n = data.members(data.arms[0])
-    fig.suptitle(f"Regional shares — {data.name}" + (f" (mean of {n} runs)" if n > 1 else ""))
+    what = f" of {coins[0]} hashrate" if len(coins) == 1 else ""
+    runs = f" (mean of {n} runs)" if n > 1 else ""
+    fig.suptitle(f"Regional shares{what} — {data.name}{runs}", y=1.02)
     return fig
 
 
 def fig_rigs(data: RunData) -> Figure:
     """Rigs by status over time (every leaf region and coin), stacked; arms side by side."""
     plt = _plt()
-    leaves, marks = data.leaf_regions(), markers(data)
+    leaves = data.leaf_regions()
     fig, axes = _arm_grid(plt, 1, data.arms, 3.8)
     cols = [f"rigs_{s}" for s in STATUSES if f"rigs_{s}" in leaves.columns]
     per = member_sum(leaves, cols) if len(leaves) else pd.DataFrame(columns=["arm", "date"])
@@ -650,7 +692,7 @@ def fig_rigs(data: RunData) -> Figure:
             keys = [x.removeprefix("rigs_") for x in cols]
             ax.stackplot(mean.index, mean.to_numpy().T, labels=[STATUS_LABELS[k] for k in keys],
                          colors=[STATUS_COLOURS[k] for k in keys], lw=0)
-        pad = _mark(ax, marks, data.span, labels=True)
+        pad = _mark(ax, markers(data, arm), data.span, labels=True)
         ax.set_title(f"Rigs by status — {data.name}" + (f" — {arm}" if arm else ""), pad=pad)
         ax.set_ylim(bottom=0)
         _date_axis(ax)
@@ -663,21 +705,27 @@ def fig_rigs(data: RunData) -> Figure:
 def fig_pools(data: RunData) -> Figure:
     """Pool shares of each coin's hashrate (mean over runs); arms side by side."""
     plt = _plt()
-    pools, coins, marks = data.tables["pools"], data.coins, markers(data)
+    pools, coins = data.tables["pools"], data.coins
     fig, axes = _arm_grid(plt, len(coins), data.arms, 3.4)
     for r, coin in enumerate(coins):
         for c, arm in enumerate(data.arms):
             ax = axes[r, c]
-            wide = stack_means(pools[pools["coin"] == coin], "share", "pool", arm)
-            for colour, pool in zip(_colours(len(wide.columns)), wide.columns, strict=True):
-                ax.plot(wide.index, wide[pool] * 100.0, color=colour, lw=1.2, label=clip(pool))
-            _mark(ax, marks, data.span, labels=False)
+            one = pools[pools["coin"] == coin]
+            wide = stack_means(one, "share", "pool", arm)
+            palette = dict(zip(key_order(one, "share", "pool"), _colours(one["pool"].nunique()),
+                               strict=True))
+            for pool in wide.columns:
+                ax.plot(wide.index, wide[pool] * 100.0, color=palette[pool], lw=1.2,
+                        label=clip(pool))
+            _mark(ax, markers(data, arm), data.span, labels=False)
             ax.set_ylim(bottom=0)
-            ax.set_title(f"{coin}" + (f" — {data.arm_label(arm)}" if arm else ""))
+            if len(coins) > 1 or arm:
+                ax.set_title(f"{coin}" + (f" — {data.arm_label(arm)}" if arm else ""))
             _date_axis(ax)
         axes[r, 0].set_ylabel("pool share of hashrate (%)")
         axes[r, -1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.suptitle(f"Pool shares — {data.name}")
+    what = f" of {coins[0]} hashrate" if len(coins) == 1 else ""
+    fig.suptitle(f"Pool shares{what} — {data.name}", y=1.02)
     return fig
 
 
@@ -702,13 +750,14 @@ def fig_flows(data: RunData) -> Figure | None:
         ax = axes[r, 1]
         for colour, dest in zip(_colours(len(cum.columns)), cum.columns, strict=True):
             ax.plot(cum.index, cum[dest], color=colour, lw=1.2, label=clip(data.label(dest)))
-        _mark(ax, markers(data), data.span, labels=False)
+        _mark(ax, markers(data, arm), data.span, labels=False)
         ax.set_ylabel("rigs arrived (cumulative)")
         _counts_axis(ax)
         ax.set_title("arrivals by destination")
         _date_axis(ax)
-        ax.legend(loc="upper left")
-    fig.suptitle(f"Migration flows — {data.name}")
+        if len(cum.columns):
+            ax.legend(loc="upper left")
+    fig.suptitle(f"Migration flows — {data.name}", y=1.02)
     return fig
 
 
@@ -749,7 +798,7 @@ def fig_facilities(data: RunData) -> Figure | None:
         for ax in (ax_mw, ax_usd):
             _date_axis(ax)
             ax.legend(loc="upper left")
-    fig.suptitle(f"Facility books — {data.name}")
+    fig.suptitle(f"Facility books — {data.name}", y=1.02)
     return fig
 
 
@@ -804,7 +853,7 @@ def render(data: RunData, name: str, fmt: str = "png") -> bytes | None:
     plt = _plt()
     import matplotlib
 
-    with matplotlib.rc_context(_STYLE):
+    with matplotlib.rc_context(cast(Any, _STYLE)):
         fig = FIGURE_FUNCS[name](data)
         if fig is None:
             return None

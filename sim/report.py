@@ -35,7 +35,7 @@ from sim.report_events import SourceEvent, source_events
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
            "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
-CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; "
        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:")
 CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
 
@@ -82,7 +82,8 @@ def metric_name(data: RunData, metric: str) -> str:
     return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 
-def format_value(data: RunData, coin: str, unit: str, value: float) -> str:
+def format_value(data: RunData, coin: str, unit: str, value: float, signed: bool = False
+                 ) -> str:
     """A summary value with its display unit (EH/s, %, GWh, kt, …)."""
     if not math.isfinite(value):
         return "—"
@@ -90,7 +91,7 @@ def format_value(data: RunData, coin: str, unit: str, value: float) -> str:
         scale, label = data.hashrate_unit(coin, [value])
         return f"{value / scale:,.2f} {label}"
     if unit == "%":
-        return f"{value:+.2f} %" if value < 0 else f"{value:.2f} %"
+        return f"{value:+.2f} %" if signed or value < 0 else f"{value:.2f} %"
     if unit == "fraction":
         return f"{100 * value:.1f} %"
     if unit == "MWh":
@@ -99,6 +100,8 @@ def format_value(data: RunData, coin: str, unit: str, value: float) -> str:
         return f"{value / 1e3:,.1f} kt"
     if unit.startswith("days"):
         return f"{value:,.0f} days"
+    if unit == "0-1":
+        return f"{value:.3f}"
     if unit in ("rigs", "count", "pools"):
         return f"{value:,.0f}{' rigs' if unit == 'rigs' else ''}"
     return f"{value:,.3g} {unit}".strip()
@@ -110,8 +113,8 @@ def summary_rows(data: RunData) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if not len(s):
         return rows
-    units = s.groupby(["coin", "metric"], sort=False)["unit"].first()
-    for (coin, metric), unit in units.items():
+    units = s.groupby(["coin", "metric"], sort=False)["unit"].first().reset_index()
+    for coin, metric, unit in units.itertuples(index=False):
         row: dict[str, Any] = {"coin": coin, "metric": metric,
                                "name": metric_name(data, str(metric)), "cells": []}
         for arm in data.arms:
@@ -119,22 +122,24 @@ def summary_rows(data: RunData) -> list[dict[str, Any]]:
             vals = pd.to_numeric(part["value"], errors="coerce").to_numpy(dtype=float)
             dates = part["date"].dropna().astype(str) if "date" in part else pd.Series([])
             dates = dates[dates != ""]
-            row["cells"].append(_cell(data, str(coin), str(unit), vals, dates))
+            row["cells"].append(_cell(data, str(coin), str(unit), vals, dates,
+                                      signed="adjustment" in str(metric)))
         rows.append(row)
     return rows
 
 
-def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Series) -> str:
+def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Series,
+          signed: bool = False) -> str:
     finite = vals[np.isfinite(vals)]
     if not len(vals):
         return ""
     if not len(finite):
         return "not reached"
-    text = format_value(data, coin, unit, float(np.median(finite)))
+    text = format_value(data, coin, unit, float(np.median(finite)), signed)
     if len(vals) > 1 and np.ptp(finite) > 0:
         lo, hi = np.quantile(finite, [0.05, 0.95])
-        text += (f" [{format_value(data, coin, unit, float(lo))} – "
-                 f"{format_value(data, coin, unit, float(hi))}]")
+        text += (f" [{format_value(data, coin, unit, float(lo), signed)} – "
+                 f"{format_value(data, coin, unit, float(hi), signed)}]")
     if len(finite) < len(vals):
         text += f" ({len(vals) - len(finite)} of {len(vals)} not reached)"
     if len(dates):
@@ -173,7 +178,7 @@ def _layout(fig: Any, title: str, height: int = 440, top: int = 70, **extra: Any
     extra.setdefault("hovermode", "x unified")
     fig.update_layout(title={"text": ptext(title), "x": 0.01}, template="plotly_white",
                       height=height, margin={"l": 70, "r": 30, "t": top, "b": 40},
-                      legend={"groupclick": "togglegroup"}, **extra)
+                      showlegend=True, legend={"groupclick": "togglegroup"}, **extra)
     return fig
 
 
@@ -198,19 +203,22 @@ def _band_traces(fig: Any, b: pd.DataFrame, scale: float, colour: str, name: str
                              hovertemplate=f"%{{y:{hover}}}"), **where)
 
 
-def _event_lines(fig: Any, data: RunData, rows: int = 1, labels: bool = True) -> None:
-    """Policy markers: dotted lines on every subplot, short labels above the first."""
-    marks = P.markers(data)
+def _event_lines(fig: Any, data: RunData, arm: str | None = None, col: int | None = None,
+                 labels: bool = True) -> int:
+    """Policy markers of `arm` (default the first): dotted lines on every subplot (or on column
+    `col`), short labels above the plot. Returns the top margin the labels need (px)."""
+    marks = P.markers(data, arm)
+    where = {"row": "all", "col": col} if col is not None else {}
     for m in marks:
         fig.add_vline(x=m.date.strftime("%Y-%m-%d"), line={"dash": "dot", "width": 1,
-                      "color": "#777"})
-    if not labels:
-        return
-    for first, text in P.cluster_markers(marks, data.span):
+                      "color": "#777"}, **where)
+    clusters = P.cluster_markers(marks, data.span) if labels else []
+    for first, text in clusters:
         fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
                            text=ptext(text), showarrow=False, textangle=-50,
                            xanchor="left", yanchor="bottom", font={"size": 9, "color": "#444"},
                            hovertext=ptext(first.text))
+    return 190 if clusters else 70
 
 
 def pfig_hashrate(data: RunData, coin: str) -> Any:
@@ -228,9 +236,9 @@ def pfig_hashrate(data: RunData, coin: str) -> Any:
         fig.add_trace(go.Scatter(x=_days(obs["date"]), y=obs["hashrate_hs"].to_numpy() / scale,
                                  mode="lines", line={"color": "black", "dash": "dash"},
                                  name="observed (7-day mean)", hovertemplate="%{y:.2f}"))
-    _event_lines(fig, data)
+    top = _event_lines(fig, data)
     fig.update_yaxes(title_text=ptext(f"{coin} network hashrate ({unit})"), rangemode="tozero")
-    return _layout(fig, f"Network hashrate — {coin}", top=190)
+    return _layout(fig, f"Network hashrate — {coin}", top=top)
 
 
 def pfig_difficulty(data: RunData, coin: str) -> Any:
@@ -256,15 +264,15 @@ def pfig_difficulty(data: RunData, coin: str) -> Any:
                                  name="retarget (first run)",
                                  text=[f"{p:+.2f} %" for p in rt["change_pct"]],
                                  hovertemplate="retarget %{text}"), row=1, col=1)
-    target = P._target_block_time(data, coin)
+    target = P.target_block_time(data, coin)
     if target:
         fig.add_hline(y=target / 60.0, line={"dash": "dash", "color": "#555", "width": 1},
                       row=2, col=1)
-    _event_lines(fig, data, rows=2)
+    top = _event_lines(fig, data)
     fig.update_yaxes(title_text=ptext(f"difficulty{f' ({dunit})' if dunit else ''}"),
                      row=1, col=1)
     fig.update_yaxes(title_text="block time, 7-day mean (min)", row=2, col=1)
-    return _layout(fig, f"Difficulty and block time — {coin}", height=620, top=190)
+    return _layout(fig, f"Difficulty and block time — {coin}", height=620, top=top)
 
 
 def _arm_subplots(data: RunData, rows: int = 1) -> Any:
@@ -290,15 +298,14 @@ def pfig_regions(data: RunData, coin: str) -> Any:
     fig = _arm_subplots(data)
     leaves = data.leaf_regions()
     leaves = leaves[leaves["coin"] == coin]
-    order: list[str] = []
+    order = P.key_order(leaves, "share", "region")
+    colours = [PALETTE[order.index(r) % len(PALETTE)] for r in order]
     for c, arm in enumerate(data.arms, start=1):
-        wide = P.stack_means(leaves, "share", "region", arm)
-        order = order or list(wide.columns)
-        wide = wide.reindex(columns=order + [x for x in wide.columns if x not in order])
-        _stacked(fig, wide, [data.label(r) for r in wide.columns], PALETTE, c, c == 1,
-                 ".1f", 100.0)
+        wide = P.stack_means(leaves, "share", "region", arm).reindex(columns=order,
+                                                                     fill_value=0.0)
+        _stacked(fig, wide, [data.label(r) for r in order], colours, c, c == 1, ".1f", 100.0)
+        _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="share of hashrate (%)", range=[0, 100], col=1)
-    _event_lines(fig, data, labels=False)
     return _layout(fig, f"Regional shares of {coin} hashrate (mean over runs)", height=480)
 
 
@@ -312,8 +319,8 @@ def pfig_rigs(data: RunData) -> Any:
         wide = per[per["arm"] == arm].groupby("date")[cols].mean()
         _stacked(fig, wide, [P.STATUS_LABELS[k] for k in keys],
                  [P.STATUS_COLOURS[k] for k in keys], c, c == 1, ",.0f")
+        _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="rigs", col=1)
-    _event_lines(fig, data, labels=False)
     return _layout(fig, "Rigs by status (every region; mean over runs)", height=460)
 
 
@@ -322,16 +329,18 @@ def pfig_pools(data: RunData, coin: str) -> Any:
     fig = _arm_subplots(data)
     pools = data.tables["pools"]
     pools = pools[pools["coin"] == coin]
+    order = P.key_order(pools, "share", "pool")
     for c, arm in enumerate(data.arms, start=1):
         wide = P.stack_means(pools, "share", "pool", arm)
-        for k, pool in enumerate(wide.columns):
+        for pool in wide.columns:
+            k = order.index(pool)
             fig.add_trace(go.Scatter(x=_days(wide.index), y=wide[pool].to_numpy() * 100.0,
                                      mode="lines", name=ptext(pool), legendgroup=f"p{k}",
                                      line={"color": PALETTE[k % len(PALETTE)]},
                                      showlegend=c == 1, hovertemplate="%{y:.1f} %"),
                           row=1, col=c)
+        _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="pool share (%)", rangemode="tozero", col=1)
-    _event_lines(fig, data, labels=False)
     return _layout(fig, f"Pool shares of {coin} hashrate (mean over runs)")
 
 
@@ -363,18 +372,20 @@ def pfig_arrivals(data: RunData) -> Any | None:
         return None
     fig = _arm_subplots(data)
     order: list[str] = []
+    shown: set[str] = set()
     for c, arm in enumerate(data.arms, start=1):
         cum = P.cumulative_arrivals(data, arm)
-        order = order or list(cum.columns)
+        order += [d for d in cum.columns if d not in order]
         for dest in cum.columns:
-            k = order.index(dest) if dest in order else len(order)
+            k = order.index(dest)
             fig.add_trace(go.Scatter(x=_days(cum.index), y=cum[dest].to_numpy(), mode="lines",
                                      name=ptext(data.label(dest)), legendgroup=f"d{k}",
                                      line={"color": PALETTE[k % len(PALETTE)]},
-                                     showlegend=c == 1, hovertemplate="%{y:,.0f}"),
+                                     showlegend=dest not in shown, hovertemplate="%{y:,.0f}"),
                           row=1, col=c)
+            shown.add(dest)
+        _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="rigs arrived (cumulative)", col=1)
-    _event_lines(fig, data, labels=False)
     return _layout(fig, "Arrivals by destination (mean over runs)")
 
 
@@ -425,12 +436,10 @@ def pfig_energy(data: RunData) -> Any | None:
                      f"{data.arm_label(arm)}: CO₂", n, f"c{i}", row=2, col=1, hover=",.1f")
     fig.update_yaxes(title_text="energy per day (GWh)", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="CO₂ emitted, cumulative (kt)", rangemode="tozero", row=2, col=1)
-    _event_lines(fig, data, rows=2)
-    return _layout(fig, "Energy and CO₂", height=600, top=190)
+    return _layout(fig, "Energy and CO₂", height=600, top=_event_lines(fig, data))
 
 
-LANES = (("policy", "policy"), ("pool", "pools"), ("service", "services"),
-         ("grid", "capacity"), ("retarget", "difficulty"), ("source", "source articles"))
+LANES = ("source articles", "policy", "pools", "services", "capacity", "difficulty")
 
 
 def _lane(kind: str) -> str:
@@ -446,11 +455,11 @@ def _lane(kind: str) -> str:
 
 
 def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
+    """Simulated events by lane; the source articles' events starred and labelled above."""
     go = _go()
     fig = go.Figure()
     ev = data.first_member()
-    lanes = [name for _, name in LANES]
-    for k, lane in enumerate(lanes[:-1]):
+    for k, lane in enumerate(LANES[1:]):
         part = ev[[_lane(x) == lane for x in ev["kind"]]] if len(ev) else ev
         if not len(part):
             continue
@@ -464,17 +473,20 @@ def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
     shown = [e for e in sources if start.date() <= e.date <= end.date()]
     if shown:
         fig.add_trace(go.Scatter(
-            x=[e.date.isoformat() for e in shown], y=[lanes[-1]] * len(shown),
-            mode="markers", marker={"size": 11, "symbol": "star", "color": "black"},
+            x=[e.date.isoformat() for e in shown], y=[LANES[0]] * len(shown),
+            mode="markers", marker={"size": 12, "symbol": "star", "color": "black"},
             name="source articles", text=[ptext(f"{e.title} — {e.source}") for e in shown],
             hovertemplate="%{x}<br>%{text}"))
-        for i, e in enumerate(shown):
-            fig.add_annotation(x=e.date.isoformat(), y=lanes[-1], text=ptext(P.clip(e.title, 38)),
-                               showarrow=True, arrowhead=0, ax=0, ay=-30 - 22 * (i % 4),
-                               font={"size": 9}, bgcolor="rgba(255,255,255,0.8)")
+        marks = [P.Marker(pd.Timestamp(e.date), e.title, e.title) for e in shown]
+        for first, label in P.cluster_markers(marks, data.span, width=56):
+            fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
+                               text=ptext(label), showarrow=False, textangle=-40,
+                               xanchor="left", yanchor="bottom", font={"size": 10},
+                               hovertext=ptext(first.text))
+    lanes = [lane for lane in LANES if lane != LANES[0] or shown]
     fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1], type="category")
-    return _layout(fig, "Event timeline (first run; ★ events reported by the source articles)",
-                   height=440, hovermode="closest", top=60)
+    return _layout(fig, "Event timeline (first run; ★ events the source articles report)",
+                   height=620 if shown else 420, hovermode="closest", top=230 if shown else 60)
 
 
 def pfig_sensitivity(data: RunData) -> Any | None:
@@ -518,9 +530,8 @@ def _figure_div(fig: Any, div_id: str) -> str:
                            config=CONFIG, default_height=f"{fig.layout.height}px"))
 
 
-def _section(sid: str, title: str, body: str, intro: str = "") -> str:
-    note = f"<p class='note'>{intro}</p>" if intro else ""
-    return f"<section id='{sid}'><h2>{esc(title)}</h2>{note}{body}</section>"
+def _section(sid: str, title: str, body: str) -> str:
+    return f"<section id='{sid}'><h2>{esc(title)}</h2>{body}</section>"
 
 
 def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, str, str]]:
@@ -617,9 +628,10 @@ def _sources_html(data: RunData, sources: Sequence[SourceEvent]) -> str:
 def _scenario_yaml(data: RunData) -> str:
     from ruamel.yaml import YAML
 
-    yaml = YAML(typ="safe", pure=True)
+    yaml = YAML(typ="rt", pure=True)  # keeps the scenario's key order ("safe" sorts keys)
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    yaml.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
     buf = io.StringIO()
     yaml.dump(data.scenario, buf)
     return buf.getvalue()

@@ -89,7 +89,8 @@ CASES: dict[str, tuple[SourceEvent, ...]] = {"china-2021": CHINA_2021,
 
 def source_events(scenario: dict[str, Any]) -> list[SourceEvent]:
     """Source events for a scenario (a plain dict): its ``observed.events``, plus the bundled
-    table when its name starts with a known case. Sorted by date; undated entries dropped."""
+    table's events on other dates when its name starts with a known case. Sorted by date;
+    undated entries are dropped."""
     out: list[SourceEvent] = []
     observed = scenario.get("observed")
     entries = observed.get("events") if isinstance(observed, dict) else None
@@ -101,8 +102,8 @@ def source_events(scenario: dict[str, Any]) -> list[SourceEvent]:
     name = str(scenario.get("name", ""))
     for prefix, table in CASES.items():
         if name.startswith(prefix):
-            seen = {(e.date, e.title) for e in out}
-            out += [e for e in table if (e.date, e.title) not in seen]
+            covered = {e.date for e in out}  # the scenario's own entries win on their dates
+            out += [e for e in table if e.date not in covered]
     return sorted(out, key=lambda e: e.date)
 
 

@@ -25,6 +25,7 @@ from sim.errors import HashsimError, ResultsExistError
 from sim.rng import draw_seed
 from sim.scenario import Scenario
 from sim.summary import summarize
+from sim.world import World
 
 TABLES = ("network", "regions", "pools", "facilities", "flows", "events", "summary")
 LIBRARIES = ("numpy", "scipy", "simpy", "networkx", "pandas", "pydantic", "ruamel.yaml")
@@ -76,6 +77,11 @@ class Results:
             return tables[name]
         raise AttributeError(name)
 
+    def _repr_html_(self) -> str:
+        from sim.notebook import results_html
+
+        return results_html(self)
+
     def to_numpy(self, table: str) -> dict[str, np.ndarray]:
         """A table as a dict of numpy columns."""
         df = self.tables[table]
@@ -123,12 +129,13 @@ class Results:
 
 
 def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
-        on_day: Callable[[int, int], None] | None = None, command: list[str] | None = None
-        ) -> Results:
+        on_day: Callable[[int, int], None] | None = None, command: list[str] | None = None,
+        on_start: Callable[[int, World], None] | None = None) -> Results:
     """Run `replicates` seeded replicates of `scenario`.
 
     The seed is `seed`, else the scenario's, else a fresh one (recorded in the results).
-    `on_day(replicate, day)` is called after every simulated day (progress reporting).
+    `on_day(replicate, day)` is called after every simulated day (progress reporting);
+    `on_start(replicate, world)` before each replicate's first day (narration).
     """
     if replicates < 1:
         raise HashsimError("replicates must be at least 1")
@@ -138,7 +145,8 @@ def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
     parts: dict[str, list[pd.DataFrame]] = {}
     for rep in range(replicates):
         hook = (lambda day, rep=rep: on_day(rep, day)) if on_day else None
-        tables, _ = run_replicate(scenario, seed, rep, on_day=hook)
+        start = (lambda world, rep=rep: on_start(rep, world)) if on_start else None
+        tables, _ = run_replicate(scenario, seed, rep, on_day=hook, on_start=start)
         for name, df in tables.items():
             parts.setdefault(name, []).append(df)
     tables = {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}

@@ -37,6 +37,7 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from sim.errors import Issue, ScenarioError
 from sim.scenario import (
@@ -442,6 +443,8 @@ def _plain(value: Any, memo: dict[int, Any]) -> Any:
 def _plain_scalar(value: Any) -> Any:
     if isinstance(value, TaggedScalar):  # only `!!str` gets this far
         return str(value.value)
+    if isinstance(value, ScalarBoolean):  # an anchored true/false: an int subclass
+        return bool(value)
     for kind in (bool, int, float, str):
         if isinstance(value, kind):
             return kind(value)
@@ -689,17 +692,26 @@ def _union_members(tp: Any) -> list[Any]:
 
 
 def _discriminator_tags(members: list[Any]) -> dict[str, Any]:
-    """Tag value → member model, for a union of models told apart by a one-value Literal."""
-    tags: dict[str, Any] = {}
-    for member in members:
-        member = _strip(member)
-        if not (isinstance(member, type) and issubclass(member, BaseModel)):
-            return {}
-        for field in member.model_fields.values():
-            args = typing.get_args(field.annotation)
-            if typing.get_origin(field.annotation) is Literal and len(args) == 1:
-                tags[str(args[0])] = member
-    return tags
+    """Tag value → member model, for a union of models told apart by a Literal field.
+
+    The discriminator is the Literal-typed field that every member has (``kind``,
+    ``distribution``, ``metric``); a member may answer to several tags.
+    """
+    models = [_strip(m) for m in members]
+    if not all(isinstance(m, type) and issubclass(m, BaseModel) for m in models):
+        return {}
+    literal_fields = [
+        [n for n, f in m.model_fields.items() if typing.get_origin(f.annotation) is Literal]
+        for m in models
+    ]
+    common = [n for n in literal_fields[0] if all(n in names for names in literal_fields)]
+    if not common:
+        return {}
+    return {
+        str(tag): model
+        for model in models
+        for tag in typing.get_args(model.model_fields[common[0]].annotation)
+    }
 
 
 def _pick_member(members: list[Any], elem: str | int) -> Any:
@@ -1057,6 +1069,7 @@ def _references(scenario: Scenario) -> Iterator[tuple[str, FieldPath, str, bool]
     yield from _policy_references(scenario)
     for k, name in enumerate(scenario.behaviour.destinations or []):
         yield "region", ("behaviour", "destinations", k), name, False
+    yield from _observed_references(scenario)
 
 
 def _rig_references(scenario: Scenario) -> Iterator[tuple[str, FieldPath, str, bool]]:
@@ -1095,6 +1108,18 @@ def _policy_references(scenario: Scenario) -> Iterator[tuple[str, FieldPath, str
         if isinstance(policy, PoolServiceBan):
             for k, name in enumerate(policy.pools or []):
                 yield "pool", ("policies", i, "pools", k), name, False
+
+
+def _observed_references(scenario: Scenario) -> Iterator[tuple[str, FieldPath, str, bool]]:
+    observed = getattr(scenario, "observed", None)
+    if observed is None:
+        return
+    yield "coin", ("observed", "coin"), observed.coin, False
+    shares = {"region_share": "region", "pool_share": "pool"}
+    for k, check in enumerate(observed.checks):
+        kind = shares.get(getattr(check, "metric", ""))
+        if kind is not None:
+            yield kind, ("observed", "checks", k, "name"), check.name, False
 
 
 def _pool_names(

@@ -87,6 +87,13 @@ def minimal_doc() -> dict[str, Any]:
         ],
         "policies": _policies(),
         "behaviour": {"horizon_days": 180.0, "destinations": ["usa"]},
+        "observed": {
+            "coin": "bitcoin",
+            "hashrate": [{"date": D(2021, 5, 13), "hashrate_hs": 1.8e20}],
+            "checks": [
+                {"metric": "region_share", "name": "sichuan", "date": D(2021, 5, 1), "value": 0.1}
+            ],
+        },
     }
 
 

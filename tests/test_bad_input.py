@@ -32,34 +32,54 @@ def text_issues(text: str) -> list[Issue]:
     return caught.value.issues
 
 
-# (id, file bytes, path, line, column, words in the message)
+def case(name: str, data: bytes, path: str, line: int, col: int, words: str) -> object:
+    """A bad file, the issue's field path, 1-based line and column, and words of its message."""
+    return pytest.param(data, path, line, col, words, id=name)
+
+
+DOC = "(document)"
 FILE_CASES = [
-    ("empty_file", b"", "(document)", 1, 1, "holds no scenario; a scenario needs at least: name"),
-    ("only_comments", b"# nothing\n\n", "(document)", 1, 1, "holds no scenario"),
-    ("list_at_top", b"- name: x\n- start: 2021\n", "(document)", 1, 1, "got a list"),
-    ("scalar_at_top", b"\nhello world\n", "(document)", 2, 1, "got the text 'hello world'"),
-    ("not_yaml", b"name: x\nstart: [2021\nend: 2\n", "(document)", 3, 4, "invalid YAML"),
-    ("tab_indent", b"name: x\ncoins:\n\t- a\n", "(document)", 3, 1, "invalid YAML"),
-    ("two_documents", b"name: x\n---\nname: y\n", "(document)", 2, 1, "single document"),
-    ("duplicate_key", b"name: x\nstart: 2021-01-01\nname: y\n", "name", 3, 1, "first on line 1"),
-    ("nested_duplicate", b"behaviour:\n  horizon_days: 1\n  horizon_days: 2\n", "behaviour.horizon_days", 3, 3, "duplicate key 'horizon_days'"),
-    ("python_object", b"name: !!python/object/apply:os.system ['true']\n", "name", 1, 7, "tag '!!python/object/apply:os.system' is not allowed"),
-    ("custom_tag", b"name: x\nseed: !secret 5\n", "seed", 2, 7, "tag '!secret' is not allowed"),
-    ("binary_tag", b"name: !!binary aGVsbG8=\n", "name", 1, 7, "tag '!!binary' is not allowed"),
-    ("explicit_float_of_text", b"seed: !!float abc\n", "seed", 1, 7, "tag '!!float' is not allowed"),
-    ("non_utf8", b"name: x\ndescription: caf\xe9\n", "(document)", 2, 17, "not UTF-8 text: byte 0xe9"),
-    ("binary_file", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00", "(document)", 1, 1, "looks like a binary file"),
-    ("nul_character", b"name: x\x00y\n", "(document)", 1, 8, "U+0000 is not allowed"),
-    ("utf16", "name: x\n".encode("utf-16"), "(document)", 1, 1, "UTF-16"),
-    ("deep_nesting", b"name: " + b"[" * 5000 + b"]" * 5000 + b"\n", "(document)", 1, 1, "nested too deeply"),
-]  # fmt: skip
+    case("empty_file", b"", DOC, 1, 1, "holds no scenario; a scenario needs at least: name"),
+    case("only_comments", b"# nothing\n\n", DOC, 1, 1, "holds no scenario"),
+    case("list_at_top", b"- name: x\n- start: 2021\n", DOC, 1, 1, "got a list"),
+    case("scalar_at_top", b"\nhello world\n", DOC, 2, 1, "got the text 'hello world'"),
+    case("not_yaml", b"name: x\nstart: [2021\nend: 2\n", DOC, 3, 4, "invalid YAML"),
+    case("tab_indent", b"name: x\ncoins:\n\t- a\n", DOC, 3, 1, "invalid YAML"),
+    case("two_documents", b"name: x\n---\nname: y\n", DOC, 2, 1, "single document"),
+    case(
+        "duplicate_key", b"name: x\nstart: 2021-01-01\nname: y\n", "name", 3, 1, "first on line 1"
+    ),
+    case(
+        "nested_duplicate",
+        b"behaviour:\n  horizon_days: 1\n  horizon_days: 2\n",
+        "behaviour.horizon_days",
+        3,
+        3,
+        "duplicate key 'horizon_days'",
+    ),
+    case(
+        "python_object",
+        b"name: !!python/object/apply:os.system ['true']\n",
+        "name",
+        1,
+        7,
+        "tag '!!python/object/apply:os.system' is not allowed",
+    ),
+    case("custom_tag", b"name: x\nseed: !secret 5\n", "seed", 2, 7, "tag '!secret' is not allowed"),
+    case("binary_tag", b"name: !!binary aGVsbG8=\n", "name", 1, 7, "tag '!!binary' is not allowed"),
+    case("float_tag_on_text", b"seed: !!float abc\n", "seed", 1, 7, "tag '!!float' is not allowed"),
+    case("non_utf8", b"name: x\ndescription: caf\xe9\n", DOC, 2, 17, "not UTF-8 text: byte 0xe9"),
+    case(
+        "binary_file", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", DOC, 1, 1, "looks like a binary file"
+    ),
+    case("nul_character", b"name: x\x00y\n", DOC, 1, 8, "U+0000 is not allowed"),
+    case("utf16", "name: x\n".encode("utf-16"), DOC, 1, 1, "UTF-16"),
+    case("deep_brackets", b"name: " + b"[" * 5000 + b"]" * 5000, DOC, 1, 1, "nested too deeply"),
+    case("deep_block_lists", b"- " * 3000 + b"x\n", DOC, 1, 1, "nested too deeply"),
+]
 
 
-@pytest.mark.parametrize(
-    ("data", "path", "line", "col", "words"),
-    [c[1:] for c in FILE_CASES],
-    ids=[c[0] for c in FILE_CASES],
-)
+@pytest.mark.parametrize(("data", "path", "line", "col", "words"), FILE_CASES)
 def test_bad_file(tmp_path: Path, data: bytes, path: str, line: int, col: int, words: str) -> None:
     issues = file_issues(tmp_path, data)
     issue = issues[0]

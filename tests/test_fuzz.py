@@ -135,14 +135,20 @@ mutations = st.tuples(
 )
 
 
+def child(parent: Any, step: str | int) -> Any:
+    """``parent[step]``, or None where an earlier mutation removed that part."""
+    if isinstance(parent, dict):
+        return parent.get(step)
+    if isinstance(parent, list) and isinstance(step, int) and step < len(parent):
+        return parent[step]
+    return None
+
+
 def mutate(doc: Any, how: str, path: Path, new_key: str, value: Any) -> None:
+    """Delete, rename (mapping keys only) or replace the node at ``path``, if it still exists."""
     parent = doc
     for step in path[:-1]:
-        if not isinstance(parent, dict | list) or step not in (
-            parent if isinstance(parent, dict) else range(len(parent))
-        ):
-            return  # an earlier mutation removed this part
-        parent = parent[step]
+        parent = child(parent, step)
     last = path[-1]
     if isinstance(parent, dict) and last in parent:
         if how == "delete":
@@ -254,7 +260,7 @@ def test_random_overrides_fail_cleanly(parts: list[tuple[str, str, str]]) -> Non
     st.floats(1e-6, 1e6),
     st.floats(0, 1),
     st.integers(1, 20000),
-    st.dates(dt.date(2021, 5, 2), dt.date(2030, 1, 1)),
+    st.dates(dt.date(2021, 7, 1), dt.date(2030, 1, 1)),  # the purchase starts 2021-07-01
 )
 def test_valid_overrides_set_the_value(horizon: float, fee: float, rigs: int, end: dt.date) -> None:
     scenario = loads(
@@ -270,3 +276,33 @@ def test_valid_overrides_set_the_value(horizon: float, fee: float, rigs: int, en
     assert scenario.pools[0].fee == fee
     assert scenario.fleet[0].rigs == rigs
     assert scenario.end == end
+
+
+# ---------------------------------------------------------------------------- valid documents run
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_docs(), st.integers(0, 2**32 - 1))
+def test_valid_documents_run(doc: dict[str, Any], seed: int) -> None:
+    """A valid document runs to the end, whatever its values, and conserves rigs."""
+    from sim.results import run
+
+    res = run(loads(to_yaml(doc), overrides=("end=2022-03-31",)), seed=seed)
+    regions = res.tables["regions"]
+    leaves = regions[~regions["aggregate"]]
+    rigs = leaves.filter(like="rigs_").sum(axis=1).groupby(leaves["date"]).sum()
+    assert rigs.iloc[0] == sum(f["rigs"] for f in doc["fleet"])
+    assert (rigs.diff().dropna() >= 0).all()  # only purchases and orders add rigs
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(mutations, min_size=1, max_size=2))
+def test_mutated_documents_that_load_also_run(changes: list[tuple[str, Path, str, Any]]) -> None:
+    from sim.results import run
+
+    doc = copy.deepcopy(minimal_doc())
+    for how, path, new_key, value in changes:
+        mutate(doc, how, path, new_key, value)
+    outcome = check_outcome(to_yaml(doc), ("end=2022-03-31",))
+    if isinstance(outcome, Scenario):
+        run(outcome, seed=0)

@@ -191,7 +191,7 @@ def worlds(draw: st.DrawFn, resolution: str = "cohort", shocks: bool = True) -> 
     ratio_one = max(bill_per_rig[h] * fleet_hs / hashrate[h] for h in hw_names) \
         / (144 * (SUBSIDY + fees))
     if shocks:
-        usd = ratio_one * draw(_floats(0.3, 5.0))
+        usd = ratio_one * draw(_floats(1.5, 5.0) | _floats(0.3, 1.5))  # mostly profitable
         price = draw(st.sampled_from(["constant", "table", "gbm"]))
     else:
         usd, price = ratio_one * 20.0, "constant"  # 20× the worst bill: always profitable
@@ -300,8 +300,9 @@ def _policies(draw: st.DrawFn, names: list[str], pool_names: list[str], date: An
               num_days: int) -> list[dict[str, Any]]:
     policies: list[dict[str, Any]] = []
     for i in range(draw(st.integers(0, 5))):
-        kind = draw(st.sampled_from(["announcement", "mining_ban", "power_cutoff",
-                                     "pool_service_ban", "exchange_ban", "incentive"]))
+        kind = draw(st.sampled_from(["announcement", "mining_ban", "mining_ban", "mining_ban",
+                                     "power_cutoff", "pool_service_ban", "exchange_ban",
+                                     "incentive"]))
         pol: dict[str, Any] = {"kind": kind, "id": f"pol{i}", "date": date(-10, num_days - 1),
                                "region": draw(st.sampled_from(names))}
         if kind == "announcement":
@@ -309,7 +310,7 @@ def _policies(draw: st.DrawFn, names: list[str], pool_names: list[str], date: An
         elif kind == "mining_ban":
             pol |= {"hazard_per_day": draw(_floats(0.0, 2.0)),
                     "ramp_days": draw(_floats(0.0, 20.0)), "grace_days": draw(_floats(0.0, 10))}
-            if draw(st.booleans()):
+            if draw(st.integers(0, 2)):
                 pol["underground_detection_per_day"] = draw(_floats(0.0, 0.2))
         elif kind == "pool_service_ban":
             pol["vpn_leakage"] = draw(_floats(0.0, 1.0))
@@ -415,12 +416,12 @@ def check_invariants(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> Non
     coin = scenario.coins[0]
     np.testing.assert_allclose(revenue, reward_coins_per_day(scenario, blocks) * price,
                                rtol=REL, atol=0)
-    if coin.halving_interval_blocks is None or (
-            coin.initial_height // coin.halving_interval_blocks
-            == (coin.initial_height + int(blocks.sum())) // coin.halving_interval_blocks):
+    first, last = coin.initial_height + 1, coin.initial_height + int(blocks.sum())
+    interval = coin.halving_interval_blocks or 2 * last + 1
+    if first // interval == last // interval:  # no halving falls in the run
+        subsidy = coin.subsidy_coins / 2.0 ** (first // interval)
         np.testing.assert_allclose(
-            revenue, blocks * (coin.subsidy_coins + coin.fees_per_block_coins) * price,
-            rtol=REL, atol=0)
+            revenue, blocks * (subsidy + coin.fees_per_block_coins) * price, rtol=REL, atol=0)
     if coin.price.kind == "constant":
         np.testing.assert_array_equal(price, coin.price.usd)
     np.testing.assert_allclose(by_day["revenue_usd"].sum().to_numpy(), revenue, rtol=REL,
@@ -428,6 +429,14 @@ def check_invariants(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> Non
     np.testing.assert_allclose(pools["revenue_usd"].sum().to_numpy(), revenue, rtol=REL,
                                atol=1e-9)
     assert (blocks[~mining] == 0).all()  # no hashrate, no blocks
+
+    # a facility's racked rigs are racked rigs of its region
+    racked = leaves.assign(racked=leaves["rigs_online"] + leaves["rigs_offline"]).set_index(
+        ["date", "region"])["racked"]
+    fac = tables["facilities"]
+    if len(fac):
+        total = fac.groupby(["date", "region"])["rigs"].sum()
+        assert (total <= racked.reindex(total.index)).all()
 
 
 # ------------------------------------------------------------------------------ properties
@@ -466,7 +475,7 @@ def _rename_doc(obj: Any, mapping: dict[str, str]) -> Any:
     return obj
 
 
-def _canonical(tables: dict[str, pd.DataFrame], mapping: dict[str, str] | None = None
+def _canonical(tables: dict[str, pd.DataFrame], mapping: dict[str, str]
                ) -> dict[str, pd.DataFrame]:
     """Tables with region names mapped back through `mapping`, in a fixed row order."""
     out = {}
@@ -476,10 +485,9 @@ def _canonical(tables: dict[str, pd.DataFrame], mapping: dict[str, str] | None =
             "summary": ["replicate", "coin", "metric"]}
     for name, key in keys.items():
         df = tables[name].copy()
-        if mapping is not None:
-            for col in ("region", "origin", "destination", "description", "metric"):
-                if col in df.columns and len(df):
-                    df[col] = [_rename(str(v), mapping) for v in df[col]]
+        for col in ("region", "origin", "destination", "description", "metric"):
+            if col in df.columns and len(df):
+                df[col] = [_rename(str(v), mapping) for v in df[col]]
         if key is not None and len(df):
             df = df.sort_values(key, kind="stable")
         out[name] = df.reset_index(drop=True)
@@ -496,7 +504,7 @@ def test_relabelling_regions_permutes_outputs(doc: dict[str, Any], seed: int,
     back = {v: k for k, v in mapping.items()}
     first = run(scenario_of(doc), seed=seed)
     second = run(scenario_of(_rename_doc(doc, mapping)), seed=seed)
-    a, b = _canonical(first.tables), _canonical(second.tables, back)
+    a, b = _canonical(first.tables, {}), _canonical(second.tables, back)
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
 
@@ -534,8 +542,9 @@ def test_no_shock_means_no_change(doc: dict[str, Any], seed: int) -> None:
     hs = {h.name: h.hashrate_hs for h in scenario.hardware}
     fleet_hs = sum(e.rigs * hs[e.hardware] for e in scenario.fleet)
     net = tables["network"]
-    assert (net["hashrate_hs"] == net["hashrate_hs"].iloc[0]).all()
-    np.testing.assert_allclose(net["hashrate_hs"], fleet_hs, rtol=1e-12)
+    # Exact up to the order of a float sum: merging identical cohorts (weekly compaction)
+    # turns 1600·h + 1·h into 1601·h, which may differ in the last bit.
+    np.testing.assert_allclose(net["hashrate_hs"], fleet_hs, rtol=1e-12, atol=0)
     # Difficulty: each retarget lands in the band with probability ≥ 1 − 1e-9 (two-sided). A
     # run has at most ~90 days × 144 blocks / 144 ≈ 90 retargets, a test run 15 examples, so a
     # false alarm has probability below 15 × 90 × 1e-9 ≈ 1.4e-6: the band holds at 99.9998 %

@@ -284,6 +284,18 @@ CASES = [
         ("unknown pool 'foundri'", "did you mean 'foundry'?"),
     ),
     Case(
+        "unknown_region_in_an_observed_check",
+        edit(("name: sichuan\n    date", f"name: {MARK}sichuan_\n    date")),
+        "observed.checks.0.name",
+        ("unknown region 'sichuan_'", "did you mean 'sichuan'?"),
+    ),
+    Case(
+        "unknown_check_metric",
+        edit(("metric: region_share", f"metric: {MARK}region_shares")),
+        "observed.checks.0.metric",
+        ("unknown metric 'region_shares'", "did you mean 'region_share'?"),
+    ),
+    Case(
         "impossible_date",
         edit(("release: 2020-05-01", f"release: {MARK}2021-13-01")),
         "hardware.0.release",

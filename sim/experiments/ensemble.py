@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import HashsimError
 from sim.experiments.combine import read_table, table_path
+from sim.experiments.errors import InputError, UsageError
 
 #: The network table's series that bands are computed for (those present).
 MAIN_SERIES = ("hashrate_hs", "difficulty", "mean_block_time_s", "hashprice_usd_per_phs_day",
@@ -161,7 +161,7 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     src = Path(directory)
     network_path, summary_path = table_path(src, "network"), table_path(src, "summary")
     if network_path is None or summary_path is None:
-        raise HashsimError(f"{src}: no network and summary tables (is it a results folder, "
+        raise InputError(f"{src}: no network and summary tables (is it a results folder, "
                            "and has the sweep finished?)")
     by = ["arm", "sample"] if by_sample else ["arm"]
     keys = ["sample", "arm", "replicate", "date", "coin", *MAIN_SERIES]
@@ -169,7 +169,7 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     summary = read_table(summary_path, ["sample", "arm", "replicate", "coin", "metric",
                                         "value", "unit"])
     if by_sample and "sample" not in network.columns:
-        raise HashsimError(f"{src} has no samples (it is not a sweep): drop --by-sample")
+        raise UsageError(f"{src} has no samples (it is not a sweep): drop --by-sample")
     tables = {
         "ensemble_series": series_bands(network, by),
         "ensemble_metrics": metric_stats(summary, by, confidence),

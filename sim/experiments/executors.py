@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from sim.errors import HashsimError
+from sim.experiments.errors import UsageError
 
 #: At most this many runs: a pool costs more than it saves, so they run in process.
 SMALL_JOB = 2
@@ -56,10 +57,15 @@ class Pool:
     def __init__(self, jobs: int, scheduler: str | None, pending: int) -> None:
         self.jobs = max(1, jobs)
         self.scheduler = scheduler
-        self.inline = scheduler is None and (self.jobs == 1 or pending <= SMALL_JOB)
+        self.inline = pending == 0 or (
+            scheduler is None and (self.jobs == 1 or pending <= SMALL_JOB))
         self._client: Any = None
         self._cluster: Any = None
         self.executor: Executor = self._open()
+        self._window = 1 if self.inline else 2 * self.jobs
+        if self.scheduler not in (None, "local") and self._client is not None:
+            workers = len(self._client.scheduler_info().get("workers", {}))
+            self._window = max(4, 2 * workers)  # a cluster's size, not -j, sets the pace
 
     @property
     def description(self) -> str:
@@ -75,12 +81,7 @@ class Pool:
     def window(self) -> int:
         """Runs submitted at once: enough to keep every worker busy, few enough to bound
         the memory held by finished-but-unwritten results."""
-        if self.inline:
-            return 1
-        if self.scheduler not in (None, "local") and self._client is not None:
-            workers = len(self._client.scheduler_info().get("workers", {})) or self.jobs
-            return max(4, 2 * workers)
-        return 2 * self.jobs
+        return self._window
 
     @property
     def restartable(self) -> bool:
@@ -92,7 +93,10 @@ class Pool:
         self.executor = self._open()
 
     def close(self, cancel: bool = False) -> None:
-        self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+        if isinstance(self.executor, ProcessPoolExecutor):
+            self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+        else:  # Dask's ClientExecutor has no cancel_futures
+            self.executor.shutdown(wait=not cancel)
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:
@@ -130,7 +134,7 @@ class Pool:
                 try:
                     self._client = Client(self.scheduler, timeout="20s")
                 except (OSError, TimeoutError, ValueError) as exc:
-                    raise HashsimError(f"cannot reach the Dask scheduler at {self.scheduler}: "
+                    raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: "
                                        f"{exc}") from None
         return self._client.get_executor(pure=False)
 

@@ -47,7 +47,7 @@ class ArmPlan:
         return hashlib.sha256(self.scenario_text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """One run: design point ``sample`` of ``arm``, replicate ``replicate``.
 
@@ -109,7 +109,7 @@ class Plan:
         for s, point in enumerate(self.design.values):
             for arm in self.arms:
                 applied = {n: v for n, v in point.items()
-                           if exp.parameters[n].arms is None or arm.name in exp.parameters[n].arms}
+                           if arm.name in (exp.parameters[n].arms or [arm.name])}
                 overrides = arm.overrides + tuple(
                     f"{path}={yaml_value(v)}" for n, v in applied.items()
                     for path in exp.parameters[n].paths)
@@ -195,7 +195,7 @@ def prepare(path: str | os.PathLike[str], extra_overrides: Sequence[str] = (),
         raise ExperimentError(issues)
     _check_size(exp, doc, file)
     checked = [_check_arm(exp, doc, file, arm, where) for arm in arms]
-    issues = [i for found in checked for i in found[1]]
+    issues = _merge_arms([i for found in checked for i in found[1]])
     if issues:
         raise ExperimentError(issues)
     seed_used, source = _seed(exp, seed, checked[0][0])
@@ -294,6 +294,30 @@ def _check_arm(exp: Experiment, doc: Any, file: str, arm: ArmPlan,
     return scenario, issues
 
 
+def _merge_arms(issues: list[Issue]) -> list[Issue]:
+    """One issue for a problem every arm has (``in arms 'a', 'b'``), in file order."""
+    import re
+
+    groups: dict[tuple[Any, ...], list[tuple[str, Issue]]] = {}
+    for issue in issues:
+        match = re.search(r"in arm '([^']*)'", issue.message)
+        arm = match.group(1) if match else ""
+        generic = issue.message.replace(f"in arm '{arm}'", "in arm {}") if match else \
+            issue.message
+        key = (issue.path, issue.file, issue.line, issue.col, generic)
+        groups.setdefault(key, []).append((arm, issue))
+    out: list[Issue] = []
+    for (_, _, _, _, generic), members in groups.items():
+        first = members[0][1]
+        if len(members) == 1 or "in arm {}" not in generic:
+            out.extend(i for _, i in members)
+            continue
+        arms = ", ".join(f"'{a}'" for a, _ in members)
+        out.append(Issue(first.path, generic.replace("in arm {}", f"in arms {arms}"),
+                         first.file, first.line, first.col))
+    return sorted(out, key=lambda i: (i.file or "", i.line or 0, i.col or 0))
+
+
 def _test_values(name: str, par: Any) -> list[tuple[Any, tuple[str | int, ...]]]:
     if par.values is not None:
         seen: dict[str, tuple[Any, tuple[str | int, ...]]] = {}
@@ -312,9 +336,9 @@ def _relocate(issue: Issue, doc: Any, file: str, arm: str,
         if expr in where:
             what = f"{issue.dotted_path}: {issue.message}" if issue.path else issue.message
             return issue_at(doc, file, where[expr], f"in arm '{arm}': {what}")
-        return Issue(issue.path, f"{issue.message} (arm '{arm}')", issue.file)
-    return Issue(issue.path, f"{issue.message} (scenario of arm '{arm}')", issue.file,
-                 issue.line, issue.col)
+        return Issue(issue.path, f"in arm '{arm}': {issue.message}", issue.file)
+    return Issue(issue.path, f"in arm '{arm}': {issue.message}", issue.file, issue.line,
+                 issue.col)
 
 
 def _with_fingerprint(plan: Plan) -> Plan:

@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import HashsimError, ResultsExistError
+from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
 from sim.experiments.plan import Plan, Task
 
@@ -172,13 +173,13 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     ------
     ResultsExistError
         ``directory`` exists and neither ``resume`` nor ``force`` was given (exit code 2).
-    HashsimError
-        Resuming a folder made by another experiment or with another format.
+    UsageError
+        Resuming a folder made by another experiment or with another format (exit code 2).
     """
     from sim.experiments.combine import combine
 
     if fmt not in FORMATS:
-        raise HashsimError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "parquet":
         _need_pyarrow()
     out = Path(directory)
@@ -200,6 +201,8 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
             raise SweepInterrupted(f"interrupted after {done} of {len(tasks)} runs; the "
                                    "finished ones are kept: continue with --resume") from None
     combine(out, sorted(tasks, key=lambda t: t.order), fmt)
+    with contextlib.suppress(OSError):
+        (out / "errors").rmdir()  # only if empty: every failure was fixed
     report.wall_time_s = round(time.perf_counter() - started, 3)
     manifest.update(status="complete" if report.ok else "incomplete", failed=report.failed,
                     completed=len(tasks) - len(report.failed), wall_time_s=report.wall_time_s)
@@ -254,9 +257,10 @@ def _drive(pool: Pool, pending: list[Task], out: Path, report: SweepReport, prog
             return False
 
         while queue or in_flight:
-            _fill(pool, queue, in_flight, suspects)
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            broken = any([collect(f, in_flight.pop(f)) for f in _by_order(done, in_flight)])
+            broken = not _fill(pool, queue, in_flight, suspects)
+            if not broken:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                broken = any([collect(f, in_flight.pop(f)) for f in _by_order(done, in_flight)])
             if broken and pool.restartable:
                 wait(in_flight)  # the others in flight fail with the pool (or just finished)
                 for future in _by_order(set(in_flight), in_flight):
@@ -271,14 +275,21 @@ def _by_order(futures: set[Future[Outcome]], in_flight: dict[Future[Outcome], Ta
 
 
 def _fill(pool: Pool, queue: deque[Task], in_flight: dict[Future[Outcome], Task],
-          suspects: set[str]) -> None:
+          suspects: set[str]) -> bool:
+    """Submit queued tasks up to the window; False if the pool turned out to be broken."""
     while queue and len(in_flight) < pool.window:
         if queue[0].label in suspects and in_flight:
-            return  # a suspect runs alone, so that a second death names the culprit
-        task = queue.popleft()
-        in_flight[pool.executor.submit(execute, task)] = task
+            return True  # a suspect runs alone, so that a second death names the culprit
+        task = queue[0]
+        try:
+            future = pool.executor.submit(execute, task)
+        except BrokenProcessPool:
+            return False
+        queue.popleft()
+        in_flight[future] = task
         if task.label in suspects:
-            return
+            return True
+    return True
 
 
 def _store(out: Path, task: Task, outcome: Outcome, report: SweepReport) -> None:
@@ -329,7 +340,7 @@ def _record_failure(out: Path, task: Task, error: str, report: SweepReport) -> N
 
 def _prepare_directory(plan: Plan, out: Path, resume: bool, force: bool, fmt: str) -> None:
     if out.exists() and not out.is_dir():
-        raise HashsimError(f"{out} exists and is not a directory")
+        raise UsageError(f"{out} exists and is not a directory")
     if out.exists() and any(out.iterdir()):
         if resume:
             _check_resumable(plan, out, fmt)
@@ -359,24 +370,33 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise HashsimError(f"{Path(directory)} is not a sweep results folder (no "
+        raise InputError(f"{Path(directory)} is not a sweep results folder (no "
                            f"{MANIFEST})") from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise HashsimError(f"{path}: unreadable manifest ({exc})") from None
+        raise InputError(f"{path}: unreadable manifest ({exc})") from None
     if not isinstance(data, dict) or "hashsim_experiment" not in data:
-        raise HashsimError(f"{path} is not a hashsim sweep manifest")
+        raise InputError(f"{path} is not a hashsim sweep manifest")
     return data
+
+
+def resume_seed(directory: str | os.PathLike[str]) -> int | None:
+    """The seed a sweep in ``directory`` drew for itself (None if it was given one)."""
+    try:
+        manifest = read_manifest(directory)
+    except HashsimError:
+        return None
+    return int(manifest["seed"]) if manifest.get("seed_source") == "drawn" else None
 
 
 def _check_resumable(plan: Plan, out: Path, fmt: str) -> None:
     manifest = read_manifest(out)
     if manifest.get("fingerprint") != plan.fingerprint:
-        raise HashsimError(
+        raise UsageError(
             f"{out} holds the results of a different experiment (or of other scenario files, "
             "--set values or seed) than the one given; resume it with the same inputs, or use "
             "--force to start again")
     if manifest.get("format") != fmt:
-        raise HashsimError(f"{out} was written with --format {manifest.get('format')}; resume "
+        raise UsageError(f"{out} was written with --format {manifest.get('format')}; resume "
                            "it with the same format")
 
 

@@ -219,7 +219,10 @@ class Experiment(_Model):
     @model_validator(mode="before")
     @classmethod
     def _default_paths(cls, data: Any) -> Any:
-        """A parameter without ``path`` writes to the path its name spells."""
+        """An arm given as nothing (``ban:``) is the base scenario; a parameter without
+        ``path`` writes to the path its name spells."""
+        if isinstance(data, dict) and isinstance(data.get("arms"), dict):
+            data = {**data, "arms": {k: {} if v is None else v for k, v in data["arms"].items()}}
         params = data.get("parameters") if isinstance(data, dict) else None
         if not isinstance(params, dict):
             return data
@@ -231,11 +234,20 @@ class Experiment(_Model):
         return list(self.arms).index(arm)
 
 
+#: Texts that pandas (and most CSV readers) read as a missing value.
+_READ_AS_MISSING = frozenset({"na", "nan", "-nan", "null", "none", "n/a", "1.#ind", "1.#qnan",
+                              "-1.#ind", "-1.#qnan", "#na"})
+
+
 def semantic_issues(exp: Experiment) -> list[tuple[tuple[str | int, ...], str]]:
     """Checks across sections: arm names of parameters, and what each design needs."""
     from sim.validation import did_you_mean
 
     out: list[tuple[tuple[str | int, ...], str]] = []
+    for arm in exp.arms:
+        if arm.lower() in _READ_AS_MISSING:
+            out.append((("arms", arm), f"'{arm}' cannot name an arm: CSV readers take it for a "
+                        "missing value"))
     for name, par in exp.parameters.items():
         for i, arm in enumerate(par.arms or []):
             if arm not in exp.arms:
@@ -280,7 +292,8 @@ def read(path: str, text: str) -> Experiment:
     try:
         exp = Experiment.model_validate(_plain(doc))
     except ValidationError as exc:
-        issues = [_issue(doc, path, _clean_loc(doc, tuple(e["loc"])), _message(e))
+        issues = [_issue(doc, path, _clean_loc(doc, tuple(e["loc"])), _message(e),
+                         at_key=e["type"] == "extra_forbidden")
                   for e in exc.errors(include_url=False)]
         raise ExperimentError(_sorted(issues)) from None
     problems = semantic_issues(exp)
@@ -314,7 +327,8 @@ def _parse(path: str, text: str) -> Any:
     except (YAMLError, ValueError) as exc:
         raise ExperimentError([Issue((), f"invalid YAML: {exc}", path, 1, 1)]) from None
     if not isinstance(doc, CommentedMap):
-        what = "nothing" if doc is None else f"a {type(doc).__name__}"
+        what = "nothing" if doc is None else "a list" if isinstance(doc, list) else \
+            f"the value {doc!r}"
         raise ExperimentError([Issue((), "expected a mapping (name: ..., scenario: ..., "
                                      f"arms: ...) at the top level, got {what}", path, 1, 1)])
     return doc
@@ -374,8 +388,11 @@ def _message(err: Any) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "union_tag_invalid":
-        return ("unknown design; expected one of: grid, zip, lhs, halton, sobol, morris "
-                f"(got {err.get('input')!r})" if "design" in loc else err["msg"])
+        tag = (err.get("ctx") or {}).get("tag", "")
+        hint = did_you_mean(tag, DESIGNS)
+        return f"unknown design '{tag}'; " + (hint or f"expected one of: {', '.join(DESIGNS)}")
+    if kind == "union_tag_not_found":
+        return f"give the design's kind: one of {', '.join(DESIGNS)}"
     if kind == "string_pattern_mismatch":
         return (f"{err.get('input')!r} is not a valid name here: use letters, digits and "
                 "_ . - (no spaces)")
@@ -395,27 +412,37 @@ def _owner_fields(loc: tuple[str | int, ...]) -> list[str]:
     return []
 
 
-def _issue(doc: Any, file: str, loc: tuple[str | int, ...], message: str) -> Issue:
-    line, col = _locate(doc, loc)
+def _issue(doc: Any, file: str, loc: tuple[str | int, ...], message: str,
+           at_key: bool = False) -> Issue:
+    line, col = _locate(doc, loc, at_key)
     return Issue(loc, message, file, line, col)
 
 
-def _locate(doc: Any, loc: tuple[str | int, ...]) -> tuple[int, int]:
-    """1-based position of the deepest node of ``loc`` present in ``doc``."""
+def _locate(doc: Any, loc: tuple[str | int, ...], at_key: bool = False) -> tuple[int, int]:
+    """1-based position of ``loc`` in ``doc``.
+
+    A scalar is pointed at itself, a mapping or list at the key that introduces it (``at_key``:
+    always the key), and a field that is missing at the mapping that lacks it.
+    """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     pos: tuple[int, int] = (0, 0)
     node = doc
-    for elem in loc:
+    for depth, elem in enumerate(loc):
+        last = depth == len(loc) - 1
         try:
             if isinstance(node, CommentedMap) and elem in node:
                 child = node[elem]
                 scalar = not isinstance(child, dict | list)
-                raw = node.lc.value(elem) if scalar else node.lc.key(elem)
+                raw = node.lc.value(elem) if scalar and not (at_key and last) \
+                    else node.lc.key(elem)
             elif isinstance(node, CommentedSeq) and isinstance(elem, int) \
                     and 0 <= elem < len(node):
                 child, raw = node[elem], node.lc.item(elem)
-            else:
+            else:  # missing: point at the mapping that lacks it
+                line, col = getattr(node.lc, "line", None), getattr(node.lc, "col", None)
+                if depth > 0 and isinstance(line, int) and isinstance(col, int):
+                    pos = (line, col)
                 break
         except (KeyError, TypeError, AttributeError):
             break

@@ -1,0 +1,319 @@
+"""The experiment commands: ``sweep``, ``summarize``, ``sensitivity`` and ``compare``.
+
+Registered on the ``hashsim`` group by ``cli.py`` (``main.add_command(sweep)`` …). Exit codes:
+0 success; 1 a ``--fail-above`` check failed; 2 usage error or refused overwrite; 3 invalid
+experiment or input; 4 some runs of a sweep failed; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+EXIT_CHECK_FAILED = 1
+EXIT_RUNS_FAILED = 4
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """User errors become a message on stderr and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sim.errors import HashsimError, ScenarioError
+        from sim.experiments.spec import ExperimentError
+
+        try:
+            return func(*args, **kwargs)
+        except ScenarioError as err:
+            for issue in err.issues:
+                click.echo(str(issue), err=True)
+            n = len(err.issues)
+            what = "experiment" if isinstance(err, ExperimentError) else "scenario"
+            _fail(f"error: invalid {what} ({n} problem{'s' * (n != 1)}); nothing was written",
+                  err.exit_code)
+        except HashsimError as err:
+            _fail(f"error: {err}", err.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper
+
+
+# ---------------------------------------------------------------------------- sweep
+
+
+@click.command()
+@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder [default: results/<experiment name>].")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Runs at once: 1 runs in this process; N uses a pool of N worker "
+              "processes (or N Dask workers with --scheduler local) [default: the number of "
+              "cores].")
+@click.option("--scheduler", metavar="ADDRESS|local",
+              help="Run on Dask: 'local' starts a LocalCluster; tcp://host:8786 connects to a "
+              "running scheduler (e.g. from dask-jobqueue on SLURM/PBS). Needs hashsim[dask].")
+@click.option("--resume", is_flag=True, help="Continue an interrupted or partly failed sweep "
+              "in the results folder: finished runs are kept, the others run.")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing results folder.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv",
+              show_default=True, help="File format of shards and combined tables (parquet "
+              "needs hashsim[parquet]).")
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
+              help="Override a scenario value in every arm (after the file's own set), e.g. "
+              "--set end=2021-06-30. Repeatable.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1),
+              help="Master seed, replacing the experiment's.")
+@click.option("--dry-run", is_flag=True, help="Check the experiment and show its design; "
+              "run nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@_report_errors
+def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: str | None,
+          resume: bool, force: bool, fmt: str, overrides: Sequence[str], seed: int | None,
+          dry_run: bool, quiet: bool) -> None:
+    """Run EXPERIMENT: every design point × arm × replicate, one shard per run.
+
+    Runs are written as they finish to OUTPUT/shards/; then the combined tables (network.csv,
+    …, summary.csv with sample, arm, replicate and param_<name> columns), samples.csv and
+    manifest.json. The combined tables are identical whatever -j, executor or order. A run
+    that fails is recorded in OUTPUT/errors/ and the manifest, the others carry on, and the
+    exit code is 4; --resume reruns it.
+    """
+    from sim.experiments.plan import prepare
+    from sim.experiments.runner import resume_seed, run_sweep, samples_csv
+
+    if resume and force:
+        _fail("error: give --resume or --force, not both", 2)
+    plan = prepare(experiment, overrides, seed)
+    exp = plan.experiment
+    target = output or Path("results") / exp.name
+    if resume and seed is None:
+        drawn = resume_seed(target)  # a seed drawn by the first attempt is kept
+        if drawn is not None and drawn != plan.seed:
+            plan = prepare(experiment, overrides, drawn)
+    if dry_run:
+        click.echo(f"{exp.name}: {plan.design.num_samples} design point(s) ({exp.design.kind}) "
+                   f"× {len(plan.arms)} arm(s) × {exp.replicates} replicate(s) = "
+                   f"{plan.num_tasks} runs; seed {plan.seed} ({plan.seed_source})")
+        for arm in plan.arms:
+            click.echo(f"  arm {arm.name}: {arm.scenario_file} {' '.join(arm.overrides)}")
+        click.echo(samples_csv(plan).head(20).to_string(index=False))
+        return
+    report = run_sweep(plan, target, jobs=jobs, scheduler=scheduler, resume=resume,
+                       force=force, fmt=fmt, progress=not quiet, command=sys.argv)
+    ran = report.ran - len(report.failed)
+    click.echo(f"wrote {target}/ ({report.num_tasks} runs: {ran} ran, {report.skipped} kept "
+               f"from before, {len(report.failed)} failed; {report.executor}; "
+               f"{report.wall_time_s:.1f} s; seed {plan.seed})", err=True)
+    if report.failed:
+        for f in report.failed[:10]:
+            click.echo(f"  failed: sample {f['sample']} arm {f['arm']} replicate "
+                       f"{f['replicate']}: {f['message']} (see {target / f['error']})", err=True)
+        if len(report.failed) > 10:
+            click.echo(f"  … and {len(report.failed) - 10} more (manifest.json)", err=True)
+        _fail(f"error: {len(report.failed)} run(s) failed; the others are in {target}/ — "
+              "fix and rerun them with --resume", EXIT_RUNS_FAILED)
+
+
+# ---------------------------------------------------------------------------- summarize
+
+
+@click.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the ensemble_*.csv files [default: RESULTS].")
+@click.option("--by-sample", is_flag=True, help="Bands and statistics per design point too.")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
+              show_default=True, help="Level of the confidence intervals.")
+@click.option("-q", "--quiet", is_flag=True, help="Write the files, print nothing.")
+@_report_errors
+def summarize(results: Path, output: Path | None, by_sample: bool, confidence: float,
+              quiet: bool) -> None:
+    """Ensemble summaries of a sweep (or of a run with replicates).
+
+    \b
+    ensemble_series.csv       per arm, coin, series and date: n, p05, median, p95, mean
+    ensemble_metrics.csv      per arm, coin and metric: n, mean, std, CI, median, p05, p95
+    ensemble_differences.csv  each arm minus the first, paired by (sample, replicate)
+    """
+    import pandas as pd
+
+    from sim.experiments.compare import records
+    from sim.experiments.ensemble import summarize_results
+
+    written = summarize_results(results, by_sample, confidence, output)
+    if quiet:
+        return
+    metrics = pd.read_csv(written["ensemble_metrics"], dtype={"arm": str})
+    diffs = pd.read_csv(written["ensemble_differences"], dtype={"arm": str})
+    headline = ("pre_shock_hashrate", "trough_hashrate", "drop", "days_to_recover_90",
+                "days_to_recover_100", "largest_adjustment", "pool_hhi_after", "energy", "co2")
+    level = f"{confidence:.0%}"
+    for (arm, coin), group in metrics.groupby(["arm", "coin"], sort=False):
+        click.echo(f"\n{arm} · {coin}   mean [{level} CI]   (median; 5–95 %)   n")
+        for row in records(group[group["metric"].isin(headline)]):
+            click.echo(f"  {row['metric']:<22} {_g(row['mean'])} [{_g(row['ci_low'])}, "
+                       f"{_g(row['ci_high'])}]  ({_g(row['median'])}; {_g(row['p05'])}–"
+                       f"{_g(row['p95'])})  {row['n']} {row['unit']}")
+    for (arm, ref, coin), group in diffs.groupby(["arm", "reference", "coin"], sort=False):
+        click.echo(f"\n{arm} − {ref} · {coin}, paired by (sample, replicate)")
+        for row in records(group[group["metric"].isin(headline)]):
+            click.echo(f"  {row['metric']:<22} {_g(row['mean_diff'])} [{_g(row['ci_low'])}, "
+                       f"{_g(row['ci_high'])}]  {row['unit']}")
+    click.echo("", err=True)
+    click.echo("wrote " + ", ".join(str(p) for p in written.values()), err=True)
+
+
+def _g(x: float) -> str:
+    return "nan" if x != x else f"{x:.4g}"
+
+
+# ---------------------------------------------------------------------------- sensitivity
+
+
+@click.command()
+@click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--metric", required=True, help="Summary metric, e.g. drop or "
+              "days_to_recover_90 (its mean over replicates is the output of a design point).")
+@click.option("--coin", help="Coin of the metric (needed when the scenario has several).")
+@click.option("--arm", "arms", multiple=True, help="Arm(s) to analyse [default: each].")
+@click.option("--resamples", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Bootstrap resamples for the confidence intervals.")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
+              show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the bootstrap.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV file [default: RESULTS/sensitivity_<metric>.csv].")
+@_report_errors
+def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str],
+                resamples: int, confidence: float, seed: int, output: Path | None) -> None:
+    """Sensitivity indices of a sobol or morris sweep.
+
+    sobol: first-order (S1) and total (ST) Sobol' indices; morris: mu, mu_star and sigma of
+    the elementary effects (per unit of each parameter's range) — each with bootstrap
+    confidence intervals.
+    """
+    from sim.experiments.compare import records
+    from sim.experiments.sensitivity import analyze, write
+
+    df = analyze(results, metric, coin, arms, resamples, confidence, seed)
+    target = output or results / f"sensitivity_{metric}.csv"
+    write(df, target)
+    level = f"{confidence:.0%}"
+    for (arm, coin_name), group in df.groupby(["arm", "coin"], sort=False):
+        click.echo(f"\n{metric} · {arm} · {coin_name}  ({level} bootstrap intervals, "
+                   f"n = {group['n'].iloc[0]})")
+        for row in records(group):
+            if "S1" in df.columns:
+                click.echo(f"  {row['parameter']:<24} S1 {row['S1']:7.3f} [{row['S1_low']:6.3f}, "
+                           f"{row['S1_high']:6.3f}]   ST {row['ST']:7.3f} [{row['ST_low']:6.3f}"
+                           f", {row['ST_high']:6.3f}]")
+            else:
+                click.echo(f"  {row['parameter']:<24} mu* {_g(row['mu_star'])} "
+                           f"[{_g(row['mu_star_low'])}, {_g(row['mu_star_high'])}]   mu "
+                           f"{_g(row['mu'])}   sigma {_g(row['sigma'])}")
+    click.echo(f"wrote {target}", err=True)
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+@click.command()
+@click.argument("a", type=click.Path(exists=True, path_type=Path))
+@click.argument("b", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for comparison.csv, nrmse.csv, inputs_diff.txt and overlay PNGs.")
+@click.option("--table", default="network", show_default=True,
+              help="Table of dated series compared by NRMSE (folders only).")
+@click.option("--arm", "arms", multiple=True, help="Compare only these arms of sweeps.")
+@click.option("--metric", "patterns", multiple=True, metavar="PATTERN",
+              help="Metrics/series that count for --fail-above (glob, e.g. 'drop' or "
+              "'final_share.*'). Repeatable [default: all].")
+@click.option("--by-sample", is_flag=True, help="Compare two sweeps design point by point.")
+@click.option("--fail-above", type=click.FloatRange(min=0), metavar="PCT",
+              help="Exit 1 if a metric's relative delta or a series' NRMSE exceeds PCT %.")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
+              show_default=True)
+@click.option("--no-plots", is_flag=True, help="With -o: no PNG files.")
+@_report_errors
+def compare(a: Path, b: Path, output: Path | None, table: str, arms: Sequence[str],
+            patterns: Sequence[str], by_sample: bool, fail_above: float | None,
+            confidence: float, no_plots: bool) -> None:
+    """Compare results A and B (two results folders, or two CSV files of the same table).
+
+    Prints the differences of their inputs (scenario, seed, experiment), the summary metrics
+    side by side with delta = B − A, relative delta and — with replicates — the confidence
+    interval of the delta, and the NRMSE of the main series (100·RMS(B − A)/mean|A|).
+    """
+    from sim.experiments import compare as cmp
+
+    side_a = cmp.load_side(a, table, arms)
+    side_b = cmp.load_side(b, table, arms)
+    result = cmp.compare(side_a, side_b, by_sample, confidence)
+    _print_comparison(result)
+    if output is not None:
+        written = cmp.write(result, output, plots=not no_plots)
+        click.echo(f"wrote {len(written)} file(s) to {output}/", err=True)
+    if fail_above is not None:
+        over = result.exceeding(fail_above, patterns)
+        if over:
+            for line in over[:20]:
+                click.echo(f"  above {fail_above:g} %: {line}", err=True)
+            _fail(f"check failed: {len(over)} difference(s) above {fail_above:g} %",
+                  EXIT_CHECK_FAILED)
+        click.echo(f"check passed: no difference above {fail_above:g} %", err=True)
+
+
+def _print_comparison(result: Any) -> None:
+    from sim.experiments.compare import records
+
+    click.echo(f"A: {result.a.path}\nB: {result.b.path}")
+    if result.input_diff:
+        click.echo(f"\ninputs: {len(result.input_diff)} difference(s)")
+        for key, va, vb in result.input_diff[:40]:
+            click.echo(f"  {key}: {_short(va)} → {_short(vb)}")
+        if len(result.input_diff) > 40:
+            click.echo(f"  … {len(result.input_diff) - 40} more (-o writes them all)")
+    elif result.a.kind != "table":
+        click.echo("\ninputs: identical")
+    m = result.metrics
+    if not m.empty:
+        keys = [c for c in ("arm", "sample", "coin") if c in m.columns]
+        click.echo("\nmetrics: A → B, delta (relative) [CI of the delta]")
+        for key, group in m.groupby(keys, sort=False) if keys else [((), m)]:
+            label = " · ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+            if label:
+                click.echo(f"  {label}")
+            for row in records(group):
+                ci = "" if row["ci_low"] != row["ci_low"] else \
+                    f" [{_g(row['ci_low'])}, {_g(row['ci_high'])}]"
+                pct = row["delta_pct"]
+                rel = "" if pct != pct else f" ({pct:+.2f} %)"
+                click.echo(f"    {row['metric']:<32} {_g(row['a_mean'])} → {_g(row['b_mean'])}"
+                           f"  {_g(row['delta'])}{rel}{ci}")
+    n = result.nrmse
+    if not n.empty:
+        click.echo("\nseries: NRMSE (% of mean |A|)")
+        labels = [c for c in n.columns if c not in ("series", "dates", "rmse", "nrmse_pct")]
+        for row in records(n):
+            label = " · ".join(str(row[c]) for c in labels)
+            click.echo(f"  {label:<30} {row['series']:<28} {row['nrmse_pct']:8.3f} %  "
+                       f"({row['dates']} dates)")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"

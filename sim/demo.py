@@ -1,0 +1,264 @@
+"""`hashsim demo`: run a scenario and tell its story in the terminal, for a class.
+
+The run is one replicate, driven day by day as `sim.engine.run_replicate` drives it, with a
+narrator called after every simulated day. The narrator reads the world directly: new entries
+of its event log (policies, pools, services, retargets), the hashrate and difficulty of each
+chain, the rigs by status and the rigs relocated by destination. ``pace`` pauses after each
+simulated week and each event, so a live class can follow; ``pace=0`` never sleeps.
+
+The results are then written like `hashsim run` writes them (with ``demo`` recorded in
+run.json, so a later demo may replace them) and, when plotly is installed, a report.html.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from sim.errors import HashsimError, ResultsExistError
+from sim.report_events import source_events
+
+Echo = Callable[[str], None]
+QUIET_KINDS = {"capacity"}  # the grid's monthly capacity steps: too many lines for a class
+POLICY_KINDS = {"announcement", "mining_ban", "power_cutoff", "pool_service_ban",
+                "exchange_ban", "incentive", "lift"}
+BIG_RETARGET_PCT = 5.0  # smaller retargets get a short line
+_RETARGET = re.compile(r"difficulty ([+-]?[0-9.]+)% at height ([0-9,]+) \(epoch of ([0-9.]+)")
+
+
+class UnknownScenarioError(HashsimError):
+    """A demo name that is neither a bundled scenario nor a file."""
+
+    exit_code = 2
+
+
+@dataclass
+class DemoOutcome:
+    results: Any  # sim.results.Results
+    directory: Path
+    report: Path | None
+
+
+def find_scenario(name: str) -> Any:
+    """Load a bundled scenario by name (or a file); a clear error if there is none."""
+    import sim
+    from sim.bundled import bundled_scenarios, resolve
+
+    path = resolve(name)
+    if not path.exists():
+        names = ", ".join(bundled_scenarios()) or "none"
+        raise UnknownScenarioError(f"no scenario {name!r}: not a file and not bundled "
+                                   f"(bundled: {names})")
+    return sim.load(path)
+
+
+class Narrator:
+    """Called after every simulated day; prints what a class should notice."""
+
+    def __init__(self, world: Any, echo: Echo, sleep: Callable[[float], None], pace: float
+                 ) -> None:
+        from sim.agents.miners import mining_hashrate
+
+        self.world, self.echo, self.sleep, self.pace = world, echo, sleep, pace
+        self._hashrate = mining_hashrate
+        sc = world.scenario
+        self.start_hs = np.asarray(mining_hashrate(world), dtype=float).copy()
+        self.peak_hs = self.start_hs.copy()
+        self.units = [(1e18, "EH/s") if c.rule == "bitcoin" else (1e12, "TH/s")
+                      for c in sc.coins]
+        self.labels = [_short_label(r.label or r.name) for r in sc.regions]
+        self.news: dict[dt.date, list[str]] = {}
+        for item in source_events(sc.model_dump(mode="json")):
+            self.news.setdefault(item.date, []).append(item.title)
+        self.seen = 0
+        self.moved = np.zeros(len(sc.regions))
+
+    def _pause(self, factor: float = 1.0) -> None:
+        if self.pace > 0:
+            self.sleep(self.pace * factor)
+
+    def __call__(self, day: int) -> None:
+        w = self.world
+        fresh = sorted(w.events[self.seen:], key=lambda e: e.time_days)
+        self.seen = len(w.events)
+        date = w.date(day)
+        for title in self.news.get(date, []):
+            self.echo(click.style(f"{date.isoformat()}  » in the news: {title}", fg="magenta"))
+            self._pause(0.5)
+        for event in fresh:
+            self._event(event)
+        last = day == w.scenario.num_days - 1
+        if day % 7 == 6 or last:
+            self._status(date)
+            self._pause()
+        if (date + dt.timedelta(days=1)).day == 1 or last:
+            self._migration(date)
+
+    def _event(self, event: Any) -> None:
+        if event.kind in QUIET_KINDS:
+            return
+        date = self.world.date(event.time_days).isoformat()
+        if event.kind == "retarget":
+            text = self._retarget(event)
+            big = "answers" in text
+            self.echo(click.style(f"{date}  {text}", fg="cyan" if big else None, dim=not big))
+            self._pause(0.5 if big else 0.1)
+            return
+        text = event.description
+        if event.actor and event.actor not in text and event.kind in POLICY_KINDS:
+            text = f"{event.actor}: {text}"
+        bold = event.kind in POLICY_KINDS
+        self.echo(click.style(f"{date}  ▶ {text}", fg="yellow" if bold else None, bold=bold))
+        self._pause(1.0 if bold else 0.5)
+
+    def _retarget(self, event: Any) -> str:
+        found = _RETARGET.search(event.description)
+        if not found:
+            return f"⛏ {event.actor}: {event.description}"
+        pct, height, days = float(found[1]), found[2], float(found[3])
+        coin = next(c for c in self.world.scenario.coins if c.name == event.actor)
+        if abs(pct) < BIG_RETARGET_PCT:
+            return f"⛏ {coin.name} difficulty {pct:+.2f} %"
+        target = coin.retarget_blocks * coin.block_time_s / 86400.0
+        pace = "slowly" if pct < 0 else "fast"
+        return (f"⛏ {coin.name} difficulty answers: {pct:+.2f} % at block {height} (blocks came "
+                f"{pace}: {days:.1f} days for an epoch meant to take {target:.0f})")
+
+    def _status(self, date: dt.date) -> None:
+        from sim.state import STATUS_NAMES
+
+        w = self.world
+        hs = np.asarray(self._hashrate(w), dtype=float)
+        self.peak_hs = np.maximum(self.peak_hs, hs)
+        parts = []
+        for c, coin in enumerate(w.scenario.coins):
+            scale, unit = self.units[c]
+            rel = hs[c] / self.start_hs[c] if self.start_hs[c] > 0 else 1.0
+            bar = "█" * round(min(rel, 1.5) * 16)
+            diff = w.chains[c].difficulty if w.chains else float("nan")
+            parts.append(f"{coin.name} {hs[c] / scale:8.2f} {unit} {bar:<24} {rel:5.0%}  "
+                         f"difficulty {_si(diff)}")
+        counts = dict(zip(STATUS_NAMES, w.fleet.total_by_status().tolist(), strict=True))
+        rigs = (f"online {counts['online']:,} · banned {counts['banned_off']:,} · in transit "
+                f"{counts['in_transit']:,} · queued {counts['queued']:,} · underground "
+                f"{counts['underground']:,}")
+        self.echo(f"{date.isoformat()}  " + "\n            ".join(parts) + f"\n            {rigs}")
+
+    def _migration(self, date: dt.date) -> None:
+        moved = np.asarray(self.world.relocated_total, dtype=float)
+        if moved.sum() <= self.moved.sum():
+            return
+        gained = moved - self.moved
+        self.moved = moved.copy()
+        top = np.argsort(-moved, kind="stable")[:5]
+        where = " · ".join(f"{self.labels[r]} {moved[r]:,.0f}" for r in top if moved[r] > 0)
+        self.echo(click.style(f"{date.isoformat()}  ⇢ rigs shipped so far: {where} "
+                              f"(+{gained.sum():,.0f} this month)", fg="green"))
+        self._pause(0.5)
+
+
+def _short_label(label: str) -> str:
+    """'Rest of the world (Latin America, …)' → 'Rest of the world'."""
+    return label.split(" (")[0] or label
+
+
+def _si(value: float) -> str:
+    """3.91e+11 as '391 G'."""
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}"
+    return f"{value:.3g}"
+
+
+def _intro(scenario: Any, echo: Echo) -> None:
+    rigs = sum(f.rigs for f in scenario.fleet)
+    echo(click.style(f"hashsim demo: {scenario.name}", bold=True))
+    for line in textwrap.wrap(" ".join(scenario.description.split()), 92):
+        echo(f"  {line}")
+    echo(f"  {scenario.start} … {scenario.end}: {len(scenario.regions)} regions, {rigs:,} rigs, "
+         f"{len(scenario.pools)} pools, {len(scenario.policies)} policies\n")
+
+
+def _target(scenario: Any, output: Path | None, force: bool) -> Path:
+    import json
+
+    target = output or Path("results") / f"demo-{scenario.name}"
+    if target.exists() and not force:
+        try:
+            previous = json.loads((target / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+        if not (isinstance(previous, dict) and previous.get("demo")):
+            raise ResultsExistError(f"{target} exists and is not a previous demo's; use "
+                                    "--force to replace it or -o to choose another folder")
+    return target
+
+
+def run_demo(name: str = "tutorial", pace: float = 0.5, seed: int | None = None,
+             output: Path | None = None, force: bool = False, report: bool = True,
+             command: list[str] | None = None, echo: Echo = click.echo,
+             sleep: Callable[[float], None] | None = None) -> DemoOutcome:
+    """Run scenario `name` with narration; write its results and (if plotly is there) a report.
+
+    `echo` prints a line, `sleep` pauses (default `time.sleep`); `pace` is seconds per week.
+    """
+    from sim.results import run
+
+    scenario = find_scenario(name)
+    target = _target(scenario, output, force)
+    from sim.rng import draw_seed
+
+    seed_used = seed if seed is not None else (scenario.seed if scenario.seed is not None
+                                               else draw_seed())
+    _intro(scenario, echo)
+    narrators: list[Narrator] = []  # one: the narrator sees the world as it runs
+
+    def start(_rep: int, world: Any) -> None:
+        narrators.append(Narrator(world, echo, sleep or time.sleep, pace))
+
+    results = run(scenario, seed=seed_used, replicates=1, on_start=start,
+                  on_day=lambda _rep, day: narrators[-1](day),
+                  command=command if command is not None else ["hashsim", "demo", name])
+    results.provenance["demo"] = name
+    results.write(target, force=True)
+    _headline(results, echo)
+    page = _write_report(results, target, echo) if report else None
+    echo(f"\nresults: {target}/")
+    if page is not None:
+        echo(click.style(f"report:  {page}  (open it in a browser; it works offline)", bold=True))
+    return DemoOutcome(results, target, page)
+
+
+def _headline(results: Any, echo: Echo) -> None:
+    from sim.plots import RunData
+    from sim.report import summary_rows
+
+    data = RunData.from_results(results)
+    wanted = ("pre_shock_hashrate", "trough_hashrate", "drop", "largest_adjustment",
+              "days_to_recover_90")
+    echo(click.style("\nWhat happened", bold=True))
+    for row in summary_rows(data):
+        if row["metric"] in wanted:
+            echo(f"  {row['coin']:<10} {row['name']:<32} {row['cells'][0]}")
+
+
+def _write_report(results: Any, target: Path, echo: Echo) -> Path | None:
+    from sim.plots import MissingExtraError, RunData
+    from sim.report import write_report
+
+    data = RunData.from_results(results)
+    data.source = target
+    try:
+        return write_report(data, target / "report.html")
+    except MissingExtraError as err:
+        echo(f"no report: {err}")
+        return None

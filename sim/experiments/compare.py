@@ -1,0 +1,439 @@
+"""Compare two results: inputs diff, summary-metric deltas with intervals, series NRMSE, plots.
+
+A side is a results folder — of ``hashsim run`` (run.json) or of ``hashsim sweep``
+(manifest.json) — or one CSV/Parquet table. Two folders are compared on their summary metrics
+and their main series (the network table, or ``table``); two files must hold the same table.
+
+- metrics: per (arm, coin, metric) — and sample with ``by_sample`` — the mean over runs of each
+  side, ``delta = B − A``, ``delta_pct = 100·delta/|A|``, and, where both sides have two runs
+  or more, Welch's t interval of the difference of the means;
+- series: per key (coin, and region/pool/… for other tables) and series, the means over runs
+  per date, joined on date; ``nrmse_pct = 100·RMS(B − A) / mean(|A|)``.
+
+Two sides that cannot be compared raise :class:`NotComparableError` (exit code 3): different
+tables, different units of a metric, no coin (or no date) in common.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import HashsimError
+from sim.experiments.combine import read_table, table_path
+from sim.experiments.ensemble import MAIN_SERIES, RUN_ARM
+from sim.experiments.errors import InputError, UsageError
+
+#: Columns that identify a run rather than a quantity.
+RUN_COLUMNS = ("sample", "arm", "replicate")
+
+
+class NotComparableError(InputError):
+    """The two sides hold different things (tables, units, coins, dates)."""
+
+    exit_code = 3
+
+
+@dataclass
+class Side:
+    """One side of a comparison: its tables (as far as present) and its inputs, flattened."""
+
+    path: Path
+    kind: str  # "run", "sweep" or "table"
+    summary: pd.DataFrame | None = None
+    series: pd.DataFrame | None = None
+    table: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` found."""
+
+    a: Side
+    b: Side
+    input_diff: list[tuple[str, Any, Any]]
+    metrics: pd.DataFrame
+    nrmse: pd.DataFrame
+    notes: list[str]
+
+    def exceeding(self, threshold_pct: float, patterns: Sequence[str] = ()) -> list[str]:
+        """Descriptions of the deltas and NRMSEs above ``threshold_pct`` percent.
+
+        A metric defined on one side only (NaN on the other) counts as above.
+        """
+        out = []
+        for row in records(self.metrics):
+            if patterns and not any(fnmatch.fnmatchcase(str(row["metric"]), p) for p in patterns):
+                continue
+            pct, a_mean, b_mean = (float(row[k]) for k in ("delta_pct", "a_mean", "b_mean"))
+            one_missing = math.isnan(a_mean) != math.isnan(b_mean)
+            if one_missing or (not math.isnan(pct) and abs(pct) > threshold_pct):
+                out.append(f"{_key(row)}: {row['metric']} {_num(a_mean)} → {_num(b_mean)}"
+                           f" ({_pct(pct)})")
+        for row in records(self.nrmse):
+            if patterns and not any(fnmatch.fnmatchcase(str(row["series"]), p) for p in patterns):
+                continue
+            nrmse = float(row["nrmse_pct"])
+            if not math.isnan(nrmse) and nrmse > threshold_pct:
+                out.append(f"{_key(row)}: {row['series']} NRMSE {nrmse:.3g} %")
+        return out
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``df`` as dicts (typed loosely, for printing)."""
+    return [{str(k): v for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def _key(row: dict[str, Any]) -> str:
+    skip = {"metric", "series", "unit", "dates", "rmse", "nrmse_pct", "a_n", "b_n"}
+    parts = [f"{c}={v}" for c, v in row.items()
+             if c not in skip and not isinstance(v, float) and v not in ("", None)]
+    return " ".join(parts)
+
+
+def _num(x: float) -> str:
+    return "nan" if x != x else f"{x:.6g}"
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x != x else f"{x:+.3g} %"
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_side(path: str | os.PathLike[str], table: str = "network",
+              arms: Sequence[str] = ()) -> Side:
+    """Read a results folder or a table file for comparison."""
+    p = Path(path)
+    if p.is_dir():
+        if (p / "manifest.json").is_file():
+            side = Side(p, "sweep", inputs=_flatten(_sweep_inputs(p)))
+        elif (p / "run.json").is_file():
+            side = Side(p, "run", inputs=_flatten(_json(p / "run.json"), skip=_VOLATILE))
+        else:
+            raise InputError(f"{p}: not a results folder (no run.json or manifest.json)")
+        summary_path, series_path = table_path(p, "summary"), table_path(p, table)
+        if summary_path is None:
+            raise InputError(f"{p}: no summary table")
+        if series_path is None:
+            raise NotComparableError(f"{p}: no {table} table")
+        side.summary = read_table(summary_path)
+        side.series = read_table(series_path)
+        side.table = table
+    elif p.is_file():
+        df = read_table(p)
+        kind = _table_kind(df)
+        side = Side(p, "table", table=kind)
+        if kind == "summary":
+            side.summary = df
+        elif kind == "series":
+            side.series = df
+        else:
+            raise NotComparableError(f"{p}: neither a summary table (metric, value, unit) nor a "
+                                     "table of dated series (date, …)")
+    else:
+        raise HashsimError(f"{p}: no such file or folder")
+    if arms:
+        side.summary = _only_arms(side.summary, arms, p)
+        side.series = _only_arms(side.series, arms, p)
+    return side
+
+
+_VOLATILE = ("versions", "git_commit", "command", "wall_time_s")
+
+
+def _table_kind(df: pd.DataFrame) -> str:
+    if {"metric", "value"} <= set(df.columns):
+        return "summary"
+    if "date" in df.columns:
+        return "series"
+    return "unknown"
+
+
+def _only_arms(df: pd.DataFrame | None, arms: Sequence[str], path: Path) -> pd.DataFrame | None:
+    if df is None or "arm" not in df.columns:
+        return df
+    missing = [a for a in arms if a not in set(df["arm"])]
+    if missing:
+        raise UsageError(f"{path}: no arm {', '.join(missing)}; arms are: "
+                           f"{', '.join(dict.fromkeys(df['arm']))}")
+    return df[df["arm"].isin(arms)]
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: unreadable ({exc})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _sweep_inputs(path: Path) -> dict[str, Any]:
+    m = _json(path / "manifest.json")
+    keep = ("experiment", "extra_overrides", "seed", "crn", "arms", "design")
+    return {k: m[k] for k in keep if k in m}
+
+
+def _flatten(data: Any, prefix: str = "", skip: Sequence[str] = ()) -> dict[str, Any]:
+    """Nested dicts and lists → {"dotted.path": scalar}; lists of named items by name."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if not prefix and k in skip:
+                continue
+            out.update(_flatten(v, f"{prefix}{k}.", skip))
+    elif isinstance(data, list) and data:
+        for i, v in enumerate(data):
+            name = v.get("name") or v.get("id") if isinstance(v, dict) else None
+            out.update(_flatten(v, f"{prefix}{name if name else i}.", skip))
+    else:
+        out[prefix.rstrip(".")] = data
+    return out
+
+
+# ---------------------------------------------------------------------------- comparing
+
+
+def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95
+            ) -> Comparison:
+    """Compare two sides; raises :class:`NotComparableError` when they are not comparable."""
+    if (a.kind == "table") != (b.kind == "table"):
+        raise NotComparableError("compare two results folders, or two table files — not a "
+                                 "folder with a file")
+    if a.kind == "table" and a.table != b.table:
+        raise NotComparableError(f"{a.path} is a {a.table} table but {b.path} is a {b.table} "
+                                 "table")
+    notes: list[str] = []
+    diff = [(k, a.inputs.get(k, "—"), b.inputs.get(k, "—"))
+            for k in sorted(set(a.inputs) | set(b.inputs))
+            if a.inputs.get(k, "—") != b.inputs.get(k, "—")]
+    metrics = pd.DataFrame()
+    if a.summary is not None and b.summary is not None:
+        metrics = compare_metrics(a.summary, b.summary, by_sample, confidence, notes)
+    nrmse = pd.DataFrame()
+    if a.series is not None and b.series is not None:
+        nrmse = compare_series(a.series, b.series, by_sample, notes)
+    return Comparison(a, b, diff, metrics, nrmse, notes)
+
+
+def _arm_keys(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool) -> list[str]:
+    """Run-level keys both sides share (arm, sample) — checking the arms make sense."""
+    keys = []
+    has_a, has_b = "arm" in a.columns, "arm" in b.columns
+    if has_a and has_b:
+        keys.append("arm")
+    else:
+        for df, label in ((a, "A"), (b, "B")):
+            if "arm" in df.columns and df["arm"].nunique() > 1:
+                raise NotComparableError(
+                    f"{label} has arms {', '.join(dict.fromkeys(df['arm']))} and the other side "
+                    "has none: choose one with --arm")
+    if by_sample:
+        if not ("sample" in a.columns and "sample" in b.columns):
+            raise NotComparableError("--by-sample needs two sweeps")
+        keys.append("sample")
+    return keys
+
+
+def _check_coins(a: pd.DataFrame, b: pd.DataFrame, notes: list[str]) -> None:
+    if "coin" not in a.columns or "coin" not in b.columns:
+        return
+    ca, cb = set(a["coin"].dropna()), set(b["coin"].dropna())
+    if ca and cb and not ca & cb:
+        raise NotComparableError(f"no coin in common: A has {', '.join(sorted(ca))}, B has "
+                                 f"{', '.join(sorted(cb))}")
+    if ca != cb:
+        notes.append(f"coins only in A: {sorted(ca - cb)}, only in B: {sorted(cb - ca)}")
+
+
+def compare_metrics(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
+                    confidence: float = 0.95, notes: list[str] | None = None) -> pd.DataFrame:
+    """The joined table of summary metrics with deltas (see the module's docstring)."""
+    notes = notes if notes is not None else []
+    _check_coins(a, b, notes)
+    keys = [*_arm_keys(a, b, by_sample), *(["coin"] if "coin" in a.columns else []), "metric"]
+    _check_units(a, b, keys)
+    stats_a, stats_b = _mean_std(a, keys), _mean_std(b, keys)
+    joined = stats_a.merge(stats_b, how="outer", left_index=True, right_index=True,
+                           suffixes=("_a", "_b")).reset_index()
+    only_a = joined["n_b"].isna().sum()
+    only_b = joined["n_a"].isna().sum()
+    if only_a or only_b:
+        notes.append(f"{only_a} metric(s) only in A, {only_b} only in B (listed with n/a)")
+    out = joined[keys].copy()
+    out["unit"] = joined["unit_a"].fillna(joined["unit_b"])
+    out["a_mean"], out["b_mean"] = joined["mean_a"], joined["mean_b"]
+    out["delta"] = joined["mean_b"] - joined["mean_a"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * out["delta"] / joined["mean_a"].abs()
+    pct[(out["delta"] == 0)] = 0.0
+    out["delta_pct"] = pct
+    low, high = _welch(joined, confidence)
+    out["ci_low"], out["ci_high"] = low, high
+    out["a_n"] = joined["n_a"].fillna(0).astype("int64")
+    out["b_n"] = joined["n_b"].fillna(0).astype("int64")
+    return out
+
+
+def _check_units(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
+    if "unit" not in a.columns or "unit" not in b.columns:
+        return
+    ua = a.drop_duplicates("metric").set_index("metric")["unit"]
+    ub = b.drop_duplicates("metric").set_index("metric")["unit"]
+    both = ua.index.intersection(ub.index)
+    bad = [f"{m} ({ua[m]!r} vs {ub[m]!r})" for m in both
+           if str(ua[m]) != str(ub[m]) and not (ua[m] != ua[m] and ub[m] != ub[m])]
+    if bad:
+        raise NotComparableError("the metrics' units differ: " + ", ".join(bad[:10]))
+
+
+def _mean_std(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    g = df.groupby(keys, sort=True)
+    out = pd.DataFrame({"mean": g["value"].mean(), "std": g["value"].std(ddof=1),
+                        "n": g["value"].count()})
+    out["unit"] = g["unit"].first() if "unit" in df.columns else ""
+    return out
+
+
+def _welch(j: pd.DataFrame, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Welch's t interval of mean_b − mean_a (NaN unless both sides have 2+ runs)."""
+    from scipy import stats
+
+    na, nb = j["n_a"].to_numpy(dtype=float), j["n_b"].to_numpy(dtype=float)
+    va = j["std_a"].to_numpy(dtype=float) ** 2 / np.where(na > 0, na, np.nan)
+    vb = j["std_b"].to_numpy(dtype=float) ** 2 / np.where(nb > 0, nb, np.nan)
+    se = np.sqrt(va + vb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+    dof = np.where(np.isfinite(dof) & (dof > 0), dof, np.inf)
+    half = stats.t.ppf(0.5 + confidence / 2, dof) * se
+    half = np.where((na >= 2) & (nb >= 2), half, np.nan)
+    delta = (j["mean_b"] - j["mean_a"]).to_numpy(dtype=float)
+    return delta - half, delta + half
+
+
+def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
+                   notes: list[str] | None = None) -> pd.DataFrame:
+    """NRMSE of every numeric series, per key, after averaging runs per date."""
+    notes = notes if notes is not None else []
+    _check_coins(a, b, notes)
+    run_keys = _arm_keys(a, b, by_sample)
+    label_cols = [c for c in a.columns if c not in (*RUN_COLUMNS, "date")
+                  and not c.startswith("param_") and not _numeric(a[c])]
+    missing = [c for c in label_cols if c not in b.columns]
+    if missing:
+        raise NotComparableError(f"the tables differ: B has no column {', '.join(missing)}")
+    series = [c for c in a.columns if c in b.columns and c not in (*RUN_COLUMNS, "date")
+              and not c.startswith("param_") and c not in label_cols and _numeric(a[c])]
+    keys = [*run_keys, *label_cols]
+    mean_a = a.groupby([*keys, "date"], sort=True)[series].mean()
+    mean_b = b.groupby([*keys, "date"], sort=True)[series].mean()
+    common = mean_a.index.intersection(mean_b.index)
+    if len(common) == 0:
+        raise NotComparableError("the two tables have no date (and key) in common")
+    if len(common) < max(len(mean_a), len(mean_b)):
+        notes.append(f"series compared on {len(common)} common dates×keys (A has "
+                     f"{len(mean_a)}, B {len(mean_b)})")
+    sa, sb = mean_a.loc[common], mean_b.loc[common]
+    rows = []
+    for key, ga in sa.groupby(level=list(range(len(keys))), sort=True) if keys else [((), sa)]:
+        gb = sb.loc[ga.index]
+        key = key if isinstance(key, tuple) else (key,)
+        for s in series:
+            x, y = ga[s].to_numpy(dtype=float), gb[s].to_numpy(dtype=float)
+            ok = ~(np.isnan(x) | np.isnan(y))
+            rmse = float(np.sqrt(np.mean((y[ok] - x[ok]) ** 2))) if ok.any() else math.nan
+            scale = float(np.mean(np.abs(x[ok]))) if ok.any() else math.nan
+            nrmse = 0.0 if rmse == 0 else (100.0 * rmse / scale if scale > 0 else math.inf)
+            rows.append({**dict(zip(keys, key, strict=True)), "series": s,
+                         "dates": int(ok.sum()), "rmse": rmse, "nrmse_pct": nrmse})
+    return pd.DataFrame(rows)
+
+
+def _numeric(col: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def write(comparison: Comparison, out: str | os.PathLike[str], plots: bool = True
+          ) -> list[Path]:
+    """comparison.csv, nrmse.csv, inputs_diff.txt and overlay PNGs into folder ``out``."""
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in (("comparison", comparison.metrics), ("nrmse", comparison.nrmse)):
+        if not df.empty:
+            path = target / f"{name}.csv"
+            df.to_csv(path, index=False, lineterminator="\n")
+            written.append(path)
+    diff = target / "inputs_diff.txt"
+    diff.write_text("".join(f"{k}\n  A: {va!r}\n  B: {vb!r}\n"
+                            for k, va, vb in comparison.input_diff) or "no differences\n")
+    written.append(diff)
+    if plots and comparison.a.series is not None and comparison.b.series is not None:
+        written += overlay_plots(comparison.a.series, comparison.b.series, target,
+                                 labels=(f"A: {comparison.a.path}", f"B: {comparison.b.path}"))
+    return written
+
+
+def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
+                  labels: tuple[str, str] = ("A", "B")) -> list[Path]:
+    """One PNG per (coin, main series): median of each side and its 5–95 % band."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from sim.experiments.executors import MissingExtraError
+
+        raise MissingExtraError("plots need matplotlib: pip install 'hashsim[plot]' (or pass "
+                           "--no-plots)") from None
+    series = [s for s in MAIN_SERIES if s in a.columns and s in b.columns] or \
+        [c for c in a.columns if c in b.columns and c not in (*RUN_COLUMNS, "date")
+         and _numeric(a[c]) and not c.startswith("param_")][:4]
+    coins = sorted(set(a["coin"]) & set(b["coin"])) if "coin" in a.columns else [None]
+    written = []
+    for coin in coins:
+        for s in series:
+            fig, ax = plt.subplots(figsize=(9, 4.5))
+            for df, label, color in ((a, labels[0], "tab:blue"), (b, labels[1], "tab:orange")):
+                _draw(ax, df if coin is None else df[df["coin"] == coin], s, label, color)
+            ax.set_title(f"{coin + ': ' if coin else ''}{s}")
+            ax.set_xlabel("date")
+            ax.set_ylabel(s)
+            ax.legend(loc="best", fontsize="small")
+            fig.autofmt_xdate()
+            fig.tight_layout()
+            path = out / f"overlay_{coin + '_' if coin else ''}{s}.png"
+            fig.savefig(path, dpi=100, metadata={"Software": None})
+            plt.close(fig)
+            written.append(path)
+    return written
+
+
+def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str) -> None:
+    groups = ["arm"] if "arm" in df.columns and df["arm"].nunique() > 1 else []
+    for arm, part in df.groupby(groups, sort=True) if groups else [((RUN_ARM,), df)]:
+        per_date = part.groupby("date", sort=True)[series]
+        dates = pd.to_datetime(pd.Series(per_date.median().index))
+        med = per_date.median().to_numpy()
+        name = label if not groups else f"{label} [{arm[0] if isinstance(arm, tuple) else arm}]"
+        line = ax.plot(dates, med, label=name, color=color if not groups else None, lw=1.4)
+        if per_date.count().max() > 1:
+            ax.fill_between(dates, per_date.quantile(0.05).to_numpy(),
+                            per_date.quantile(0.95).to_numpy(), alpha=0.2,
+                            color=line[0].get_color(), lw=0)

@@ -1,0 +1,127 @@
+"""`hashsim compare`: inputs diff, metric deltas with intervals, NRMSE, plots, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.commands.experiments import compare, sweep
+from sim.experiments import compare as cmp
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIAL = ROOT / "scenarios" / "tutorial.yaml"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three short tutorial runs: a, the same again, and one with other behaviour."""
+    tmp = tmp_path_factory.mktemp("runs")
+    base = sim.load(TUTORIAL, ["end=2021-04-30"])
+    other = sim.load(TUTORIAL, ["end=2021-04-30", "behaviour.decision_rate_per_day=0.5"])
+    out = {}
+    for name, scenario, seed in (("a", base, 1), ("same", base, 1), ("other", other, 1)):
+        out[name] = sim.run(scenario, seed=seed, replicates=3).write(tmp / name)
+    return out
+
+
+def _compare(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(compare, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_identical_runs_have_no_difference(runs: dict[str, Path]) -> None:
+    code, out = _compare(runs["a"], runs["same"], "--fail-above", "0")
+    assert code == 0, out
+    assert "inputs: identical" in out and "check passed" in out
+    comparison = cmp.compare(cmp.load_side(runs["a"]), cmp.load_side(runs["same"]))
+    assert (comparison.metrics["delta"].fillna(0) == 0).all()
+    assert (comparison.nrmse["nrmse_pct"] == 0).all()
+
+
+def test_different_runs_show_inputs_deltas_and_intervals(runs: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    code, out = _compare(runs["a"], runs["other"], "-o", tmp_path, "--fail-above", "0.01",
+                         "--metric", "drop", "--metric", "hashrate_hs")
+    assert code == 1, out
+    assert "scenario.behaviour.decision_rate_per_day: 0.2 → 0.5" in out
+    assert "check failed" in out and "above 0.01 %" in out
+    metrics = pd.read_csv(tmp_path / "comparison.csv")
+    assert list(metrics.columns) == ["coin", "metric", "unit", "a_mean", "b_mean", "delta",
+                                     "delta_pct", "ci_low", "ci_high", "a_n", "b_n"]
+    drop = metrics[metrics["metric"] == "drop"].iloc[0]
+    a = pd.read_csv(runs["a"] / "summary.csv").query("metric == 'drop'")["value"]
+    b = pd.read_csv(runs["other"] / "summary.csv").query("metric == 'drop'")["value"]
+    assert drop["delta"] == pytest.approx(b.mean() - a.mean())
+    assert drop["delta_pct"] == pytest.approx(100 * (b.mean() - a.mean()) / abs(a.mean()))
+    assert drop["ci_low"] <= drop["delta"] <= drop["ci_high"] and drop["a_n"] == 3
+    nrmse = pd.read_csv(tmp_path / "nrmse.csv")
+    hashrate = nrmse[nrmse["series"] == "hashrate_hs"].iloc[0]
+    assert hashrate["dates"] == 120 and hashrate["nrmse_pct"] > 0
+    assert "decision_rate_per_day" in (tmp_path / "inputs_diff.txt").read_text()
+    if pytest.importorskip("matplotlib"):
+        assert (tmp_path / "overlay_TUT_hashrate_hs.png").stat().st_size > 5000
+    code, out = _compare(runs["a"], runs["other"], "--fail-above", "1000")
+    assert code == 0, out
+
+
+def test_nrmse_by_hand() -> None:
+    dates = ["2021-01-01", "2021-01-02", "2021-01-03"]
+    a = pd.DataFrame({"date": dates, "coin": "X", "hashrate_hs": [10.0, 10.0, 10.0]})
+    b = a.assign(hashrate_hs=[10.0, 13.0, 6.0])
+    df = cmp.compare_series(a, b)
+    assert df.loc[0, "nrmse_pct"] == pytest.approx(100 * np.sqrt((0 + 9 + 16) / 3) / 10)
+
+
+def test_two_csv_files_of_the_same_table(runs: dict[str, Path]) -> None:
+    code, out = _compare(runs["a"] / "summary.csv", runs["other"] / "summary.csv")
+    assert code == 0 and "drop" in out
+    code, out = _compare(runs["a"] / "regions.csv", runs["other"] / "regions.csv")
+    assert code == 0 and "red_country" in out
+
+
+def test_not_comparable(runs: dict[str, Path], tmp_path: Path) -> None:
+    code, out = _compare(runs["a"] / "summary.csv", runs["a"] / "network.csv")
+    assert code == 3 and "is a summary table but" in out and "series table" in out
+    code, out = _compare(runs["a"], runs["a"] / "summary.csv")
+    assert code == 3 and "not a folder with a file" in out
+    summary = pd.read_csv(runs["a"] / "summary.csv")
+    summary.assign(unit=summary["unit"].replace("%", "fraction")).to_csv(
+        tmp_path / "units.csv", index=False)
+    code, out = _compare(runs["a"] / "summary.csv", tmp_path / "units.csv")
+    assert code == 3 and "units differ: drop ('%' vs 'fraction')" in out
+    summary.assign(coin="ETH").to_csv(tmp_path / "coins.csv", index=False)
+    code, out = _compare(runs["a"] / "summary.csv", tmp_path / "coins.csv")
+    assert code == 3 and "no coin in common: A has TUT, B has ETH" in out
+    code, out = _compare(runs["a"], tmp_path)
+    assert code == 3 and "not a results folder" in out
+    assert "Traceback" not in out
+
+
+def test_sweeps_compare_per_arm(runs: dict[str, Path], tmp_path: Path) -> None:
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(f"""\
+name: arms
+scenario: {TUTORIAL}
+set: {{end: 2021-04-30}}
+arms: {{ban: {{}}, no-ban: {{set: {{policies: []}}}}}}
+replicates: 2
+seed: 1
+""")
+    for name in ("x", "y"):
+        result = CliRunner().invoke(sweep, [str(exp), "-o", str(tmp_path / name), "-q"])
+        assert result.exit_code == 0, result.output
+    code, out = _compare(tmp_path / "x", tmp_path / "y", "--fail-above", "0")
+    assert code == 0, out
+    assert "ban · TUT" in out and "no-ban · TUT" in out
+    code, out = _compare(tmp_path / "x", runs["a"])
+    assert code == 3 and "choose one with --arm" in out
+    code, out = _compare(tmp_path / "x", runs["a"], "--arm", "ban")
+    assert code == 0, out
+    assert "experiment.arms.ban" in out or "inputs:" in out

@@ -1,0 +1,234 @@
+"""The HTML report: self-contained, deterministic, escaped; and, in Chromium, alive.
+
+The browser tests open the page in Debian's headless Chromium through playwright with every
+request that is not file:// blocked, and keep a screenshot under artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import sim
+from sim.plots import load_run
+from sim.report import build_report, write_report
+from tests.test_plots import SHORT, make_experiment, shared_run, small_run
+
+pytest.importorskip("plotly")
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+EVIL = "<script>alert(1)</script>"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def evil_scenario() -> sim.Scenario:
+    """The tutorial with a region, labels and a description that are HTML."""
+    base = sim.load("tutorial", SHORT)
+    text = json.dumps(base.model_dump(mode="json")).replace('"green_country"', json.dumps(EVIL))
+    doc = json.loads(text)
+    doc["description"] = f"Teaching world {EVIL} & <img src=x onerror=alert(2)>"
+    for region in doc["regions"]:
+        if region["name"] == "blue_country":
+            region["label"] = "<b onmouseover=alert(3)>Blue</b>"
+    doc["pools"][1]["name"] = "<i>bluepool</i>"
+    text = json.dumps(doc).replace('"bluepool"', json.dumps("<i>bluepool</i>"))
+    return sim.Scenario.model_validate(json.loads(text))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def evil_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_run(tmp_path_factory.mktemp("evil") / "run", scenario=evil_scenario(),
+                     replicates=1)
+
+
+@pytest.fixture(scope="module")
+def report_html(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    page = tmp_path_factory.mktemp("page") / "report.html"
+    return write_report(load_run(run_dir), page).read_text(encoding="utf-8")
+
+
+def test_the_report_is_one_offline_file_with_plotly_inlined_once(report_html: str) -> None:
+    assert report_html.startswith("<!DOCTYPE html>")
+    assert report_html.count("plotly.js v") == 1  # the library's banner, once
+    assert not re.search(r"<script[^>]+src=", report_html)
+    start = report_html.index("<script type='text/javascript'>")
+    rest = report_html[:start] + report_html[report_html.index("</script>", start):]
+    assert "https://" not in rest and "http://" not in rest  # no URL outside plotly.js
+    assert "Content-Security-Policy" in report_html and "default-src 'none'" in report_html
+    for div in ("fig-hashrate-0", "fig-difficulty-0", "fig-timeline", "fig-regions-0",
+                "fig-rigs", "fig-pools-0", "fig-sankey-0", "fig-arrivals", "fig-facility-0",
+                "fig-energy"):
+        assert f'id="{div}"' in report_html, div
+    for text in ("Summary", "hashrate before the shock", "The scenario as run",
+                 "Provenance", "scenario_hash", "Highland (Red Country)"):
+        assert text in report_html, text
+
+
+def test_the_report_is_deterministic(run_dir: Path, report_html: str) -> None:
+    assert build_report(load_run(run_dir)) == report_html
+
+
+def test_scenario_text_is_escaped_everywhere(evil_dir: Path) -> None:
+    page = build_report(load_run(evil_dir))
+    assert EVIL not in page and "<img src=x" not in page and "<b onmouseover" not in page
+    assert "<i>bluepool" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # in tables, YAML and plotly text
+    # The only script elements are the library and one per figure.
+    start = page.index("<script type='text/javascript'>")
+    rest = page[:start] + page[page.index("</script>", start):]
+    assert rest.count("<script") == rest.count('class="plotly-graph-div"') >= 10
+
+
+def test_china_like_scenarios_get_the_source_articles_events(run_dir: Path) -> None:
+    from sim.report_events import CHINA_2021, source_events
+
+    data = load_run(run_dir)
+    assert source_events(data.scenario) == []
+    assert source_events({"name": "china-2021-no-exchanges"}) == list(CHINA_2021)
+    observed = {"events": [{"date": "2021-03-15", "title": "Red Council <warns>", "source": "x"}]}
+    data.scenario = dict(data.scenario, observed=observed)
+    page = build_report(data)
+    assert "What the sources report" in page and "Red Council &lt;warns&gt;" in page
+    titles = [e.title for e in CHINA_2021]
+    assert any("9.24" in t for t in titles) and any("Sparkpool" in t for t in titles)
+    assert all(e.source for e in CHINA_2021)
+
+
+def test_an_experiment_report_shows_arms_and_sensitivity(run_dir: Path, tmp_path: Path
+                                                         ) -> None:
+    data = load_run(make_experiment(run_dir, tmp_path / "exp"))
+    page = build_report(data)
+    assert "hashsim experiment" in page and 'id="fig-sensitivity"' in page
+    assert "ban <span class='n'>(4 runs)</span>" in page
+    assert "no-ban <span class='n'>(4 runs)</span>" in page
+    assert "Parameter samples" in page and "risk_aversion" in page
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    from sim.commands.visual import report
+
+    result = CliRunner().invoke(report, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_report_command(run_dir: Path, tmp_path: Path) -> None:
+    code, out, err = invoke(str(run_dir), "-o", str(tmp_path / "page.html"))
+    assert code == 0, err
+    assert (tmp_path / "page.html").stat().st_size > 4_000_000 and "page.html" in out
+    code, _, err = invoke(str(tmp_path / "missing"))
+    assert code == 2 and "no such directory" in err and "Traceback" not in err
+    code, _, err = invoke(str(tmp_path))
+    assert code == 3 and "not a hashsim results directory" in err
+
+
+# ---------------------------------------------------------------------------- in a browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    with sync_api.sync_playwright() as pw:
+        exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+        chromium = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Any, path: Path) -> tuple[Any, dict[str, list[str]]]:
+    """Load `path` with every non-file request blocked; collect errors, dialogs, requests."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    seen: dict[str, list[str]] = {"errors": [], "console": [], "dialogs": [], "blocked": []}
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("console", lambda m: seen["console"].append(m.text) if m.type == "error" else None)
+
+    def dialog(d: Any) -> None:
+        seen["dialogs"].append(d.message)
+        d.dismiss()
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            seen["blocked"].append(r.request.url)
+            r.abort()
+
+    page.on("dialog", dialog)
+    page.route("**/*", route)
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0 && "
+                           "[...document.querySelectorAll('.js-plotly-plot')].every("
+                           "d => d.querySelector('.main-svg'))", timeout=30_000)
+    return page, seen
+
+
+CHART_SIZES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
+    const svg = d.querySelector('svg.main-svg'); const r = svg.getBoundingClientRect();
+    return [d.id, r.width, r.height, d.querySelectorAll('.trace, .sankey').length]; })"""
+
+
+@pytest.mark.browser
+def test_the_report_works_offline_in_chromium(browser: Any, evil_dir: Path) -> None:
+    path = write_report(load_run(evil_dir))
+    page, seen = open_page(browser, path)
+    try:
+        assert seen["errors"] == [] and seen["console"] == [], seen
+        assert seen["blocked"] == [], "the page tried to reach the network"
+        charts = page.evaluate(CHART_SIZES)
+        assert len(charts) >= 10
+        for div, width, height, traces in charts:
+            assert width > 300 and height > 200 and traces > 0, (div, width, height, traces)
+        # A legend click hides a series and a second click brings it back.
+        # (plotly waits out its double-click delay, 300 ms, before it toggles).
+        hidden = ("() => document.getElementById('fig-hashrate-0').data"
+                  ".some(t => t.visible === 'legendonly')")
+        assert not page.evaluate(hidden)
+        page.locator("#fig-hashrate-0 .legendtoggle").first.click()
+        page.wait_for_function(hidden, timeout=5_000)
+        page.locator("#fig-hashrate-0 .legendtoggle").first.click()
+        page.wait_for_function(f"() => !({hidden})()", timeout=5_000)
+        # Hostile names are shown as text and run nothing.
+        assert seen["dialogs"] == []
+        assert EVIL in page.inner_text("body")
+        assert page.evaluate("document.querySelectorAll('[onmouseover], [onerror]').length") == 0
+        legend = page.locator("#fig-regions-0 .legendtext").all_text_contents()
+        assert "<b onmouseover=alert(3)>Blue</b>" in legend, legend
+        legend = page.locator("#fig-pools-0 .legendtext").all_text_contents()
+        assert "<i>bluepool</i>" in legend, legend
+        page.locator("details summary").first.click()
+        page.evaluate("window.scrollTo(0, 0)")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_an_experiment_report_renders_in_chromium(browser: Any, run_dir: Path,
+                                                  tmp_path: Path) -> None:
+    path = write_report(load_run(make_experiment(run_dir, tmp_path / "exp")))
+    page, seen = open_page(browser, path)
+    try:
+        assert seen["errors"] == [] and seen["console"] == [] and seen["blocked"] == [], seen
+        charts = {c[0]: c for c in page.evaluate(CHART_SIZES)}
+        assert charts["fig-sensitivity"][3] > 0 and charts["fig-regions-0"][1] > 300
+        page.screenshot(path=str(ARTIFACTS / "report-experiment.png"), full_page=False)
+    finally:
+        page.close()
