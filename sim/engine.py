@@ -29,7 +29,8 @@ from sim.world import World, build_world
 
 #: simpy orders same-time events by priority (0 urgent, 1 normal); the tick comes after both.
 TICK_PRIORITY = 2
-#: In cohort resolution, merge identical rows this often (days).
+#: In cohort resolution, merge identical rows this often (days), and whenever the fleet has
+#: doubled in rows since the last merge.
 COMPACT_EVERY_DAYS = 7
 
 
@@ -72,6 +73,7 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
            on_day: Callable[[int], None] | None) -> Generator[Any, Any, None]:
     rng = world.streams["chain"]
     num_c = len(world.chains)
+    compacted = world.fleet.size
     for day in range(world.scenario.num_days):
         yield _TickTimeout(env, day - env.now)
         world.day = day
@@ -87,8 +89,10 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
                           f"difficulty {rt.change_pct:+.2f}% at height {rt.height:,} "
                           f"(epoch of {rt.epoch_seconds / 86400:.4f} days)")
         recorder.record(day, econ, hashrate, blocks, reward)
-        if world.scenario.resolution == "cohort" and day % COMPACT_EVERY_DAYS == 0:
+        if world.scenario.resolution == "cohort" and (
+                day % COMPACT_EVERY_DAYS == 0 or world.fleet.size > 2 * compacted):
             world.fleet.compact()
+            compacted = max(world.fleet.size, 64)
         if on_day is not None:
             on_day(day)
 

@@ -20,8 +20,9 @@ from scipy import stats
 
 from sim.scenario import Route, Scenario, Transit
 
-#: Transit pmfs are cut where the distribution has 1e-6 left; the tail joins the last day.
-TAIL = 1e-6
+#: Transit pmfs are cut where the distribution has 1e-4 left; that tail arrives on the last
+#: day kept (a shorter support keeps cohorts in fewer rows).
+TAIL = 1e-4
 MAX_TRANSIT_DAYS = 3650
 
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from sim import kernels
 from sim.agents.miners import Economics, row_cost_usd_per_day
 from sim.chain import SECONDS_PER_DAY
-from sim.state import IN_TRANSIT, NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, UNDERGROUND
+from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, UNDERGROUND
 from sim.world import World
 
 F64 = NDArray[np.float64]
@@ -75,8 +75,7 @@ class Recorder:
         """Rigs by (location, hardware, status), shape (R, K, S)."""
         w, fleet = self.world, self.world.fleet
         num_k = len(w.hw_coin)
-        loc = np.where(fleet.status == IN_TRANSIT, fleet.dest, fleet.region)
-        key = (loc.astype(np.intp) * num_k + fleet.hw) * NUM_STATUSES + fleet.status
+        key = (fleet.region.astype(np.intp) * num_k + fleet.hw) * NUM_STATUSES + fleet.status
         flat = kernels.bincount(key, fleet.count, w.num_regions * num_k * NUM_STATUSES)
         return flat.reshape(w.num_regions, num_k, NUM_STATUSES)
 

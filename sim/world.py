@@ -101,6 +101,8 @@ class World:
     flow_arrived: F64 = field(default_factory=lambda: np.zeros(0))
     flow_hashrate: F64 = field(default_factory=lambda: np.zeros(0))
     relocated_total: F64 = field(default_factory=lambda: np.zeros(0))
+    # rigs due to arrive from origin at destination, by day (flows.csv's arrivals)
+    arrivals: dict[tuple[int, int], F64] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ lookups
     @property

@@ -18,7 +18,7 @@ def test_split_moves_part_of_a_row_and_keeps_whole_rows() -> None:
     out = fleet.split(np.array([0, 1, 2]), np.array([4, 5, 0]))
     assert out.tolist() == [3, 1]  # row 0 split into a new row 3; row 1 moved whole
     assert fleet.count.tolist() == [6, 5, 7, 4]
-    assert fleet.dest[3] == -1 and fleet.t_due[3] == NEVER  # attributes copied
+    assert fleet.facility[3] == -1 and fleet.t_due[3] == NEVER  # attributes copied
 
 
 def test_split_of_one_row_several_ways() -> None:

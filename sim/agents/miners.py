@@ -109,11 +109,9 @@ def resolve_timers(world: World) -> None:
     fleet = world.fleet
     due = fleet.t_due <= world.day
     arriving = np.flatnonzero(due & (fleet.status == IN_TRANSIT))
+    for (origin, dest), due in world.arrivals.items():
+        world.flow_arrived[origin, dest] += due[world.day]
     if len(arriving):
-        origin, dest = fleet.region[arriving], fleet.dest[arriving]
-        np.add.at(world.flow_arrived, (origin, dest), fleet.count[arriving])
-        fleet.region[arriving] = dest
-        fleet.dest[arriving] = -1
         fleet.status[arriving] = QUEUED
         fleet.t_since[arriving] = world.day
         fleet.t_due[arriving] = NEVER
@@ -179,9 +177,8 @@ class Relocation:
     def _committed_mw(self) -> F64:
         fleet = self.world.fleet
         moving = (fleet.status == IN_TRANSIT) | (fleet.status == QUEUED)
-        where = np.where(fleet.status == IN_TRANSIT, fleet.dest, fleet.region)
         mw = np.where(moving, fleet.count * self.world.hw_power_w[fleet.hw] / 1e6, 0.0)
-        return kernels.bincount(where, mw, self.world.num_regions)
+        return kernels.bincount(fleet.region, mw, self.world.num_regions)
 
     def utilities(self, origin: NDArray[np.intp], hw: NDArray[np.intp]) -> F64:
         """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
@@ -255,7 +252,7 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
     np.add.at(world.flow_hashrate, (origin, np.full_like(origin, dest)), hashrate)
     world.relocated_total[dest] += count.sum()
     fleet.status[rows] = IN_TRANSIT
-    fleet.dest[rows] = dest
+    fleet.region[rows] = dest  # in transit, a rig counts where it is going
     fleet.facility[rows] = -1  # a shipped rig leaves its facility
     fleet.t_since[rows] = world.day
     rng = world.streams["transit"]
@@ -263,10 +260,21 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
         sel = rows[origin == o]
         pmf = world.geo.pair_pmf[(int(o), dest)]
         by_day = rng.multinomial(fleet.count[sel], pmf)  # (n, J)
+        _schedule_arrivals(world, int(o), dest, world.day + extra_days, by_day.sum(axis=0))
         r_idx, j = np.nonzero(by_day)
         new = fleet.split(sel[r_idx], by_day[r_idx, j])
-        fleet = world.fleet
         fleet.t_due[new] = world.day + extra_days + j
+
+
+def _schedule_arrivals(world: World, origin: int, dest: int, first_day: int,
+                       rigs_by_offset: NDArray[np.int64]) -> None:
+    """Note the rigs arriving `first_day + j` days (j = offset) from `origin` at `dest`."""
+    days = world.scenario.num_days
+    due = world.arrivals.get((origin, dest))
+    if due is None:
+        due = world.arrivals[(origin, dest)] = np.zeros(days)
+    span = min(len(rigs_by_offset), max(days - first_day, 0))
+    due[first_day:first_day + span] += rigs_by_offset[:span]
 
 
 def _leave(world: World, reloc: Relocation, rows: Rows, counts: NDArray[np.int64],
