@@ -28,7 +28,8 @@ from sim.scenario import (
     TroughCheck,
 )
 
-COLUMNS = ["check", "metric", "date", "unit", "observed", "low", "high", "simulated",
+TIER_WEIGHTS = {"headline": 1.0, "secondary": 0.3, "info": 0.0}
+COLUMNS = ["check", "tier", "metric", "date", "unit", "observed", "low", "high", "simulated",
            "simulated_p05", "simulated_p95", "within_band", "error", "abs_pct_error", "source"]
 
 
@@ -158,7 +159,10 @@ def _row(check: Check, values: np.ndarray, observed: float, low: float | None,
         inside_out = inside
     label = check.id or check.metric
     to_text = _date_text if unit == "date" else (lambda v: v)
-    return {"check": label, "metric": check.metric, "date": date, "unit": unit,
+    if check.tier == "info":
+        inside_out = None
+    return {"check": label, "tier": check.tier, "metric": check.metric, "date": date,
+            "unit": unit,
             "observed": to_text(observed), "low": to_text(low), "high": to_text(high),
             "simulated": to_text(med), "simulated_p05": to_text(float(p05)),
             "simulated_p95": to_text(float(p95)), "within_band": inside_out,
@@ -221,12 +225,17 @@ def nrmse(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> float:
 
 def scores(table: pd.DataFrame, scenario: Scenario, tables: dict[str, pd.DataFrame]
            ) -> dict[str, float]:
-    banded = table["within_band"].dropna()
+    """Counts of bands held and missed (overall and for headline checks), MAPE, NRMSE."""
+    banded = table.dropna(subset=["within_band"])
+    held = banded["within_band"].astype(bool)
+    headline = banded["tier"] == "headline"
     return {
         "checks": float(len(table)),
         "banded": float(len(banded)),
-        "hits": float(banded.astype(bool).sum()),
-        "misses": float((~banded.astype(bool)).sum()),
+        "hits": float(held.sum()),
+        "misses": float((~held).sum()),
+        "headline_banded": float(headline.sum()),
+        "headline_misses": float((~held & headline).sum()),
         "mape_pct": float(np.nanmean(table["abs_pct_error"].astype(float)))
         if table["abs_pct_error"].notna().any() else float("nan"),
         "nrmse": nrmse(scenario, tables),
@@ -234,12 +243,18 @@ def scores(table: pd.DataFrame, scenario: Scenario, tables: dict[str, pd.DataFra
 
 
 def objective(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> float:
-    """What calibration minimises: the mean squared distance of each banded check from its
-    band's centre in half-widths (so a figure at the band's edge scores 1), plus NRMSE² of the
-    hashrate series. A check the run cannot evaluate scores 25 (5 half-widths)."""
+    """What calibration minimises: the weighted mean squared distance of each banded check
+    from its band's centre in half-widths (so a figure at the band's edge scores 1; headline
+    checks weigh 1, secondary ones 0.3, info ones nothing), plus NRMSE² of the hashrate
+    series. A check the run cannot evaluate scores 25 (5 half-widths)."""
     table = evaluate(scenario, tables)
-    terms = []
+    terms: list[float] = []
+    weights: list[float] = []
     for _, row in table.iterrows():
+        weight = TIER_WEIGHTS[row["tier"]]
+        if weight == 0.0:
+            continue
+        before = len(terms)
         convert = _to_ord if row["unit"] == "date" else _num
         low, high, sim = convert(row["low"]), convert(row["high"]), convert(row["simulated"])
         if low is None and high is None:
@@ -255,8 +270,10 @@ def objective(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> float:
         else:
             centre, half = (low + high) / 2, max((high - low) / 2, 1e-12)
             terms.append(((sim - centre) / half) ** 2)
+        weights += [weight] * (len(terms) - before)
     err = nrmse(scenario, tables)
-    return float(np.mean(terms) if terms else 0.0) + (err**2 if np.isfinite(err) else 0.0)
+    mean = float(np.average(terms, weights=weights)) if terms else 0.0
+    return mean + (err**2 if np.isfinite(err) else 0.0)
 
 
 def _num(value: object) -> float | None:

@@ -550,6 +550,9 @@ class ObservedEvent(Model):
 
 class CheckBase(Model):
     id: Name | None = Field(None, description="a short label for tables")
+    tier: Literal["headline", "secondary", "info"] = Field(
+        "headline", description="headline: must hold (the backtest's exit code); secondary: "
+        "should hold (reported; required with --strict); info: context only")
     source: str = Field("", description="where the observed figure comes from")
     low: AnyFloat | None = Field(None, description="lower end of the acceptance band")
     high: AnyFloat | None = Field(None, description="upper end of the acceptance band")

@@ -47,6 +47,16 @@ class Event:
     description: str
 
 
+@dataclass(frozen=True)
+class Ban:
+    """An active mining ban, compiled: where, how hard, from when, how fast."""
+
+    where: NDArray[np.bool_]  # (R,)
+    hazard_per_day: float
+    start_day: float  # date + grace
+    ramp_days: float
+
+
 @dataclass
 class World:
     scenario: Scenario
@@ -77,9 +87,7 @@ class World:
     # regions (R,) — current state, changed by institutions
     capacity_mw: F64  # general hosting capacity (inf: unlimited)
     incentive_capacity_mw: F64
-    ban_hazard_per_day: F64
-    ban_start_day: F64
-    ban_ramp_days: F64
+    bans: list[Ban]
     underground_hazard_per_day: F64  # NaN: going underground not possible
     cutoff: NDArray[np.bool_]
     haircut: F64
@@ -121,17 +129,26 @@ class World:
         return np.maximum(price, 0.0)
 
     def ban_probability(self) -> F64:
-        """Probability that enforcement hits a rig today, per region (R,)."""
-        since = self.day - self.ban_start_day
-        ramp = np.where(self.ban_ramp_days > 0,
-                        np.clip((since + 1.0) / np.maximum(self.ban_ramp_days, 1e-9), 0.0, 1.0),
-                        1.0)
-        hazard = np.where(since >= 0, self.ban_hazard_per_day * ramp, 0.0)
+        """Probability that enforcement hits a rig today, per region (R,).
+
+        Each active ban ramps up on its own clock; where bans overlap, the strongest today
+        applies (a later ban never restarts an earlier one's ramp).
+        """
+        hazard = np.zeros(self.num_regions)
+        for ban in self.bans:
+            since = self.day - ban.start_day
+            if since < 0:
+                continue
+            ramp = min(1.0, (since + 1.0) / ban.ramp_days) if ban.ramp_days > 0 else 1.0
+            np.maximum(hazard, np.where(ban.where, ban.hazard_per_day * ramp, 0.0), out=hazard)
         return np.where(self.cutoff, 1.0, -np.expm1(-hazard))
 
     def banned(self) -> NDArray[np.bool_]:
         """Regions where mining is forbidden now or by an announced ban (R,)."""
-        return self.cutoff | (self.ban_hazard_per_day > 0)
+        out = self.cutoff.copy()
+        for ban in self.bans:
+            out |= ban.where & (ban.hazard_per_day > 0)
+        return out
 
     def capacity_on(self, day: int) -> F64:
         """General hosting capacity per region on `day` from the schedules, incentives
@@ -214,8 +231,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         fac_fixed_usd_per_day=np.array([f.fixed_cost_usd_per_month * 12 / 365.25
                                         for f in scenario.facilities]),
         capacity_mw=np.zeros(num_r), incentive_capacity_mw=np.zeros(num_r),
-        ban_hazard_per_day=np.zeros(num_r), ban_start_day=np.zeros(num_r),
-        ban_ramp_days=np.zeros(num_r), underground_hazard_per_day=np.full(num_r, np.nan),
+        bans=[], underground_hazard_per_day=np.full(num_r, np.nan),
         cutoff=np.zeros(num_r, dtype=bool), haircut=np.zeros(num_r),
         risk=geo.base_risk.copy(), discount_usd_per_kwh=np.zeros(num_r),
         price_usd=np.zeros(len(scenario.coins)),

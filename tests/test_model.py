@@ -166,3 +166,20 @@ def test_cohort_and_rig_resolution_agree_in_distribution() -> None:
         final = a.groupby("replicate")["rigs_online"].nth(14).to_numpy()
         z = (final.mean() - 4000 * p) / np.sqrt(4000 * p * (1 - p) / len(final))
         assert abs(z) < Z, resolution
+
+
+def test_overlapping_bans_keep_their_own_ramps() -> None:
+    # A strong ban ramping over 10 days, then a weak nation-wide one: the strong ramp goes on.
+    from sim.engine import start_world
+
+    doc = three_regions(policies=[
+        {"kind": "mining_ban", "region": "a", "date": "2021-01-11", "hazard_per_day": 1.0,
+         "ramp_days": 10},
+        {"kind": "mining_ban", "region": "a", "date": "2021-01-15", "hazard_per_day": 0.1}])
+    env, world = start_world(scenario(doc), seed=1, replicate=0)
+    env.run(until=16)
+    world.day = 15  # the sixth day of the strong ban's ramp: hazard 0.6, not 0.1
+    assert world.ban_probability()[0] == pytest.approx(1 - np.exp(-0.6))
+    world.day = 30
+    assert world.ban_probability()[0] == pytest.approx(1 - np.exp(-1.0))
+    assert world.banned().tolist() == [True, False, False]

@@ -24,7 +24,7 @@ from sim.scenario import (
     PoolServiceBan,
     PowerCutoff,
 )
-from sim.world import World, day_index
+from sim.world import Ban, World, day_index
 
 RegionalPolicy = Announcement | MiningBan | PowerCutoff | PoolServiceBan | ExchangeBan | Incentive
 
@@ -33,7 +33,7 @@ def refresh_regions(world: World) -> None:
     """Recompute the regional policy state from active policies and service withdrawals."""
     num = world.num_regions
     covers = world.geo.covers
-    hazard, start, ramp = np.zeros(num), np.zeros(num), np.zeros(num)
+    bans: list[Ban] = []
     underground = np.full(num, np.nan)
     cutoff = np.zeros(num, dtype=bool)
     haircut, risk = np.zeros(num), world.geo.base_risk.copy()
@@ -42,12 +42,11 @@ def refresh_regions(world: World) -> None:
         where = covers[world.geo.index(policy.region)]
         match policy:
             case MiningBan():
-                stronger = where & (policy.hazard_per_day >= hazard)
-                hazard[stronger] = policy.hazard_per_day
-                start[stronger] = day + policy.grace_days
-                ramp[stronger] = policy.ramp_days
+                bans.append(Ban(where, policy.hazard_per_day, day + policy.grace_days,
+                                policy.ramp_days))
                 if policy.underground_detection_per_day is not None:
-                    underground[where] = np.fmin(underground[where],
+                    # the strictest detection of the bans that allow hiding applies
+                    underground[where] = np.fmax(underground[where],
                                                  policy.underground_detection_per_day)
             case PowerCutoff():
                 cutoff |= where
@@ -65,8 +64,8 @@ def refresh_regions(world: World) -> None:
         where = np.any(covers[[world.geo.index(n) for n in service.regions]], axis=0)
         haircut[where] += level * service.haircut
         risk[where] += (level > 0) * service.risk
-    world.ban_hazard_per_day, world.ban_start_day, world.ban_ramp_days = hazard, start, ramp
-    world.underground_hazard_per_day = np.where(hazard > 0, underground, np.nan)
+    world.bans = bans
+    world.underground_hazard_per_day = underground
     world.cutoff, world.haircut = cutoff, np.clip(haircut, 0.0, 1.0)
     world.risk, world.discount_usd_per_kwh = np.maximum(risk, 0.0), discount
     world.exit_rate_per_day = exit_rate
