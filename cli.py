@@ -203,8 +203,8 @@ def scenarios() -> None:
 
 
 def _register() -> None:
-    from sim.commands.history import backtest, calibrate
     from sim.commands.experiments import compare, sensitivity, summarize, sweep
+    from sim.commands.history import backtest, calibrate
     from sim.commands.visual import demo, plot, report
 
     for command in (backtest, calibrate, plot, report, demo, sweep, summarize, sensitivity,

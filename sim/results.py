@@ -37,7 +37,7 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in ("hashsim", *LIBRARIES):
         try:
@@ -47,7 +47,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     try:
         here = Path(__file__).resolve().parent
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
@@ -152,8 +152,8 @@ def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
     tables = {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}
     tables["summary"] = summarize(scenario, tables)
     provenance = {
-        "versions": _versions(),
-        "git_commit": _git_commit(),
+        "versions": versions(),
+        "git_commit": git_commit(),
         "command": command if command is not None else list(sys.argv),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }

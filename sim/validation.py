@@ -705,13 +705,17 @@ def _discriminator_tags(members: list[Any]) -> dict[str, Any]:
         for m in models
     ]
     common = [n for n in literal_fields[0] if all(n in names for names in literal_fields)]
-    if not common:
+
+    def tags_of(name: str) -> list[tuple[Any, ...]]:
+        return [typing.get_args(m.model_fields[name].annotation) for m in models]
+
+    # The discriminator tells members apart: a Literal shared with the same values by every
+    # member (such as a check's `tier`) does not.
+    telling = [n for n in common if len(models) == 1 or len(set(tags_of(n))) > 1]
+    if not telling:
         return {}
-    return {
-        str(tag): model
-        for model in models
-        for tag in typing.get_args(model.model_fields[common[0]].annotation)
-    }
+    return {str(tag): model for model, tags in zip(models, tags_of(telling[0]), strict=True)
+            for tag in tags}
 
 
 def _pick_member(members: list[Any], elem: str | int) -> Any:

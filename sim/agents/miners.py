@@ -109,8 +109,8 @@ def resolve_timers(world: World) -> None:
     fleet = world.fleet
     due = fleet.t_due <= world.day
     arriving = np.flatnonzero(due & (fleet.status == IN_TRANSIT))
-    for (origin, dest), due in world.arrivals.items():
-        world.flow_arrived[origin, dest] += due[world.day]
+    for (origin, dest), by_day in world.arrivals.items():
+        world.flow_arrived[origin, dest] += by_day[world.day]
     if len(arriving):
         fleet.status[arriving] = QUEUED
         fleet.t_since[arriving] = world.day

@@ -419,7 +419,7 @@ def _remove(out: Path) -> None:
 
 
 def _manifest(plan: Plan, out: Path, fmt: str, command: list[str] | None) -> dict[str, Any]:
-    from sim.results import _git_commit, _versions
+    from sim.results import git_commit, versions
 
     exp = plan.experiment
     return {
@@ -443,8 +443,8 @@ def _manifest(plan: Plan, out: Path, fmt: str, command: list[str] | None) -> dic
         "replicates": exp.replicates,
         "num_tasks": plan.num_tasks,
         "failed": [],
-        "versions": _versions(),
-        "git_commit": _git_commit(),
+        "versions": versions(),
+        "git_commit": git_commit(),
         "command": command if command is not None else list(sys.argv),
     }
 
