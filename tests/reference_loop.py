@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sim.state import IN_TRANSIT, NUM_STATUSES, OFFLINE, ONLINE, QUEUED, UNDERGROUND
+from sim.state import NUM_STATUSES, OFFLINE, ONLINE, QUEUED, UNDERGROUND
 from sim.world import World
 
 SECONDS_PER_DAY = 86_400.0
@@ -30,8 +30,7 @@ class Rig:
 
     row: int
     status: int
-    region: int
-    dest: int
+    region: int  # where it is; while in transit, where it is going
     pool: int
     hw: int
     facility: int
@@ -44,9 +43,8 @@ def rigs_of(world: World) -> list[Rig]:
     out = []
     for i in range(fleet.size):
         for _ in range(int(fleet.count[i])):
-            out.append(Rig(i, int(fleet.status[i]), int(fleet.region[i]), int(fleet.dest[i]),
-                           int(fleet.pool[i]), int(fleet.hw[i]), int(fleet.facility[i]),
-                           int(fleet.t_since[i])))
+            out.append(Rig(i, int(fleet.status[i]), int(fleet.region[i]), int(fleet.pool[i]),
+                           int(fleet.hw[i]), int(fleet.facility[i]), int(fleet.t_since[i])))
     return out
 
 
@@ -190,7 +188,7 @@ def aggregate(world: World, network_hashrate_hs: list[float], revenue_usd: list[
     for rig in rigs_of(world):
         hw = sc.hardware[rig.hw]
         c = hw_coin(world, rig.hw)
-        where = rig.dest if rig.status == IN_TRANSIT else rig.region
+        where = rig.region  # a rig in transit counts where it is going
         mining = rig.status in (ONLINE, UNDERGROUND)
         mw = hw.power_w / 1e6
         for a in ancestors_or_self(world, where):

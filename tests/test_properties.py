@@ -548,9 +548,10 @@ def test_no_shock_means_no_change(doc: dict[str, Any], seed: int) -> None:
     # turns 1600·h + 1·h into 1601·h, which may differ in the last bit.
     np.testing.assert_allclose(net["hashrate_hs"], fleet_hs, rtol=1e-12, atol=0)
     # Difficulty: each retarget lands in the band with probability ≥ 1 − 1e-9 (two-sided). A
-    # run has at most ~90 days × 144 blocks / 144 ≈ 90 retargets, a test run 15 examples, so a
-    # false alarm has probability below 15 × 90 × 1e-9 ≈ 1.4e-6: the band holds at 99.9998 %
-    # confidence for the whole test.
+    # run has about 90 days × 144 blocks / 144 ≈ 90 retargets at most (say ≤ 120), a test run
+    # 40 examples, so a false alarm has probability below 40 × 120 × 1e-9 ≈ 5e-6: the band
+    # holds at 99.9995 % confidence for the whole test. (Retargeting 144 blocks, the band is
+    # about 0.63–1.75 × D₀; 2016 blocks, 0.88–1.15 × D₀.)
     coin = scenario.coins[0]
     d0 = fleet_hs * coin.block_time_s / 2**32
     ratio = net["difficulty"].to_numpy() / d0
@@ -568,3 +569,58 @@ def test_conservation_shares_and_revenue_many(doc: dict[str, Any], seed: int) ->
     scenario = scenario_of(doc)
     tables, _ = run_replicate(scenario, seed, 0)
     check_invariants(scenario, tables)
+
+
+# ------------------------------------------------------------------------------ regressions
+# Minimal cases of engine bugs these properties found (both fixed).
+
+
+def _two_regions(**extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": "two", "start": dt.date(2021, 1, 1), "end": dt.date(2021, 1, 10),
+        "coins": [{"name": "BTC", "rule": "bitcoin", "subsidy_coins": 6.25,
+                   "blocks_into_epoch": 0, "price": {"kind": "constant", "usd": 1000.0}}],
+        "regions": [{"name": "a", "electricity_usd_per_kwh": 0.05, "carbon_g_per_kwh": 0.0},
+                    {"name": "b", "electricity_usd_per_kwh": 0.05, "carbon_g_per_kwh": 0.0}],
+        "routes": [{"origin": "a", "destination": "b", "bidirectional": True,
+                    "transit": {"distribution": "fixed", "days": 1.0}}],
+        "hardware": [{"name": "rig", "coin": "BTC", "hashrate_hs": 1e14, "power_w": 3000.0}],
+        "pools": [{"name": "p", "coin": "BTC", "fee": 0.0}],
+        "fleet": [{"region": "a", "hardware": "rig", "rigs": 10, "pool": "p"},
+                  {"region": "b", "hardware": "rig", "rigs": 10, "pool": "p"}],
+        "behaviour": {"decision_rate_per_day": 1.0,
+                      "constants": {"relocate": 10.0, "underground": -50.0, "hibernate": -50.0,
+                                    "sell": -50.0, "retire": -50.0}},
+    }
+    return doc | extra
+
+
+def test_forced_off_rigs_with_no_destination_left_wait() -> None:
+    """Every region banned: no destination at all. kernels.softmax over zero alternatives
+    used to raise ValueError (np.max of an empty axis) in decide()."""
+    ban = {"kind": "mining_ban", "date": dt.date(2021, 1, 1), "hazard_per_day": 50.0}
+    scenario = scenario_of(_two_regions(policies=[ban | {"region": "a"},
+                                                  ban | {"region": "b"}]))
+    tables, _ = run_replicate(scenario, 1, 0)
+    check_invariants(scenario, tables)
+    regions = tables["regions"]
+    stopped = regions["rigs_banned_off"] + regions["rigs_retired"]  # hibernating or retired
+    assert (stopped.groupby(regions["date"]).sum() == 20).all()
+    assert len(tables["flows"]) == 0
+
+
+def test_shipped_rigs_leave_their_facility() -> None:
+    """Rigs shipped out of a facility used to keep its index: on arrival they queued for (and
+    were admitted into) the old facility in the banned region they had left."""
+    doc = _two_regions(
+        facilities=[{"name": "farm", "region": "a", "mode": "self_mining",
+                     "capacity": [{"date": dt.date(2021, 1, 1), "mw": 1.0}]}],
+        policies=[{"kind": "mining_ban", "date": dt.date(2021, 1, 1), "region": "a",
+                   "hazard_per_day": 50.0}])
+    doc["fleet"][0]["facility"] = "farm"
+    scenario = scenario_of(doc)
+    tables, world = run_replicate(scenario, 1, 0)
+    check_invariants(scenario, tables)
+    assert (tables["facilities"]["rigs"] == 0).all()
+    assert tables["flows"]["rigs_departed"].sum() == 10
+    assert (world.fleet.facility[world.fleet.count > 0] == -1).all()

@@ -122,8 +122,8 @@ def random_doc(rng: np.random.Generator, resolution: str = "cohort") -> dict[str
 
 def random_fleet(world: World, rng: np.random.Generator, rows: int, max_count: int) -> None:
     """Replace the fleet by `rows` random rows of 0 … max_count rigs (in rig resolution,
-    single rigs): every status, facility rows in their facility's region, destinations for
-    rigs in transit, queue days up to today."""
+    single rigs): every status, facility rows in their facility's region (rigs in transit,
+    which are at their destination, have none), queue days up to today."""
     leaves = np.flatnonzero(world.geo.is_leaf)
     num_f = len(world.fac_region)
     fleet = Fleet.empty()
@@ -132,14 +132,12 @@ def random_fleet(world: World, rng: np.random.Generator, rows: int, max_count: i
         pools = np.flatnonzero(world.pool_coin == world.hw_coin[k])
         status = int(rng.integers(0, NUM_STATUSES))
         region = int(rng.choice(leaves))
-        facility, dest = -1, -1
-        if status == IN_TRANSIT:
-            dest = int(rng.choice(leaves[leaves != region]))
-        elif num_f and rng.random() < 0.5:
+        facility = -1
+        if status != IN_TRANSIT and num_f and rng.random() < 0.5:
             facility = int(rng.integers(0, num_f))
             region = int(world.fac_region[facility])
         count = 1 if max_count == 1 else int(rng.integers(0, max_count + 1))
-        fleet.append(count=np.array([count]), status=status, region=region, dest=dest,
+        fleet.append(count=np.array([count]), status=status, region=region,
                      pool=int(rng.choice(pools)), hw=k, facility=facility,
                      t_since=int(rng.integers(0, world.day + 1)),
                      t_due=NEVER if rng.random() < 0.7 else int(rng.integers(0, 400)))
@@ -284,9 +282,10 @@ def test_recorder_aggregation_equals_reference(seed: int) -> None:
     reward_coins = blocks * rng.uniform(1, 7, num_c)
     econ = economics(world, hashrate)
     recorder = Recorder(world)
-    recorder.record(world.day % world.scenario.num_days, econ, hashrate, blocks, reward_coins)
+    today = world.day
+    recorder.record(today, econ, hashrate, blocks, reward_coins)
     day = ref.aggregate(world, list(hashrate), list(reward_coins * world.price_usd))
-    got = recorder.regions[world.day % world.scenario.num_days]  # (C, R, fields)
+    got = recorder.regions[today]  # (C, R, fields)
     col = {name: j for j, name in enumerate(REGION_FIELDS)}
     for c in range(num_c):
         for a in range(world.num_regions):
@@ -297,11 +296,11 @@ def test_recorder_aggregation_equals_reference(seed: int) -> None:
                          "revenue_usd", "cost_usd"):
                 assert got[c, a, col[name]] == pytest.approx(want[name], rel=RTOL, abs=1e-9), \
                     (c, world.geo.names[a], name)
-    pools = recorder.pools[world.day % world.scenario.num_days]
+    pools = recorder.pools[today]
     for p, want in enumerate(day.pools):
         for j, name in enumerate(POOL_FIELDS):
             assert pools[p, j] == pytest.approx(want[name], rel=RTOL, abs=1e-9), (p, name)
-    facs = recorder.facilities[world.day % world.scenario.num_days]
+    facs = recorder.facilities[today]
     for f, want in enumerate(day.facilities):
         assert facs[f, FACILITY_FIELDS.index("capacity_mw")] == world.fac_capacity_mw[f]
         for name in ("used_mw", "rigs", "revenue_usd", "cost_usd"):
@@ -381,7 +380,8 @@ def test_pool_reassignment_candidates_equal_reference(seed: int,
     want = {int(i): ref.pool_probabilities(world, rigs[int(i)]) for i in rows}
     candidates = {int(i): ref.pool_candidates(world, rigs[int(i)]) for i in rows}
     fleet.t_since[:] = 0
-    fleet.dest[:] = np.where(status == IN_TRANSIT, fleet.dest, 1000 + np.arange(fleet.size))
+    # reassignment never reads the facility: use it to tag every rig with its original row
+    fleet.facility[:] = 1000 + np.arange(fleet.size)
     old_pool, count_before = fleet.pool.copy(), fleet.count.copy()
 
     captured: list[np.ndarray] = []
@@ -402,7 +402,7 @@ def test_pool_reassignment_candidates_equal_reference(seed: int,
         np.testing.assert_allclose(probs[j], want[int(i)], rtol=1e-9, atol=1e-15)
     fleet = world.fleet
     for i, n in zip(rows, moving, strict=True):
-        mine = fleet.dest[: fleet.size] == 1000 + i
+        mine = fleet.facility == 1000 + i
         counts = fleet.count[mine]
         switched = fleet.pool[mine] != old_pool[i]
         stranded = (fleet.status[mine] == BANNED_OFF) & (fleet.t_since[mine] == world.day)
