@@ -183,3 +183,15 @@ def test_overlapping_bans_keep_their_own_ramps() -> None:
     world.day = 30
     assert world.ban_probability()[0] == pytest.approx(1 - np.exp(-1.0))
     assert world.banned().tolist() == [True, False, False]
+
+
+def test_lifting_a_ban_brings_forced_off_rigs_back() -> None:
+    doc = three_regions(policies=[
+        {"kind": "mining_ban", "id": "ban", "region": "a", "date": "2021-01-11",
+         "hazard_per_day": 1.0},
+        {"kind": "lift", "policy": "ban", "date": "2021-02-10"}],
+        behaviour={"decision_rate_per_day": 0.0})
+    online = leaf(run(scenario(doc), seed=11).regions, "a", "rigs_online")
+    assert online[9] == 4000 and online[20] < 10  # forced off within days
+    assert online[40] == 0  # the lift day: they queue for capacity …
+    assert online[41] == 4000  # … and are back online the next morning

@@ -52,8 +52,10 @@ def mining_hashrate(world: World) -> F64:
     """Hashrate of rigs online or underground, per coin (C,)."""
     fleet = world.fleet
     mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
-    per_row = np.where(mining, fleet.count * world.hw_hashrate_hs[fleet.hw], 0.0)
-    return kernels.bincount(world.hw_coin[fleet.hw], per_row, len(world.chains))
+    # rigs per hardware model first (exact integers), then hashes: merging rows never
+    # changes the sum in its last bit
+    rigs = kernels.bincount(fleet.hw, np.where(mining, fleet.count, 0), len(world.hw_coin))
+    return kernels.bincount(world.hw_coin, rigs * world.hw_hashrate_hs, len(world.chains))
 
 
 def economics(world: World, hashrate: F64) -> Economics:
@@ -122,8 +124,9 @@ def resolve_timers(world: World) -> None:
 
 
 def enforce(world: World) -> None:
-    """Bans force rigs off (cut-offs all at once); underground rigs are detected; underground
-    rigs in a region no longer banned come back online."""
+    """Bans force rigs off (cut-offs all at once); underground rigs are detected. Where a ban
+    has been lifted, underground rigs come back online and forced-off rigs whose pool serves
+    the region queue for capacity again."""
     p_ban = world.ban_probability()
     p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
     rng = world.streams["enforcement"]
@@ -133,8 +136,15 @@ def enforce(world: World) -> None:
     status = world.fleet.status
     _hit(world, rng, status == UNDERGROUND, p_detect)
     fleet = world.fleet
-    freed = (fleet.status == UNDERGROUND) & ~world.banned()[fleet.region]
-    fleet.status[freed] = ONLINE
+    allowed = ~world.banned()[fleet.region]
+    fleet.status[(fleet.status == UNDERGROUND) & allowed] = ONLINE
+    back = np.flatnonzero((fleet.status == BANNED_OFF) & allowed
+                          & world.pool_open[fleet.pool] & world.pool_serves[fleet.pool,
+                                                                             fleet.region])
+    if len(back):
+        fleet.status[back] = QUEUED
+        fleet.t_since[back] = world.day
+        fleet.t_due[back] = NEVER
 
 
 def _hit(world: World, rng: np.random.Generator, eligible: NDArray[np.bool_], p: F64) -> None:
