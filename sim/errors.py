@@ -43,6 +43,7 @@ class ScenarioError(HashsimError):
     """A scenario (or an override of it) is invalid; carries every issue found."""
 
     exit_code = 3
+    what = "scenario"  # what is invalid, for messages
 
     def __init__(self, issues: Sequence[Issue]) -> None:
         self.issues = list(issues)

@@ -18,8 +18,15 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def report_errors(func: F) -> F:
-    """Turn user errors into a message on stderr and an exit code, never a traceback."""
+def report_errors(func: F | None = None, *, interrupted: str = "interrupted: nothing was written"
+                  ) -> Any:
+    """Turn user errors into a message on stderr and an exit code, never a traceback.
+
+    Use bare (``@report_errors``) or with the message for Ctrl-C
+    (``@report_errors(interrupted="interrupted: finished runs are kept")``).
+    """
+    if func is None:
+        return functools.partial(report_errors, interrupted=interrupted)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -31,10 +38,11 @@ def report_errors(func: F) -> F:
             for issue in err.issues:
                 click.echo(str(issue), err=True)
             n = len(err.issues)
-            fail(f"error: invalid scenario ({n} problem{'s' * (n != 1)})", err.exit_code)
+            fail(f"error: invalid {err.what} ({n} problem{'s' * (n != 1)}); nothing was "
+                 "written", err.exit_code)
         except HashsimError as err:
             fail(f"error: {err}", err.exit_code)
         except KeyboardInterrupt:
-            fail("interrupted: nothing was written", 130)
+            fail(interrupted, 130)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

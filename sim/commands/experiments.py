@@ -7,46 +7,21 @@ experiment or input; 4 some runs of a sweep failed; 130 interrupted.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
+
+from sim.commands.common import fail, report_errors
 
 EXIT_CHECK_FAILED = 1
 EXIT_RUNS_FAILED = 4
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(message, err=True)
-    sys.exit(code)
-
-
-def _report_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """User errors become a message on stderr and an exit code, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sim.errors import HashsimError, ScenarioError
-        from sim.experiments.spec import ExperimentError
-
-        try:
-            return func(*args, **kwargs)
-        except ScenarioError as err:
-            for issue in err.issues:
-                click.echo(str(issue), err=True)
-            n = len(err.issues)
-            what = "experiment" if isinstance(err, ExperimentError) else "scenario"
-            _fail(f"error: invalid {what} ({n} problem{'s' * (n != 1)}); nothing was written",
-                  err.exit_code)
-        except HashsimError as err:
-            _fail(f"error: {err}", err.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-
-    return wrapper
+_fail = fail
+_report_errors = report_errors(interrupted="interrupted: finished runs are kept (--resume)")
 
 
 # ---------------------------------------------------------------------------- sweep

@@ -37,6 +37,7 @@ class ExperimentError(ScenarioError):
     """An experiment file (or a scenario it names) is invalid; carries every issue found."""
 
     exit_code = 3
+    what = "experiment"
 
 
 class _Model(BaseModel):
