@@ -1,0 +1,212 @@
+"""What a figure shows of a run: bands over members, stacked means, markers, flows, books.
+
+Each function turns the long tables of a :class:`~sim.rundata.RunData` into the frame one chart
+draws: median and 5–95 % bands over an arm's members, means for stacked charts, dated policy
+markers, the observed overlay. The matplotlib figures (`sim.plots`) and the interactive report
+(`sim.report`) both draw from here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.rundata import MEMBER, RunData
+
+#: Event kinds drawn as dated markers on time axes (the timeline in the report shows all).
+MARKER_KINDS = {
+    "announcement": "announcement", "mining_ban": "ban", "power_cutoff": "power cut",
+    "pool_service_ban": "pool ban", "exchange_ban": "exchange ban", "incentive": "incentive",
+    "lift": "lifted", "pool_stop_service": "stops serving", "pool_wind_down": "winds down",
+    "pool_shutdown": "shuts down", "service_close": "closes accounts",
+}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A dated policy marker: a short label for the axis and the full text for hovering."""
+
+    date: pd.Timestamp
+    label: str
+    text: str
+
+
+def bands(df: pd.DataFrame, value: str, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Median and 5–95 % band of `value` over members, per arm, `by` and date.
+
+    Returns columns arm, *by, date, lo, mid, hi (rows sorted by date).
+    """
+    keys = ["arm", *by, "date"]
+    if not len(df):
+        return pd.DataFrame(columns=[*keys, "lo", "mid", "hi"])
+    q = df.groupby(keys, sort=True)[value].quantile(np.array([0.05, 0.5, 0.95])).unstack()
+    q.columns = ["lo", "mid", "hi"]
+    return q.reset_index()
+
+
+def member_sum(df: pd.DataFrame, value: str | list[str], by: Sequence[str] = ()
+               ) -> pd.DataFrame:
+    """Sum `value` per member, arm, `by` and date (e.g. over regions)."""
+    keys = ["arm", *MEMBER, *by, "date"]
+    return df.groupby(keys, sort=True)[value].sum().reset_index()
+
+
+def rolling_mean(df: pd.DataFrame, value: str, days: int, by: Sequence[str] = ()
+                 ) -> pd.DataFrame:
+    """A trailing `days`-day mean of `value` within each member (and `by` group)."""
+    keys = ["arm", *MEMBER, *by]
+    out = df.sort_values([*keys, "date"]).copy()
+    out[value] = out.groupby(keys, sort=False)[value].transform(
+        lambda s: s.rolling(days, min_periods=1).mean())
+    return out
+
+
+def stack_means(df: pd.DataFrame, value: str, key: str, arm: str) -> pd.DataFrame:
+    """Mean of `value` over one arm's members as a date × `key` frame (for stacked charts).
+
+    Columns follow :func:`key_order` of the whole table, so every arm stacks alike.
+    """
+    part = df[df["arm"] == arm]
+    if not len(part):
+        return pd.DataFrame()
+    wide = part.groupby(["date", key], sort=True)[value].mean().unstack(key).fillna(0.0)
+    return wide.reindex(columns=[k for k in key_order(df, value, key) if k in wide.columns])
+
+
+def key_order(df: pd.DataFrame, value: str, key: str) -> list[str]:
+    """Keys (regions, pools) by their mean `value` on the first date, largest first."""
+    if not len(df):
+        return []
+    first = df[df["date"] == df["date"].min()]
+    mean = first.groupby(key, sort=True)[value].mean().sort_values(ascending=False,
+                                                                   kind="stable")
+    seen = list(mean.index)
+    return seen + sorted(set(df[key]) - set(seen))
+
+
+def observed_hashrate(data: RunData, coin: str) -> pd.DataFrame | None:
+    """Observed network hashrate (``scenario.observed.hashrate``) for `coin`, if any.
+
+    Entries are ``{date, hashrate_hs}``, optionally with ``coin``; entries without a coin
+    belong to the scenario's first coin.
+    """
+    observed = data.scenario.get("observed") or {}
+    entries = observed.get("hashrate") if isinstance(observed, dict) else None
+    if not entries or not isinstance(entries, list):
+        return None
+    first = data.coins[0] if data.coins else ""
+    rows = [(e.get("date"), e.get("hashrate_hs")) for e in entries if isinstance(e, dict)
+            and str(e.get("coin", observed.get("coin", first))) == coin]
+    df = pd.DataFrame(rows, columns=["date", "hashrate_hs"]).dropna()
+    if not len(df):
+        return None
+    df["date"] = pd.to_datetime(df["date"], format="ISO8601", errors="coerce")
+    df["hashrate_hs"] = pd.to_numeric(df["hashrate_hs"], errors="coerce")
+    return df.dropna().sort_values("date")
+
+
+def markers(data: RunData, arm: str | None = None) -> list[Marker]:
+    """Policy markers, one per date, from the event log of `arm`'s first member (default: the
+    first arm's), else from the scenario's policies."""
+    ev = data.first_member(arm)
+    if len(ev) or len(data.tables["events"]):
+        rows = [(d, k, a, r, t) for d, k, a, r, t in zip(
+            ev["date"], ev["kind"], ev["actor"], ev.get("region", ""), ev["description"],
+            strict=True)]
+    else:
+        rows = [(pd.Timestamp(p.get("date")), p.get("kind", ""), p.get("actor") or "",
+                 p.get("region") or "", p.get("description") or p.get("kind", ""))
+                for p in data.scenario.get("policies", []) if p.get("date")]
+    by_date: dict[pd.Timestamp, list[tuple[str, str]]] = {}
+    for date, kind, actor, region, text in rows:
+        if kind in MARKER_KINDS and pd.notna(date):
+            day = pd.Timestamp(date).normalize()
+            by_date.setdefault(day, []).append((_short(data, kind, actor, region, str(text)),
+                                                str(text)))
+    out = []
+    for day in sorted(by_date):
+        labels = list(dict.fromkeys(lab for lab, _ in by_date[day]))
+        label = ", ".join(labels[:2]) + (f" +{len(labels) - 2}" if len(labels) > 2 else "")
+        out.append(Marker(day, label, "\n".join(t for _, t in by_date[day])))
+    return out
+
+
+def _short(data: RunData, kind: str, actor: str, region: str, text: str) -> str:
+    word = MARKER_KINDS[kind]
+    if kind.startswith(("pool_stop", "pool_wind", "pool_shutdown", "service_")):
+        return f"{actor} {word}"
+    if kind == "lift":
+        found = re.search(r"'([^']+)'", text)
+        return f"lifted {found.group(1) if found else region or actor}"
+    where = data.label(region) if region else actor
+    return f"{word} {where}".strip()
+
+
+def retargets(data: RunData, coin: str) -> pd.DataFrame:
+    """Difficulty retargets of `coin` in the first member: date and change in %."""
+    ev = data.first_member()
+    if not len(ev):
+        return pd.DataFrame(columns=["date", "change_pct"])
+    rt = ev[(ev["kind"] == "retarget") & (ev["actor"] == coin)]
+    pct = rt["description"].str.extract(r"difficulty ([+-]?[0-9.]+)%")[0].astype(float)
+    return pd.DataFrame({"date": rt["date"].to_numpy(), "change_pct": pct.to_numpy()})
+
+
+def flow_totals(data: RunData, arm: str) -> pd.DataFrame:
+    """Rigs departed per origin → destination over the run (mean over members), largest first."""
+    fl = data.tables["flows"]
+    fl = fl[fl["arm"] == arm]
+    if not len(fl):
+        return pd.DataFrame(columns=["origin", "destination", "rigs"])
+    per = fl.groupby([*MEMBER, "origin", "destination"])["rigs_departed"].sum()
+    total = per.groupby(["origin", "destination"]).sum() / max(data.members(arm), 1)
+    out = total.rename("rigs").reset_index()
+    return out[out["rigs"] > 0].sort_values(["rigs", "origin", "destination"],
+                                            ascending=[False, True, True], kind="stable")
+
+
+def cumulative_arrivals(data: RunData, arm: str) -> pd.DataFrame:
+    """Rigs arrived by destination, cumulated over time (mean over members), date × region."""
+    fl = data.tables["flows"]
+    fl = fl[fl["arm"] == arm]
+    if not len(fl):
+        return pd.DataFrame()
+    daily = fl.groupby(["date", "destination"])["rigs_arrived"].sum().unstack().fillna(0.0)
+    dates = pd.date_range(*data.span, freq="D")
+    daily = daily.reindex(dates, fill_value=0.0) / max(data.members(arm), 1)
+    cum = daily.cumsum()
+    return cum[list(cum.iloc[-1].sort_values(ascending=False, kind="stable").index)]
+
+
+def monthly_books(data: RunData, facility: str) -> pd.DataFrame:
+    """A facility's revenue, cost and profit per month (USD, mean over members), per arm."""
+    fac = data.tables["facilities"]
+    fac = fac[fac["facility"] == facility]
+    if not len(fac):
+        return pd.DataFrame(columns=["arm", "month", "revenue_usd", "cost_usd", "profit_usd"])
+    fac = fac.assign(month=fac["date"].dt.to_period("M").dt.to_timestamp())
+    per = fac.groupby(["arm", *MEMBER, "month"])[["revenue_usd", "cost_usd"]].sum()
+    books = per.groupby(["arm", "month"]).mean().reset_index()
+    books["profit_usd"] = books["revenue_usd"] - books["cost_usd"]
+    return books
+
+
+def target_block_time(data: RunData, coin: str) -> float | None:
+    for c in data.scenario.get("coins", []):
+        if c.get("name") == coin and c.get("block_time_s"):
+            return float(c["block_time_s"])
+    return None
+
+
+def energy_series(data: RunData) -> pd.DataFrame:
+    """Daily energy (MWh) and cumulative CO₂ (t) per member, summed over leaf regions."""
+    leaves = data.leaf_regions()
+    if not len(leaves) or "energy_mwh" not in leaves.columns:
+        return pd.DataFrame(columns=["arm", *MEMBER, "date", "energy_mwh", "co2_t", "co2_cum_t"])
+    per = member_sum(leaves, ["energy_mwh", "co2_t"])
+    per["co2_cum_t"] = per.groupby(["arm", *MEMBER], sort=False)["co2_t"].cumsum()
+    return per
