@@ -295,7 +295,22 @@ def worlds(draw: st.DrawFn, resolution: str = "cohort", shocks: bool = True) -> 
                           for k in ("relocate", "underground", "hibernate", "sell", "retire")},
         },
     }
+    _serve_own_rigs(doc)
     return doc
+
+
+def _serve_own_rigs(doc: dict[str, Any]) -> None:
+    """A pool restricted to some regions must serve the regions its initial, bought and
+    ordered rigs are in (the validator requires it)."""
+    needed: dict[str, set[str]] = {}
+    placed = [(e["region"], e["pool"]) for e in doc["fleet"] + doc["purchases"]]
+    placed += [(f["region"], o["pool"]) for f in doc["facilities"] for o in f.get("orders", [])]
+    for region, spec in placed:
+        for pool in ([spec] if isinstance(spec, str) else list(spec)):
+            needed.setdefault(pool, set()).add(region)
+    for pool in doc["pools"]:
+        if pool.get("regions") is not None:
+            pool["regions"] = sorted(set(pool["regions"]) | needed.get(pool["name"], set()))
 
 
 def _policies(draw: st.DrawFn, names: list[str], pool_names: list[str], date: Any,

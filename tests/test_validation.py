@@ -558,3 +558,15 @@ def test_schema_json_is_sorted_json_with_a_newline() -> None:
 def test_committed_schema_matches_the_models() -> None:
     committed = (ROOT / "schema" / "scenario.schema.json").read_text(encoding="utf-8")
     assert committed == schema_json(), "schema drifted: run python scripts/update_schema.py"
+
+
+def test_rigs_must_start_in_a_pool_that_serves_their_region() -> None:
+    doc = minimal_doc()
+    doc["pools"][1]["regions"] = ["usa", "xinjiang"]  # foundry: where its rigs are
+    loads(to_yaml(doc))  # xinjiang's rigs and georgia's facility order are served
+    doc["pools"][1]["regions"] = ["georgia"]
+    with pytest.raises(ScenarioError) as err:
+        loads(to_yaml(doc), "s.yaml")
+    issues = [i for i in err.value.issues if "does not serve region 'xinjiang'" in i.message]
+    assert len(issues) == 1
+    assert issues[0].dotted_path == "fleet.1.pool.foundry" and issues[0].line is not None

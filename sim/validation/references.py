@@ -45,6 +45,8 @@ def reference_findings(scenario: Scenario) -> list[Finding]:
     names_resolve = not findings
     findings += rigs_in_parents(scenario, tree)
     findings += _coin_mismatches(scenario)
+    if names_resolve:
+        findings += _pools_serve(scenario, tree)
     findings += _facility_regions(scenario)
     findings += _date_order(scenario)
     findings += _lifts(scenario)
@@ -201,6 +203,31 @@ def _coin_mismatches(scenario: Scenario) -> Iterator[Finding]:
                     f"'{coin}'; pick a pool that mines '{coin}'"
                 )
                 yield Finding(path, message, at_key)
+
+
+def _pools_serve(scenario: Scenario, tree: RegionTree) -> Iterator[Finding]:
+    """Rigs at the start, bought or ordered must mine for a pool that serves their region."""
+    served: dict[str, set[str] | None] = {}
+    for pool in reversed(scenario.pools):
+        served[pool.name] = (None if pool.regions is None
+                             else set().union(*(tree.subtree(r) for r in pool.regions)))
+    region_of = {f.name: f.region for f in reversed(scenario.facilities)}
+    rows: list[tuple[FieldPath, str, str | dict[str, float]]] = [
+        *((("fleet", i), e.region, e.pool) for i, e in enumerate(scenario.fleet)),
+        *((("purchases", i), p.region, p.pool) for i, p in enumerate(scenario.purchases)),
+    ]
+    for j, facility in enumerate(scenario.facilities):
+        rows += [(("facilities", j, "orders", k), region_of[facility.name], o.pool)
+                 for k, o in enumerate(facility.orders)]  # fmt: skip
+    for row, region, pools in rows:
+        for path, pool, at_key in _pool_names((*row, "pool"), pools):
+            regions = served.get(pool)
+            if regions is not None and region not in regions:
+                listed = ", ".join(next(p.regions for p in scenario.pools if p.name == pool)
+                                   or [])
+                yield Finding(path, f"pool '{pool}' does not serve region '{region}' (it serves "
+                              f"{listed}); pick a pool that does, or add the region to the "
+                              "pool's `regions`", at_key)
 
 
 def _facility_regions(scenario: Scenario) -> Iterator[Finding]:
