@@ -208,9 +208,11 @@ def _coin_mismatches(scenario: Scenario) -> Iterator[Finding]:
 def _pools_serve(scenario: Scenario, tree: RegionTree) -> Iterator[Finding]:
     """Rigs at the start, bought or ordered must mine for a pool that serves their region."""
     served: dict[str, set[str] | None] = {}
-    for pool in reversed(scenario.pools):
-        served[pool.name] = (None if pool.regions is None
-                             else set().union(*(tree.subtree(r) for r in pool.regions)))
+    listed: dict[str, list[str]] = {}
+    for spec in reversed(scenario.pools):
+        listed[spec.name] = spec.regions or []
+        served[spec.name] = (None if spec.regions is None
+                             else set().union(*(tree.subtree(r) for r in spec.regions)))
     region_of = {f.name: f.region for f in reversed(scenario.facilities)}
     rows: list[tuple[FieldPath, str, str | dict[str, float]]] = [
         *((("fleet", i), e.region, e.pool) for i, e in enumerate(scenario.fleet)),
@@ -223,11 +225,9 @@ def _pools_serve(scenario: Scenario, tree: RegionTree) -> Iterator[Finding]:
         for path, pool, at_key in _pool_names((*row, "pool"), pools):
             regions = served.get(pool)
             if regions is not None and region not in regions:
-                listed = ", ".join(next(p.regions for p in scenario.pools if p.name == pool)
-                                   or [])
                 yield Finding(path, f"pool '{pool}' does not serve region '{region}' (it serves "
-                              f"{listed}); pick a pool that does, or add the region to the "
-                              "pool's `regions`", at_key)
+                              f"{', '.join(listed[pool])}); pick a pool that does, or add the "
+                              "region to the pool's `regions`", at_key)
 
 
 def _facility_regions(scenario: Scenario) -> Iterator[Finding]:
