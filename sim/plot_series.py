@@ -20,6 +20,7 @@ from sim.rundata import MEMBER, RunData
 #: Event kinds drawn as dated markers on time axes (the timeline in the report shows all).
 MARKER_KINDS = {
     "announcement": "announcement", "mining_ban": "ban", "power_cutoff": "power cut",
+    "power_outage": "outage", "power_restored": "power back",
     "pool_service_ban": "pool ban", "exchange_ban": "exchange ban", "incentive": "incentive",
     "lift": "lifted", "pool_stop_service": "stops serving", "pool_wind_down": "winds down",
     "pool_shutdown": "shuts down", "service_close": "closes accounts",

@@ -438,6 +438,13 @@ class PowerCutoff(RegionalPolicy):
     kind: Literal["power_cutoff"]
 
 
+class PowerOutage(RegionalPolicy):
+    """The grid goes down: rigs stop without deciding anything and come back when it ends."""
+
+    kind: Literal["power_outage"]
+    days: PosFloat | None = Field(None, description="how long it lasts; null = until lifted")
+
+
 class PoolServiceBan(RegionalPolicy):
     kind: Literal["pool_service_ban"]
     pools: list[Name] | None = Field(None, description="pools concerned; null = all")
@@ -462,7 +469,8 @@ class Lift(PolicyBase):
 
 
 Policy = Annotated[
-    Announcement | MiningBan | PowerCutoff | PoolServiceBan | ExchangeBan | Incentive | Lift,
+    Announcement | MiningBan | PowerCutoff | PowerOutage | PoolServiceBan | ExchangeBan
+    | Incentive | Lift,
     Field(discriminator="kind"),
 ]
 

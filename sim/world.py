@@ -96,6 +96,7 @@ class World:
     # coins (C,)
     price_usd: F64
     exit_rate_per_day: F64 = field(default_factory=lambda: np.zeros(0))
+    outage: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # (R,)
     pool_share: F64 = field(default_factory=lambda: np.zeros(0))  # of its coin's hashrate
     initial_serves: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), bool))
     active_policies: list[tuple[Any, int]] = field(default_factory=list)
@@ -239,6 +240,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         flow_hashrate=np.zeros((num_r, num_r)), relocated_total=np.zeros(num_r),
     )
     world.exit_rate_per_day = np.zeros(num_r)
+    world.outage = np.zeros(num_r, dtype=bool)
     world.pool_share = np.full(num_p, 1.0 / num_p)
     world.initial_serves = serves.copy()
     world.capacity_mw = world.capacity_on(0)

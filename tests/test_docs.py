@@ -16,6 +16,6 @@ def test_scenario_format_page_is_current() -> None:
 
 def test_docs_name_every_policy_kind() -> None:
     model = (ROOT / "docs" / "model.md").read_text()
-    for kind in ("announcement", "mining_ban", "power_cutoff", "pool_service_ban",
+    for kind in ("announcement", "mining_ban", "power_cutoff", "power_outage", "pool_service_ban",
                  "exchange_ban", "incentive", "lift"):
         assert f"`{kind}`" in model

@@ -195,3 +195,16 @@ def test_lifting_a_ban_brings_forced_off_rigs_back() -> None:
     assert online[9] == 4000 and online[20] < 10  # forced off within days
     assert online[40] == 0  # the lift day: they queue for capacity …
     assert online[41] == 4000  # … and are back online the next morning
+
+
+def test_power_outage_stops_rigs_without_a_decision() -> None:
+    doc = three_regions(policies=[{"kind": "power_outage", "region": "a", "date": "2021-01-11",
+                                   "days": 5}])
+    res = run(scenario(doc), seed=12)
+    a = res.regions[res.regions["region"] == "a"]
+    online, off = a["rigs_online"].to_numpy(), a["rigs_offline"].to_numpy()
+    assert online[9] == 4000
+    assert online[10:15].max() == 0 and off[10:15].min() == 4000  # dark, nobody leaves
+    assert a["rigs_banned_off"].to_numpy().max() == 0 and len(res.flows) == 0
+    assert online[15] == 4000  # power back on day 15: they switch on that morning
+    assert {"power_outage", "power_restored"} <= set(res.events["kind"])

@@ -44,8 +44,9 @@ def admit_queued(world: World) -> None:
     general_used, fac_used = occupancy_mw(world)
     fac_free = world.fac_capacity_mw - fac_used
     general_free = world.capacity_mw - general_used
-    fac_free[world.cutoff[world.fac_region]] = 0.0
-    general_free[world.cutoff] = 0.0
+    dark = world.cutoff | world.outage
+    fac_free[dark[world.fac_region]] = 0.0
+    general_free[dark] = 0.0
     ordered = fleet.facility[queued] >= 0
     for f in np.unique(fleet.facility[queued[ordered]]):
         rows = queued[fleet.facility[queued] == f]

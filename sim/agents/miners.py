@@ -99,8 +99,9 @@ def switch(world: World, econ: Economics) -> None:
     cost = row_cost_usd_per_day(world, econ)
     rel = (revenue - cost) / np.maximum(cost, 1e-12)
     status = fleet.status
-    off = (status == ONLINE) & (rel < b.switch_off_margin)
-    on = (status == OFFLINE) & (rel > b.switch_on_margin) & ~world.cutoff[fleet.region]
+    dark = world.cutoff[fleet.region] | world.outage[fleet.region]  # no power to run on
+    off = (status == ONLINE) & ((rel < b.switch_off_margin) | dark)
+    on = (status == OFFLINE) & (rel > b.switch_on_margin) & ~dark
     status[off] = OFFLINE
     status[on] = ONLINE
     fleet.t_since[off | on] = world.day

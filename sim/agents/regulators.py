@@ -23,10 +23,12 @@ from sim.scenario import (
     Policy,
     PoolServiceBan,
     PowerCutoff,
+    PowerOutage,
 )
 from sim.world import Ban, World, day_index
 
-RegionalPolicy = Announcement | MiningBan | PowerCutoff | PoolServiceBan | ExchangeBan | Incentive
+RegionalPolicy = (Announcement | MiningBan | PowerCutoff | PowerOutage | PoolServiceBan
+                  | ExchangeBan | Incentive)
 
 
 def refresh_regions(world: World) -> None:
@@ -36,6 +38,7 @@ def refresh_regions(world: World) -> None:
     bans: list[Ban] = []
     underground = np.full(num, np.nan)
     cutoff = np.zeros(num, dtype=bool)
+    outage = np.zeros(num, dtype=bool)
     haircut, risk = np.zeros(num), world.geo.base_risk.copy()
     discount, capacity, exit_rate = np.zeros(num), np.zeros(num), np.zeros(num)
     for policy, day in world.active_policies:
@@ -50,6 +53,8 @@ def refresh_regions(world: World) -> None:
                                                  policy.underground_detection_per_day)
             case PowerCutoff():
                 cutoff |= where
+            case PowerOutage():
+                outage |= where
             case ExchangeBan():
                 haircut[where] += policy.haircut
             case Announcement():
@@ -67,6 +72,7 @@ def refresh_regions(world: World) -> None:
     world.bans = bans
     world.underground_hazard_per_day = underground
     world.cutoff, world.haircut = cutoff, np.clip(haircut, 0.0, 1.0)
+    world.outage = outage
     world.risk, world.discount_usd_per_kwh = np.maximum(risk, 0.0), discount
     world.exit_rate_per_day = exit_rate
     world.incentive_capacity_mw = capacity
@@ -82,6 +88,8 @@ def describe(policy: Policy) -> str:
                     f"{policy.hazard_per_day:g}/day")
         case PowerCutoff():
             return f"power cut off for miners in {policy.region}"
+        case PowerOutage():
+            return f"power outage in {policy.region}"
         case PoolServiceBan():
             return f"pools must stop serving {policy.region}"
         case ExchangeBan():
@@ -109,7 +117,7 @@ class Regulator:
         yield self.env.timeout(max(day, 0))
         if isinstance(policy, Lift):
             world.active_policies = [(p, d) for p, d in world.active_policies
-                                     if p.id != policy.policy]
+                                     if p.id != policy.policy]  # (an id lifts all its entries)
             self._restore_pools(policy.policy)
             region = ""
         else:
@@ -120,6 +128,12 @@ class Regulator:
         refresh_regions(world)
         world.log(self.env.now, policy.kind, policy.actor or "regulator", region,
                   describe(policy))
+        if isinstance(policy, PowerOutage) and policy.days is not None:
+            yield self.env.timeout(policy.days)
+            world.active_policies = [(p, d) for p, d in world.active_policies if p is not policy]
+            refresh_regions(world)
+            world.log(self.env.now, "power_restored", policy.actor or "regulator", region,
+                      f"power back in {region}")
 
     def _pool_mask(self, names: list[str] | None) -> np.ndarray:
         pools = self.world.scenario.pools
