@@ -74,9 +74,9 @@ GAPS = [
     "**No price dispersion within a region.** All rigs of a model in a region have one power "
     "price, so a hashprice collapse switches off all or none of them (the mid-May 2021 fall, "
     "the early-May peak).",
-    "**Outages are not a policy kind.** The April 2021 Xinjiang outage is expressed as a "
-    "100 % revenue haircut (rigs switch off and wait); a `power_cutoff` would force every "
-    "rig into the relocate/sell/retire decision within days.",
+    "**Outages are modelled coarsely.** The April 2021 Xinjiang outage is a `power_outage` of "
+    "whole days: every rig in the region stops and all return together, where the real grid "
+    "came back farm by farm.",
     "**CBECI's 0 % for China in July-August 2021** is not reproduced (the model keeps "
     "4-19 % underground then): it is probably an artefact of proxies, since the network "
     "total leaves no room for a real 0 -> 22 % jump between August and September.",
