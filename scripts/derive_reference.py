@@ -450,6 +450,18 @@ def eth_daily(data: Path) -> pd.DataFrame:
     return out
 
 
+
+def _row_adder(rows: list[dict[str, object]]) -> Callable[..., None]:
+    """`add(metric, date, value, unit, low, high, tier, source, note="")` appends one observed
+    figure to `rows`."""
+
+    def add(metric: str, date: str, value: object, unit: str, low: object, high: object,
+            tier: str, source: str, note: str = "") -> None:
+        rows.append({"metric": metric, "date": date, "value": value, "unit": unit, "low": low,
+                     "high": high, "tier": tier, "source": source, "note": note})
+
+    return add
+
 def observed_china(data: Path) -> pd.DataFrame:
     bc = read_blockchain_com(data)
     h7 = trailing_7d(bc["hashrate_ehs"])
@@ -458,30 +470,7 @@ def observed_china(data: Path) -> pd.DataFrame:
     src_bc = "blockchain.com hash rate, 7-day trailing mean (btc_2021_weekly.csv)"
     rows: list[dict[str, object]] = []
 
-    def add(
-        metric: str,
-        date: str,
-        value: object,
-        unit: str,
-        low: object,
-        high: object,
-        tier: str,
-        source: str,
-        note: str = "",
-    ) -> None:
-        rows.append(
-            {
-                "metric": metric,
-                "date": date,
-                "value": value,
-                "unit": unit,
-                "low": low,
-                "high": high,
-                "tier": tier,
-                "source": source,
-                "note": note,
-            }
-        )
+    add = _row_adder(rows)
 
     def h(date: str) -> float:
         return round(float(h7.loc[date]), 1)
@@ -867,30 +856,7 @@ def observed_wuhan(data: Path) -> pd.DataFrame:
     pts = read_points(data)
     rows: list[dict[str, object]] = []
 
-    def add(
-        metric: str,
-        date: str,
-        value: object,
-        unit: str,
-        low: object,
-        high: object,
-        tier: str,
-        source: str,
-        note: str = "",
-    ) -> None:
-        rows.append(
-            {
-                "metric": metric,
-                "date": date,
-                "value": value,
-                "unit": unit,
-                "low": low,
-                "high": high,
-                "tier": tier,
-                "source": source,
-                "note": note,
-            }
-        )
+    add = _row_adder(rows)
 
     add(
         "hashrate_daily",
@@ -984,30 +950,7 @@ def observed_sparkpool(data: Path) -> pd.DataFrame:
     pts = read_points(data)
     rows: list[dict[str, object]] = []
 
-    def add(
-        metric: str,
-        date: str,
-        value: object,
-        unit: str,
-        low: object,
-        high: object,
-        tier: str,
-        source: str,
-        note: str = "",
-    ) -> None:
-        rows.append(
-            {
-                "metric": metric,
-                "date": date,
-                "value": value,
-                "unit": unit,
-                "low": low,
-                "high": high,
-                "tier": tier,
-                "source": source,
-                "note": note,
-            }
-        )
+    add = _row_adder(rows)
 
     spark = point(pts, "eth_pools", "Sparkpool share of ETH")
     ether = point(pts, "eth_pools", "Ethermine share")
