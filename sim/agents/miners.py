@@ -99,9 +99,10 @@ def switch(world: World, econ: Economics) -> None:
     cost = row_cost_usd_per_day(world, econ)
     rel = (revenue - cost) / np.maximum(cost, 1e-12)
     status = fleet.status
-    dark = world.cutoff[fleet.region] | world.outage[fleet.region]  # no power to run on
-    off = (status == ONLINE) & ((rel < b.switch_off_margin) | dark)
-    on = (status == OFFLINE) & (rel > b.switch_on_margin) & ~dark
+    # An outage switches rigs off (they wait); a cut-off is enforcement's (they are forced off).
+    outage = world.outage[fleet.region]
+    off = (status == ONLINE) & ((rel < b.switch_off_margin) | outage)
+    on = (status == OFFLINE) & (rel > b.switch_on_margin) & ~outage & ~world.cutoff[fleet.region]
     status[off] = OFFLINE
     status[on] = ONLINE
     fleet.t_since[off | on] = world.day
