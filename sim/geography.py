@@ -83,6 +83,7 @@ class Geography:
     country_idx: NDArray[np.intp]  # (R,) root ancestor
     covers: NDArray[np.bool_]  # (R, R): covers[a, r] if r is a or a descendant of a
     electricity_usd_per_kwh: NDArray[np.float64]  # (12, R) by month
+    electricity_spread_usd_per_kwh: NDArray[np.float64]  # (R,) half-width among sites
     carbon_g_per_kwh: NDArray[np.float64]  # (R,)
     base_risk: NDArray[np.float64]  # (R,)
     path_routes: list[list[list[int]]]  # [o][d] -> route indices along the path ([] none)
@@ -130,6 +131,8 @@ def build_geography(scenario: Scenario) -> Geography:
     return Geography(
         names=names, parent_idx=parent, is_leaf=is_leaf, country_idx=country, covers=covers,
         electricity_usd_per_kwh=elec,
+        electricity_spread_usd_per_kwh=np.array(
+            [r.electricity_spread_usd_per_kwh for r in scenario.regions]),
         carbon_g_per_kwh=np.array([r.carbon_g_per_kwh for r in scenario.regions]),
         base_risk=np.array([r.risk for r in scenario.regions]),
         path_routes=paths, routes=routes, route_pmfs=route_pmfs, pair_pmf=pair_pmf,

@@ -181,6 +181,11 @@ class Region(Model):
         description="12 monthly prices (Jan..Dec) replacing the flat price, e.g. Sichuan's "
         "cheap wet season",
     )
+    electricity_spread_usd_per_kwh: NonNegFloat = Field(
+        0.0,
+        description="half-width of the spread of power prices among the region's sites "
+        "(uniform, in 5 equal tiers): the dearest sites switch off first when margins fall",
+    )
     carbon_g_per_kwh: NonNegFloat = Field(description="carbon intensity of the power used")
     capacity_mw: NonNegFloat | None = Field(
         None,

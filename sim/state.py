@@ -30,6 +30,7 @@ COLUMNS: dict[str, type] = {
     "pool": np.int32,  # pool the rigs mine for
     "hw": np.int32,  # hardware model
     "facility": np.int32,  # facility hosting the rigs, −1 none
+    "tier": np.int8,  # power-price tier of the rigs' site (sim.world.TIER_OFFSETS)
     "t_due": np.int32,  # day a pending timer fires (arrival, end of hibernation), NEVER if none
     "t_since": np.int32,  # day the row entered its status (queue order)
 }

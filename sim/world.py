@@ -22,6 +22,14 @@ from sim.state import ONLINE, Fleet
 F64 = NDArray[np.float64]
 
 
+#: Power-price tiers of a region's sites: the midpoints of 5 equal slices of U(−1, 1), times
+#: the region's `electricity_spread_usd_per_kwh`. Rigs added where there is no spread go to
+#: the middle tier, so they pay the mean price wherever they later move.
+NUM_TIERS = 5
+TIER_OFFSETS = (np.arange(NUM_TIERS) + 0.5) / NUM_TIERS * 2.0 - 1.0
+MIDDLE_TIER = NUM_TIERS // 2
+
+
 def day_index(scenario: Scenario, date: dt.date) -> int:
     """Days from the scenario start to `date` (negative before it)."""
     return (date - scenario.start).days
@@ -208,7 +216,8 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
 
     fleet = Fleet.empty(max(64, 4 * len(scenario.fleet)))
     for entry in scenario.fleet:
-        _add_entry(fleet, entry, reg, hw_idx, pool_idx, fac_idx, scenario.resolution)
+        _add_entry(fleet, entry, reg, hw_idx, pool_idx, fac_idx, scenario.resolution,
+                   geo.electricity_spread_usd_per_kwh)
 
     hw = scenario.hardware
     world = World(
@@ -249,21 +258,35 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
 
 
 def _add_entry(fleet: Fleet, entry: FleetEntry, reg: dict[str, int], hw_idx: dict[str, int],
-               pool_idx: dict[str, int], fac_idx: dict[str, int], resolution: str) -> None:
+               pool_idx: dict[str, int], fac_idx: dict[str, int], resolution: str,
+               spread: F64) -> None:
+    tiers = bool(spread[reg[entry.region]] > 0) and entry.facility is None
     for pool, rigs in _pool_split(entry.pool, pool_idx, entry.rigs):
-        add_rigs(fleet, rigs, resolution, status=ONLINE, region=reg[entry.region],
+        add_rigs(fleet, rigs, resolution, tiers=tiers, status=ONLINE, region=reg[entry.region],
                  pool=pool, hw=hw_idx[entry.hardware],
                  facility=fac_idx[entry.facility] if entry.facility else -1)
 
 
-def add_rigs(fleet: Fleet, rigs: int, resolution: str, **attrs: Any) -> None:
-    """Add `rigs` new rigs: one row (cohort resolution) or one row per rig (rig resolution)."""
+def add_rigs(fleet: Fleet, rigs: int, resolution: str, tiers: bool = False,
+             **attrs: Any) -> None:
+    """Add `rigs` new rigs: one row (cohort resolution) or one row per rig (rig resolution).
+
+    With `tiers`, the rigs are spread evenly over the power-price tiers (a cohort becomes one
+    row per tier); without, they all take the middle tier.
+    """
     if rigs <= 0:
         return
-    if resolution == "rig":
-        fleet.append(count=np.ones(rigs, dtype=np.int64), **attrs)
+    if not tiers:
+        counts, tier = np.array([rigs], dtype=np.int64), np.array([MIDDLE_TIER])
     else:
-        fleet.append(count=np.array([rigs], dtype=np.int64), **attrs)
+        counts = np.full(NUM_TIERS, rigs // NUM_TIERS, dtype=np.int64)
+        counts[: rigs % NUM_TIERS] += 1
+        tier = np.arange(NUM_TIERS)
+    if resolution == "rig":
+        tier = np.repeat(tier, counts)
+        counts = np.ones(rigs, dtype=np.int64)
+    keep = counts > 0
+    fleet.append(count=counts[keep], tier=tier[keep], **attrs)
 
 
 def purchase_rigs_on(purchase: Purchase, day: int, start: dt.date) -> int:

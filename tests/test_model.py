@@ -208,3 +208,16 @@ def test_power_outage_stops_rigs_without_a_decision() -> None:
     assert a["rigs_banned_off"].to_numpy().max() == 0 and len(res.flows) == 0
     assert online[15] == 4000  # power back on day 15: they switch on that morning
     assert {"power_outage", "power_restored"} <= set(res.events["kind"])
+
+
+def test_power_price_spread_switches_the_dearest_sites_off_first() -> None:
+    # c's mean price 0.80 USD/kWh with a ±0.5 spread: tiers at 0.40, 0.60, 0.80, 1.00, 1.20.
+    # Revenue ~62 USD a day against 72 USD per 1 USD/kWh (57.6 at 0.80): three tiers stay on.
+    doc = three_regions(end="2021-01-20")
+    doc["regions"][2]["electricity_usd_per_kwh"] = 0.80
+    doc["regions"][2]["electricity_spread_usd_per_kwh"] = 0.5
+    res = run(scenario(doc), seed=13)
+    c = res.regions[res.regions["region"] == "c"]
+    assert c["rigs_online"].iloc[0] == 600 and c["rigs_offline"].iloc[0] == 400
+    cost = c["cost_usd"].iloc[0]
+    assert cost == pytest.approx(200 * 72 * (0.4 + 0.6 + 0.8))  # what the cheap tiers pay

@@ -27,7 +27,7 @@ from sim.state import (
     RETIRED,
     UNDERGROUND,
 )
-from sim.world import World, add_rigs, purchase_rigs_on
+from sim.world import TIER_OFFSETS, World, add_rigs, purchase_rigs_on
 
 F64 = NDArray[np.float64]
 Rows = NDArray[np.intp]
@@ -76,6 +76,11 @@ def row_cost_usd_per_day(world: World, econ: Economics) -> F64:
     the hosting fee in a hosting facility."""
     fleet = world.fleet
     cost = econ.cost_rk[fleet.region, fleet.hw]
+    spread = world.geo.electricity_spread_usd_per_kwh
+    if spread.any():  # each site's price: the region's mean ± its tier's share of the spread
+        price = (world.electricity_usd_per_kwh()[fleet.region]
+                 + spread[fleet.region] * TIER_OFFSETS[fleet.tier])
+        cost = kernels.power_cost_usd_per_day(world.hw_power_w[fleet.hw], np.maximum(price, 0.0))
     fac = fleet.facility
     in_fac = np.flatnonzero(fac >= 0)
     if len(in_fac):
@@ -403,7 +408,9 @@ def purchase(world: World) -> None:
         splits = [(spec.pool, rigs)] if isinstance(spec.pool, str) else _split(spec.pool, rigs)
         first = world.fleet.size
         for pool_name, n in splits:
-            add_rigs(world.fleet, n, sc.resolution, status=QUEUED, region=reg(spec.region),
+            add_rigs(world.fleet, n, sc.resolution,
+                     tiers=bool(world.geo.electricity_spread_usd_per_kwh[reg(spec.region)] > 0),
+                     status=QUEUED, region=reg(spec.region),
                      pool=pool_idx[pool_name], hw=hw_idx[spec.hardware], t_since=world.day)
         ensure_served(world, np.arange(first, world.fleet.size, dtype=np.intp))
 
