@@ -276,6 +276,12 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
     for o in np.unique(origin):
         sel = rows[origin == o]
         pmf = world.geo.pair_pmf[(int(o), dest)]
+        if bool(np.all(fleet.count[sel] == 1)):  # single rigs: one day each, no (n, J) matrix
+            days = rng.choice(len(pmf), size=len(sel), p=pmf)
+            _schedule_arrivals(world, int(o), dest, world.day + extra_days,
+                               np.bincount(days, minlength=len(pmf)))
+            fleet.t_due[sel] = world.day + extra_days + days
+            continue
         by_day = rng.multinomial(fleet.count[sel], pmf)  # (n, J)
         _schedule_arrivals(world, int(o), dest, world.day + extra_days, by_day.sum(axis=0))
         r_idx, j = np.nonzero(by_day)
