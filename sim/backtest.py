@@ -27,6 +27,7 @@ from sim.scenario import (
     ShareCheck,
     TroughCheck,
 )
+from sim.summary import retargets
 
 TIER_WEIGHTS = {"headline": 1.0, "secondary": 0.3, "info": 0.0}
 COLUMNS = ["check", "tier", "metric", "date", "unit", "observed", "low", "high", "simulated",
@@ -72,17 +73,9 @@ def _ordinal(day: dt.date | None) -> float:
     return float(day.toordinal()) if day else float("nan")
 
 
-def _retargets(rep: Replicate, coin: str) -> pd.DataFrame:
-    ev = rep.events[(rep.events["kind"] == "retarget") & (rep.events["actor"] == coin)]
-    pct = ev["description"].str.extract(r"difficulty ([+-][0-9.]+)%")[0].astype(float)
-    days = ev["description"].str.extract(r"epoch of ([0-9.]+) days")[0].astype(float)
-    return pd.DataFrame({"date": [_as_date(d) for d in ev["date"]], "pct": pct.to_numpy(),
-                         "epoch_days": days.to_numpy()})
-
-
 def _nearest_retarget(rep: Replicate, coin: str, day: dt.date, window: float
                       ) -> pd.Series | None:
-    rt = _retargets(rep, coin)
+    rt = retargets(rep.events, coin)
     if not len(rt):
         return None
     gap = np.array([abs((d - day).days) for d in rt["date"]])

@@ -76,18 +76,32 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     return out
 
 
+def retargets(events: pd.DataFrame, coin: str) -> pd.DataFrame:
+    """The retargets of `coin` among `events` (one replicate's): date, pct change, epoch days.
+
+    The figures are read back from the event text the engine writes (sim/engine.py).
+    """
+    ev = events[(events["kind"] == "retarget") & (events["actor"] == coin)]
+    text = ev["description"].astype(str)
+    return pd.DataFrame({
+        "date": [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
+                 for d in ev["date"]],
+        "pct": text.str.extract(r"difficulty ([+-][0-9.]+)%")[0].astype(float).to_numpy(),
+        "epoch_days": text.str.extract(r"epoch of ([0-9.]+) days")[0].astype(float).to_numpy(),
+    })
+
+
 def _retarget_metrics(events: pd.DataFrame, rep: int, coin: str, scenario: Scenario
                       ) -> list[dict]:
-    ev = events[(events["replicate"] == rep) & (events["kind"] == "retarget")
-                & (events["actor"] == coin)]
-    if not len(ev):
+    rt = retargets(events[events["replicate"] == rep], coin)
+    if not len(rt):
         return []
-    pct = ev["description"].str.extract(r"difficulty ([+-][0-9.]+)%")[0].astype(float)
+    pct = rt["pct"]
     i = int(np.argmax(np.abs(pct.to_numpy())))
     j = int(np.argmin(pct.to_numpy()))
-    return [_row(rep, coin, "largest_adjustment", pct.iloc[i], "%", ev["date"].iloc[i]),
-            _row(rep, coin, "largest_downward_adjustment", pct.iloc[j], "%", ev["date"].iloc[j]),
-            _row(rep, coin, "retargets", len(ev), "count")]
+    return [_row(rep, coin, "largest_adjustment", pct.iloc[i], "%", rt["date"].iloc[i]),
+            _row(rep, coin, "largest_downward_adjustment", pct.iloc[j], "%", rt["date"].iloc[j]),
+            _row(rep, coin, "retargets", len(rt), "count")]
 
 
 def _region_metrics(regions: pd.DataFrame, rep: int, coin: str) -> list[dict]:

@@ -182,7 +182,7 @@ class World:
                                         sc.start, 0.0) for f in sc.facilities])
 
 
-def _pool_split(spec: str | dict[str, float], pool_idx: dict[str, int], rigs: int
+def pool_split(spec: str | dict[str, float], pool_idx: dict[str, int], rigs: int
                 ) -> list[tuple[int, int]]:
     """Rigs per pool for a fleet entry: largest remainders, so the total is exact."""
     if isinstance(spec, str):
@@ -261,7 +261,7 @@ def _add_entry(fleet: Fleet, entry: FleetEntry, reg: dict[str, int], hw_idx: dic
                pool_idx: dict[str, int], fac_idx: dict[str, int], resolution: str,
                spread: F64) -> None:
     tiers = bool(spread[reg[entry.region]] > 0) and entry.facility is None
-    for pool, rigs in _pool_split(entry.pool, pool_idx, entry.rigs):
+    for pool, rigs in pool_split(entry.pool, pool_idx, entry.rigs):
         add_rigs(fleet, rigs, resolution, tiers=tiers, status=ONLINE, region=reg[entry.region],
                  pool=pool, hw=hw_idx[entry.hardware],
                  facility=fac_idx[entry.facility] if entry.facility else -1)

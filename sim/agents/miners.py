@@ -27,7 +27,7 @@ from sim.state import (
     RETIRED,
     UNDERGROUND,
 )
-from sim.world import TIER_OFFSETS, World, add_rigs, purchase_rigs_on
+from sim.world import TIER_OFFSETS, World, add_rigs, pool_split, purchase_rigs_on
 
 F64 = NDArray[np.float64]
 Rows = NDArray[np.intp]
@@ -411,21 +411,13 @@ def purchase(world: World) -> None:
         rigs = purchase_rigs_on(spec, world.day, sc.start)
         if rigs == 0:
             continue
-        splits = [(spec.pool, rigs)] if isinstance(spec.pool, str) else _split(spec.pool, rigs)
         first = world.fleet.size
-        for pool_name, n in splits:
+        for pool, n in pool_split(spec.pool, pool_idx, rigs):
             add_rigs(world.fleet, n, sc.resolution,
                      tiers=bool(world.geo.electricity_spread_usd_per_kwh[reg(spec.region)] > 0),
                      status=QUEUED, region=reg(spec.region),
-                     pool=pool_idx[pool_name], hw=hw_idx[spec.hardware], t_since=world.day)
+                     pool=pool, hw=hw_idx[spec.hardware], t_since=world.day)
         ensure_served(world, np.arange(first, world.fleet.size, dtype=np.intp))
-
-
-def _split(weights: dict[str, float], rigs: int) -> list[tuple[str, int]]:
-    from sim.world import _pool_split
-
-    idx = {n: i for i, n in enumerate(weights)}
-    return [(list(weights)[p], n) for p, n in _pool_split(weights, idx, rigs)]
 
 
 def daily_step(world: World) -> Economics:
