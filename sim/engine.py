@@ -62,7 +62,8 @@ def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | Non
     hashrate = mining_hashrate(world)
     world.chains = [Chain.start(coin, float(hashrate[c])) for c, coin in enumerate(scenario.coins)]
     fleet = world.fleet
-    pool_hs = kernels.bincount(fleet.pool, fleet.count * world.hw_hashrate_hs[fleet.hw],
+    rigs = fleet.tally.sum(axis=1)
+    pool_hs = kernels.bincount(fleet.group("pool"), rigs * world.hw_hashrate_hs[fleet.group("hw")],
                                len(scenario.pools))
     total = hashrate[world.pool_coin]
     world.pool_share = np.divide(pool_hs, total, out=np.zeros_like(pool_hs), where=total > 0)

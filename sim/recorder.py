@@ -1,7 +1,8 @@
 """Recording: the daily aggregates into preallocated arrays, then tidy tables.
 
-Aggregation is one `np.bincount` over the fleet by (location, hardware, status); every regional,
-pool and facility figure is derived from such counts and the hardware table. In-transit rigs are
+Aggregation reads the fleet's tally — rigs by (group, status), kept exact as rigs change — so a
+day's figures cost O(groups), not O(rigs); every regional, pool and facility figure is derived
+from those counts, the groups' attributes and the hardware table. In-transit rigs are
 counted at their destination. Parent regions hold the sums of their descendants
 (`aggregate` = True in regions.csv).
 """
@@ -15,7 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim import kernels
-from sim.agents.miners import Economics, row_cost_usd_per_day
+from sim.agents.miners import Economics, group_cost_usd_per_day
 from sim.chain import SECONDS_PER_DAY
 from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, UNDERGROUND
 from sim.world import World
@@ -75,8 +76,10 @@ class Recorder:
         """Rigs by (location, hardware, status), shape (R, K, S)."""
         w, fleet = self.world, self.world.fleet
         num_k = len(w.hw_coin)
-        key = (fleet.region.astype(np.intp) * num_k + fleet.hw) * NUM_STATUSES + fleet.status
-        flat = kernels.bincount(key, fleet.count, w.num_regions * num_k * NUM_STATUSES)
+        g = fleet.group
+        loc = (g("region") * num_k + g("hw"))[:, None] * NUM_STATUSES + np.arange(NUM_STATUSES)
+        flat = kernels.bincount(loc.ravel(), fleet.tally_by_status().ravel(),
+                                w.num_regions * num_k * NUM_STATUSES)
         return flat.reshape(w.num_regions, num_k, NUM_STATUSES)
 
     def _regions(self, day: int, econ: Economics, hashrate: F64, rev_per_hs: F64) -> None:
@@ -87,10 +90,10 @@ class Recorder:
         mining = counts[:, :, ONLINE] + counts[:, :, UNDERGROUND]  # (R, K)
         hash_rc = (mining * w.hw_hashrate_hs) @ self.onehot  # (R, C)
         power_rc = (mining * w.hw_power_w / 1e6) @ self.onehot
-        is_mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
-        cost = np.where(is_mining, row_cost_usd_per_day(w, econ) * fleet.count, 0.0)
+        tally, g = fleet.tally, fleet.group
+        cost = group_cost_usd_per_day(w, econ) * (tally[:, ONLINE] + tally[:, UNDERGROUND])
         num_c = len(w.chains)
-        key = fleet.region.astype(np.intp) * num_c + w.hw_coin[fleet.hw]
+        key = g("region") * num_c + w.hw_coin[g("hw")]
         cost_rc = kernels.bincount(key, cost, w.num_regions * num_c).reshape(w.num_regions,
                                                                              num_c)
         out = self.regions[day]  # (C, R, F)
@@ -107,11 +110,11 @@ class Recorder:
 
     def _pools(self, day: int, hashrate: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
-        mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
+        tally, g = fleet.tally, fleet.group
+        mining = tally[:, ONLINE] + tally[:, UNDERGROUND]
         num_p = len(w.pool_fee)
-        rigs = kernels.bincount(fleet.pool, np.where(mining, fleet.count, 0), num_p)
-        hs = kernels.bincount(fleet.pool, np.where(
-            mining, fleet.count * w.hw_hashrate_hs[fleet.hw], 0.0), num_p)
+        rigs = kernels.bincount(g("pool"), mining, num_p)
+        hs = kernels.bincount(g("pool"), mining * w.hw_hashrate_hs[g("hw")], num_p)
         total = hashrate[w.pool_coin]
         share = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
         out = self.pools[day]
@@ -122,26 +125,26 @@ class Recorder:
     def _facilities(self, day: int, econ: Economics, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
         num_f = len(w.fac_region)
-        fac = fleet.facility
+        tally, g = fleet.tally, fleet.group
+        fac, hw = g("facility"), g("hw")
+        key = np.maximum(fac, 0)
         inside = fac >= 0
-        key = np.where(inside, fac, 0)
-        racked = inside & ((fleet.status == ONLINE) | (fleet.status == OFFLINE))
-        online = inside & (fleet.status == ONLINE)
-        power_mw = fleet.count * w.hw_power_w[fleet.hw] / 1e6
+        online = np.where(inside, tally[:, ONLINE], 0)
+        racked = np.where(inside, tally[:, ONLINE] + tally[:, OFFLINE], 0)
+        power_mw = w.hw_power_w[hw] / 1e6
 
         def by_fac(weights: F64) -> F64:
             return kernels.bincount(key, weights, num_f)[:num_f]
 
-        row_hs = fleet.count * w.hw_hashrate_hs[fleet.hw]
-        mining_rev = by_fac(np.where(online, row_hs * rev_per_hs[w.hw_coin[fleet.hw]], 0.0))
-        energy_kwh = by_fac(np.where(online, power_mw, 0.0)) * 24_000.0
+        mining_rev = by_fac(online * w.hw_hashrate_hs[hw] * rev_per_hs[w.hw_coin[hw]])
+        energy_kwh = by_fac(online * power_mw) * 24_000.0
         hosting_rev = energy_kwh * w.fac_fee_usd_per_kwh
-        cost = by_fac(np.where(online, row_cost_usd_per_day(w, econ) * fleet.count, 0.0))
+        cost = by_fac(online * group_cost_usd_per_day(w, econ))
         hosting_fees = np.where(w.fac_hosting, hosting_rev, 0.0)
         out = self.facilities[day]
         out[:, 0] = w.fac_capacity_mw
-        out[:, 1] = by_fac(np.where(racked, power_mw, 0.0))
-        out[:, 2] = by_fac(np.where(racked, fleet.count, 0))
+        out[:, 1] = by_fac(racked * power_mw)
+        out[:, 2] = by_fac(racked.astype(float))
         out[:, 3] = np.where(w.fac_hosting, hosting_rev, mining_rev)
         # Rigs' costs include the hosting fee; the facility pays only the power.
         out[:, 4] = cost - hosting_fees + w.fac_fixed_usd_per_day

@@ -221,3 +221,22 @@ def test_power_price_spread_switches_the_dearest_sites_off_first() -> None:
     assert c["rigs_online"].iloc[0] == 600 and c["rigs_offline"].iloc[0] == 400
     cost = c["cost_usd"].iloc[0]
     assert cost == pytest.approx(200 * 72 * (0.4 + 0.6 + 0.8))  # what the cheap tiers pay
+
+
+@pytest.mark.parametrize("resolution", ["cohort", "rig"])
+def test_the_tally_stays_exact_every_day_of_the_tutorial(resolution: str) -> None:
+    # Every rule changes rows through Fleet.set; recounting the rows each day must agree.
+    from sim.bundled import resolve
+    from sim.engine import run_replicate
+    from sim.validation import load
+
+    sc = load(resolve("tutorial")).model_copy(update={"resolution": resolution})
+    worlds = []
+    checked = []
+
+    def check(day: int) -> None:
+        worlds[0].fleet.check()
+        checked.append(day)
+
+    run_replicate(sc, seed=2, on_start=worlds.append, on_day=check)
+    assert len(checked) == sc.num_days

@@ -334,7 +334,7 @@ def test_fifo_admission_equals_reference(seed: int, resolution: str) -> None:
     expected = Counter(ref.admit(world))
     # admission never reads t_due: use it to tag every rig with its original row
     status_before = fleet.status.copy()
-    fleet.t_due[:] = np.arange(fleet.size)
+    fleet.set(np.arange(fleet.size), t_due=np.arange(fleet.size))
     total_before = fleet.total_by_status()
     admit_queued(world)
     assert _admission_outcome(world, status_before) == expected
@@ -381,7 +381,7 @@ def test_pool_reassignment_candidates_equal_reference(seed: int,
     candidates = {int(i): ref.pool_candidates(world, rigs[int(i)]) for i in rows}
     fleet.t_since[:] = 0
     # reassignment never reads the facility: use it to tag every rig with its original row
-    fleet.facility[:] = 1000 + np.arange(fleet.size)
+    fleet.set(np.arange(fleet.size), facility=1000 + np.arange(fleet.size))
     old_pool, count_before = fleet.pool.copy(), fleet.count.copy()
 
     captured: list[np.ndarray] = []

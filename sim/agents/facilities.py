@@ -25,10 +25,11 @@ from sim.world import World, add_rigs, day_index
 def occupancy_mw(world: World) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """MW occupied in each region's general capacity (R,) and in each facility (F,)."""
     fleet = world.fleet
-    racked = (fleet.status == ONLINE) | (fleet.status == OFFLINE)
-    mw = np.where(racked, fleet.count * world.hw_power_w[fleet.hw] / 1e6, 0.0)
-    fac = fleet.facility
-    general = kernels.bincount(fleet.region, np.where(fac < 0, mw, 0.0), world.num_regions)
+    racked = fleet.tally[:, ONLINE] + fleet.tally[:, OFFLINE]
+    mw = racked * world.hw_power_w[fleet.group("hw")] / 1e6
+    fac = fleet.group("facility")
+    general = kernels.bincount(fleet.group("region"), np.where(fac < 0, mw, 0.0),
+                               world.num_regions)
     in_fac = kernels.bincount(np.maximum(fac, 0), np.where(fac >= 0, mw, 0.0),
                               len(world.fac_region))
     return general, in_fac[: len(world.fac_region)]
@@ -37,9 +38,9 @@ def occupancy_mw(world: World) -> tuple[NDArray[np.float64], NDArray[np.float64]
 def admit_queued(world: World) -> None:
     """Bring queued rigs online where capacity is free, first come first served."""
     fleet = world.fleet
-    queued = np.flatnonzero(fleet.status == QUEUED)
-    if len(queued) == 0:
+    if not fleet.tally[:, QUEUED].any():
         return
+    queued = np.flatnonzero(fleet.status == QUEUED)
     queued = queued[np.lexsort((queued, fleet.t_since[queued]))]
     general_used, fac_used = occupancy_mw(world)
     fac_free = world.fac_capacity_mw - fac_used
@@ -68,10 +69,7 @@ def _admit(world: World, rows: NDArray[np.intp], free_mw: float, facility: int) 
     mw_per_rig = world.hw_power_w[fleet.hw[rows]] / 1e6
     admitted = kernels.admit_fifo(fleet.count[rows], mw_per_rig, float(free_mw))
     taken = float(np.dot(admitted, mw_per_rig))
-    out = fleet.split(rows, admitted)
-    fleet.status[out] = ONLINE
-    fleet.facility[out] = facility
-    fleet.t_since[out] = world.day
+    fleet.set(fleet.split(rows, admitted), status=ONLINE, facility=facility, t_since=world.day)
     return taken
 
 

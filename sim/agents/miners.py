@@ -17,8 +17,10 @@ from sim import kernels
 from sim.agents.facilities import admit_queued, occupancy_mw
 from sim.agents.pools import ensure_served
 from sim.chain import subsidy_sum
+from sim.cohorts import Cohorts, cohorts_in, cohorts_of
 from sim.state import (
     BANNED_OFF,
+    HIBERNATING,
     IN_TRANSIT,
     NEVER,
     OFFLINE,
@@ -26,6 +28,7 @@ from sim.state import (
     QUEUED,
     RETIRED,
     UNDERGROUND,
+    keys_of,
 )
 from sim.world import TIER_OFFSETS, World, add_rigs, pool_split, purchase_rigs_on
 
@@ -51,10 +54,11 @@ def reward_per_block(world: World, c: int) -> float:
 def mining_hashrate(world: World) -> F64:
     """Hashrate of rigs online or underground, per coin (C,)."""
     fleet = world.fleet
-    mining = (fleet.status == ONLINE) | (fleet.status == UNDERGROUND)
+    tally = fleet.tally
     # rigs per hardware model first (exact integers), then hashes: merging rows never
     # changes the sum in its last bit
-    rigs = kernels.bincount(fleet.hw, np.where(mining, fleet.count, 0), len(world.hw_coin))
+    rigs = kernels.bincount(fleet.group("hw"), tally[:, ONLINE] + tally[:, UNDERGROUND],
+                            len(world.hw_coin))
     return kernels.bincount(world.hw_coin, rigs * world.hw_hashrate_hs, len(world.chains))
 
 
@@ -71,63 +75,84 @@ def economics(world: World, hashrate: F64) -> Economics:
     return Economics(hp, revenue_k, cost_rk, margin_rk)
 
 
-def row_cost_usd_per_day(world: World, econ: Economics) -> F64:
-    """Daily cost of one rig of each row: power at the region's or facility's price, plus
-    the hosting fee in a hosting facility."""
-    fleet = world.fleet
-    cost = econ.cost_rk[fleet.region, fleet.hw]
+def cost_usd_per_day(world: World, econ: Economics, region: NDArray[np.integer],
+                     hw: NDArray[np.integer], facility: NDArray[np.integer],
+                     tier: NDArray[np.integer]) -> F64:
+    """Daily cost of one rig with these attributes (arrays of rows or of groups): power at
+    the region's, its price tier's or its facility's price, plus the hosting fee in a hosting
+    facility."""
+    cost = econ.cost_rk[region, hw]
     spread = world.geo.electricity_spread_usd_per_kwh
     if spread.any():  # each site's price: the region's mean ± its tier's share of the spread
-        price = (world.electricity_usd_per_kwh()[fleet.region]
-                 + spread[fleet.region] * TIER_OFFSETS[fleet.tier])
-        cost = kernels.power_cost_usd_per_day(world.hw_power_w[fleet.hw], np.maximum(price, 0.0))
-    fac = fleet.facility
-    in_fac = np.flatnonzero(fac >= 0)
+        price = (world.electricity_usd_per_kwh()[region]
+                 + spread[region] * TIER_OFFSETS[tier])
+        cost = kernels.power_cost_usd_per_day(world.hw_power_w[hw], np.maximum(price, 0.0))
+    in_fac = np.flatnonzero(facility >= 0)
     if len(in_fac):
-        f = fac[in_fac]
-        kwh = world.hw_power_w[fleet.hw[in_fac]] * 24.0 / 1000.0
+        f = facility[in_fac]
+        kwh = world.hw_power_w[hw[in_fac]] * 24.0 / 1000.0
         price = np.where(np.isnan(world.fac_power_usd_per_kwh[f]),
-                         world.electricity_usd_per_kwh()[fleet.region[in_fac]],
+                         world.electricity_usd_per_kwh()[region[in_fac]],
                          world.fac_power_usd_per_kwh[f])
         cost[in_fac] = kwh * (price + np.where(world.fac_hosting[f],
                                                world.fac_fee_usd_per_kwh[f], 0.0))
     return cost
 
 
+def row_cost_usd_per_day(world: World, econ: Economics) -> F64:
+    """Daily cost of one rig of each fleet row, shape (n,)."""
+    f = world.fleet
+    return cost_usd_per_day(world, econ, f.region, f.hw, f.facility, f.tier)
+
+
+def group_cost_usd_per_day(world: World, econ: Economics) -> F64:
+    """Daily cost of one rig of each group of the fleet's tally, shape (G,)."""
+    g = world.fleet.group
+    return cost_usd_per_day(world, econ, g("region"), g("hw"), g("facility"), g("tier"))
+
+
 def switch(world: World, econ: Economics) -> None:
     """Online rigs switch off below `switch_off_margin`, offline ones on above
-    `switch_on_margin` (relative margin (revenue − cost) / cost): a hysteresis band."""
+    `switch_on_margin` (relative margin (revenue − cost) / cost): a hysteresis band.
+
+    The margin depends only on a rig's group (region, pool, hardware, facility, tier), so it
+    is computed per group; rows are touched only where a group switches."""
     fleet = world.fleet
     b = world.scenario.behaviour
-    revenue = (econ.revenue_k[fleet.hw] * (1.0 - world.pool_fee[fleet.pool])
-               * (1.0 - world.haircut[fleet.region]))
-    cost = row_cost_usd_per_day(world, econ)
+    g = fleet.group
+    region = g("region")
+    revenue = (econ.revenue_k[g("hw")] * (1.0 - world.pool_fee[g("pool")])
+               * (1.0 - world.haircut[region]))
+    cost = group_cost_usd_per_day(world, econ)
     rel = (revenue - cost) / np.maximum(cost, 1e-12)
-    status = fleet.status
     # An outage switches rigs off (they wait); a cut-off is enforcement's (they are forced off).
-    outage = world.outage[fleet.region]
-    off = (status == ONLINE) & ((rel < b.switch_off_margin) | outage)
-    on = (status == OFFLINE) & (rel > b.switch_on_margin) & ~outage & ~world.cutoff[fleet.region]
-    status[off] = OFFLINE
-    status[on] = ONLINE
-    fleet.t_since[off | on] = world.day
+    outage = world.outage[region]
+    off = (rel < b.switch_off_margin) | outage
+    on = (rel > b.switch_on_margin) & ~outage & ~world.cutoff[region]
+    tally = fleet.tally
+    keys = np.concatenate([keys_of(np.flatnonzero(off & (tally[:, ONLINE] > 0)), ONLINE),
+                           keys_of(np.flatnonzero(on & (tally[:, OFFLINE] > 0)), OFFLINE)])
+    if len(keys) == 0:
+        return
+    rows = fleet.rows_with(keys)
+    fleet.set(rows, status=np.where(fleet.status[rows] == ONLINE, OFFLINE, ONLINE),
+              t_since=world.day)
 
 
 def resolve_timers(world: World) -> None:
     """Shipments that arrive today queue at their destination; hibernation ends."""
-    fleet = world.fleet
-    due = fleet.t_due <= world.day
-    arriving = np.flatnonzero(due & (fleet.status == IN_TRANSIT))
     for (origin, dest), by_day in world.arrivals.items():
         world.flow_arrived[origin, dest] += by_day[world.day]
-    if len(arriving):
-        fleet.status[arriving] = QUEUED
-        fleet.t_since[arriving] = world.day
-        fleet.t_due[arriving] = NEVER
-        ensure_served(world, arriving)
     fleet = world.fleet
-    waking = (fleet.t_due <= world.day) & (fleet.status == BANNED_OFF)
-    fleet.t_due[waking] = NEVER
+    if not (fleet.tally[:, IN_TRANSIT].any() or fleet.tally[:, HIBERNATING].any()):
+        return
+    due = np.flatnonzero(fleet.t_due <= world.day)
+    status = fleet.status[due]
+    arriving, waking = due[status == IN_TRANSIT], due[status == BANNED_OFF]
+    if len(arriving):
+        fleet.set(arriving, status=QUEUED, t_since=world.day, t_due=NEVER)
+        ensure_served(world, arriving)
+    world.fleet.set(waking, t_due=NEVER)
 
 
 def enforce(world: World) -> None:
@@ -137,33 +162,27 @@ def enforce(world: World) -> None:
     p_ban = world.ban_probability()
     p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
     rng = world.streams["enforcement"]
-    status = world.fleet.status
-    exposed = (status == ONLINE) | (status == OFFLINE) | (status == QUEUED)
-    _hit(world, rng, exposed, p_ban)
-    status = world.fleet.status
-    _hit(world, rng, status == UNDERGROUND, p_detect)
+    # the rigs exposed and the underground ones are fixed before either is hit
+    exposed = {r: cohorts_in(world, int(r), (ONLINE, OFFLINE, QUEUED), rng)
+               for r in np.flatnonzero(p_ban > 0)}
+    hidden = {r: cohorts_in(world, int(r), (UNDERGROUND,), rng)
+              for r in np.flatnonzero(p_detect > 0)}
+    for hit, p in ((exposed, p_ban), (hidden, p_detect)):
+        for r, group in hit.items():
+            out = group.take(kernels.thin(rng, group.counts, float(p[r])))
+            world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
     fleet = world.fleet
-    allowed = ~world.banned()[fleet.region]
-    fleet.status[(fleet.status == UNDERGROUND) & allowed] = ONLINE
-    back = np.flatnonzero((fleet.status == BANNED_OFF) & allowed
-                          & world.pool_open[fleet.pool] & world.pool_serves[fleet.pool,
-                                                                             fleet.region])
+    g = fleet.group
+    allowed = ~world.banned()[g("region")]
+    tally = fleet.tally
+    surfacing = np.flatnonzero(allowed & (tally[:, UNDERGROUND] > 0))
+    if len(surfacing):
+        fleet.set(fleet.rows_with(keys_of(surfacing, UNDERGROUND)), status=ONLINE)
+    served = allowed & world.pool_open[g("pool")] & world.pool_serves[g("pool"), g("region")]
+    back = np.concatenate([keys_of(np.flatnonzero(served & (tally[:, s] > 0)), s)
+                           for s in (BANNED_OFF, HIBERNATING)])
     if len(back):
-        fleet.status[back] = QUEUED
-        fleet.t_since[back] = world.day
-        fleet.t_due[back] = NEVER
-
-
-def _hit(world: World, rng: np.random.Generator, eligible: NDArray[np.bool_], p: F64) -> None:
-    region = world.fleet.region
-    for r in np.flatnonzero(p > 0):
-        rows = np.flatnonzero(eligible & (region == r))
-        moving = kernels.thin(rng, world.fleet.count[rows], float(p[r]))
-        out = world.fleet.split(rows, moving)
-        fleet = world.fleet
-        fleet.status[out] = BANNED_OFF
-        fleet.t_since[out] = world.day
-        fleet.t_due[out] = NEVER
+        fleet.set(fleet.rows_with(back), status=QUEUED, t_since=world.day, t_due=NEVER)
 
 
 class Relocation:
@@ -193,9 +212,9 @@ class Relocation:
 
     def _committed_mw(self) -> F64:
         fleet = self.world.fleet
-        moving = (fleet.status == IN_TRANSIT) | (fleet.status == QUEUED)
-        mw = np.where(moving, fleet.count * self.world.hw_power_w[fleet.hw] / 1e6, 0.0)
-        return kernels.bincount(fleet.region, mw, self.world.num_regions)
+        moving = fleet.tally[:, IN_TRANSIT] + fleet.tally[:, QUEUED]
+        mw = moving * self.world.hw_power_w[fleet.group("hw")] / 1e6
+        return kernels.bincount(fleet.group("region"), mw, self.world.num_regions)
 
     def utilities(self, origin: NDArray[np.intp], hw: NDArray[np.intp]) -> F64:
         """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
@@ -268,10 +287,8 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
     np.add.at(world.flow_departed, (origin, np.full_like(origin, dest)), count)
     np.add.at(world.flow_hashrate, (origin, np.full_like(origin, dest)), hashrate)
     world.relocated_total[dest] += count.sum()
-    fleet.status[rows] = IN_TRANSIT
-    fleet.region[rows] = dest  # in transit, a rig counts where it is going
-    fleet.facility[rows] = -1  # a shipped rig leaves its facility
-    fleet.t_since[rows] = world.day
+    # in transit, a rig counts where it is going; a shipped rig leaves its facility
+    fleet.set(rows, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day)
     rng = world.streams["transit"]
     for o in np.unique(origin):
         sel = rows[origin == o]
@@ -280,13 +297,13 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
             days = rng.choice(len(pmf), size=len(sel), p=pmf)
             _schedule_arrivals(world, int(o), dest, world.day + extra_days,
                                np.bincount(days, minlength=len(pmf)))
-            fleet.t_due[sel] = world.day + extra_days + days
+            fleet.set(sel, t_due=world.day + extra_days + days)
             continue
         by_day = rng.multinomial(fleet.count[sel], pmf)  # (n, J)
         _schedule_arrivals(world, int(o), dest, world.day + extra_days, by_day.sum(axis=0))
         r_idx, j = np.nonzero(by_day)
         new = fleet.split(sel[r_idx], by_day[r_idx, j])
-        fleet.t_due[new] = world.day + extra_days + j
+        fleet.set(new, t_due=world.day + extra_days + j)
 
 
 def _schedule_arrivals(world: World, origin: int, dest: int, first_day: int,
@@ -300,31 +317,29 @@ def _schedule_arrivals(world: World, origin: int, dest: int, first_day: int,
     due[first_day:first_day + span] += rigs_by_offset[:span]
 
 
-def _leave(world: World, reloc: Relocation, rows: Rows, counts: NDArray[np.int64],
-           origin: NDArray[np.intp], probs: F64, extra_days: int = 0) -> None:
-    """Ship `counts` rigs of `rows` to destinations drawn from `probs` (n, D), as far as
+def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.int64],
+           probs: F64, extra_days: int = 0) -> None:
+    """Ship `counts` rigs of `movers` to destinations drawn from `probs` (n, D), as far as
     capacity allows (the rest stay)."""
     alloc = kernels.allocate(world.streams["decisions"], counts, probs)
-    alloc = reloc.book(origin, world.fleet.hw[rows], alloc)
+    alloc = reloc.book(movers.origin, movers.hw, alloc)
     for d in np.flatnonzero(alloc.sum(axis=0)):
-        out = world.fleet.split(rows, alloc[:, d])
-        ship(world, out, int(reloc.dest[d]), extra_days)
+        ship(world, movers.take(alloc[:, d]), int(reloc.dest[d]), extra_days)
 
 
 def exits(world: World, reloc: Relocation) -> None:
     """After an announcement, a share of online rigs leaves pre-emptively each day."""
     rng = world.streams["departures"]
     for r in np.flatnonzero(world.exit_rate_per_day > 0):
-        fleet = world.fleet
-        rows = np.flatnonzero((fleet.status == ONLINE) & (fleet.region == r))
-        moving = kernels.thin(rng, fleet.count[rows], float(world.exit_rate_per_day[r]))
-        rows, moving = rows[moving > 0], moving[moving > 0]
-        if len(rows) == 0:
+        online = cohorts_in(world, int(r), (ONLINE,), rng)
+        moving = kernels.thin(rng, online.counts, float(world.exit_rate_per_day[r]))
+        movers = online.with_counts(moving)
+        if len(movers) == 0:
             continue
-        origin, hw = fleet.region[rows], fleet.hw[rows]
+        origin, hw = movers.origin, movers.hw
         probs = kernels.softmax(reloc.utilities(origin, hw), reloc.available(origin))
-        probs *= reloc.ration(origin, hw, probs * moving[:, None])
-        _leave(world, reloc, rows, moving, origin, probs)
+        probs *= reloc.ration(origin, hw, probs * movers.counts[:, None])
+        _leave(world, reloc, movers, movers.counts, probs)
 
 
 ALTERNATIVES = ("underground", "hibernate", "sell", "retire")
@@ -335,12 +350,12 @@ def decide(world: World, reloc: Relocation) -> None:
     retire — a multinomial logit on expected profit over the horizon, rationed by capacity."""
     fleet = world.fleet
     b = world.scenario.behaviour
-    pool = np.flatnonzero((fleet.status == BANNED_OFF) & (fleet.t_due == NEVER))
-    counts = kernels.thin(world.streams["decisions"], fleet.count[pool], b.decision_rate_per_day)
-    rows, counts = pool[counts > 0], counts[counts > 0]
-    if len(rows) == 0:
+    rng = world.streams["decisions"]
+    waiting = cohorts_of(world, keys_of(np.arange(fleet.num_groups), BANNED_OFF), rng)
+    deciders = waiting.with_counts(kernels.thin(rng, waiting.counts, b.decision_rate_per_day))
+    if len(deciders) == 0:
         return
-    origin, hw = fleet.region[rows], fleet.hw[rows]
+    origin, hw, counts = deciders.origin, deciders.hw, deciders.counts
     n_dest = len(reloc.dest)
     u_reloc = reloc.utilities(origin, hw)
     avail_reloc = reloc.available(origin)
@@ -357,10 +372,10 @@ def decide(world: World, reloc: Relocation) -> None:
     buyer = np.divide(buyer * factor, buyer_ok[:, None], out=np.zeros_like(buyer),
                       where=buyer_ok[:, None] > 0)
     probs[:, sell] *= buyer_ok
-    alloc = kernels.allocate(world.streams["decisions"], counts, probs)
+    alloc = kernels.allocate(rng, counts, probs)
     alloc[:, :n_dest] = reloc.book(origin, hw, alloc[:, :n_dest])
     # Rigs not allocated wait (stay banned_off) and decide again on a later day.
-    _apply_choices(world, reloc, rows, alloc, origin, buyer)
+    _apply_choices(world, reloc, deciders, alloc, buyer)
 
 
 def _other_utilities(world: World, reloc: Relocation, origin: NDArray[np.intp],
@@ -381,23 +396,23 @@ def _other_utilities(world: World, reloc: Relocation, origin: NDArray[np.intp],
     return u, avail
 
 
-def _apply_choices(world: World, reloc: Relocation, rows: Rows, alloc: NDArray[np.int64],
-                   origin: NDArray[np.intp], buyer: F64) -> None:
+def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
+                   alloc: NDArray[np.int64], buyer: F64) -> None:
     b = world.scenario.behaviour
     n_dest = len(reloc.dest)
+    fleet = world.fleet
     for d in np.flatnonzero(alloc[:, :n_dest].sum(axis=0)):
-        ship(world, world.fleet.split(rows, alloc[:, d]), int(reloc.dest[d]))
+        ship(world, deciders.take(alloc[:, d]), int(reloc.dest[d]))
     col = {name: n_dest + i for i, name in enumerate(ALTERNATIVES)}
-    out = world.fleet.split(rows, alloc[:, col["underground"]])
-    world.fleet.status[out] = UNDERGROUND
-    out = world.fleet.split(rows, alloc[:, col["hibernate"]])
-    world.fleet.t_due[out] = world.day + int(np.ceil(b.hibernate_days))
-    out = world.fleet.split(rows, alloc[:, col["retire"]])
-    world.fleet.status[out] = RETIRED
+    fleet.set(deciders.take(alloc[:, col["underground"]]), status=UNDERGROUND)
+    fleet.set(deciders.take(alloc[:, col["hibernate"]]),
+              t_due=world.day + int(np.ceil(b.hibernate_days)))
+    fleet.set(deciders.take(alloc[:, col["retire"]]), status=RETIRED)
     sold = alloc[:, col["sell"]]
     if sold.any():
         keep = sold > 0
-        _leave(world, reloc, rows[keep], sold[keep], origin[keep], buyer[keep],
+        buyers = deciders.with_counts(np.where(keep, deciders.counts, 0))
+        _leave(world, reloc, buyers, sold[keep], buyer[keep],
                extra_days=int(np.ceil(b.sell_delay_days)))
 
 
@@ -427,9 +442,7 @@ def daily_step(world: World) -> Economics:
     econ = economics(world, mining_hashrate(world))
     switch(world, econ)
     enforce(world)
-    fleet = world.fleet
-    if (world.exit_rate_per_day > 0).any() or (
-            (fleet.status == BANNED_OFF) & (fleet.t_due == NEVER)).any():
+    if (world.exit_rate_per_day > 0).any() or world.fleet.tally[:, BANNED_OFF].any():
         reloc = Relocation(world, econ)
         exits(world, reloc)
         decide(world, reloc)

@@ -51,13 +51,9 @@ def reassign(world: World, rows: Rows, moving: NDArray[np.int64]) -> None:
     alloc = kernels.allocate(world.streams["pools"], moving, probs)
     stranded = moving - alloc.sum(axis=1)
     for p in np.flatnonzero(alloc.sum(axis=0)):
-        out = fleet.split(rows, alloc[:, p])
-        fleet.pool[out] = p
+        fleet.set(fleet.split(rows, alloc[:, p]), pool=int(p))
     if stranded.any():
-        out = fleet.split(rows, stranded)
-        fleet.status[out] = BANNED_OFF
-        fleet.t_since[out] = world.day
-        fleet.t_due[out] = NEVER
+        fleet.set(fleet.split(rows, stranded), status=BANNED_OFF, t_since=world.day, t_due=NEVER)
 
 
 def leave_pools(world: World, pools: NDArray[np.bool_], regions: NDArray[np.bool_],
