@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,15 +26,20 @@ Rows = NDArray[np.intp]
 
 @dataclass(frozen=True)
 class Cohorts:
-    """Cohorts with `counts` rigs each, in region `origin` with hardware `hw`."""
+    """Cohorts with `counts` rigs each, in region `origin` with hardware `hw` and `pool`."""
 
     world: World
     rng: np.random.Generator  # names the rows in rig resolution
     counts: I64
     origin: NDArray[np.intp]
     hw: NDArray[np.intp]
+    pool: NDArray[np.intp]
     rows: Rows | None = None  # cohort resolution: the fleet rows
     keys: I64 | None = None  # rig resolution: the tally keys
+    # rig resolution, cohorts of given rows only: those rows, shuffled within each cohort,
+    # and where each cohort's not yet taken ones start ([cohort] … [cohort + 1] in members)
+    members: Rows | None = None
+    cursor: I64 | None = None
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -41,18 +47,61 @@ class Cohorts:
     def with_counts(self, counts: I64) -> Cohorts:
         """The cohorts with `counts` rigs instead, those with none dropped."""
         keep = counts > 0
+
+        def cut(a: NDArray[Any] | None) -> NDArray[Any] | None:
+            return None if a is None else a[keep]
+
         return replace(self, counts=counts[keep], origin=self.origin[keep], hw=self.hw[keep],
-                       rows=None if self.rows is None else self.rows[keep],
-                       keys=None if self.keys is None else self.keys[keep])
+                       pool=self.pool[keep], rows=cut(self.rows), keys=cut(self.keys),
+                       cursor=cut(self.cursor))
+
+    def narrow(self, moving: I64) -> Cohorts:
+        """Cohorts of the `moving[i]` rigs of each cohort that are about to be taken, in
+        several takes (rig resolution: they are drawn now, at once; cohort resolution: the
+        takes split the rows as they come)."""
+        if self.rows is not None:
+            return self
+        moving = np.asarray(moving, dtype=np.int64)
+        members = self.take(moving)
+        return replace(self, counts=moving, members=members,
+                       cursor=np.concatenate([[0], np.cumsum(moving)[:-1]]).astype(np.int64))
 
     def take(self, moving: I64) -> Rows:
         """Rows that carry `moving[i]` rigs of cohort i, for the caller to change now (before
-        the next take: a change of status moves a rig out of its cohort)."""
+        the next take: a change of status moves a rig out of its cohort). After
+        :meth:`with_counts`, take from the new cohorts only."""
         fleet = self.world.fleet
         if self.rows is not None:
             return fleet.split(self.rows, moving)
         assert self.keys is not None
-        return fleet.pick(self.rng, self.keys, moving)
+        if self.members is None:
+            return fleet.pick(self.rng, self.keys, moving)
+        assert self.cursor is not None
+        moving = np.asarray(moving, dtype=np.int64)
+        starts = self.cursor.copy()
+        np.add(self.cursor, moving, out=self.cursor)  # taken rows are not taken again
+        return self.members[_ranges(starts, moving)]
+
+
+def _ranges(starts: I64, lengths: I64) -> Rows:
+    """Concatenated index ranges [start, start + length)."""
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return (np.arange(total) + offsets).astype(np.intp)
+
+
+def _of_groups(world: World, keys: I64, counts: I64, rng: np.random.Generator,
+               **extra: Rows | I64) -> Cohorts:
+    g = world.fleet.group
+    groups = keys // world.fleet.tally.shape[1]
+    return Cohorts(world, rng, counts, g("region")[groups], g("hw")[groups], g("pool")[groups],
+                   keys=keys, **extra)
+
+
+def _of_rows(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts:
+    fleet = world.fleet
+    return Cohorts(world, rng, fleet.count[rows].copy(), fleet.region[rows].copy(),
+                   fleet.hw[rows].copy(), fleet.pool[rows].copy(), rows=rows)
 
 
 def cohorts_of(world: World, keys: I64, rng: np.random.Generator) -> Cohorts:
@@ -61,12 +110,19 @@ def cohorts_of(world: World, keys: I64, rng: np.random.Generator) -> Cohorts:
     if world.scenario.resolution == "rig":
         flat = fleet.tally.ravel()
         keys = keys[flat[keys] > 0]
-        groups = keys // fleet.tally.shape[1]
-        return Cohorts(world, rng, flat[keys].copy(), fleet.group("region")[groups],
-                       fleet.group("hw")[groups], keys=keys)
-    rows = fleet.rows_with(keys)
-    return Cohorts(world, rng, fleet.count[rows].copy(), fleet.region[rows].copy(),
-                   fleet.hw[rows].copy(), rows=rows)
+        return _of_groups(world, keys, flat[keys].copy(), rng)
+    return _of_rows(world, fleet.rows_with(keys), rng)
+
+
+def cohorts_among(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts:
+    """The rigs of `rows` (distinct) only; in rig resolution grouped by tally cell."""
+    if world.scenario.resolution != "rig":
+        return _of_rows(world, rows, rng)
+    key = world.fleet.key[rows]
+    order = np.lexsort((rng.random(len(rows)), key))  # shuffled within each cell
+    keys, first, counts = np.unique(key[order], return_index=True, return_counts=True)
+    return _of_groups(world, keys.astype(np.int64), counts.astype(np.int64), rng,
+                      members=rows[order], cursor=first.astype(np.int64))
 
 
 def cohorts_in(world: World, region: int, subs: Iterable[int],

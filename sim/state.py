@@ -54,9 +54,11 @@ PROTECTED = frozenset({"count", "status", "t_due", "key", *GROUP_COLUMNS})
 class Fleet:
     """Columns of length `capacity`; rows [0, size) are live. See the module docstring."""
 
-    def __init__(self, size: int, cols: dict[str, np.ndarray[Any, Any]]) -> None:
+    def __init__(self, size: int, cols: dict[str, np.ndarray[Any, Any]],
+                 single: bool = False) -> None:
         self.size = size
         self.cols = cols
+        self.single = single  # rig resolution: every row holds one rig (tally counts rows)
         self._gid: dict[int, int] = {}  # packed attribute code → group index
         self.group_attrs = np.zeros((0, len(GROUP_COLUMNS)), dtype=np.int64)  # (G, 5)
         self._tally = np.zeros(0, dtype=np.int64)  # (G × NUM_SUBS,)
@@ -66,10 +68,10 @@ class Fleet:
             self._tally += self._bincount(rows)
 
     @classmethod
-    def empty(cls, capacity: int = 64) -> Fleet:
+    def empty(cls, capacity: int = 64, single: bool = False) -> Fleet:
         cols: dict[str, np.ndarray[Any, Any]] = {
             name: np.zeros(capacity, dtype=dt) for name, dt in COLUMNS.items()}
-        return cls(0, cols)
+        return cls(0, cols, single)
 
     def __getattr__(self, name: str) -> np.ndarray:
         # Live views of the columns: fleet.count, fleet.status, ... (read-only where the tally
@@ -110,46 +112,66 @@ class Fleet:
 
     # --------------------------------------------------------------------------- the tally
 
-    def _codes(self, rows: NDArray[np.intp]) -> IntArray:
-        code = np.zeros(len(rows), dtype=np.int64)
-        for name, bits in zip(GROUP_COLUMNS, _GROUP_BITS, strict=True):
-            col = self.cols[name][rows].astype(np.int64) + (name == "facility")
+    @staticmethod
+    def _pack(attrs: list[IntArray]) -> IntArray:
+        """Packed codes of attribute columns given in GROUP_COLUMNS order."""
+        code = np.zeros(len(attrs[0]), dtype=np.int64)
+        for name, col, bits in zip(GROUP_COLUMNS, attrs, _GROUP_BITS, strict=True):
+            col = col.astype(np.int64) + (name == "facility")
             if len(col) and (int(col.min()) < 0 or int(col.max()) >= 1 << bits):
                 raise ValueError(f"fleet column {name!r} out of range for the tally")
             code = (code << bits) | col
         return code
 
-    def _groups_of(self, rows: NDArray[np.intp]) -> IntArray:
-        """Group index of each row (new attribute combinations become new groups)."""
-        codes, inverse = np.unique(self._codes(rows), return_inverse=True)
+    def _gids(self, attrs: list[IntArray]) -> IntArray:
+        """Group index of each combination of attributes (new ones become new groups)."""
+        codes, first, inverse = np.unique(self._pack(attrs), return_index=True,
+                                          return_inverse=True)
         gids = np.empty(len(codes), dtype=np.int64)
         fresh = []
         for i, code in enumerate(codes.tolist()):
             gid = self._gid.get(code)
             if gid is None:
                 gid = self._gid[code] = len(self._gid)
-                fresh.append(i)
+                fresh.append(first[i])
             gids[i] = gid
         if fresh:
-            first = np.zeros(len(codes), dtype=np.intp)
-            first[inverse[::-1]] = rows[::-1]  # a row of each code
-            attrs = np.stack([self.cols[n][first[fresh]] for n in GROUP_COLUMNS], axis=1)
-            self.group_attrs = np.concatenate([self.group_attrs, attrs.astype(np.int64)])
+            new = np.stack([a[fresh] for a in attrs], axis=1).astype(np.int64)
+            self.group_attrs = np.concatenate([self.group_attrs, new])
             grown = np.zeros(self.num_groups * NUM_SUBS, dtype=np.int64)
             grown[: len(self._tally)] = self._tally
             self._tally = grown
         return gids[inverse.ravel()]
 
+    def _groups_of(self, rows: NDArray[np.intp]) -> IntArray:
+        """Group index of each row."""
+        return self._gids([self.cols[n][rows] for n in GROUP_COLUMNS])
+
+    def _regroup(self, old_groups: IntArray, values: dict[str, int]) -> IntArray:
+        """Groups of rows that were in `old_groups` once the attributes `values` (one value
+        each, for all rows) are written: mapped group by group, not row by row."""
+        present = np.flatnonzero(np.bincount(old_groups, minlength=self.num_groups))
+        attrs = [np.full(len(present), values[n]) if n in values
+                 else self.group_attrs[present, i] for i, n in enumerate(GROUP_COLUMNS)]
+        remap = np.zeros(self.num_groups, dtype=np.int64)
+        remap[present] = self._gids(attrs)
+        return remap[old_groups]
+
     def _subs(self, rows: NDArray[np.intp]) -> IntArray:
-        status = self.cols["status"][rows].astype(np.int64)
-        hib = (status == BANNED_OFF) & (self.cols["t_due"][rows] != NEVER)
-        return np.where(hib, HIBERNATING, status)
+        status = self.cols["status"][rows]
+        sub = status.astype(np.int64)
+        off = np.flatnonzero(status == BANNED_OFF)
+        if len(off):
+            sub[off[self.cols["t_due"][rows[off]] != NEVER]] = HIBERNATING
+        return sub
 
     def _keys(self, rows: NDArray[np.intp]) -> IntArray:
         return self._groups_of(rows) * NUM_SUBS + self._subs(rows)
 
     def _bincount(self, rows: NDArray[np.intp]) -> IntArray:
         keys = self.cols["key"][rows]
+        if self.single:
+            return np.bincount(keys, minlength=len(self._tally))
         return np.bincount(keys, weights=self.cols["count"][rows],
                            minlength=len(self._tally)).astype(np.int64)
 
@@ -167,12 +189,48 @@ class Fleet:
         self._tally -= self._bincount(rows)
         for name, value in values.items():
             self.cols[name][rows] = value
-        if GROUP_COLUMNS_SET.isdisjoint(values):  # same group: only the sub-status moves
-            self.cols["key"][rows] = ((self.cols["key"][rows] // NUM_SUBS) * NUM_SUBS
-                                      + self._subs(rows))
+        regroup = {n: v for n, v in values.items() if n in GROUP_COLUMNS_SET}
+        if not regroup:  # same group: only the sub-status moves
+            self.cols["key"][rows] = (self.cols["key"][rows] & ~(NUM_SUBS - 1)) | self._subs(rows)
+        elif all(np.ndim(v) == 0 for v in regroup.values()):
+            old = self.cols["key"][rows] // NUM_SUBS
+            groups = self._regroup(old, {n: int(v) for n, v in regroup.items()})
+            self.cols["key"][rows] = groups * NUM_SUBS + self._subs(rows)
         else:
             self.cols["key"][rows] = self._keys(rows)
         self._tally += self._bincount(rows)
+
+    def move(self, keys: NDArray[np.integer], status: int, **values: NDArray[Any] | int
+             ) -> None:
+        """Every rig of tally cells `keys` takes `status` (not forced-off) and `values` of
+        columns outside the tally — a whole cell at once, without recounting its rows."""
+        if status == BANNED_OFF or PROTECTED.intersection(values):
+            raise ValueError("move() changes the status only (not to forced-off)")
+        keys = np.asarray(keys, dtype=np.int64)
+        keys = keys[self._tally[keys] > 0]
+        if len(keys) == 0:
+            return
+        new = (keys & ~(NUM_SUBS - 1)) | status
+        n = self.size
+        if self._tally[keys].sum() > n // 16:  # many rows: masked writes beat index lists
+            wanted = np.zeros(len(self._tally), dtype=bool)
+            wanted[keys] = True
+            mask = np.take(wanted, self.cols["key"][:n])
+            key = self.cols["key"][:n]
+            np.copyto(key, (key & ~(NUM_SUBS - 1)) | status, where=mask)
+            writes = {"status": status, "t_due": NEVER, **values}
+            for name, value in writes.items():
+                np.copyto(self.cols[name][:n], value, where=mask)
+        else:
+            rows = self.rows_with(keys)
+            self.cols["status"][rows] = status
+            self.cols["t_due"][rows] = NEVER
+            self.cols["key"][rows] = (self.cols["key"][rows] & ~(NUM_SUBS - 1)) | status
+            for name, value in values.items():
+                self.cols[name][rows] = value
+        moved = self._tally[keys].copy()
+        self._tally[keys] = 0
+        np.add.at(self._tally, new, moved)
 
     def check(self) -> None:
         """Raise if the tally or a row's key disagrees with the columns (for tests)."""
@@ -194,11 +252,18 @@ class Fleet:
         """Rows whose key is one of `keys`, in row order (one pass over the key column)."""
         wanted = np.zeros(len(self._tally), dtype=bool)
         wanted[keys] = True
-        return np.flatnonzero(np.take(wanted, self.cols["key"][: self.size]))
+        key = self.cols["key"][: self.size]
+        statuses = np.unique(np.where(np.asarray(keys) % NUM_SUBS == HIBERNATING, BANNED_OFF,
+                                      np.asarray(keys) % NUM_SUBS))
+        if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
+            rows = np.flatnonzero(self.cols["status"][: self.size] == statuses[0])
+            return rows[np.take(wanted, key[rows])]
+        return np.flatnonzero(np.take(wanted, key))
 
     def pick(self, rng: np.random.Generator, keys: IntArray, want: IntArray) -> NDArray[np.intp]:
         """Rig resolution: `want[i]` rows drawn uniformly without replacement among the rows
-        of key `keys[i]` (distinct keys), concatenated in the order of `keys`.
+        of key `keys[i]` (distinct keys), concatenated in the order of `keys`, each key's
+        rows in random order.
 
         Where few rows are wanted relative to their key's population, rows are found by
         drawing row indices uniformly and keeping, per key, the first distinct ones that carry
@@ -218,13 +283,19 @@ class Fleet:
         slot[keys] = np.arange(len(keys))
         n = self.size
         draws = float(np.max(want / pop)) * n  # expected row draws to collect every key's share
-        if draws <= n / 8:
+        if draws <= n / 32:
             return self._pick_by_drawing(rng, slot, want, draws)
         rows = self.rows_with(keys)
-        which = slot[self.cols["key"][rows]]
-        order = np.argsort(which, kind="stable")
-        rows, bounds = rows[order], np.searchsorted(which[order], np.arange(len(keys) + 1))
-        parts = [rows[lo:hi][rng.choice(hi - lo, size=k, replace=False)]
+        if len(keys) > 1:
+            which = slot[self.cols["key"][rows]].astype(np.int16 if len(keys) < 2**15 else np.int64)
+            order = np.argsort(which, kind="stable")  # a radix sort for 16-bit keys
+            rows = rows[order]
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(keys)))])
+        else:
+            bounds = np.array([0, len(rows)])
+        # each key's sample in random order (so that consecutive slices are random too)
+        parts = [rows[lo:hi][rng.permutation(hi - lo) if k == hi - lo
+                             else rng.choice(hi - lo, size=k, replace=False)]
                  for lo, hi, k in zip(bounds[:-1], bounds[1:], want.tolist(), strict=True)]
         return np.concatenate(parts).astype(np.intp)
 
@@ -268,6 +339,8 @@ class Fleet:
             col[lo:hi] = values.get(name, defaults.get(name, 0))
         self.size = hi
         rows = np.arange(lo, hi, dtype=np.intp)
+        if self.single and np.any(self.cols["count"][lo:hi] != 1):
+            raise ValueError("a fleet of single rigs takes rows of one rig")
         self.cols["key"][lo:hi] = self._keys(rows)
         self._tally += self._bincount(rows)
         return rows
@@ -288,6 +361,8 @@ class Fleet:
         out = np.empty(len(rows), dtype=np.intp)
         out[whole] = rows[whole]
         if len(part_rows):
+            if self.single:
+                raise ValueError("a row of a single rig cannot split")
             self._reserve(len(part_rows))
             lo = self.size
             hi = lo + len(part_rows)

@@ -214,7 +214,9 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
             for name in pool.regions:
                 serves[p] |= geo.covers[reg[name]]
 
-    fleet = Fleet.empty(max(64, 4 * len(scenario.fleet)))
+    single = scenario.resolution == "rig"
+    capacity = sum(e.rigs for e in scenario.fleet) if single else 4 * len(scenario.fleet)
+    fleet = Fleet.empty(max(64, capacity), single=single)
     for entry in scenario.fleet:
         _add_entry(fleet, entry, reg, hw_idx, pool_idx, fac_idx, scenario.resolution,
                    geo.electricity_spread_usd_per_kwh)

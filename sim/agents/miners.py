@@ -130,13 +130,10 @@ def switch(world: World, econ: Economics) -> None:
     off = (rel < b.switch_off_margin) | outage
     on = (rel > b.switch_on_margin) & ~outage & ~world.cutoff[region]
     tally = fleet.tally
-    keys = np.concatenate([keys_of(np.flatnonzero(off & (tally[:, ONLINE] > 0)), ONLINE),
-                           keys_of(np.flatnonzero(on & (tally[:, OFFLINE] > 0)), OFFLINE)])
-    if len(keys) == 0:
-        return
-    rows = fleet.rows_with(keys)
-    fleet.set(rows, status=np.where(fleet.status[rows] == ONLINE, OFFLINE, ONLINE),
-              t_since=world.day)
+    going_off = keys_of(np.flatnonzero(off & (tally[:, ONLINE] > 0)), ONLINE)
+    going_on = keys_of(np.flatnonzero(on & (tally[:, OFFLINE] > 0)), OFFLINE)
+    fleet.move(going_off, OFFLINE, t_since=world.day)
+    fleet.move(going_on, ONLINE, t_since=world.day)
 
 
 def resolve_timers(world: World) -> None:
@@ -176,13 +173,11 @@ def enforce(world: World) -> None:
     allowed = ~world.banned()[g("region")]
     tally = fleet.tally
     surfacing = np.flatnonzero(allowed & (tally[:, UNDERGROUND] > 0))
-    if len(surfacing):
-        fleet.set(fleet.rows_with(keys_of(surfacing, UNDERGROUND)), status=ONLINE)
+    fleet.move(keys_of(surfacing, UNDERGROUND), ONLINE)
     served = allowed & world.pool_open[g("pool")] & world.pool_serves[g("pool"), g("region")]
     back = np.concatenate([keys_of(np.flatnonzero(served & (tally[:, s] > 0)), s)
                            for s in (BANNED_OFF, HIBERNATING)])
-    if len(back):
-        fleet.set(fleet.rows_with(back), status=QUEUED, t_since=world.day, t_due=NEVER)
+    fleet.move(back, QUEUED, t_since=world.day)
 
 
 class Relocation:
@@ -323,6 +318,7 @@ def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.
     capacity allows (the rest stay)."""
     alloc = kernels.allocate(world.streams["decisions"], counts, probs)
     alloc = reloc.book(movers.origin, movers.hw, alloc)
+    movers = movers.narrow(alloc.sum(axis=1))
     for d in np.flatnonzero(alloc.sum(axis=0)):
         ship(world, movers.take(alloc[:, d]), int(reloc.dest[d]), extra_days)
 
@@ -401,6 +397,7 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
     b = world.scenario.behaviour
     n_dest = len(reloc.dest)
     fleet = world.fleet
+    deciders = deciders.narrow(alloc.sum(axis=1))
     for d in np.flatnonzero(alloc[:, :n_dest].sum(axis=0)):
         ship(world, deciders.take(alloc[:, d]), int(reloc.dest[d]))
     col = {name: n_dest + i for i, name in enumerate(ALTERNATIVES)}

@@ -15,8 +15,9 @@ import simpy
 from numpy.typing import NDArray
 
 from sim import kernels
+from sim.cohorts import Cohorts, cohorts_among, cohorts_of
 from sim.scenario import Pool, PoolShutdown, PoolStopNewUsers, PoolStopService
-from sim.state import BANNED_OFF, IN_TRANSIT, NEVER, RETIRED, UNDERGROUND
+from sim.state import BANNED_OFF, HIBERNATING, NEVER, OFFLINE, ONLINE, QUEUED, keys_of
 from sim.world import World, day_index
 
 Rows = NDArray[np.intp]
@@ -31,51 +32,56 @@ def pool_utilities(world: World, regions: NDArray[np.intp]) -> NDArray[np.float6
             + weights.affinity * same_country)
 
 
-def reassign(world: World, rows: Rows, moving: NDArray[np.int64]) -> None:
-    """Move `moving[i]` rigs of `rows[i]` to another pool, or force them off if none is left.
+def reassign(world: World, movers: Cohorts, moving: NDArray[np.int64]) -> None:
+    """Move `moving[i]` rigs of cohort i to another pool, or force them off if none is left.
 
-    `rows` must not be in transit (their pool is checked when they arrive).
+    The cohorts must not be in transit (their pool is checked when they arrive).
     """
-    fleet = world.fleet
     keep = moving > 0
-    rows, moving = rows[keep], moving[keep]
-    if len(rows) == 0:
+    movers, moving = movers.with_counts(np.where(keep, movers.counts, 0)), moving[keep]
+    if len(movers) == 0:
         return
-    region = fleet.region[rows]
-    coin = world.hw_coin[fleet.hw[rows]]
-    old = fleet.pool[rows]
+    fleet = world.fleet
+    region, old = movers.origin, movers.pool
+    coin = world.hw_coin[movers.hw]
     avail = (world.pool_open[None, :] & world.pool_accepts[:, region].T
              & (world.pool_coin[None, :] == coin[:, None]))
-    avail[np.arange(len(rows)), old] = False
+    avail[np.arange(len(movers)), old] = False
     probs = kernels.softmax(pool_utilities(world, region), avail)
     alloc = kernels.allocate(world.streams["pools"], moving, probs)
     stranded = moving - alloc.sum(axis=1)
+    movers = movers.narrow(moving)
     for p in np.flatnonzero(alloc.sum(axis=0)):
-        fleet.set(fleet.split(rows, alloc[:, p]), pool=int(p))
+        fleet.set(movers.take(alloc[:, p]), pool=int(p))
     if stranded.any():
-        fleet.set(fleet.split(rows, stranded), status=BANNED_OFF, t_since=world.day, t_due=NEVER)
+        fleet.set(movers.take(stranded), status=BANNED_OFF, t_since=world.day, t_due=NEVER)
 
 
 def leave_pools(world: World, pools: NDArray[np.bool_], regions: NDArray[np.bool_],
                 fraction: float) -> None:
     """A `fraction` of the rigs of `pools` in `regions` (not in transit, retired or
     underground) leave for another pool."""
-    fleet = world.fleet
-    status = fleet.status
-    rows = np.flatnonzero(pools[fleet.pool] & regions[fleet.region] & (status != IN_TRANSIT)
-                          & (status != RETIRED) & (status != UNDERGROUND))
-    if len(rows) == 0 or fraction <= 0.0:
+    if fraction <= 0.0:
         return
-    moving = kernels.thin(world.streams["pools"], fleet.count[rows], fraction)
-    reassign(world, rows, moving)
+    fleet = world.fleet
+    g = fleet.group
+    groups = np.flatnonzero(pools[g("pool")] & regions[g("region")])
+    subs = (ONLINE, OFFLINE, BANNED_OFF, QUEUED, HIBERNATING)
+    keys = np.sort(np.concatenate([keys_of(groups, s) for s in subs]))
+    rng = world.streams["pools"]
+    members = cohorts_of(world, keys, rng)
+    if len(members) == 0:
+        return
+    reassign(world, members, kernels.thin(rng, members.counts, fraction))
 
 
 def ensure_served(world: World, rows: Rows) -> None:
     """Rigs whose pool is closed or does not serve their region pick another pool."""
     fleet = world.fleet
     pool, region = fleet.pool[rows], fleet.region[rows]
-    bad = rows[~(world.pool_open[pool] & world.pool_serves[pool, region])]
-    reassign(world, bad, fleet.count[bad].copy())
+    bad = cohorts_among(world, rows[~(world.pool_open[pool] & world.pool_serves[pool, region])],
+                        world.streams["pools"])
+    reassign(world, bad, bad.counts.copy())
 
 
 def stop_service(world: World, pool_mask: NDArray[np.bool_], region_mask: NDArray[np.bool_],
