@@ -53,11 +53,15 @@ def main() -> None:
               "--set regions.sichuan.capacity_mw=100 (validated like the file). Repeatable.")
 @click.option("--from", "from_run", type=click.Path(dir_okay=False, path_type=Path),
               help="Repeat a run exactly from its run.json (scenario, seed, replicates).")
+@click.option("--rig", is_flag=True, help="Rig mode: one row per rig (resolution: rig) "
+              "instead of cohorts of identical rigs; the same model and the same aggregates "
+              "in distribution (docs/performance.md). Same as --set resolution=rig.")
 @click.option("-f", "--force", is_flag=True, help="Replace an existing results directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @_report_errors
 def run(scenario: str | None, output: Path | None, seed: int | None, replicates: int | None,
-        overrides: Sequence[str], from_run: Path | None, force: bool, quiet: bool) -> None:
+        overrides: Sequence[str], from_run: Path | None, rig: bool, force: bool,
+        quiet: bool) -> None:
     """Run SCENARIO (a YAML file or a bundled scenario's name) and write its results.
 
     Writes network.csv, regions.csv, pools.csv, facilities.csv, flows.csv, events.csv,
@@ -68,15 +72,16 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
     from sim.results import run as run_scenario
 
     if from_run is not None:
-        if scenario is not None or overrides:
-            _fail("error: --from repeats a run as it was; give no SCENARIO or --set with it", 2)
+        if scenario is not None or overrides or rig:
+            _fail("error: --from repeats a run as it was; give no SCENARIO, --set or --rig "
+                  "with it", 2)
         loaded, run_seed, reps = _load_run_json(from_run, seed, replicates)
         seed_used: int | None = run_seed
     else:
         if scenario is None:
             _fail("error: give a SCENARIO (file or bundled name; see `hashsim scenarios`) "
                   "or --from RUN_JSON", 2)
-        loaded = sim.load(scenario, overrides)
+        loaded = sim.load(scenario, [*overrides, *(["resolution=rig"] if rig else [])])
         seed_used = seed
         reps = replicates or 1
     target = output or Path("results") / loaded.name

@@ -62,7 +62,11 @@ class Cohorts:
         if self.rows is not None:
             return self
         moving = np.asarray(moving, dtype=np.int64)
-        members = self.take(moving)
+        if self.members is not None:  # already shuffled within each cohort
+            members = self.take(moving)
+        else:
+            assert self.keys is not None
+            members = self.world.fleet.pick(self.rng, self.keys, moving, shuffled=True)
         return replace(self, counts=moving, members=members,
                        cursor=np.concatenate([[0], np.cumsum(moving)[:-1]]).astype(np.int64))
 
@@ -74,8 +78,8 @@ class Cohorts:
         if self.rows is not None:
             return fleet.split(self.rows, moving)
         assert self.keys is not None
-        if self.members is None:
-            return fleet.pick(self.rng, self.keys, moving)
+        if self.members is None:  # a single take: its order does not matter
+            return fleet.pick(self.rng, self.keys, moving, shuffled=False)
         assert self.cursor is not None
         moving = np.asarray(moving, dtype=np.int64)
         starts = self.cursor.copy()
@@ -125,9 +129,9 @@ def cohorts_among(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts
                       members=rows[order], cursor=first.astype(np.int64))
 
 
-def cohorts_in(world: World, region: int, subs: Iterable[int],
+def cohorts_in(world: World, region: int | NDArray[np.integer], subs: Iterable[int],
                rng: np.random.Generator) -> Cohorts:
-    """The rigs of leaf region `region` in the sub-statuses `subs`."""
-    groups = np.flatnonzero(world.fleet.group("region") == region)
+    """The rigs of leaf region(s) `region` in the sub-statuses `subs`."""
+    groups = np.flatnonzero(np.isin(world.fleet.group("region"), region))
     keys = np.sort(np.concatenate([keys_of(groups, s) for s in subs]))
     return cohorts_of(world, keys, rng)

@@ -260,10 +260,11 @@ class Fleet:
             return rows[np.take(wanted, key[rows])]
         return np.flatnonzero(np.take(wanted, key))
 
-    def pick(self, rng: np.random.Generator, keys: IntArray, want: IntArray) -> NDArray[np.intp]:
+    def pick(self, rng: np.random.Generator, keys: IntArray, want: IntArray,
+             shuffled: bool = True) -> NDArray[np.intp]:
         """Rig resolution: `want[i]` rows drawn uniformly without replacement among the rows
         of key `keys[i]` (distinct keys), concatenated in the order of `keys`, each key's
-        rows in random order.
+        rows in random order (unless not `shuffled`, where a key is taken whole).
 
         Where few rows are wanted relative to their key's population, rows are found by
         drawing row indices uniformly and keeping, per key, the first distinct ones that carry
@@ -294,8 +295,8 @@ class Fleet:
         else:
             bounds = np.array([0, len(rows)])
         # each key's sample in random order (so that consecutive slices are random too)
-        parts = [rows[lo:hi][rng.permutation(hi - lo) if k == hi - lo
-                             else rng.choice(hi - lo, size=k, replace=False)]
+        parts = [(rows[lo:hi][rng.permutation(hi - lo)] if shuffled else rows[lo:hi])
+                 if k == hi - lo else rows[lo:hi][rng.choice(hi - lo, size=k, replace=False)]
                  for lo, hi, k in zip(bounds[:-1], bounds[1:], want.tolist(), strict=True)]
         return np.concatenate(parts).astype(np.intp)
 

@@ -240,3 +240,35 @@ def test_the_tally_stays_exact_every_day_of_the_tutorial(resolution: str) -> Non
 
     run_replicate(sc, seed=2, on_start=worlds.append, on_day=check)
     assert len(checked) == sc.num_days
+
+
+def test_rig_mode_gives_the_tutorials_aggregates_in_distribution() -> None:
+    # 10 replicates of the tutorial in each resolution: Welch's t on the mean of each figure,
+    # Bonferroni over the figures (family-wise false alarm below ALPHA for a correct model).
+    from sim.bundled import resolve
+    from sim.validation import load
+
+    sc = load(resolve("tutorial"))
+    figures: dict[str, dict[str, np.ndarray]] = {}
+    for resolution in ("cohort", "rig"):
+        res = run(sc.model_copy(update={"resolution": resolution}), seed=21, replicates=10)
+        reg, net = res.regions, res.network
+        dates = sorted(net["date"].unique())
+        out = {}
+        for day in (100, 160, 250, 364):
+            at = net[net["date"] == dates[day]]
+            out[f"hashrate@{day}"] = at.sort_values("replicate")["hashrate_hs"].to_numpy()
+        last = reg[(reg["date"] == dates[-1])].sort_values("replicate")
+        for region, col in (("red_country", "rigs_online"), ("red_country", "rigs_underground"),
+                            ("red_country", "rigs_retired"), ("blue_country", "rigs_online"),
+                            ("green_country", "rigs_online")):
+            out[f"{region}.{col}"] = last.loc[last["region"] == region, col].to_numpy()
+        figures[resolution] = out
+    names = list(figures["cohort"])
+    for name in names:
+        a, b = figures["cohort"][name], figures["rig"][name]
+        if np.std(a) == 0 and np.std(b) == 0:
+            assert a.mean() == b.mean(), name
+            continue
+        p = stats.ttest_ind(a, b, equal_var=False).pvalue
+        assert p > ALPHA / len(names), (name, a.mean(), b.mean())

@@ -28,6 +28,7 @@ from sim import kernels
 from sim.agents import pools as pool_agents
 from sim.agents.facilities import admit_queued
 from sim.agents.miners import economics, mining_hashrate, row_cost_usd_per_day, switch
+from sim.cohorts import Cohorts, cohorts_among
 from sim.engine import start_world
 from sim.recorder import FACILITY_FIELDS, POOL_FIELDS, REGION_FIELDS, Recorder
 from sim.scenario import Scenario
@@ -392,7 +393,8 @@ def test_pool_reassignment_candidates_equal_reference(seed: int,
         return real_allocate(rng, counts, probs)
 
     monkeypatch.setattr(kernels, "allocate", spy)
-    pool_agents.reassign(world, rows.astype(np.intp), moving)
+    movers = cohorts_among(world, rows.astype(np.intp), world.streams["pools"])
+    pool_agents.reassign(world, movers, moving)
     moved_rows = rows[moving > 0]
     if len(moved_rows) == 0:
         assert not captured
@@ -425,8 +427,9 @@ def test_rigs_needing_a_new_pool_equal_reference(seed: int,
     want = [int(i) for i in rows if ref.needs_new_pool(world, rigs[int(i)])]
     seen: list[tuple[list[int], list[int]]] = []
 
-    def spy(world: World, rows: np.ndarray, moving: np.ndarray) -> None:
-        seen.append(([int(i) for i in rows], [int(n) for n in moving]))
+    def spy(world: World, movers: Cohorts, moving: np.ndarray) -> None:
+        assert movers.rows is not None  # cohort resolution: the rows themselves
+        seen.append(([int(i) for i in movers.rows], [int(n) for n in moving]))
 
     monkeypatch.setattr(pool_agents, "reassign", spy)
     pool_agents.ensure_served(world, rows)

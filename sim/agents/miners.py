@@ -159,15 +159,22 @@ def enforce(world: World) -> None:
     p_ban = world.ban_probability()
     p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
     rng = world.streams["enforcement"]
-    # the rigs exposed and the underground ones are fixed before either is hit
-    exposed = {r: cohorts_in(world, int(r), (ONLINE, OFFLINE, QUEUED), rng)
-               for r in np.flatnonzero(p_ban > 0)}
-    hidden = {r: cohorts_in(world, int(r), (UNDERGROUND,), rng)
-              for r in np.flatnonzero(p_detect > 0)}
-    for hit, p in ((exposed, p_ban), (hidden, p_detect)):
-        for r, group in hit.items():
-            out = group.take(kernels.thin(rng, group.counts, float(p[r])))
+    if world.scenario.resolution == "rig":  # every region at once: one search of the rows
+        exposed = [cohorts_in(world, np.flatnonzero(p_ban > 0), (ONLINE, OFFLINE, QUEUED), rng),
+                   cohorts_in(world, np.flatnonzero(p_detect > 0), (UNDERGROUND,), rng)]
+        for group, p in zip(exposed, (p_ban, p_detect), strict=True):
+            out = group.take(rng.binomial(group.counts, p[group.origin]).astype(np.int64))
             world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
+    else:
+        # the rigs exposed and the underground ones are fixed before either is hit
+        by_region = [{r: cohorts_in(world, int(r), (ONLINE, OFFLINE, QUEUED), rng)
+                      for r in np.flatnonzero(p_ban > 0)},
+                     {r: cohorts_in(world, int(r), (UNDERGROUND,), rng)
+                      for r in np.flatnonzero(p_detect > 0)}]
+        for hit, p in zip(by_region, (p_ban, p_detect), strict=True):
+            for r, group in hit.items():
+                out = group.take(kernels.thin(rng, group.counts, float(p[r])))
+                world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
     fleet = world.fleet
     g = fleet.group
     allowed = ~world.banned()[g("region")]

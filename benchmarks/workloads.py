@@ -1,0 +1,89 @@
+"""The scenarios the benchmarks run: the tutorial world scaled to any number of rigs (and
+widened to more regions or pools), and china-2021 at rig resolution.
+
+Scaling keeps the tutorial's shares: every fleet entry and every capacity is multiplied by the
+same factor, so a 3M-rig tutorial migrates as the 28,000-rig one does. Extra
+regions are leaves of a new country ("grey") with rigs of their own, mining for the same pools;
+extra pools serve everyone and take an equal part of every fleet entry's pool mix. Neither is a
+destination of the migration: they widen the tables, which is what they are for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sim.scenario import Scenario
+from sim.validation import load
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIAL = ROOT / "scenarios" / "tutorial.yaml"
+CHINA = ROOT / "scenarios" / "china-2021.yaml"
+
+
+def _scaled(doc: dict[str, Any], rigs: int) -> None:
+    """Multiply the fleet, and every capacity with it (regions' and facilities' MW, routes'
+    rigs per day), so that the world plays out as at its own size."""
+    total = sum(f["rigs"] for f in doc["fleet"])
+    factor = rigs / total
+    for f in doc["fleet"]:
+        f["rigs"] = max(1, round(f["rigs"] * factor))
+    for r in doc["regions"]:
+        if "capacity_mw" in r:
+            r["capacity_mw"] *= factor
+        for step in r.get("capacity_schedule", []):
+            step["mw"] *= factor
+    for fac in doc.get("facilities", []):
+        for step in fac.get("capacity", []):
+            step["mw"] *= factor
+    for route in doc.get("routes", []):
+        if route.get("capacity_rigs_per_day") is not None:
+            route["capacity_rigs_per_day"] = max(1, round(route["capacity_rigs_per_day"] * factor))
+
+
+def tutorial(rigs: int, resolution: str = "rig", extra_regions: int = 0, extra_pools: int = 0,
+             days: int | None = None) -> Scenario:
+    """The tutorial world with `rigs` rigs (purchases dropped so the count stays put)."""
+    doc = load(TUTORIAL).model_dump(mode="json", exclude_none=True)
+    doc["purchases"] = []
+    doc["resolution"] = resolution
+    if extra_regions:
+        doc["regions"].append({"name": "grey_country", "electricity_usd_per_kwh": 0.05,
+                               "carbon_g_per_kwh": 500})
+        share = 0.2 / extra_regions  # a fifth of the rigs, spread over the new leaves
+        base = sum(f["rigs"] for f in doc["fleet"])
+        for i in range(extra_regions):
+            doc["regions"].append({"name": f"grey_{i}", "parent": "grey_country",
+                                   "electricity_usd_per_kwh": 0.04 + 0.02 * i / extra_regions,
+                                   "carbon_g_per_kwh": 500})
+            doc["fleet"].append({"region": f"grey_{i}", "hardware": "s19-class",
+                                 "rigs": max(1, round(base * share)), "pool": "bluepool"})
+    if extra_pools:
+        for i in range(extra_pools):
+            doc["pools"].append({"name": f"pool_{i}", "coin": "TUT", "fee": 0.02,
+                                 "home_region": "blue_country"})
+        for f in doc["fleet"]:
+            mix = f["pool"] if isinstance(f["pool"], dict) else {f["pool"]: 1.0}
+            share = sum(mix.values()) / len(mix)
+            f["pool"] = {**mix, **{f"pool_{i}": share for i in range(extra_pools)}}
+    _scaled(doc, rigs)
+    if days is not None:
+        import datetime as dt
+
+        start = dt.date.fromisoformat(str(doc["start"]))
+        doc["end"] = (start + dt.timedelta(days=days - 1)).isoformat()
+    return Scenario.model_validate(doc)
+
+
+def china(rigs: int | None = None, days: int = 730) -> Scenario:
+    """china-2021 at rig resolution for `days` days (its own 4.1M rigs, or `rigs`)."""
+    import datetime as dt
+
+    sc = load(CHINA)
+    update: dict[str, Any] = {"resolution": "rig",
+                              "end": sc.start + dt.timedelta(days=days - 1)}
+    if rigs is not None:
+        total = sum(f.rigs for f in sc.fleet)
+        update["fleet"] = [f.model_copy(update={"rigs": max(1, round(f.rigs * rigs / total))})
+                           for f in sc.fleet]
+    return sc.model_copy(update=update)
