@@ -26,6 +26,7 @@ from scipy import stats
 
 from sim import kernels
 from sim.agents import pools as pool_agents
+from sim.agents import facilities
 from sim.agents.facilities import admit_queued
 from sim.agents.miners import economics, mining_hashrate, row_cost_usd_per_day, switch
 from sim.cohorts import Cohorts, cohorts_among
@@ -323,15 +324,20 @@ def _admission_outcome(world: World, tags: np.ndarray) -> Counter[tuple[int, int
     return out
 
 
+@pytest.mark.parametrize("reach", [False, True])
 @pytest.mark.parametrize("resolution", ["cohort", "rig"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_fifo_admission_equals_reference(seed: int, resolution: str) -> None:
+def test_fifo_admission_equals_reference(seed: int, resolution: str, reach: bool,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # reach: the queue is cut to the rows within reach of free capacity before sorting
+    # (normally only for long queues), which must change nothing
+    monkeypatch.setattr(facilities, "REACH_MIN_QUEUE", 0 if reach else 10**9)
     world = (random_world(seed, rows=60) if resolution == "cohort"
              else random_world(seed, rows=200, max_count=1, resolution="rig"))
     fleet = world.fleet
     rng = np.random.default_rng(seed)
-    # queue days with ties, so that row order breaks them
-    fleet.t_since[:] = rng.integers(0, 3, fleet.size)
+    # queue days with ties (and spread over days when cut), so that row order breaks them
+    fleet.t_since[:] = rng.integers(0, 12 if reach else 3, fleet.size)
     expected = Counter(ref.admit(world))
     # admission never reads t_due: use it to tag every rig with its original row
     status_before = fleet.status.copy()

@@ -21,6 +21,9 @@ from sim.agents.pools import ensure_served
 from sim.state import NEVER, OFFLINE, ONLINE, QUEUED
 from sim.world import World, add_rigs, day_index
 
+#: Queues shorter than this are sorted whole (see _within_reach).
+REACH_MIN_QUEUE = 4096
+
 
 def occupancy_mw(world: World) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """MW occupied in each region's general capacity (R,) and in each facility (F,)."""
@@ -40,14 +43,15 @@ def admit_queued(world: World) -> None:
     fleet = world.fleet
     if not fleet.tally[:, QUEUED].any():
         return
-    queued = np.flatnonzero(fleet.status == QUEUED)
-    queued = queued[np.lexsort((queued, fleet.t_since[queued]))]
     general_used, fac_used = occupancy_mw(world)
     fac_free = world.fac_capacity_mw - fac_used
     general_free = world.capacity_mw - general_used
     dark = world.cutoff | world.outage
     fac_free[dark[world.fac_region]] = 0.0
     general_free[dark] = 0.0
+    queued = _within_reach(world, np.flatnonzero(fleet.status == QUEUED), fac_free,
+                           general_free)
+    queued = queued[np.lexsort((queued, fleet.t_since[queued]))]
     ordered = fleet.facility[queued] >= 0
     for f in np.unique(fleet.facility[queued[ordered]]):
         rows = queued[fleet.facility[queued] == f]
@@ -59,6 +63,30 @@ def admit_queued(world: World) -> None:
             fac_free[f] -= _admit(world, rows, fac_free[f], int(f))
             rows = rows[fleet.status[rows] == QUEUED]
         _admit(world, rows, general_free[r], -1)
+
+
+def _within_reach(world: World, queued: NDArray[np.intp], fac_free: NDArray[np.float64],
+                  general_free: NDArray[np.float64]) -> NDArray[np.intp]:
+    """The queued rows that could be admitted today: in each queue (a facility's orders, or a
+    region's other rigs, for its hosting facilities and then its general capacity), those
+    that came no later than the day on which the queue's MW first reach its free MW. Later
+    ones find no room whatever the order, so the queue need not be sorted past them."""
+    if len(queued) < REACH_MIN_QUEUE:  # sorting a short queue costs nothing
+        return queued
+    fleet = world.fleet
+    num_r, days = world.num_regions, world.scenario.num_days + 1
+    fac = fleet.facility[queued]
+    unit = np.where(fac >= 0, num_r + fac, fleet.region[queued])
+    hosting = np.where(world.fac_hosting, np.maximum(fac_free, 0.0), 0.0)
+    free = np.concatenate([np.maximum(general_free, 0.0)
+                           + np.bincount(world.fac_region, hosting, minlength=num_r),
+                           np.maximum(fac_free, 0.0)])
+    mw = fleet.count[queued] * world.hw_power_w[fleet.hw[queued]] / 1e6
+    by_day = np.bincount(unit * days + fleet.t_since[queued], mw,
+                         minlength=len(free) * days).reshape(len(free), days)
+    reached = np.cumsum(by_day, axis=1) >= free[:, None]
+    last_day = np.where(reached.any(axis=1), reached.argmax(axis=1), days)
+    return queued[fleet.t_since[queued] <= last_day[unit]]
 
 
 def _admit(world: World, rows: NDArray[np.intp], free_mw: float, facility: int) -> float:
