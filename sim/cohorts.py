@@ -109,13 +109,15 @@ def _of_rows(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts:
 
 
 def cohorts_of(world: World, keys: I64, rng: np.random.Generator) -> Cohorts:
-    """The rigs in tally cells `keys`."""
+    """The rigs in tally cells `keys` (cells holding no rig are skipped without a search:
+    their rows, if any, are empty, and no draw is made for an empty row)."""
     fleet = world.fleet
+    flat = fleet.tally.ravel()
+    keys = keys[flat[keys] > 0]
     if world.scenario.resolution == "rig":
-        flat = fleet.tally.ravel()
-        keys = keys[flat[keys] > 0]
         return _of_groups(world, keys, flat[keys].copy(), rng)
-    return _of_rows(world, fleet.rows_with(keys), rng)
+    rows = fleet.rows_with(keys) if len(keys) else np.zeros(0, dtype=np.intp)
+    return _of_rows(world, rows, rng)
 
 
 def cohorts_among(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts:
@@ -132,6 +134,7 @@ def cohorts_among(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts
 def cohorts_in(world: World, region: int | NDArray[np.integer], subs: Iterable[int],
                rng: np.random.Generator) -> Cohorts:
     """The rigs of leaf region(s) `region` in the sub-statuses `subs`."""
-    groups = np.flatnonzero(np.isin(world.fleet.group("region"), region))
-    keys = np.sort(np.concatenate([keys_of(groups, s) for s in subs]))
+    where = world.fleet.group("region")
+    groups = np.flatnonzero(where == region if np.ndim(region) == 0 else np.isin(where, region))
+    keys = (keys_of(groups, 0)[:, None] + np.array(sorted(subs))[None, :]).ravel()  # sorted
     return cohorts_of(world, keys, rng)

@@ -56,10 +56,13 @@ class Fleet:
 
     def __init__(self, size: int, cols: dict[str, np.ndarray[Any, Any]],
                  single: bool = False) -> None:
+        self._views: dict[str, np.ndarray] = {}  # the views below, while size and arrays hold
         self.size = size
         self.cols = cols
         self.single = single  # rig resolution: every row holds one rig (tally counts rows)
         self._gid: dict[int, int] = {}  # packed attribute code → group index
+        # written attribute values → the group each group's rows then join (−1: not yet seen)
+        self._remaps: dict[tuple[tuple[str, int], ...], IntArray] = {}
         self.group_attrs = np.zeros((0, len(GROUP_COLUMNS)), dtype=np.int64)  # (G, 5)
         self._tally = np.zeros(0, dtype=np.int64)  # (G × NUM_SUBS,)
         if size:
@@ -76,11 +79,18 @@ class Fleet:
     def __getattr__(self, name: str) -> np.ndarray:
         # Live views of the columns: fleet.count, fleet.status, ... (read-only where the tally
         # depends on them: write those through Fleet.set)
+        views = self.__dict__.get("_views")
+        if views is not None:
+            view = views.get(name)
+            if view is not None and len(view) == self.__dict__["size"]:
+                return view
         cols = self.__dict__.get("cols")
         if cols is not None and name in cols:
             view = cols[name][: self.__dict__["size"]]
             if name in PROTECTED:
                 view.flags.writeable = False
+            if views is not None:
+                views[name] = view
             return view
         raise AttributeError(name)
 
@@ -115,6 +125,17 @@ class Fleet:
     @staticmethod
     def _pack(attrs: list[IntArray]) -> IntArray:
         """Packed codes of attribute columns given in GROUP_COLUMNS order."""
+        if len(attrs[0]) <= 8:  # a few rows: Python integers, no array temporaries
+            codes = []
+            for values in zip(*(a.tolist() for a in attrs), strict=True):
+                c = 0
+                for name, v, bits in zip(GROUP_COLUMNS, values, _GROUP_BITS, strict=True):
+                    v += name == "facility"
+                    if not 0 <= v < 1 << bits:
+                        raise ValueError(f"fleet column {name!r} out of range for the tally")
+                    c = (c << bits) | v
+                codes.append(c)
+            return np.array(codes, dtype=np.int64)
         code = np.zeros(len(attrs[0]), dtype=np.int64)
         for name, col, bits in zip(GROUP_COLUMNS, attrs, _GROUP_BITS, strict=True):
             col = col.astype(np.int64) + (name == "facility")
@@ -125,8 +146,12 @@ class Fleet:
 
     def _gids(self, attrs: list[IntArray]) -> IntArray:
         """Group index of each combination of attributes (new ones become new groups)."""
-        codes, first, inverse = np.unique(self._pack(attrs), return_index=True,
-                                          return_inverse=True)
+        packed = self._pack(attrs)
+        if len(packed) <= 8:  # a few rows: no sort
+            found = [self._gid.get(c) for c in packed.tolist()]
+            if None not in found:
+                return np.array(found, dtype=np.int64)
+        codes, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
         gids = np.empty(len(codes), dtype=np.int64)
         fresh = []
         for i, code in enumerate(codes.tolist()):
@@ -150,15 +175,26 @@ class Fleet:
     def _regroup(self, old_groups: IntArray, values: dict[str, int]) -> IntArray:
         """Groups of rows that were in `old_groups` once the attributes `values` (one value
         each, for all rows) are written: mapped group by group, not row by row."""
-        present = np.flatnonzero(np.bincount(old_groups, minlength=self.num_groups))
-        attrs = [np.full(len(present), values[n]) if n in values
-                 else self.group_attrs[present, i] for i, n in enumerate(GROUP_COLUMNS)]
-        remap = np.zeros(self.num_groups, dtype=np.int64)
-        remap[present] = self._gids(attrs)
-        return remap[old_groups]
+        cache_key = tuple(sorted(values.items()))
+        remap = self._remaps.get(cache_key)
+        if remap is None or len(remap) < self.num_groups:  # −1: not mapped yet
+            grown = np.full(self.num_groups, -1, dtype=np.int64)
+            if remap is not None:
+                grown[: len(remap)] = remap
+            remap = self._remaps[cache_key] = grown
+        new = remap[old_groups]
+        if np.any(new < 0):
+            missing = np.unique(old_groups[new < 0])
+            attrs = [np.full(len(missing), values[n]) if n in values
+                     else self.group_attrs[missing, i] for i, n in enumerate(GROUP_COLUMNS)]
+            remap[missing] = self._gids(attrs)
+            new = remap[old_groups]
+        return new
 
     def _subs(self, rows: NDArray[np.intp]) -> IntArray:
         status = self.cols["status"][rows]
+        if not (status == BANNED_OFF).any():
+            return status.astype(np.int64)
         sub = status.astype(np.int64)
         off = np.flatnonzero(status == BANNED_OFF)
         if len(off):
@@ -175,6 +211,17 @@ class Fleet:
         return np.bincount(keys, weights=self.cols["count"][rows],
                            minlength=len(self._tally)).astype(np.int64)
 
+    def _count(self, rows: NDArray[np.intp], sign: int) -> None:
+        """Add (sign 1) or remove (sign −1) the rigs of `rows` to or from their cells."""
+        if len(rows) <= 8:  # a few rows: plain Python beats allocating a tally-sized array
+            counts = self.cols["count"]
+            for r, k in zip(rows.tolist(), self.cols["key"][rows].tolist(), strict=True):
+                self._tally[k] += sign * int(counts[r])
+        elif sign > 0:
+            self._tally += self._bincount(rows)
+        else:
+            self._tally -= self._bincount(rows)
+
     def set(self, rows: NDArray[np.intp], **values: NDArray[Any] | int) -> None:
         """Write columns of `rows` (distinct) and move their rigs between tally cells."""
         rows = np.asarray(rows, dtype=np.intp)
@@ -186,7 +233,7 @@ class Fleet:
             return
         if "key" in values:
             raise ValueError("the key column is the fleet's own")
-        self._tally -= self._bincount(rows)
+        self._count(rows, -1)
         for name, value in values.items():
             self.cols[name][rows] = value
         regroup = {n: v for n, v in values.items() if n in GROUP_COLUMNS_SET}
@@ -198,7 +245,7 @@ class Fleet:
             self.cols["key"][rows] = groups * NUM_SUBS + self._subs(rows)
         else:
             self.cols["key"][rows] = self._keys(rows)
-        self._tally += self._bincount(rows)
+        self._count(rows, 1)
 
     def move(self, keys: NDArray[np.integer], status: int, **values: NDArray[Any] | int
              ) -> None:
@@ -253,11 +300,12 @@ class Fleet:
         wanted = np.zeros(len(self._tally), dtype=bool)
         wanted[keys] = True
         key = self.cols["key"][: self.size]
-        statuses = np.unique(np.where(np.asarray(keys) % NUM_SUBS == HIBERNATING, BANNED_OFF,
-                                      np.asarray(keys) % NUM_SUBS))
-        if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
-            rows = np.flatnonzero(self.cols["status"][: self.size] == statuses[0])
-            return rows[np.take(wanted, key[rows])]
+        if self.size > 1 << 16:
+            subs = {int(k) % NUM_SUBS for k in np.unique(np.asarray(keys) % NUM_SUBS)}
+            statuses = {BANNED_OFF if sub == HIBERNATING else sub for sub in subs}
+            if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
+                rows = np.flatnonzero(self.cols["status"][: self.size] == statuses.pop())
+                return rows[np.take(wanted, key[rows])]
         return np.flatnonzero(np.take(wanted, key))
 
     def pick(self, rng: np.random.Generator, keys: IntArray, want: IntArray,
@@ -329,6 +377,7 @@ class Fleet:
             grown = np.zeros(new_cap, dtype=col.dtype)
             grown[: self.size] = col[: self.size]
             self.cols[name] = grown
+        self._views.clear()
 
     def append(self, **values: np.ndarray | int) -> NDArray[np.intp]:
         """Append rows; every column not given is 0 (facility: −1; t_due: NEVER)."""

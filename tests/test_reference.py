@@ -25,8 +25,8 @@ import reference_loop as ref
 from scipy import stats
 
 from sim import kernels
-from sim.agents import pools as pool_agents
 from sim.agents import facilities
+from sim.agents import pools as pool_agents
 from sim.agents.facilities import admit_queued
 from sim.agents.miners import economics, mining_hashrate, row_cost_usd_per_day, switch
 from sim.cohorts import Cohorts, cohorts_among
