@@ -52,7 +52,8 @@ WHY = {
     "retarget-2021-05-13": (
         "The early-May peak (~179 EH/s after the April outage's -12.6 % retarget) is not in "
         "the model, which grows smoothly to ~168 EH/s; the +21.5 % of 13 May comes out at "
-        "+8-12 %. Same missing mechanism as the late-May retarget: marginal rigs switching on "
+        "+8-13 % (median of 15 replicates: +13.1 %; block luck moves it 3-4 points). "
+        "Same missing mechanism as the late-May retarget: marginal rigs switching on "
         "and off with the hashprice."),
     "retarget-2021-07-17": (
         "Depends on the phase of the simulated epochs, which drift by days from the real ones; "

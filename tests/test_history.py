@@ -19,8 +19,9 @@ from sim.backtest import evaluate
 from sim.results import Results, run
 from sim.scenario import Scenario
 
-#: Replicates of the china-2021 backtest: the model is nearly deterministic at 4 M rigs (the
-#: 5-95 % ranges of the headline figures are within a few percent), so two suffice.
+#: Replicates of the china-2021 backtest. Hash-rate levels are nearly deterministic at 4 M rigs
+#: (5-95 % ranges within a few percent); retargets are not — block luck moves each by 3-4
+#: points between replicates — so a retarget band near its edge may flip with the seed.
 CHINA_REPLICATES = 2
 
 #: Headline checks the model is known to miss, with the mechanism it lacks (docs/scenarios.md,
