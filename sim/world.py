@@ -269,15 +269,16 @@ def _add_entry(fleet: Fleet, entry: FleetEntry, reg: dict[str, int], hw_idx: dic
                  facility=fac_idx[entry.facility] if entry.facility else -1)
 
 
-def add_rigs(fleet: Fleet, rigs: int, resolution: str, tiers: bool = False,
-             **attrs: Any) -> None:
-    """Add `rigs` new rigs: one row (cohort resolution) or one row per rig (rig resolution).
+def new_rows(rigs: int, resolution: str, tiers: bool = False
+             ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Rows for `rigs` new rigs: (count, tier) of one row (cohort resolution) or of one row
+    per rig (rig resolution).
 
     With `tiers`, the rigs are spread evenly over the power-price tiers (a cohort becomes one
     row per tier); without, they all take the middle tier.
     """
     if rigs <= 0:
-        return
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if not tiers:
         counts, tier = np.array([rigs], dtype=np.int64), np.array([MIDDLE_TIER])
     else:
@@ -288,7 +289,15 @@ def add_rigs(fleet: Fleet, rigs: int, resolution: str, tiers: bool = False,
         tier = np.repeat(tier, counts)
         counts = np.ones(rigs, dtype=np.int64)
     keep = counts > 0
-    fleet.append(count=counts[keep], tier=tier[keep], **attrs)
+    return counts[keep], tier[keep].astype(np.int64)
+
+
+def add_rigs(fleet: Fleet, rigs: int, resolution: str, tiers: bool = False,
+             **attrs: Any) -> None:
+    """Add `rigs` new rigs (see :func:`new_rows`) with the attributes `attrs`."""
+    counts, tier = new_rows(rigs, resolution, tiers)
+    if len(counts):
+        fleet.append(count=counts, tier=tier, **attrs)
 
 
 def purchase_rigs_on(purchase: Purchase, day: int, start: dt.date) -> int:

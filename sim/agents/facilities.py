@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from sim import kernels
 from sim.agents.pools import ensure_served
-from sim.state import NEVER, OFFLINE, ONLINE, QUEUED
+from sim.state import NEVER, OFFLINE, ONLINE, QUEUED, keys_of
 from sim.world import World, add_rigs, day_index
 
 #: Queues shorter than this are sorted whole (see _within_reach).
@@ -49,7 +49,18 @@ def admit_queued(world: World) -> None:
     dark = world.cutoff | world.outage
     fac_free[dark[world.fac_region]] = 0.0
     general_free[dark] = 0.0
-    queued = _within_reach(world, np.flatnonzero(fleet.status == QUEUED), fac_free,
+    # only queues with free MW can admit anyone: the others' rows are not even looked up
+    g = fleet.group
+    gfac, greg = g("facility"), g("region")
+    hosting = np.where(world.fac_hosting, np.maximum(fac_free, 0.0), 0.0)
+    region_free = np.maximum(general_free, 0.0) + np.bincount(
+        world.fac_region, hosting, minlength=world.num_regions)
+    fac_of = np.maximum(fac_free, 0.0)[np.maximum(gfac, 0)] if len(fac_free) else 0.0
+    free = np.where(gfac >= 0, fac_of, region_free[greg])
+    groups = np.flatnonzero((fleet.tally[:, QUEUED] > 0) & (free > 0))
+    if len(groups) == 0:
+        return
+    queued = _within_reach(world, fleet.rows_with(keys_of(groups, QUEUED)), fac_free,
                            general_free)
     queued = queued[np.lexsort((queued, fleet.t_since[queued]))]
     ordered = fleet.facility[queued] >= 0

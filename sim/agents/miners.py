@@ -30,7 +30,7 @@ from sim.state import (
     UNDERGROUND,
     keys_of,
 )
-from sim.world import TIER_OFFSETS, World, add_rigs, pool_split, purchase_rigs_on
+from sim.world import TIER_OFFSETS, World, new_rows, pool_split, purchase_rigs_on
 
 F64 = NDArray[np.float64]
 Rows = NDArray[np.intp]
@@ -430,13 +430,18 @@ def purchase(world: World) -> None:
         rigs = purchase_rigs_on(spec, world.day, sc.start)
         if rigs == 0:
             continue
-        first = world.fleet.size
-        for pool, n in pool_split(spec.pool, pool_idx, rigs):
-            add_rigs(world.fleet, n, sc.resolution,
-                     tiers=bool(world.geo.electricity_spread_usd_per_kwh[reg(spec.region)] > 0),
-                     status=QUEUED, region=reg(spec.region),
-                     pool=pool, hw=hw_idx[spec.hardware], t_since=world.day)
-        ensure_served(world, np.arange(first, world.fleet.size, dtype=np.intp))
+        tiers = bool(world.geo.electricity_spread_usd_per_kwh[reg(spec.region)] > 0)
+        parts = [(pool, *new_rows(n, sc.resolution, tiers))
+                 for pool, n in pool_split(spec.pool, pool_idx, rigs)]
+        counts = np.concatenate([c for _, c, _ in parts])
+        if len(counts) == 0:
+            continue
+        rows = world.fleet.append(  # in the pools' order, as one append per pool would
+            count=counts, tier=np.concatenate([t for _, _, t in parts]),
+            pool=np.concatenate([np.full(len(c), pool) for pool, c, _ in parts]),
+            status=QUEUED, region=reg(spec.region), hw=hw_idx[spec.hardware],
+            t_since=world.day)
+        ensure_served(world, rows)
 
 
 def daily_step(world: World) -> Economics:
