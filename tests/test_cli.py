@@ -127,3 +127,20 @@ def test_validate_schema_and_scenarios() -> None:
 def test_bundled_scenarios_name_their_schema(name: str) -> None:
     first = Path("scenarios", name).read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schema/scenario.schema.json"
+
+
+def test_rig_flag_runs_rig_by_rig_and_is_recorded(tmp_path: Path) -> None:
+    code, _, err = invoke("run", "tutorial", "--rig", "-o", str(tmp_path / "r"), "--seed", "2",
+                          *SHORT, "-q")
+    assert code == 0, err
+    recorded = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert recorded["scenario"]["resolution"] == "rig"
+    # a repeat from run.json is rig by rig again, and the flag cannot be added to it
+    code, _, err = invoke("run", "--from", str(tmp_path / "r" / "run.json"), "--rig",
+                          "-o", str(tmp_path / "again"), "-q")
+    assert code == 2 and "--rig" in err and not (tmp_path / "again").exists()
+    code, _, err = invoke("run", "--from", str(tmp_path / "r" / "run.json"),
+                          "-o", str(tmp_path / "again"), "-q")
+    assert code == 0, err
+    assert ((tmp_path / "again" / "network.csv").read_bytes()
+            == (tmp_path / "r" / "network.csv").read_bytes())
