@@ -201,6 +201,19 @@ class Fleet:
             sub[off[self.cols["t_due"][rows[off]] != NEVER]] = HIBERNATING
         return sub
 
+    @staticmethod
+    def _sub_written(values: dict[str, Any]) -> int | None:
+        """The sub-status every row takes when `values` are written, if they fix it."""
+        status = values.get("status")
+        if not isinstance(status, int | np.integer):
+            return None
+        if status != BANNED_OFF:
+            return int(status)
+        t_due = values.get("t_due")
+        if isinstance(t_due, int | np.integer):
+            return BANNED_OFF if t_due == NEVER else HIBERNATING
+        return None
+
     def _keys(self, rows: NDArray[np.intp]) -> IntArray:
         return self._groups_of(rows) * NUM_SUBS + self._subs(rows)
 
@@ -237,12 +250,14 @@ class Fleet:
         for name, value in values.items():
             self.cols[name][rows] = value
         regroup = {n: v for n, v in values.items() if n in GROUP_COLUMNS_SET}
+        sub = self._sub_written(values)
+        subs = self._subs(rows) if sub is None else sub
         if not regroup:  # same group: only the sub-status moves
-            self.cols["key"][rows] = (self.cols["key"][rows] & ~(NUM_SUBS - 1)) | self._subs(rows)
-        elif all(np.ndim(v) == 0 for v in regroup.values()):
+            self.cols["key"][rows] = (self.cols["key"][rows] & ~(NUM_SUBS - 1)) | subs
+        elif all(isinstance(v, int | np.integer) for v in regroup.values()):
             old = self.cols["key"][rows] // NUM_SUBS
             groups = self._regroup(old, {n: int(v) for n, v in regroup.items()})
-            self.cols["key"][rows] = groups * NUM_SUBS + self._subs(rows)
+            self.cols["key"][rows] = groups * NUM_SUBS + subs
         else:
             self.cols["key"][rows] = self._keys(rows)
         self._count(rows, 1)
