@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from sim import kernels
 from sim.agents.miners import Economics, group_cost_usd_per_day
 from sim.chain import SECONDS_PER_DAY
-from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, UNDERGROUND
+from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, SUSPENDED, UNDERGROUND
 from sim.world import World
 
 F64 = NDArray[np.float64]
@@ -130,7 +130,7 @@ class Recorder:
         key = np.maximum(fac, 0)
         inside = fac >= 0
         online = np.where(inside, tally[:, ONLINE], 0)
-        racked = np.where(inside, tally[:, ONLINE] + tally[:, OFFLINE], 0)
+        racked = np.where(inside, tally[:, ONLINE] + tally[:, OFFLINE] + tally[:, SUSPENDED], 0)
         power_mw = w.hw_power_w[hw] / 1e6
 
         def by_fac(weights: F64) -> F64:

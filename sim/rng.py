@@ -21,6 +21,7 @@ STREAMS: dict[str, int] = {
     "transit": 4,
     "pools": 5,
     "departures": 6,
+    "suspensions": 7,
 }
 
 

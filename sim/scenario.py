@@ -426,6 +426,20 @@ class Announcement(RegionalPolicy):
     exit_rate_per_day: Fraction = Field(
         0.0, description="fraction of online rigs leaving pre-emptively each day"
     )
+    suspend_rate_per_day: Fraction = Field(
+        0.0, description="fraction of online rigs switching off each day to wait and see "
+        "(they do not decide anything, and switch on by the margin after `suspend_days`)"
+    )
+    suspend_days: PosFloat | None = Field(
+        None, description="how long a rig that switched off to wait stays off (needed with "
+        "suspend_rate_per_day)"
+    )
+
+    @model_validator(mode="after")
+    def _suspension_has_a_length(self) -> Announcement:
+        if self.suspend_rate_per_day > 0 and self.suspend_days is None:
+            raise ValueError("suspend_rate_per_day needs suspend_days (how long rigs wait)")
+        return self
 
 
 class MiningBan(RegionalPolicy):
@@ -448,6 +462,22 @@ class PowerOutage(RegionalPolicy):
 
     kind: Literal["power_outage"]
     days: PosFloat | None = Field(None, description="how long it lasts; null = until lifted")
+    share: Fraction = Field(
+        1.0, description="share of the region's running rigs that lose power (each rig by a "
+        "draw; below 1 the outage needs `days`, and a lift does not end it early)"
+    )
+    return_days: NonNegFloat = Field(
+        0.0, description="partial outage: rigs come back spread evenly over this many days "
+        "after `days` (farm by farm), instead of all at once"
+    )
+
+    @model_validator(mode="after")
+    def _partial_outage_has_a_length(self) -> PowerOutage:
+        if self.share < 1.0 and self.days is None:
+            raise ValueError("a partial outage (share below 1) needs days")
+        if self.share <= 0.0:
+            raise ValueError("share must be above 0 (an outage of no rig)")
+        return self
 
 
 class PoolServiceBan(RegionalPolicy):

@@ -24,9 +24,16 @@ ONLINE, OFFLINE, BANNED_OFF, IN_TRANSIT, QUEUED, UNDERGROUND, RETIRED = range(7)
 STATUS_NAMES = ("online", "offline", "banned_off", "in_transit", "queued", "underground", "retired")
 NUM_STATUSES = len(STATUS_NAMES)
 NEVER = np.iinfo(np.int32).max  # a timer that never fires
-#: Sub-status of forced-off rigs waiting out a hibernation (their timer runs); the tally's 8th.
+#: Sub-statuses that the tally tells apart within a status, by a running timer: forced-off rigs
+#: waiting out a hibernation, and offline rigs suspended until a day (a partial power outage, a
+#: wait after an announcement), which do not switch on by the margin until then.
 HIBERNATING = NUM_STATUSES
-NUM_SUBS = NUM_STATUSES + 1
+SUSPENDED = NUM_STATUSES + 1
+#: Cells per group in the tally (a power of two: a key's sub-status is its low bits).
+NUM_SUBS = 16
+#: The status of each sub-status.
+SUB_STATUS = np.array([*range(NUM_STATUSES), BANNED_OFF, OFFLINE]
+                      + [0] * (NUM_SUBS - NUM_STATUSES - 2), dtype=np.int64)
 
 IntArray = NDArray[np.int64]
 I32 = NDArray[np.int32]
@@ -110,10 +117,12 @@ class Fleet:
         return view
 
     def tally_by_status(self) -> IntArray:
-        """Rigs by (group, status), shape (G, NUM_STATUSES): hibernating rigs are forced off."""
+        """Rigs by (group, status), shape (G, NUM_STATUSES): hibernating rigs are forced off,
+        suspended ones offline."""
         t = self._tally.reshape(-1, NUM_SUBS)
         out = t[:, :NUM_STATUSES].copy()
         out[:, BANNED_OFF] += t[:, HIBERNATING]
+        out[:, OFFLINE] += t[:, SUSPENDED]
         return out
 
     def group(self, name: str) -> IntArray:
@@ -193,12 +202,11 @@ class Fleet:
 
     def _subs(self, rows: NDArray[np.intp]) -> IntArray:
         status = self.cols["status"][rows]
-        if not (status == BANNED_OFF).any():
-            return status.astype(np.int64)
         sub = status.astype(np.int64)
-        off = np.flatnonzero(status == BANNED_OFF)
-        if len(off):
-            sub[off[self.cols["t_due"][rows[off]] != NEVER]] = HIBERNATING
+        for plain, timed in ((BANNED_OFF, HIBERNATING), (OFFLINE, SUSPENDED)):
+            off = np.flatnonzero(status == plain)
+            if len(off):
+                sub[off[self.cols["t_due"][rows[off]] != NEVER]] = timed
         return sub
 
     @staticmethod
@@ -207,11 +215,12 @@ class Fleet:
         status = values.get("status")
         if not isinstance(status, int | np.integer):
             return None
-        if status != BANNED_OFF:
+        timed = {BANNED_OFF: HIBERNATING, OFFLINE: SUSPENDED}.get(int(status))
+        if timed is None:
             return int(status)
         t_due = values.get("t_due")
         if isinstance(t_due, int | np.integer):
-            return BANNED_OFF if t_due == NEVER else HIBERNATING
+            return int(status) if t_due == NEVER else timed
         return None
 
     def _keys(self, rows: NDArray[np.intp]) -> IntArray:
@@ -316,8 +325,7 @@ class Fleet:
         wanted[keys] = True
         key = self.cols["key"][: self.size]
         if self.size > 1 << 16:
-            subs = {int(k) % NUM_SUBS for k in np.unique(np.asarray(keys) % NUM_SUBS)}
-            statuses = {BANNED_OFF if sub == HIBERNATING else sub for sub in subs}
+            statuses = set(SUB_STATUS[np.unique(np.asarray(keys) % NUM_SUBS)].tolist())
             if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
                 rows = np.flatnonzero(self.cols["status"][: self.size] == statuses.pop())
                 return rows[np.take(wanted, key[rows])]

@@ -104,6 +104,8 @@ class World:
     # coins (C,)
     price_usd: F64
     exit_rate_per_day: F64 = field(default_factory=lambda: np.zeros(0))
+    suspend_rate_per_day: F64 = field(default_factory=lambda: np.zeros(0))  # wait-and-see
+    suspend_days: F64 = field(default_factory=lambda: np.zeros(0))
     outage: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # (R,)
     pool_share: F64 = field(default_factory=lambda: np.zeros(0))  # of its coin's hashrate
     initial_serves: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), bool))
@@ -251,6 +253,8 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         flow_hashrate=np.zeros((num_r, num_r)), relocated_total=np.zeros(num_r),
     )
     world.exit_rate_per_day = np.zeros(num_r)
+    world.suspend_rate_per_day = np.zeros(num_r)
+    world.suspend_days = np.zeros(num_r)
     world.outage = np.zeros(num_r, dtype=bool)
     world.pool_share = np.full(num_p, 1.0 / num_p)
     world.initial_serves = serves.copy()

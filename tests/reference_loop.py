@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sim.state import NUM_STATUSES, OFFLINE, ONLINE, QUEUED, UNDERGROUND
+from sim.state import NEVER, NUM_STATUSES, OFFLINE, ONLINE, QUEUED, UNDERGROUND
 from sim.world import World
 
 SECONDS_PER_DAY = 86_400.0
@@ -35,6 +35,7 @@ class Rig:
     hw: int
     facility: int
     t_since: int
+    t_due: int = NEVER  # a running timer: in transit, hibernating, or suspended if offline
 
 
 def rigs_of(world: World) -> list[Rig]:
@@ -44,7 +45,8 @@ def rigs_of(world: World) -> list[Rig]:
     for i in range(fleet.size):
         for _ in range(int(fleet.count[i])):
             out.append(Rig(i, int(fleet.status[i]), int(fleet.region[i]), int(fleet.pool[i]),
-                           int(fleet.hw[i]), int(fleet.facility[i]), int(fleet.t_since[i])))
+                           int(fleet.hw[i]), int(fleet.facility[i]), int(fleet.t_since[i]),
+                           int(fleet.t_due[i])))
     return out
 
 
@@ -143,14 +145,16 @@ def rig_revenue_usd_per_day(world: World, rig: Rig, hashprice: list[float]) -> f
 
 def switched_status(world: World, rig: Rig, hashprice: list[float]) -> int:
     """A rig's status after switching: online → offline below the off margin, offline →
-    online above the on margin unless its power is cut; others unchanged."""
+    online above the on margin unless its power is cut or it is suspended; others unchanged."""
     b = world.scenario.behaviour
     cost = rig_cost_usd_per_day(world, rig)
     revenue = rig_revenue_usd_per_day(world, rig, hashprice)
     relative = (revenue - cost) / max(cost, 1e-12)
     if rig.status == ONLINE and relative < b.switch_off_margin:
         return OFFLINE
-    if rig.status == OFFLINE and relative > b.switch_on_margin and not world.cutoff[rig.region]:
+    suspended = rig.t_due != NEVER  # an offline rig with a timer waits it out
+    if (rig.status == OFFLINE and relative > b.switch_on_margin and not world.cutoff[rig.region]
+            and not suspended):
         return ONLINE
     return rig.status
 

@@ -272,3 +272,74 @@ def test_rig_mode_gives_the_tutorials_aggregates_in_distribution() -> None:
             continue
         p = stats.ttest_ind(a, b, equal_var=False).pvalue
         assert p > ALPHA / len(names), (name, a.mean(), b.mean())
+
+
+@pytest.mark.parametrize("resolution", ["cohort", "rig"])
+def test_partial_outage_darkens_a_share_and_brings_it_back_farm_by_farm(resolution: str) -> None:
+    # 40 % of a's 4,000 rigs lose power on day 10 for 5 days, coming back evenly over days
+    # 15 … 24 (return_days 9): each rig is hit with p = 0.4, then returns on one of 10 days.
+    doc = three_regions(resolution=resolution, policies=[
+        {"kind": "power_outage", "region": "a", "date": "2021-01-11", "days": 5, "share": 0.4,
+         "return_days": 9}])
+    res = run(scenario(doc), seed=13)
+    a = res.regions[res.regions["region"] == "a"]
+    online, off = a["rigs_online"].to_numpy(), a["rigs_offline"].to_numpy()
+    assert online[9] == 4000 and off[9] == 0
+    dark = off[10]
+    assert abs(dark - 1600) < Z * np.sqrt(4000 * 0.4 * 0.6)
+    assert np.all(off[10:15] == dark) and np.all(online[10:15] == 4000 - dark)  # still dark
+    assert a["rigs_banned_off"].to_numpy().max() == 0 and len(res.flows) == 0  # no decision
+    # back from day 15, about a tenth of them a day, all by day 24
+    back = dark - off[14:25]
+    assert back[0] == 0 and back[-1] == dark and np.all(np.diff(back) >= 0)
+    halfway = back[5] / dark  # days 15 … 19 are 5 of the 10 return days
+    assert abs(halfway - 0.5) < Z * np.sqrt(0.25 / dark)
+
+
+@pytest.mark.parametrize("resolution", ["cohort", "rig"])
+def test_wait_and_see_after_an_announcement_switches_rigs_off_for_a_while(resolution: str
+                                                                         ) -> None:
+    # From day 10 a share q = 0.05 of a's online rigs switches off each day for 20 days: by
+    # day 10 + t (t ≤ 20) the expected number waiting is 4000 · (1 − (1 − q)^t).
+    doc = three_regions(resolution=resolution, end="2021-03-31", policies=[
+        {"kind": "announcement", "region": "a", "date": "2021-01-11", "risk": 0.0,
+         "suspend_rate_per_day": 0.05, "suspend_days": 20}])
+    res = run(scenario(doc), seed=14, replicates=4)
+    a = res.regions[res.regions["region"] == "a"]
+    off = np.stack([g["rigs_offline"].to_numpy() for _, g in a.groupby("replicate")])
+    expected = 4000 * (1 - 0.95 ** 10)
+    sd = np.sqrt(4000 * 0.95 ** 10 * (1 - 0.95 ** 10) / len(off))
+    assert abs(off[:, 19].mean() - expected) < Z * sd  # day 19: 10 days of waiting
+    assert np.all(off[:, 9] == 0)
+    assert a["rigs_banned_off"].to_numpy().max() == 0 and len(res.flows) == 0
+    # a steady state: each rig spends 20 of every 1/q + 20 days waiting
+    steady = 4000 * 20 / (20 + 1 / 0.05)
+    assert abs(off[:, 60:].mean() - steady) < 0.1 * steady
+
+
+def test_suspended_rigs_are_hit_by_a_ban_like_any_offline_rig() -> None:
+    doc = three_regions(resolution="rig", policies=[
+        {"kind": "power_outage", "region": "a", "date": "2021-01-11", "days": 30, "share": 0.5},
+        {"kind": "power_cutoff", "region": "a", "date": "2021-01-16"}],
+        behaviour={"decision_rate_per_day": 0.0})
+    res = run(scenario(doc), seed=15)
+    a = res.regions[res.regions["region"] == "a"]
+    assert a["rigs_offline"].to_numpy()[12] > 1500  # suspended
+    assert a["rigs_banned_off"].to_numpy()[16] == 4000  # the cut-off forces all of them off
+
+
+@pytest.mark.parametrize("resolution", ["cohort", "rig"])
+def test_the_tally_stays_exact_through_suspensions_and_a_ban(resolution: str) -> None:
+    from sim.engine import run_replicate
+
+    doc = three_regions(resolution=resolution, policies=[
+        {"kind": "announcement", "region": "a", "date": "2021-01-05", "risk": 0.2,
+         "suspend_rate_per_day": 0.05, "suspend_days": 7, "exit_rate_per_day": 0.01},
+        {"kind": "power_outage", "region": "a", "date": "2021-01-11", "days": 5, "share": 0.4,
+         "return_days": 4},
+        {"kind": "mining_ban", "region": "a", "date": "2021-01-20", "hazard_per_day": 0.2,
+         "underground_detection_per_day": 0.01}])
+    worlds: list = []
+    run_replicate(scenario(doc), seed=3, on_start=worlds.append,
+                  on_day=lambda day: worlds[0].fleet.check())
+    assert worlds[0].fleet.total_by_status().sum() == 8000

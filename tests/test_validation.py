@@ -164,6 +164,20 @@ CASES = [
         ),
     ),
     Case(
+        "wait_and_see_without_a_length",
+        edit(("- kind: announcement", f"- {MARK}kind: announcement"),
+             ("  risk: 0.5\n", "  risk: 0.5\n  suspend_rate_per_day: 0.1\n")),
+        "policies.0",
+        ("suspend_rate_per_day needs suspend_days",),
+    ),
+    Case(
+        "partial_outage_without_a_length",
+        edit(("- kind: power_cutoff", f"- {MARK}kind: power_outage"),
+             ("  region: sichuan\n", "  region: sichuan\n  share: 0.3\n")),
+        "policies.2",
+        ("a partial outage (share below 1) needs days",),
+    ),
+    Case(
         "unknown_transit_distribution",
         edit(("distribution: lognormal", f"distribution: {MARK}lognormall")),
         "routes.0.transit.distribution",

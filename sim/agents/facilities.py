@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from sim import kernels
 from sim.agents.pools import ensure_served
-from sim.state import NEVER, OFFLINE, ONLINE, QUEUED, keys_of
+from sim.state import NEVER, OFFLINE, ONLINE, QUEUED, SUSPENDED, keys_of
 from sim.world import World, add_rigs, day_index
 
 #: Queues shorter than this are sorted whole (see _within_reach).
@@ -28,7 +28,7 @@ REACH_MIN_QUEUE = 4096
 def occupancy_mw(world: World) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """MW occupied in each region's general capacity (R,) and in each facility (F,)."""
     fleet = world.fleet
-    racked = fleet.tally[:, ONLINE] + fleet.tally[:, OFFLINE]
+    racked = fleet.tally[:, ONLINE] + fleet.tally[:, OFFLINE] + fleet.tally[:, SUSPENDED]
     mw = racked * world.hw_power_w[fleet.group("hw")] / 1e6
     fac = fleet.group("facility")
     general = kernels.bincount(fleet.group("region"), np.where(fac < 0, mw, 0.0),

@@ -1,9 +1,10 @@
 """The fleet's behaviour, vectorised over rig rows: the daily step.
 
-Within a day the order is explicit: timers (arrivals, end of hibernation) → queue admission →
-economics → switching on/off → enforcement → pre-emptive exits → decisions of forced-off rigs →
-purchases. The chain and the recorder follow (sim/engine.py). No Python loop runs over rigs;
-loops run over regions, destinations or alternatives.
+Within a day the order is explicit: timers (arrivals, ends of hibernation and suspension) →
+queue admission → economics → switching on/off → waiting after announcements → enforcement →
+pre-emptive exits → decisions of forced-off rigs → purchases. The chain and the recorder follow
+(sim/engine.py). No Python loop runs over rigs; loops run over regions, destinations or
+alternatives.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from numpy.typing import NDArray
 from sim import kernels
 from sim.agents.facilities import admit_queued, occupancy_mw
 from sim.agents.pools import ensure_served
+from sim.agents.suspensions import wait_and_see
 from sim.chain import subsidy_sum
 from sim.cohorts import Cohorts, cohorts_in, cohorts_of
 from sim.state import (
@@ -27,6 +29,7 @@ from sim.state import (
     ONLINE,
     QUEUED,
     RETIRED,
+    SUSPENDED,
     UNDERGROUND,
     keys_of,
 )
@@ -137,19 +140,27 @@ def switch(world: World, econ: Economics) -> None:
 
 
 def resolve_timers(world: World) -> None:
-    """Shipments that arrive today queue at their destination; hibernation ends."""
+    """Shipments that arrive today queue at their destination; hibernations and suspensions
+    end (suspended rigs then switch on by the margin like any offline rig)."""
     for (origin, dest), by_day in world.arrivals.items():
         world.flow_arrived[origin, dest] += by_day[world.day]
     fleet = world.fleet
-    if not (fleet.tally[:, IN_TRANSIT].any() or fleet.tally[:, HIBERNATING].any()):
+    tally = fleet.tally
+    if not (tally[:, IN_TRANSIT].any() or tally[:, HIBERNATING].any()
+            or tally[:, SUSPENDED].any()):
         return
     due = np.flatnonzero(fleet.t_due <= world.day)
     status = fleet.status[due]
-    arriving, waking = due[status == IN_TRANSIT], due[status == BANNED_OFF]
+    arriving = due[status == IN_TRANSIT]
+    waking = due[(status == BANNED_OFF) | (status == OFFLINE)]  # hibernation, suspension end
     if len(arriving):
         fleet.set(arriving, status=QUEUED, t_since=world.day, t_due=NEVER)
         ensure_served(world, arriving)
     world.fleet.set(waking, t_due=NEVER)
+
+
+#: Sub-statuses a ban's enforcement hits (underground rigs are found by detection).
+EXPOSED = (ONLINE, OFFLINE, SUSPENDED, QUEUED)
 
 
 def enforce(world: World) -> None:
@@ -160,14 +171,14 @@ def enforce(world: World) -> None:
     p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
     rng = world.streams["enforcement"]
     if world.scenario.resolution == "rig":  # every region at once: one search of the rows
-        exposed = [cohorts_in(world, np.flatnonzero(p_ban > 0), (ONLINE, OFFLINE, QUEUED), rng),
+        exposed = [cohorts_in(world, np.flatnonzero(p_ban > 0), EXPOSED, rng),
                    cohorts_in(world, np.flatnonzero(p_detect > 0), (UNDERGROUND,), rng)]
         for group, p in zip(exposed, (p_ban, p_detect), strict=True):
             out = group.take(rng.binomial(group.counts, p[group.origin]).astype(np.int64))
             world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
     else:
         # the rigs exposed and the underground ones are fixed before either is hit
-        by_region = [{r: cohorts_in(world, int(r), (ONLINE, OFFLINE, QUEUED), rng)
+        by_region = [{r: cohorts_in(world, int(r), EXPOSED, rng)
                       for r in np.flatnonzero(p_ban > 0)},
                      {r: cohorts_in(world, int(r), (UNDERGROUND,), rng)
                       for r in np.flatnonzero(p_detect > 0)}]
@@ -450,6 +461,7 @@ def daily_step(world: World) -> Economics:
     admit_queued(world)
     econ = economics(world, mining_hashrate(world))
     switch(world, econ)
+    wait_and_see(world)
     enforce(world)
     if (world.exit_rate_per_day > 0).any() or world.fleet.tally[:, BANNED_OFF].any():
         reloc = Relocation(world, econ)

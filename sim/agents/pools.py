@@ -17,7 +17,16 @@ from numpy.typing import NDArray
 from sim import kernels
 from sim.cohorts import Cohorts, cohorts_among, cohorts_of
 from sim.scenario import Pool, PoolShutdown, PoolStopNewUsers, PoolStopService
-from sim.state import BANNED_OFF, HIBERNATING, NEVER, OFFLINE, ONLINE, QUEUED, keys_of
+from sim.state import (
+    BANNED_OFF,
+    HIBERNATING,
+    NEVER,
+    OFFLINE,
+    ONLINE,
+    QUEUED,
+    SUSPENDED,
+    keys_of,
+)
 from sim.world import World, day_index
 
 Rows = NDArray[np.intp]
@@ -66,7 +75,7 @@ def leave_pools(world: World, pools: NDArray[np.bool_], regions: NDArray[np.bool
     fleet = world.fleet
     g = fleet.group
     groups = np.flatnonzero(pools[g("pool")] & regions[g("region")])
-    subs = (ONLINE, OFFLINE, BANNED_OFF, QUEUED, HIBERNATING)
+    subs = (ONLINE, OFFLINE, BANNED_OFF, QUEUED, HIBERNATING, SUSPENDED)
     keys = np.sort(np.concatenate([keys_of(groups, s) for s in subs]))
     rng = world.streams["pools"]
     members = cohorts_of(world, keys, rng)

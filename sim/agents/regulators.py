@@ -14,6 +14,7 @@ import numpy as np
 import simpy
 
 from sim.agents.pools import stop_service
+from sim.agents.suspensions import suspend
 from sim.scenario import (
     Announcement,
     ExchangeBan,
@@ -41,6 +42,7 @@ def refresh_regions(world: World) -> None:
     outage = np.zeros(num, dtype=bool)
     haircut, risk = np.zeros(num), world.geo.base_risk.copy()
     discount, capacity, exit_rate = np.zeros(num), np.zeros(num), np.zeros(num)
+    suspend_rate, suspend_days = np.zeros(num), np.zeros(num)
     for policy, day in world.active_policies:
         where = covers[world.geo.index(policy.region)]
         match policy:
@@ -53,13 +55,17 @@ def refresh_regions(world: World) -> None:
                                                  policy.underground_detection_per_day)
             case PowerCutoff():
                 cutoff |= where
-            case PowerOutage():
+            case PowerOutage() if policy.share >= 1.0:  # a partial one suspends rigs instead
                 outage |= where
             case ExchangeBan():
                 haircut[where] += policy.haircut
             case Announcement():
                 risk[where] += policy.risk
                 exit_rate[where] = np.maximum(exit_rate[where], policy.exit_rate_per_day)
+                if policy.suspend_rate_per_day > 0:
+                    stronger = where & (policy.suspend_rate_per_day > suspend_rate)
+                    suspend_rate[stronger] = policy.suspend_rate_per_day
+                    suspend_days[stronger] = policy.suspend_days or 0.0
             case Incentive():
                 discount[where] += policy.electricity_discount_usd_per_kwh
                 capacity[where] += policy.capacity_mw
@@ -75,6 +81,7 @@ def refresh_regions(world: World) -> None:
     world.outage = outage
     world.risk, world.discount_usd_per_kwh = np.maximum(risk, 0.0), discount
     world.exit_rate_per_day = exit_rate
+    world.suspend_rate_per_day, world.suspend_days = suspend_rate, suspend_days
     world.incentive_capacity_mw = capacity
     world.capacity_mw = world.capacity_on(world.day)
 
@@ -128,6 +135,12 @@ class Regulator:
         refresh_regions(world)
         world.log(self.env.now, policy.kind, policy.actor or "regulator", region,
                   describe(policy))
+        if isinstance(policy, PowerOutage) and policy.share < 1.0 and policy.days is not None:
+            until = day + int(np.ceil(policy.days))
+            where = np.flatnonzero(world.geo.covers[world.geo.index(policy.region)]
+                                   & world.geo.is_leaf)
+            for r in where:
+                suspend(world, int(r), policy.share, until, int(np.ceil(policy.return_days)))
         if isinstance(policy, PowerOutage) and policy.days is not None:
             yield self.env.timeout(policy.days)
             world.active_policies = [(p, d) for p, d in world.active_policies if p is not policy]
