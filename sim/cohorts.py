@@ -24,7 +24,7 @@ I64 = NDArray[np.int64]
 Rows = NDArray[np.intp]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Cohorts:
     """Cohorts with `counts` rigs each, in region `origin` with hardware `hw` and `pool`."""
 
@@ -51,9 +51,9 @@ class Cohorts:
         def cut(a: NDArray[Any] | None) -> NDArray[Any] | None:
             return None if a is None else a[keep]
 
-        return replace(self, counts=counts[keep], origin=self.origin[keep], hw=self.hw[keep],
-                       pool=self.pool[keep], rows=cut(self.rows), keys=cut(self.keys),
-                       cursor=cut(self.cursor))
+        return Cohorts(self.world, self.rng, counts[keep], self.origin[keep], self.hw[keep],
+                       self.pool[keep], cut(self.rows), cut(self.keys), self.members,
+                       cut(self.cursor))
 
     def narrow(self, moving: I64) -> Cohorts:
         """Cohorts of the `moving[i]` rigs of each cohort that are about to be taken, in
@@ -104,8 +104,9 @@ def _of_groups(world: World, keys: I64, counts: I64, rng: np.random.Generator,
 
 def _of_rows(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts:
     fleet = world.fleet
-    return Cohorts(world, rng, fleet.count[rows].copy(), fleet.region[rows].copy(),
-                   fleet.hw[rows].copy(), fleet.pool[rows].copy(), rows=rows)
+    # (indexing by rows copies: later changes to the rows do not reach the cohorts)
+    return Cohorts(world, rng, fleet.count[rows], fleet.region[rows], fleet.hw[rows],
+                   fleet.pool[rows], rows=rows)
 
 
 def cohorts_of(world: World, keys: I64, rng: np.random.Generator) -> Cohorts:
@@ -129,6 +130,16 @@ def cohorts_among(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts
     keys, first, counts = np.unique(key[order], return_index=True, return_counts=True)
     return _of_groups(world, keys.astype(np.int64), counts.astype(np.int64), rng,
                       members=rows[order], cursor=first.astype(np.int64))
+
+
+def populated(world: World, regions: NDArray[np.integer], subs: Iterable[int]
+              ) -> NDArray[np.intp]:
+    """Those of `regions` that hold a rig in one of the sub-statuses `subs` (from the tally:
+    the others need no search and no draw)."""
+    fleet = world.fleet
+    rigs = fleet.tally[:, sorted(subs)].sum(axis=1)
+    held = np.bincount(fleet.group("region"), rigs, minlength=world.num_regions) > 0
+    return np.asarray(regions, dtype=np.intp)[held[regions]]
 
 
 def cohorts_in(world: World, region: int | NDArray[np.integer], subs: Iterable[int],

@@ -19,7 +19,7 @@ from sim.agents.facilities import admit_queued, occupancy_mw
 from sim.agents.pools import ensure_served
 from sim.agents.suspensions import wait_and_see
 from sim.chain import subsidy_sum
-from sim.cohorts import Cohorts, cohorts_in, cohorts_of
+from sim.cohorts import Cohorts, cohorts_in, cohorts_of, populated
 from sim.state import (
     BANNED_OFF,
     HIBERNATING,
@@ -170,18 +170,19 @@ def enforce(world: World) -> None:
     p_ban = world.ban_probability()
     p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
     rng = world.streams["enforcement"]
+    # only regions with rigs to hit (an empty one would draw nothing anyway)
+    banned = populated(world, np.flatnonzero(p_ban > 0), EXPOSED)
+    hidden = populated(world, np.flatnonzero(p_detect > 0), (UNDERGROUND,))
     if world.scenario.resolution == "rig":  # every region at once: one search of the rows
-        exposed = [cohorts_in(world, np.flatnonzero(p_ban > 0), EXPOSED, rng),
-                   cohorts_in(world, np.flatnonzero(p_detect > 0), (UNDERGROUND,), rng)]
+        exposed = [cohorts_in(world, banned, EXPOSED, rng),
+                   cohorts_in(world, hidden, (UNDERGROUND,), rng)]
         for group, p in zip(exposed, (p_ban, p_detect), strict=True):
             out = group.take(rng.binomial(group.counts, p[group.origin]).astype(np.int64))
             world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
     else:
         # the rigs exposed and the underground ones are fixed before either is hit
-        by_region = [{r: cohorts_in(world, int(r), EXPOSED, rng)
-                      for r in np.flatnonzero(p_ban > 0)},
-                     {r: cohorts_in(world, int(r), (UNDERGROUND,), rng)
-                      for r in np.flatnonzero(p_detect > 0)}]
+        by_region = [{r: cohorts_in(world, int(r), EXPOSED, rng) for r in banned},
+                     {r: cohorts_in(world, int(r), (UNDERGROUND,), rng) for r in hidden}]
         for hit, p in zip(by_region, (p_ban, p_detect), strict=True):
             for r, group in hit.items():
                 out = group.take(kernels.thin(rng, group.counts, float(p[r])))
@@ -344,7 +345,7 @@ def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.
 def exits(world: World, reloc: Relocation) -> None:
     """After an announcement, a share of online rigs leaves pre-emptively each day."""
     rng = world.streams["departures"]
-    for r in np.flatnonzero(world.exit_rate_per_day > 0):
+    for r in populated(world, np.flatnonzero(world.exit_rate_per_day > 0), (ONLINE,)):
         online = cohorts_in(world, int(r), (ONLINE,), rng)
         moving = kernels.thin(rng, online.counts, float(world.exit_rate_per_day[r]))
         movers = online.with_counts(moving)

@@ -47,9 +47,9 @@ def reassign(world: World, movers: Cohorts, moving: NDArray[np.int64]) -> None:
     The cohorts must not be in transit (their pool is checked when they arrive).
     """
     keep = moving > 0
-    movers, moving = movers.with_counts(np.where(keep, movers.counts, 0)), moving[keep]
-    if len(movers) == 0:
+    if not keep.any():
         return
+    movers, moving = movers.with_counts(np.where(keep, movers.counts, 0)), moving[keep]
     fleet = world.fleet
     region, old = movers.origin, movers.pool
     coin = world.hw_coin[movers.hw]
@@ -88,9 +88,11 @@ def ensure_served(world: World, rows: Rows) -> None:
     """Rigs whose pool is closed or does not serve their region pick another pool."""
     fleet = world.fleet
     pool, region = fleet.pool[rows], fleet.region[rows]
-    bad = cohorts_among(world, rows[~(world.pool_open[pool] & world.pool_serves[pool, region])],
-                        world.streams["pools"])
-    reassign(world, bad, bad.counts.copy())
+    bad = rows[~(world.pool_open[pool] & world.pool_serves[pool, region])]
+    if len(bad) == 0:
+        return
+    movers = cohorts_among(world, bad, world.streams["pools"])
+    reassign(world, movers, movers.counts.copy())
 
 
 def stop_service(world: World, pool_mask: NDArray[np.bool_], region_mask: NDArray[np.bool_],
