@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sim import rowsearch
+
 ONLINE, OFFLINE, BANNED_OFF, IN_TRANSIT, QUEUED, UNDERGROUND, RETIRED = range(7)
 STATUS_NAMES = ("online", "offline", "banned_off", "in_transit", "queued", "underground", "retired")
 NUM_STATUSES = len(STATUS_NAMES)
@@ -320,74 +322,14 @@ class Fleet:
             raise AssertionError("the tally disagrees with the rows")
 
     def rows_with(self, keys: NDArray[np.integer]) -> NDArray[np.intp]:
-        """Rows whose key is one of `keys`, in row order (one pass over the key column)."""
-        wanted = np.zeros(len(self._tally), dtype=bool)
-        wanted[keys] = True
-        key = self.cols["key"][: self.size]
-        if self.size > 1 << 16:
-            statuses = set(SUB_STATUS[np.unique(np.asarray(keys) % NUM_SUBS)].tolist())
-            if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
-                rows = np.flatnonzero(self.cols["status"][: self.size] == statuses.pop())
-                return rows[np.take(wanted, key[rows])]
-        return np.flatnonzero(np.take(wanted, key))
+        """Rows whose key is one of `keys`, in row order (sim/rowsearch.py)."""
+        return rowsearch.rows_with(self, keys)
 
     def pick(self, rng: np.random.Generator, keys: IntArray, want: IntArray,
              shuffled: bool = True) -> NDArray[np.intp]:
         """Rig resolution: `want[i]` rows drawn uniformly without replacement among the rows
-        of key `keys[i]` (distinct keys), concatenated in the order of `keys`, each key's
-        rows in random order (unless not `shuffled`, where a key is taken whole).
-
-        Where few rows are wanted relative to their key's population, rows are found by
-        drawing row indices uniformly and keeping, per key, the first distinct ones that carry
-        it (no pass over the fleet); otherwise one pass finds the key's rows and a sample is
-        drawn among them. Both give each subset of the right size the same probability.
-        """
-        keys = np.asarray(keys, dtype=np.int64)
-        want = np.asarray(want, dtype=np.int64)
-        sel = want > 0
-        keys, want = keys[sel], want[sel]
-        if len(keys) == 0:
-            return np.zeros(0, dtype=np.intp)
-        pop = self._tally[keys]
-        if np.any(want > pop):
-            raise ValueError("more rows wanted than a key holds")
-        slot = np.full(len(self._tally), -1, dtype=np.int64)
-        slot[keys] = np.arange(len(keys))
-        n = self.size
-        draws = float(np.max(want / pop)) * n  # expected row draws to collect every key's share
-        if draws <= n / 32:
-            return self._pick_by_drawing(rng, slot, want, draws)
-        rows = self.rows_with(keys)
-        if len(keys) > 1:
-            which = slot[self.cols["key"][rows]].astype(np.int16 if len(keys) < 2**15 else np.int64)
-            order = np.argsort(which, kind="stable")  # a radix sort for 16-bit keys
-            rows = rows[order]
-            bounds = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(keys)))])
-        else:
-            bounds = np.array([0, len(rows)])
-        # each key's sample in random order (so that consecutive slices are random too)
-        parts = [(rows[lo:hi][rng.permutation(hi - lo)] if shuffled else rows[lo:hi])
-                 if k == hi - lo else rows[lo:hi][rng.choice(hi - lo, size=k, replace=False)]
-                 for lo, hi, k in zip(bounds[:-1], bounds[1:], want.tolist(), strict=True)]
-        return np.concatenate(parts).astype(np.intp)
-
-    def _pick_by_drawing(self, rng: np.random.Generator, slot: IntArray, want: IntArray,
-                         draws: float) -> NDArray[np.intp]:
-        key = self.cols["key"]
-        found = np.zeros(0, dtype=np.int64)
-        while True:
-            more = rng.integers(0, self.size, size=int(draws * 1.2) + 64)
-            found = np.concatenate([found, more[slot[key[more]] >= 0]])
-            _, first = np.unique(found, return_index=True)
-            found = found[np.sort(first)]  # distinct rows in the order drawn
-            which = slot[key[found]]
-            order = np.argsort(which, kind="stable")
-            bounds = np.searchsorted(which[order], np.arange(len(want) + 1))
-            if np.all(np.diff(bounds) >= want):
-                return np.concatenate([found[order[lo:lo + k]] for lo, k in
-                                       zip(bounds[:-1], want.tolist(), strict=False)]
-                                      ).astype(np.intp)
-            draws = max(draws, 64.0)
+        of key `keys[i]` (sim/rowsearch.py)."""
+        return rowsearch.pick(self, rng, keys, want, shuffled)
 
     # --------------------------------------------------------------------------- rows
 

@@ -1,0 +1,100 @@
+"""Finding a fleet's rows by their tally key, and drawing rows at random among them.
+
+In rig resolution the rules decide how many rigs of each cell of the tally do something
+(sim/cohorts.py); these functions name the rows that carry them. `rows_with` is one pass over
+the key column (narrowed first by a byte comparison of the status when the keys share one);
+`pick` draws rows uniformly without replacement, by drawing row indices at random when few
+are wanted and by one pass otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from sim.state import Fleet
+
+IntArray = NDArray[np.int64]
+
+#: Where drawing rows at random would take more than this share of the fleet in draws, one
+#: pass over the key column is cheaper.
+DRAW_SHARE = 1 / 32
+
+
+def rows_with(fleet: Fleet, keys: NDArray[np.integer]) -> NDArray[np.intp]:
+    """Rows whose key is one of `keys`, in row order (one pass over the key column)."""
+    from sim.state import NUM_SUBS, SUB_STATUS
+
+    n = fleet.size
+    wanted = np.zeros(len(fleet._tally), dtype=bool)
+    wanted[keys] = True
+    key = fleet.cols["key"][:n]
+    if n > 1 << 16:
+        statuses = set(SUB_STATUS[np.unique(np.asarray(keys) % NUM_SUBS)].tolist())
+        if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
+            rows = np.flatnonzero(fleet.cols["status"][:n] == statuses.pop())
+            return rows[np.take(wanted, key[rows])]
+    return np.flatnonzero(np.take(wanted, key))
+
+
+def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
+         shuffled: bool = True) -> NDArray[np.intp]:
+    """Rig resolution: `want[i]` rows drawn uniformly without replacement among the rows of
+    key `keys[i]` (distinct keys), concatenated in the order of `keys`, each key's rows in
+    random order (unless not `shuffled`, where a key is taken whole).
+
+    Where few rows are wanted relative to their key's population, rows are found by drawing
+    row indices uniformly and keeping, per key, the first distinct ones that carry it (no pass
+    over the fleet); otherwise one pass finds the key's rows and a sample is drawn among them.
+    Both give each subset of the right size the same probability.
+    """
+    keys = np.asarray(keys, dtype=np.int64)
+    want = np.asarray(want, dtype=np.int64)
+    sel = want > 0
+    keys, want = keys[sel], want[sel]
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.intp)
+    pop = fleet._tally[keys]
+    if np.any(want > pop):
+        raise ValueError("more rows wanted than a key holds")
+    slot = np.full(len(fleet._tally), -1, dtype=np.int64)
+    slot[keys] = np.arange(len(keys))
+    n = fleet.size
+    draws = float(np.max(want / pop)) * n  # expected row draws to collect every key's share
+    if draws <= n * DRAW_SHARE:
+        return _pick_by_drawing(fleet, rng, slot, want, draws)
+    rows = rows_with(fleet, keys)
+    if len(keys) > 1:
+        which = slot[fleet.cols["key"][rows]].astype(np.int16 if len(keys) < 2**15 else np.int64)
+        order = np.argsort(which, kind="stable")  # a radix sort for 16-bit keys
+        rows = rows[order]
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(keys)))])
+    else:
+        bounds = np.array([0, len(rows)])
+    # each key's sample in random order (so that consecutive slices are random too)
+    parts = [(rows[lo:hi][rng.permutation(hi - lo)] if shuffled else rows[lo:hi])
+             if k == hi - lo else rows[lo:hi][rng.choice(hi - lo, size=k, replace=False)]
+             for lo, hi, k in zip(bounds[:-1], bounds[1:], want.tolist(), strict=True)]
+    return np.concatenate(parts).astype(np.intp)
+
+
+def _pick_by_drawing(fleet: Fleet, rng: np.random.Generator, slot: IntArray, want: IntArray,
+                     draws: float) -> NDArray[np.intp]:
+    key = fleet.cols["key"]
+    found = np.zeros(0, dtype=np.int64)
+    while True:
+        more = rng.integers(0, fleet.size, size=int(draws * 1.2) + 64)
+        found = np.concatenate([found, more[slot[key[more]] >= 0]])
+        _, first = np.unique(found, return_index=True)
+        found = found[np.sort(first)]  # distinct rows in the order drawn
+        which = slot[key[found]]
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(len(want) + 1))
+        if np.all(np.diff(bounds) >= want):
+            return np.concatenate([found[order[lo:lo + k]] for lo, k in
+                                   zip(bounds[:-1], want.tolist(), strict=False)]
+                                  ).astype(np.intp)
+        draws = max(draws, 64.0)
