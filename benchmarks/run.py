@@ -8,8 +8,8 @@ roofline, china-2021 at rig resolution, and per-agent baselines of the same mode
 Every figure is measured in this run, on this machine, each part in a fresh child process (so
 peak RSS is the part's own). The roofline is a STREAM-like triad (a = b + s·c over float64
 arrays far larger than the caches, best of 7; numpy makes it two passes, counted as 40 bytes
-per element) on one core; the step's physical floor is taken as 25 bytes read per rig per day, so the
-roofline is bandwidth / 25 B in rig·days/s. The last line is machine-readable:
+per element) on one core; the step's physical floor is taken as 25 bytes read per rig per
+day, so the roofline is bandwidth / 25 B in rig·days/s. The last line is machine-readable:
 
     rig_days_per_s=<n> roofline_pct=<n> vs_mesa=<n>x vs_simpy=<n>x peak_rss_mb=<n>
 """
