@@ -584,3 +584,12 @@ def test_rigs_must_start_in_a_pool_that_serves_their_region() -> None:
     issues = [i for i in err.value.issues if "does not serve region 'xinjiang'" in i.message]
     assert len(issues) == 1
     assert issues[0].dotted_path == "fleet.1.pool.foundry" and issues[0].line is not None
+
+
+def test_more_pools_than_the_tally_can_index_is_a_located_error() -> None:
+    # The fleet's tally packs a pool's index into 12 bits: 4,095 pools at most.
+    pools = "".join(f"- name: extra{i}\n  coin: bitcoin\n  fee: 0.01\n" for i in range(4095))
+    text = BASE.replace("pools:\n", "pools:\n" + pools, 1)
+    issues = issues_of(text, ())
+    assert [i.dotted_path for i in issues] == ["pools"], [str(i) for i in issues]
+    assert "at most 4095" in issues[0].message
