@@ -144,3 +144,17 @@ def test_rig_flag_runs_rig_by_rig_and_is_recorded(tmp_path: Path) -> None:
     assert code == 0, err
     assert ((tmp_path / "again" / "network.csv").read_bytes()
             == (tmp_path / "r" / "network.csv").read_bytes())
+
+
+def test_rig_mode_too_large_for_memory_is_refused_before_anything_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.world
+
+    # a machine of 1 MiB: the tutorial's 28,000 rigs need about 3 MiB in rig resolution
+    monkeypatch.setattr(sim.world.os, "sysconf",
+                        lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 256}[name])
+    code, _, err = invoke("run", "tutorial", "--rig", "-o", str(tmp_path / "r"), *SHORT, "-q")
+    assert code != 0 and "resolution: cohort" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+    code, _, err = invoke("run", "tutorial", "-o", str(tmp_path / "c"), *SHORT, "-q")
+    assert code == 0, err  # cohort resolution is not limited
