@@ -44,6 +44,10 @@ class Cohorts:
     def __len__(self) -> int:
         return len(self.counts)
 
+    def subset(self, keep: NDArray[np.bool_]) -> Cohorts:
+        """The cohorts where `keep` holds."""
+        return self.with_counts(np.where(keep, self.counts, 0))
+
     def with_counts(self, counts: I64) -> Cohorts:
         """The cohorts with `counts` rigs instead, those with none dropped."""
         keep = counts > 0

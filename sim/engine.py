@@ -34,7 +34,7 @@ TICK_PRIORITY = 2
 COMPACT_EVERY_DAYS = 7
 
 
-class _TickTimeout(simpy.events.Event):
+class TickTimeout(simpy.events.Event):
     """A timeout that fires after every normal event scheduled for the same time."""
 
     def __init__(self, env: simpy.Environment, delay: float) -> None:
@@ -76,7 +76,7 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
     num_c = len(world.chains)
     compacted = world.fleet.size
     for day in range(world.scenario.num_days):
-        yield _TickTimeout(env, day - env.now)
+        yield TickTimeout(env, day - env.now)
         world.day = day
         econ = daily_step(world)
         hashrate = mining_hashrate(world)

@@ -77,7 +77,7 @@ class Fleet:
         if size:
             rows = np.arange(size, dtype=np.intp)
             self.cols["key"][:size] = self._keys(rows)
-            self._tally += self._bincount(rows)
+            self._count(rows, 1)
 
     @classmethod
     def empty(cls, capacity: int = 64, single: bool = False) -> Fleet:
@@ -136,17 +136,6 @@ class Fleet:
     @staticmethod
     def _pack(attrs: list[IntArray]) -> IntArray:
         """Packed codes of attribute columns given in GROUP_COLUMNS order."""
-        if len(attrs[0]) <= 8:  # a few rows: Python integers, no array temporaries
-            codes = []
-            for values in zip(*(a.tolist() for a in attrs), strict=True):
-                c = 0
-                for name, v, bits in zip(GROUP_COLUMNS, values, _GROUP_BITS, strict=True):
-                    v += name == "facility"
-                    if not 0 <= v < 1 << bits:
-                        raise ValueError(f"fleet column {name!r} out of range for the tally")
-                    c = (c << bits) | v
-                codes.append(c)
-            return np.array(codes, dtype=np.int64)
         code = np.zeros(len(attrs[0]), dtype=np.int64)
         for name, col, bits in zip(GROUP_COLUMNS, attrs, _GROUP_BITS, strict=True):
             col = col.astype(np.int64) + (name == "facility")
@@ -357,7 +346,7 @@ class Fleet:
         if self.single and np.any(self.cols["count"][lo:hi] != 1):
             raise ValueError("a fleet of single rigs takes rows of one rig")
         self.cols["key"][lo:hi] = self._keys(rows)
-        self._tally += self._bincount(rows)
+        self._count(rows, 1)
         return rows
 
     def split(self, rows: NDArray[np.intp], moving: IntArray) -> NDArray[np.intp]:

@@ -21,23 +21,11 @@ import simpy
 from benchmarks.baselines import rules
 from benchmarks.baselines.institutions import Desk, Market, Tally
 from benchmarks.baselines.rules import Rig, Today
+from sim.engine import TickTimeout
 from sim.state import IN_TRANSIT, RETIRED
 from sim.world import World
 
-#: simpy runs same-time events by priority (0 urgent, 1 normal): the clerk after the rigs.
-CLERK_PRIORITY = 2
-
 Turn = tuple[Rig, simpy.Event]
-
-
-class _Later(simpy.events.Event):
-    """A timeout that fires after every normal event due at the same time."""
-
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        env.schedule(self, CLERK_PRIORITY, delay)  # type: ignore[arg-type]
 
 
 class SimpyRigs:
@@ -132,7 +120,7 @@ class SimpyRigs:
                 sellers, self.sellers = self.sellers, []
                 yield self._turns(sellers, None, _hw)
             self.tallies.append(desk.close_day(self.rigs, day))
-            yield _Later(env, 1)
+            yield TickTimeout(env, 1)  # after the rigs, like the daily tick
 
 
 def _hw(rig: Rig) -> int:

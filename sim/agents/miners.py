@@ -301,9 +301,8 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
     np.add.at(world.flow_departed, (origin, np.full_like(origin, dest)), count)
     np.add.at(world.flow_hashrate, (origin, np.full_like(origin, dest)), hashrate)
     world.relocated_total[dest] += count.sum()
-    # in transit, a rig counts where it is going; a shipped rig leaves its facility
-    fleet.set(rows, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day)
     rng = world.streams["transit"]
+    moved, due = [], []
     for o in np.unique(origin):
         sel = rows[origin == o]
         pmf = world.geo.pair_pmf[(int(o), dest)]
@@ -311,13 +310,17 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
             days = rng.choice(len(pmf), size=len(sel), p=pmf)
             _schedule_arrivals(world, int(o), dest, world.day + extra_days,
                                np.bincount(days, minlength=len(pmf)))
-            fleet.set(sel, t_due=world.day + extra_days + days)
+            moved.append(sel)
+            due.append(world.day + extra_days + days)
             continue
         by_day = rng.multinomial(fleet.count[sel], pmf)  # (n, J)
         _schedule_arrivals(world, int(o), dest, world.day + extra_days, by_day.sum(axis=0))
         r_idx, j = np.nonzero(by_day)
-        new = fleet.split(sel[r_idx], by_day[r_idx, j])
-        fleet.set(new, t_due=world.day + extra_days + j)
+        moved.append(fleet.split(sel[r_idx], by_day[r_idx, j]))
+        due.append(world.day + extra_days + j)
+    # in transit, a rig counts where it is going; a shipped rig leaves its facility
+    fleet.set(np.concatenate(moved), status=IN_TRANSIT, region=dest, facility=-1,
+              t_since=world.day, t_due=np.concatenate(due))
 
 
 def _schedule_arrivals(world: World, origin: int, dest: int, first_day: int,
@@ -427,8 +430,7 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
     sold = alloc[:, col["sell"]]
     if sold.any():
         keep = sold > 0
-        buyers = deciders.with_counts(np.where(keep, deciders.counts, 0))
-        _leave(world, reloc, buyers, sold[keep], buyer[keep],
+        _leave(world, reloc, deciders.subset(keep), sold[keep], buyer[keep],
                extra_days=int(np.ceil(b.sell_delay_days)))
 
 

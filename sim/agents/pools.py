@@ -49,7 +49,7 @@ def reassign(world: World, movers: Cohorts, moving: NDArray[np.int64]) -> None:
     keep = moving > 0
     if not keep.any():
         return
-    movers, moving = movers.with_counts(np.where(keep, movers.counts, 0)), moving[keep]
+    movers, moving = movers.subset(keep), moving[keep]
     fleet = world.fleet
     region, old = movers.origin, movers.pool
     coin = world.hw_coin[movers.hw]
