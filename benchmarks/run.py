@@ -9,7 +9,9 @@ Every figure is measured in this run, on this machine, each part in a fresh chil
 peak RSS is the part's own). The roofline is a STREAM-like triad (a = b + s·c over float64
 arrays far larger than the caches, best of 7; numpy makes it two passes, counted as 40 bytes
 per element) on one core; the step's physical floor is taken as 25 bytes read per rig per
-day, so the roofline is bandwidth / 25 B in rig·days/s. The last line is machine-readable:
+day, so the roofline is bandwidth / 25 B in rig·days/s. Searches of large fleets run compiled
+where numba is installed (`pip install -e '.[fast]'`; sim/compiled.py), else in numpy; the
+table says which. The last line is machine-readable:
 
     rig_days_per_s=<n> roofline_pct=<n> vs_mesa=<n>x vs_simpy=<n>x peak_rss_mb=<n>
 """
@@ -155,6 +157,16 @@ def scaling(rows: list[tuple[str, str]]) -> None:
         rows.append((varied, json.dumps({"value": value, **r})))
 
 
+def _passes() -> str:
+    from sim import compiled
+
+    if compiled.enabled():
+        import numba
+
+        return f"numba {numba.__version__}"
+    return "numpy"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
@@ -171,6 +183,7 @@ def main() -> None:
     step = child("step", rigs=size["rigs"], days=size["days"])
     pct = 100.0 * step["rig_days_per_s"] / roofline
     print(f"{'measure':<58}{'value':>22}")
+    print(f"{'searches of large fleets (sim/compiled.py)':<58}{_passes():>22}")
     print(f"{'memory bandwidth, one core (triad)':<58}{triad['gb_per_s']:>17.1f} GB/s")
     print(f"{'roofline at 25 B per rig·day':<58}{roofline / 1e6:>12,.0f} M rig·d/s")
     label = f"hashsim full step, {step['rigs']:,} rigs × {step['days']} days"

@@ -2,7 +2,8 @@
 
 In rig resolution the rules decide how many rigs of each cell of the tally do something
 (sim/cohorts.py); these functions name the rows that carry them. `rows_with` is one pass over
-the key column (narrowed first by a byte comparison of the status when the keys share one);
+the key column, narrowed first by a byte comparison of the status when the keys share one
+(in large fleets these passes are compiled where numba is installed: sim/compiled.py);
 `pick` draws rows uniformly without replacement, by drawing row indices at random when few
 are wanted and by one pass otherwise.
 """
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from sim import compiled
+
 if TYPE_CHECKING:
     from sim.state import Fleet
 
@@ -22,22 +25,34 @@ IntArray = NDArray[np.int64]
 #: Where drawing rows at random would take more than this share of the fleet in draws, one
 #: pass over the key column is cheaper.
 DRAW_SHARE = 1 / 32
+#: Fleets of more rows than this are searched by the passes of sim/compiled.py (compiled
+#: where numba is installed), narrowed first by status where the keys share one.
+LARGE = 1 << 16
 
 
 def rows_with(fleet: Fleet, keys: NDArray[np.integer]) -> NDArray[np.intp]:
-    """Rows whose key is one of `keys`, in row order (one pass over the key column)."""
+    """Rows whose key is one of `keys`, in row order (one pass over the key column, or over
+    the status column first)."""
     from sim.state import NUM_SUBS, SUB_STATUS
 
     n = fleet.size
     wanted = np.zeros(len(fleet._tally), dtype=bool)
     wanted[keys] = True
     key = fleet.cols["key"][:n]
-    if n > 1 << 16:
-        statuses = set(SUB_STATUS[np.unique(np.asarray(keys) % NUM_SUBS)].tolist())
-        if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
-            rows = np.flatnonzero(fleet.cols["status"][:n] == statuses.pop())
-            return rows[np.take(wanted, key[rows])]
-    return np.flatnonzero(np.take(wanted, key))
+    if n <= LARGE:
+        return np.flatnonzero(np.take(wanted, key))
+    statuses = set(SUB_STATUS[np.unique(np.asarray(keys) % NUM_SUBS)].tolist())
+    if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
+        return compiled.rows_equal(fleet.cols["status"][:n], statuses.pop(), key, wanted)
+    return compiled.rows_wanted(key, wanted)
+
+
+def rows_due(fleet: Fleet, day: int) -> NDArray[np.intp]:
+    """Rows whose timer fires on or before `day`, in row order."""
+    t_due = fleet.cols["t_due"][: fleet.size]
+    if fleet.size <= LARGE:
+        return np.flatnonzero(t_due <= day)
+    return compiled.rows_at_most(t_due, day)
 
 
 def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,

@@ -314,6 +314,10 @@ class Fleet:
         """Rows whose key is one of `keys`, in row order (sim/rowsearch.py)."""
         return rowsearch.rows_with(self, keys)
 
+    def rows_due(self, day: int) -> NDArray[np.intp]:
+        """Rows whose timer fires on or before `day`, in row order (sim/rowsearch.py)."""
+        return rowsearch.rows_due(self, day)
+
     def pick(self, rng: np.random.Generator, keys: IntArray, want: IntArray,
              shuffled: bool = True) -> NDArray[np.intp]:
         """Rig resolution: `want[i]` rows drawn uniformly without replacement among the rows

@@ -149,7 +149,7 @@ def resolve_timers(world: World) -> None:
     if not (tally[:, IN_TRANSIT].any() or tally[:, HIBERNATING].any()
             or tally[:, SUSPENDED].any()):
         return
-    due = np.flatnonzero(fleet.t_due <= world.day)
+    due = fleet.rows_due(world.day)
     status = fleet.status[due]
     arriving = due[status == IN_TRANSIT]
     waking = due[(status == BANNED_OFF) | (status == OFFLINE)]  # hibernation, suspension end
