@@ -22,12 +22,18 @@ CHINA = ROOT / "scenarios" / "china-2021.yaml"
 
 
 def _scaled(doc: dict[str, Any], rigs: int) -> None:
-    """Multiply the fleet, and every capacity with it (regions' and facilities' MW, routes'
-    rigs per day), so that the world plays out as at its own size."""
+    """Multiply the fleet, and every capacity and inflow with it (regions' and facilities' MW,
+    incentives' MW, routes' rigs per day, purchases and facility orders), so that the world
+    plays out as at its own size."""
     total = sum(f["rigs"] for f in doc["fleet"])
     factor = rigs / total
     for f in doc["fleet"]:
         f["rigs"] = max(1, round(f["rigs"] * factor))
+    for purchase in doc.get("purchases", []):
+        purchase["rigs_per_day"] *= factor
+    for policy in doc.get("policies", []):
+        if policy.get("capacity_mw"):
+            policy["capacity_mw"] *= factor
     for r in doc["regions"]:
         if "capacity_mw" in r:
             r["capacity_mw"] *= factor
@@ -36,6 +42,8 @@ def _scaled(doc: dict[str, Any], rigs: int) -> None:
     for fac in doc.get("facilities", []):
         for step in fac.get("capacity", []):
             step["mw"] *= factor
+        for order in fac.get("orders", []):
+            order["rigs"] = max(1, round(order["rigs"] * factor))
     for route in doc.get("routes", []):
         if route.get("capacity_rigs_per_day") is not None:
             route["capacity_rigs_per_day"] = max(1, round(route["capacity_rigs_per_day"] * factor))
@@ -76,14 +84,14 @@ def tutorial(rigs: int, resolution: str = "rig", extra_regions: int = 0, extra_p
 
 
 def china(rigs: int | None = None, days: int = 730) -> Scenario:
-    """china-2021 at rig resolution for `days` days (its own 4.1M rigs, or `rigs`)."""
+    """china-2021 at rig resolution for `days` days: its own 4.1M rigs, or `rigs` with every
+    capacity and inflow scaled alike (as the tutorial is scaled)."""
     import datetime as dt
 
-    sc = load(CHINA)
-    update: dict[str, Any] = {"resolution": "rig",
-                              "end": sc.start + dt.timedelta(days=days - 1)}
+    doc = load(CHINA).model_dump(mode="json", exclude_none=True)
+    doc["resolution"] = "rig"
+    start = dt.date.fromisoformat(str(doc["start"]))
+    doc["end"] = (start + dt.timedelta(days=days - 1)).isoformat()
     if rigs is not None:
-        total = sum(f.rigs for f in sc.fleet)
-        update["fleet"] = [f.model_copy(update={"rigs": max(1, round(f.rigs * rigs / total))})
-                           for f in sc.fleet]
-    return sc.model_copy(update=update)
+        _scaled(doc, rigs)
+    return Scenario.model_validate(doc)

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from sim import kernels
 from sim.agents.pools import ensure_served
-from sim.state import NEVER, OFFLINE, ONLINE, QUEUED, SUSPENDED, keys_of
+from sim.state import NEVER, NUM_SUBS, OFFLINE, ONLINE, QUEUED, SUSPENDED, keys_of
 from sim.world import World, add_rigs, day_index
 
 #: Queues shorter than this are sorted whole (see _within_reach).
@@ -86,18 +86,24 @@ def _within_reach(world: World, queued: NDArray[np.intp], fac_free: NDArray[np.f
         return queued
     fleet = world.fleet
     num_r, days = world.num_regions, world.scenario.num_days + 1
-    fac = fleet.facility[queued]
-    unit = np.where(fac >= 0, num_r + fac, fleet.region[queued])
+    # a row's queue and power follow from its group: two columns are read per row, not five
+    g = fleet.group
+    unit_of = np.where(g("facility") >= 0, num_r + g("facility"), g("region"))
+    power_of = world.hw_power_w[g("hw")]
+    group = fleet.key[queued] // NUM_SUBS
+    unit = unit_of[group]
+    since = fleet.t_since[queued]
     hosting = np.where(world.fac_hosting, np.maximum(fac_free, 0.0), 0.0)
     free = np.concatenate([np.maximum(general_free, 0.0)
                            + np.bincount(world.fac_region, hosting, minlength=num_r),
                            np.maximum(fac_free, 0.0)])
-    mw = fleet.count[queued] * world.hw_power_w[fleet.hw[queued]] / 1e6
-    by_day = np.bincount(unit * days + fleet.t_since[queued], mw,
+    rigs = 1 if fleet.single else fleet.count[queued]
+    mw = rigs * power_of[group] / 1e6
+    by_day = np.bincount(unit * days + since, mw,
                          minlength=len(free) * days).reshape(len(free), days)
     reached = np.cumsum(by_day, axis=1) >= free[:, None]
     last_day = np.where(reached.any(axis=1), reached.argmax(axis=1), days)
-    return queued[fleet.t_since[queued] <= last_day[unit]]
+    return queued[since <= last_day[unit]]
 
 
 def _admit(world: World, rows: NDArray[np.intp], free_mw: float, facility: int) -> float:
