@@ -76,8 +76,32 @@ def _kernels() -> dict[str, Any] | None:
             k += wanted[key[i]]
         return k
 
+    @jit
+    def group_by_slot(rows: Any, n: int, key: Any, slot: Any, num_slots: int) -> Any:
+        # keep the rows whose key has a slot, then a stable counting sort by slot
+        which = np.empty(n, dtype=np.int64)
+        m = 0
+        for t in range(n):
+            r = rows[t]
+            w = slot[key[r]]
+            rows[m] = r
+            which[m] = w
+            m += w >= 0
+        bounds = np.zeros(num_slots + 1, dtype=np.int64)
+        for t in range(m):
+            bounds[which[t] + 1] += 1
+        for j in range(num_slots):
+            bounds[j + 1] += bounds[j]
+        at = bounds[:-1].copy()
+        out = np.empty(m, dtype=np.intp)
+        for t in range(m):
+            w = which[t]
+            out[at[w]] = rows[t]
+            at[w] += 1
+        return out, bounds
+
     return {"equal": equal, "at_most": at_most, "keep_wanted": keep_wanted,
-            "wanted_rows": wanted_rows}
+            "wanted_rows": wanted_rows, "group_by_slot": group_by_slot}
 
 
 class _Scratch:
@@ -124,3 +148,27 @@ def rows_at_most(column: NDArray[Any], value: int) -> Rows:
         return np.flatnonzero(column <= value)
     return _out(kernels["at_most"](column, column.dtype.type(value), _Scratch.get(len(column))))
 
+
+
+def rows_by_slot(key: NDArray[np.int32], slot: NDArray[np.int64], num_slots: int,
+                 status: NDArray[Any] | None = None, value: int = 0
+                 ) -> tuple[Rows, NDArray[np.int64]]:
+    """Rows whose key has a slot (``slot[key] >= 0``; and, if `status` is given, holding
+    `value`), ordered by slot and, within a slot, by row; with the bounds of each slot's rows
+    (``bounds[j]:bounds[j + 1]``)."""
+    kernels = _kernels() if enabled() else None
+    if kernels is None:
+        wanted = slot >= 0
+        rows = (rows_wanted(key, wanted) if status is None
+                else rows_equal(status, value, key, wanted))
+        which = slot[key[rows]].astype(np.int16 if num_slots < 2**15 else np.int64)
+        rows = rows[np.argsort(which, kind="stable")]  # a radix sort for 16-bit slots
+        counts = np.bincount(which, minlength=num_slots)
+        return rows, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    buffer = _Scratch.get(len(key))
+    if status is None:
+        k = kernels["wanted_rows"](key, slot >= 0, buffer)
+    else:
+        k = kernels["equal"](status, status.dtype.type(value), buffer)
+    rows, bounds = kernels["group_by_slot"](buffer, k, key, slot, num_slots)
+    return rows, bounds

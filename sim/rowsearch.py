@@ -81,19 +81,33 @@ def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
     draws = float(np.max(want / pop)) * n  # expected row draws to collect every key's share
     if draws <= n * DRAW_SHARE:
         return _pick_by_drawing(fleet, rng, slot, want, draws)
-    rows = rows_with(fleet, keys)
-    if len(keys) > 1:
-        which = slot[fleet.cols["key"][rows]].astype(np.int16 if len(keys) < 2**15 else np.int64)
-        order = np.argsort(which, kind="stable")  # a radix sort for 16-bit keys
-        rows = rows[order]
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(keys)))])
-    else:
-        bounds = np.array([0, len(rows)])
+    rows, bounds = _rows_by_key(fleet, keys, slot)
     # each key's sample in random order (so that consecutive slices are random too)
     parts = [(rows[lo:hi][rng.permutation(hi - lo)] if shuffled else rows[lo:hi])
              if k == hi - lo else rows[lo:hi][rng.choice(hi - lo, size=k, replace=False)]
              for lo, hi, k in zip(bounds[:-1], bounds[1:], want.tolist(), strict=True)]
     return np.concatenate(parts).astype(np.intp)
+
+
+def _rows_by_key(fleet: Fleet, keys: IntArray, slot: IntArray
+                 ) -> tuple[NDArray[np.intp], IntArray]:
+    """The rows of `keys` (``slot[keys]`` = 0, 1, …), grouped by key in that order, each key's
+    in row order; with the bounds of each key's rows."""
+    from sim.state import NUM_SUBS, SUB_STATUS
+
+    n = fleet.size
+    key = fleet.cols["key"][:n]
+    if n > LARGE:
+        statuses = set(SUB_STATUS[np.unique(keys % NUM_SUBS)].tolist())
+        status = fleet.cols["status"][:n] if len(statuses) == 1 else None
+        return compiled.rows_by_slot(key, slot, len(keys), status,
+                                     statuses.pop() if status is not None else 0)
+    rows = rows_with(fleet, keys)
+    if len(keys) == 1:
+        return rows, np.array([0, len(rows)])
+    which = slot[key[rows]].astype(np.int16 if len(keys) < 2**15 else np.int64)
+    rows = rows[np.argsort(which, kind="stable")]  # a radix sort for 16-bit keys
+    return rows, np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(keys)))])
 
 
 def _pick_by_drawing(fleet: Fleet, rng: np.random.Generator, slot: IntArray, want: IntArray,

@@ -42,6 +42,15 @@ def test_passes_equal_numpy(monkeypatch: pytest.MonkeyPatch, n: int, density: fl
         fast, reference = _both(monkeypatch, call)
         assert fast.dtype == reference.dtype == np.intp
         np.testing.assert_array_equal(fast, reference)
+    slot = np.full(50 * 16, -1, dtype=np.int64)
+    chosen = rng.choice(50 * 16, size=7, replace=False)
+    slot[chosen] = np.arange(7)
+    for status_column in (None, status):
+        fast, reference = _both(monkeypatch, lambda column=status_column: compiled.rows_by_slot(
+            key, slot, 7, column, 2))
+        for got, want in zip(fast, reference, strict=True):
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == want.dtype
 
 
 def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> None:
