@@ -104,6 +104,20 @@ def _kernels() -> dict[str, Any] | None:
             "wanted_rows": wanted_rows, "group_by_slot": group_by_slot}
 
 
+def warm() -> None:
+    """Load the kernels now (compiling them if no cache holds them): numba takes about half a
+    second to load them, which a run that will use them pays when it builds its world rather
+    than in its first day (sim/engine.py)."""
+    if not enabled():
+        return
+    status, key, t_due = np.zeros(2, np.int8), np.zeros(2, np.int32), np.zeros(2, np.int32)
+    wanted, slot = np.ones(16, dtype=bool), np.zeros(16, dtype=np.int64)
+    rows_equal(status, 0, key, wanted)
+    rows_wanted(key, wanted)
+    rows_at_most(t_due, 0)
+    rows_by_slot(key, slot, 1, status, 0)
+
+
 class _Scratch:
     """One index buffer, reused (a fresh one of millions would be paged in on every pass)."""
 

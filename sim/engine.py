@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim import kernels
+from sim import compiled, kernels, rowsearch
 from sim.agents.facilities import FacilityOperator, GridOperator
 from sim.agents.market import Market
 from sim.agents.miners import daily_step, mining_hashrate
@@ -48,6 +48,8 @@ def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | Non
                 ) -> tuple[simpy.Environment, World]:
     """The world at day 0 with its institutions started."""
     world = build_world(scenario, Streams(seed, replicate, sample))
+    if world.fleet.size > rowsearch.LARGE:  # its searches will run compiled, where they can
+        compiled.warm()
     env = simpy.Environment()
     Market(env, world)
     Regulator(env, world)
