@@ -26,14 +26,15 @@ IntArray = NDArray[np.int64]
 #: pass over the key column is cheaper.
 DRAW_SHARE = 1 / 32
 #: Fleets of more rows than this are searched by the passes of sim/compiled.py (compiled
-#: where numba is installed), narrowed first by status where the keys share one.
+#: where numba is installed), narrowed first by status where the keys share one that at most
+#: SPARSE_SHARE of the rows hold.
 LARGE = 1 << 16
+SPARSE_SHARE = 1 / 4
 
 
 def rows_with(fleet: Fleet, keys: NDArray[np.integer]) -> NDArray[np.intp]:
     """Rows whose key is one of `keys`, in row order (one pass over the key column, or over
     the status column first)."""
-    from sim.state import NUM_SUBS, SUB_STATUS
 
     n = fleet.size
     wanted = np.zeros(len(fleet._tally), dtype=bool)
@@ -41,14 +42,84 @@ def rows_with(fleet: Fleet, keys: NDArray[np.integer]) -> NDArray[np.intp]:
     key = fleet.cols["key"][:n]
     if n <= LARGE:
         return np.flatnonzero(np.take(wanted, key))
-    statuses = set(SUB_STATUS[np.unique(np.asarray(keys) % NUM_SUBS)].tolist())
-    if len(statuses) == 1:  # one status: a byte comparison narrows the rows first
-        return compiled.rows_equal(fleet.cols["status"][:n], statuses.pop(), key, wanted)
+    status = _sparse_status(fleet, keys)
+    if status is not None:  # a byte comparison narrows the rows first
+        return compiled.rows_equal(fleet.cols["status"][:n], status, key, wanted)
     return compiled.rows_wanted(key, wanted)
 
 
+def _sparse_status(fleet: Fleet, keys: NDArray[np.integer]) -> int | None:
+    """The status all `keys` share, if few rows hold it (else a pass over the keys alone is
+    cheaper than one over the status and then the keys of most rows)."""
+    from sim.state import NUM_SUBS, SUB_STATUS
+
+    statuses = np.unique(SUB_STATUS[np.unique(np.asarray(keys) % NUM_SUBS)])
+    if len(statuses) != 1:
+        return None
+    status = int(statuses[0])
+    return status if fleet.total_by_status()[status] <= fleet.size * SPARSE_SHARE else None
+
+
+class Timers:
+    """Rig resolution: the rows whose timer was set, by the day it was set to fire.
+
+    The fleet files every write of a timer here (:meth:`file`); :meth:`due` takes the rows
+    filed for days up to today and keeps those whose timer still says so. A row's timer is
+    read where it is filed, so a timer changed or cleared since is dropped then."""
+
+    def __init__(self) -> None:
+        self.by_day: dict[int, list[NDArray[np.intp]]] = {}
+        self.last = -(1 << 62)  # the last day taken by :meth:`due`
+
+    def file(self, rows: NDArray[np.intp], t_due: NDArray[np.integer] | int) -> None:
+        """`rows` have their timers set to `t_due` (one day, or one per row; NEVER: none)."""
+        from sim.state import NEVER
+
+        if len(rows) == 0:
+            return
+        if np.ndim(t_due) == 0:
+            if int(t_due) != NEVER:
+                self.by_day.setdefault(int(t_due), []).append(np.array(rows, dtype=np.intp))
+            return
+        t_due = np.broadcast_to(t_due, rows.shape)
+        for day in np.unique(t_due).tolist():
+            if day != NEVER:
+                self.by_day.setdefault(day, []).append(rows[t_due == day].astype(np.intp))
+
+    def due(self, fleet: Fleet, day: int) -> NDArray[np.intp]:
+        """Rows whose timer fires on or before `day`, in row order."""
+        self.last = max(self.last, day)
+        days = [d for d in self.by_day if d <= day]
+        if not days:
+            return np.zeros(0, dtype=np.intp)
+        filed = np.sort(np.concatenate([rows for d in days for rows in self.by_day.pop(d)]))
+        filed = filed[np.concatenate([[True], filed[1:] != filed[:-1]])]  # distinct
+        return filed[fleet.cols["t_due"][filed] <= day]
+
+
+    def check(self, t_due: NDArray[np.int32]) -> None:
+        """Raise unless every running timer that has not yet fired is filed under its day."""
+        from sim.state import NEVER
+
+        pending = np.flatnonzero(t_due != NEVER)
+        if np.any(t_due[pending] <= self.last):
+            raise AssertionError("a timer that fired still runs")
+        for day in np.unique(t_due[pending]).tolist():
+            filed = self.by_day.get(day, [])
+            rows = pending[t_due[pending] == day]
+            if not np.isin(rows, np.concatenate([np.zeros(0, np.intp), *filed])).all():
+                raise AssertionError(f"a timer for day {day} is not filed")
+
+
+#: Rig resolution files timers by day (:class:`Timers`); False: one pass a day instead.
+FILE_TIMERS = True
+
+
 def rows_due(fleet: Fleet, day: int) -> NDArray[np.intp]:
-    """Rows whose timer fires on or before `day`, in row order."""
+    """Rows whose timer fires on or before `day`, in row order: from the fleet's filed timers
+    in rig resolution, else by one pass over the timers."""
+    if fleet.timers is not None:
+        return fleet.timers.due(fleet, day)
     t_due = fleet.cols["t_due"][: fleet.size]
     if fleet.size <= LARGE:
         return np.flatnonzero(t_due <= day)
@@ -93,15 +164,13 @@ def _rows_by_key(fleet: Fleet, keys: IntArray, slot: IntArray
                  ) -> tuple[NDArray[np.intp], IntArray]:
     """The rows of `keys` (``slot[keys]`` = 0, 1, …), grouped by key in that order, each key's
     in row order; with the bounds of each key's rows."""
-    from sim.state import NUM_SUBS, SUB_STATUS
-
     n = fleet.size
     key = fleet.cols["key"][:n]
     if n > LARGE:
-        statuses = set(SUB_STATUS[np.unique(keys % NUM_SUBS)].tolist())
-        status = fleet.cols["status"][:n] if len(statuses) == 1 else None
-        return compiled.rows_by_slot(key, slot, len(keys), status,
-                                     statuses.pop() if status is not None else 0)
+        status = _sparse_status(fleet, keys)
+        if status is None:
+            return compiled.rows_by_slot(key, slot, len(keys))
+        return compiled.rows_by_slot(key, slot, len(keys), fleet.cols["status"][:n], status)
     rows = rows_with(fleet, keys)
     if len(keys) == 1:
         return rows, np.array([0, len(rows)])

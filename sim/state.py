@@ -69,6 +69,8 @@ class Fleet:
         self.size = size
         self.cols = cols
         self.single = single  # rig resolution: every row holds one rig (tally counts rows)
+        # rig resolution: rows by the day their timer fires (sim/rowsearch.py)
+        self.timers = rowsearch.Timers() if single and rowsearch.FILE_TIMERS else None
         self._gid: dict[int, int] = {}  # packed attribute code → group index
         # written attribute values → the group each group's rows then join (−1: not yet seen)
         self._remaps: dict[tuple[tuple[str, int], ...], IntArray] = {}
@@ -78,6 +80,8 @@ class Fleet:
             rows = np.arange(size, dtype=np.intp)
             self.cols["key"][:size] = self._keys(rows)
             self._count(rows, 1)
+            if self.timers is not None:
+                self.timers.file(rows, self.cols["t_due"][:size])
 
     @classmethod
     def empty(cls, capacity: int = 64, single: bool = False) -> Fleet:
@@ -246,6 +250,8 @@ class Fleet:
             return
         if "key" in values:
             raise ValueError("the key column is the fleet's own")
+        if self.timers is not None and "t_due" in values:
+            self.timers.file(rows, values["t_due"])
         self._count(rows, -1)
         for name, value in values.items():
             self.cols[name][rows] = value
@@ -309,6 +315,8 @@ class Fleet:
                               minlength=len(self._tally)).astype(np.int64)
         if not np.array_equal(recount, self._tally):
             raise AssertionError("the tally disagrees with the rows")
+        if self.timers is not None:
+            self.timers.check(self.cols["t_due"][: self.size])
 
     def rows_with(self, keys: NDArray[np.integer]) -> NDArray[np.intp]:
         """Rows whose key is one of `keys`, in row order (sim/rowsearch.py)."""
@@ -351,6 +359,8 @@ class Fleet:
             raise ValueError("a fleet of single rigs takes rows of one rig")
         self.cols["key"][lo:hi] = self._keys(rows)
         self._count(rows, 1)
+        if self.timers is not None:
+            self.timers.file(rows, self.cols["t_due"][lo:hi])
         return rows
 
     def split(self, rows: NDArray[np.intp], moving: IntArray) -> NDArray[np.intp]:
@@ -377,6 +387,8 @@ class Fleet:
             for col in self.cols.values():
                 col[lo:hi] = col[part_rows]
             self.cols["count"][lo:hi] = part_moving
+            if self.timers is not None:
+                self.timers.file(np.arange(lo, hi, dtype=np.intp), self.cols["t_due"][lo:hi])
             np.subtract.at(self.cols["count"], part_rows, part_moving)
             self.size = hi
             out[~whole] = np.arange(lo, hi, dtype=np.intp)
@@ -397,6 +409,10 @@ class Fleet:
             for col in self.cols.values():
                 col[: len(live)] = col[:n][live]
             self.size = len(live)
+            if self.timers is not None:  # rows are renumbered: file the timers again
+                self.timers = rowsearch.Timers()
+                self.timers.file(np.arange(self.size, dtype=np.intp),
+                                 self.cols["t_due"][: self.size])
             return
         names = [c for c in COLUMNS if c not in ("count", "key")]
         values = [self.cols[c][:n][live].astype(np.int64) for c in names]

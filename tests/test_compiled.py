@@ -55,8 +55,9 @@ def test_passes_equal_numpy(monkeypatch: pytest.MonkeyPatch, n: int, density: fl
 
 def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tutorial in rig resolution, with every search taking the large-fleet path (the
-    compiled passes, then their numpy references), gives the same tables as the small-fleet
-    path; the tally and keys are checked after every day."""
+    compiled passes, then their numpy references) and timers filed by day, gives the same
+    tables as the small-fleet path with one pass over the timers a day; the tally, the keys
+    and the filed timers are checked after every day."""
     scenario = load(resolve("tutorial")).model_copy(update={"resolution": "rig"})
 
     def run() -> dict:  # type: ignore[type-arg]
@@ -70,7 +71,9 @@ def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> N
         return tables
 
     monkeypatch.setattr(rowsearch, "LARGE", 1 << 40)
+    monkeypatch.setattr(rowsearch, "FILE_TIMERS", False)
     reference = run()
+    monkeypatch.setattr(rowsearch, "FILE_TIMERS", True)
     monkeypatch.setattr(rowsearch, "LARGE", 0)
     for flag in ("1", "0"):
         monkeypatch.setenv(compiled.ENV, flag)

@@ -62,7 +62,11 @@ def admit_queued(world: World) -> None:
         return
     queued = _within_reach(world, fleet.rows_with(keys_of(groups, QUEUED)), fac_free,
                            general_free)
-    queued = queued[np.lexsort((queued, fleet.t_since[queued]))]
+    # first come first served: by day queued, then by row (the rows come in row order, so a
+    # stable sort by day is enough: a radix sort where days fit in 16 bits)
+    since = fleet.t_since[queued]
+    queued = queued[np.argsort(since.astype(np.int16) if world.scenario.num_days < 2**15
+                               else since, kind="stable")]
     ordered = fleet.facility[queued] >= 0
     for f in np.unique(fleet.facility[queued[ordered]]):
         rows = queued[fleet.facility[queued] == f]
