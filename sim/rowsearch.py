@@ -82,9 +82,23 @@ class Timers:
                 self.by_day.setdefault(int(t_due), []).append(np.array(rows, dtype=np.intp))
             return
         t_due = np.broadcast_to(t_due, rows.shape)
-        for day in np.unique(t_due).tolist():
-            if day != NEVER:
-                self.by_day.setdefault(day, []).append(rows[t_due == day].astype(np.intp))
+        running = t_due != NEVER
+        if not running.all():
+            rows, t_due = rows[running], t_due[running]
+        if len(rows) == 0:
+            return
+        first = int(t_due.min())
+        offset = (t_due - first).astype(np.int64)
+        span = int(offset.max()) + 1
+        if span == 1:
+            self.by_day.setdefault(first, []).append(np.array(rows, dtype=np.intp))
+            return
+        # by day: a stable counting sort (radix) of the offsets, then one slice per day
+        order = np.argsort(offset.astype(np.int16) if span < 2**15 else offset, kind="stable")
+        rows = rows[order].astype(np.intp)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(offset, minlength=span))])
+        for j in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+            self.by_day.setdefault(first + j, []).append(rows[bounds[j]:bounds[j + 1]])
 
     def due(self, fleet: Fleet, day: int) -> NDArray[np.intp]:
         """Rows whose timer fires on or before `day`, in row order."""

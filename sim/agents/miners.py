@@ -298,8 +298,9 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
     origin = fleet.region[rows].copy()
     count = fleet.count[rows].copy()
     hashrate = count * world.hw_hashrate_hs[fleet.hw[rows]]
-    np.add.at(world.flow_departed, (origin, np.full_like(origin, dest)), count)
-    np.add.at(world.flow_hashrate, (origin, np.full_like(origin, dest)), hashrate)
+    # rigs are whole numbers (any order of sums is exact); hashrate is summed row by row
+    world.flow_departed[:, dest] += np.bincount(origin, count, minlength=world.num_regions)
+    np.add.at(world.flow_hashrate[:, dest], origin, hashrate)
     world.relocated_total[dest] += count.sum()
     rng = world.streams["transit"]
     moved, due = [], []
