@@ -81,14 +81,14 @@ class Timers:
             if int(t_due) != NEVER:
                 self.by_day.setdefault(int(t_due), []).append(np.array(rows, dtype=np.intp))
             return
-        t_due = np.broadcast_to(t_due, rows.shape)
-        running = t_due != NEVER
+        days = np.broadcast_to(t_due, rows.shape)
+        running = days != NEVER
         if not running.all():
-            rows, t_due = rows[running], t_due[running]
+            rows, days = rows[running], days[running]
         if len(rows) == 0:
             return
-        first = int(t_due.min())
-        offset = (t_due - first).astype(np.int64)
+        first = int(days.min())
+        offset = (days - first).astype(np.int64)
         span = int(offset.max()) + 1
         if span == 1:
             self.by_day.setdefault(first, []).append(np.array(rows, dtype=np.intp))
