@@ -8,10 +8,11 @@ roofline, china-2021 at rig resolution, and per-agent baselines of the same mode
 Every figure is measured in this run, on this machine, each part in a fresh child process (so
 peak RSS is the part's own). The roofline is a STREAM-like triad (a = b + s·c over float64
 arrays far larger than the caches, best of 7; numpy makes it two passes, counted as 40 bytes
-per element) on one core; the step's physical floor is taken as 25 bytes read per rig per
-day, so the roofline is bandwidth / 25 B in rig·days/s. Searches of large fleets run compiled
-where numba is installed (`pip install -e '.[fast]'`; sim/compiled.py), else in numpy; the
-table says which. The last line is machine-readable:
+per element) on one core; the full step is the best of 3 runs, each in its own process. The
+step's physical floor is taken as 25 bytes read per rig per day, so the roofline is
+bandwidth / 25 B in rig·days/s. Searches of large fleets run compiled where numba is
+installed (`pip install -e '.[fast]'`; sim/compiled.py), else in numpy; the table says which.
+The last line is machine-readable:
 
     rig_days_per_s=<n> roofline_pct=<n> vs_mesa=<n>x vs_simpy=<n>x peak_rss_mb=<n>
 """
@@ -36,6 +37,7 @@ BYTES_PER_RIG_DAY = 25.0  # the issue's floor: what a daily step must read per r
 SIZES = {  # full run, smoke run
     "rigs": (3_000_000, 30_000), "days": (365, 60), "china_days": (730, 0),
     "baseline_rigs": (100_000, 10_000), "baseline_days": (3, 3), "triad": (1 << 25, 1 << 22),
+    "step_runs": (3, 1),
 }
 WINDOW_FIRST_DAY = 88  # the baselines' window: the tutorial's ban starts on day 90
 
@@ -181,7 +183,9 @@ def main() -> None:
     size = {k: v[1 if args.smoke else 0] for k, v in SIZES.items()}
     triad = child("triad", n=size["triad"])
     roofline = triad["gb_per_s"] * 1e9 / BYTES_PER_RIG_DAY
-    step = child("step", rigs=size["rigs"], days=size["days"])
+    # the best of a few runs, as the triad is the best of its passes (the machine is shared)
+    step = max((child("step", rigs=size["rigs"], days=size["days"])
+                for _ in range(size["step_runs"])), key=lambda r: r["rig_days_per_s"])
     pct = 100.0 * step["rig_days_per_s"] / roofline
     print(f"{'measure':<58}{'value':>22}")
     print(f"{'searches of large fleets (sim/compiled.py)':<58}{_passes():>22}")

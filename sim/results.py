@@ -28,7 +28,7 @@ from sim.summary import summarize
 from sim.world import World
 
 TABLES = ("network", "regions", "pools", "facilities", "flows", "events", "summary")
-LIBRARIES = ("numpy", "scipy", "simpy", "networkx", "pandas", "pydantic", "ruamel.yaml")
+LIBRARIES = ("numpy", "scipy", "simpy", "networkx", "pandas", "pydantic", "ruamel.yaml", "numba")
 
 
 def scenario_hash(scenario: Scenario) -> str:
