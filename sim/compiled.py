@@ -100,8 +100,35 @@ def _kernels() -> dict[str, Any] | None:
             at[w] += 1
         return out, bounds
 
+    @jit
+    def first_seen(rows: Any, seen: Any) -> int:
+        # keep each row's first occurrence, in order; `seen` is all False before and after
+        k = 0
+        for t in range(len(rows)):
+            r = rows[t]
+            fresh = not seen[r]
+            seen[r] = True
+            rows[k] = r
+            k += fresh
+        for t in range(k):
+            seen[rows[t]] = False
+        return k
+
+    @jit
+    def move_cells(key: Any, wanted: Any, sub: int, low: int, status: Any, value: Any,
+                   t_due: Any, never: Any, since: Any, day: Any, set_since: bool) -> None:
+        for i in range(len(key)):
+            k = key[i]
+            if wanted[k]:
+                key[i] = (k & ~low) | sub
+                status[i] = value
+                t_due[i] = never
+                if set_since:
+                    since[i] = day
+
     return {"equal": equal, "at_most": at_most, "keep_wanted": keep_wanted,
-            "wanted_rows": wanted_rows, "group_by_slot": group_by_slot}
+            "wanted_rows": wanted_rows, "group_by_slot": group_by_slot,
+            "first_seen": first_seen, "move_cells": move_cells}
 
 
 def warm() -> None:
@@ -116,12 +143,49 @@ def warm() -> None:
     rows_wanted(key, wanted)
     rows_at_most(t_due, 0)
     rows_by_slot(key, slot, 1, status, 0)
+    distinct_in_order(np.zeros(2, dtype=np.int64), 2)
+    move_cells({"key": key, "status": status, "t_due": t_due, "t_since": t_due.copy()}, 2,
+               np.zeros(16, dtype=bool), 0, 16, 0, 0)
+
+
+def distinct_in_order(rows: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+    """Each of `rows` (of a fleet of `size` rows) once, at its first occurrence, in order."""
+    kernels = _kernels() if enabled() else None
+    if kernels is None:
+        _, first = np.unique(rows, return_index=True)
+        return rows[np.sort(first)]
+    if len(_Scratch.seen) < size:
+        _Scratch.seen = np.zeros(size, dtype=bool)
+    rows = rows.copy()
+    return rows[: kernels["first_seen"](rows, _Scratch.seen)]
+
+
+def move_cells(cols: dict[str, NDArray[Any]], n: int, wanted: NDArray[np.bool_], status: int,
+               num_subs: int, never: int, t_since: int | None) -> None:
+    """Rows ``[0, n)`` whose key is `wanted` take `status` (and it as their key's sub-status:
+    its low bits, below `num_subs`), no timer, and (if given) `t_since`."""
+    kernels = _kernels() if enabled() else None
+    key = cols["key"][:n]
+    if kernels is None:
+        mask = np.take(wanted, key)
+        np.copyto(key, (key & ~(num_subs - 1)) | status, where=mask)
+        writes = {"status": status, "t_due": never}
+        if t_since is not None:
+            writes["t_since"] = t_since
+        for name, value in writes.items():
+            np.copyto(cols[name][:n], value, where=mask)
+        return
+    kernels["move_cells"](key, wanted, status, num_subs - 1, cols["status"][:n],
+                          cols["status"].dtype.type(status), cols["t_due"][:n],
+                          cols["t_due"].dtype.type(never), cols["t_since"][:n],
+                          cols["t_since"].dtype.type(t_since or 0), t_since is not None)
 
 
 class _Scratch:
     """One index buffer, reused (a fresh one of millions would be paged in on every pass)."""
 
     buffer = np.zeros(0, dtype=np.int32)
+    seen = np.zeros(0, dtype=bool)  # all False between calls
 
     @classmethod
     def get(cls, n: int) -> NDArray[np.int32]:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import rowsearch
+from sim import compiled, rowsearch
 
 ONLINE, OFFLINE, BANNED_OFF, IN_TRANSIT, QUEUED, UNDERGROUND, RETIRED = range(7)
 STATUS_NAMES = ("online", "offline", "banned_off", "in_transit", "queued", "underground", "retired")
@@ -280,15 +280,18 @@ class Fleet:
             return
         new = (keys & ~(NUM_SUBS - 1)) | status
         n = self.size
-        if self._tally[keys].sum() > n // 16:  # many rows: masked writes beat index lists
+        if self._tally[keys].sum() > n // 16:  # many rows: one pass beats index lists
             wanted = np.zeros(len(self._tally), dtype=bool)
             wanted[keys] = True
-            mask = np.take(wanted, self.cols["key"][:n])
-            key = self.cols["key"][:n]
-            np.copyto(key, (key & ~(NUM_SUBS - 1)) | status, where=mask)
-            writes = {"status": status, "t_due": NEVER, **values}
-            for name, value in writes.items():
-                np.copyto(self.cols[name][:n], value, where=mask)
+            since = values.pop("t_since", None)
+            if since is not None and np.ndim(since):
+                raise ValueError("move() sets one t_since for the whole cells")
+            if values:  # other columns: by the mask of the rows, before their keys change
+                mask = np.take(wanted, self.cols["key"][:n])
+                for name, value in values.items():
+                    np.copyto(self.cols[name][:n], value, where=mask)
+            compiled.move_cells(self.cols, n, wanted, status, NUM_SUBS, NEVER,
+                                None if since is None else int(since))
         else:
             rows = self.rows_with(keys)
             self.cols["status"][rows] = status

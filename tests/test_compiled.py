@@ -53,6 +53,29 @@ def test_passes_equal_numpy(monkeypatch: pytest.MonkeyPatch, n: int, density: fl
             assert got.dtype == want.dtype
 
 
+def test_distinct_in_order_and_move_cells_equal_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    drawn = rng.integers(0, 500, 2_000)
+    fast, reference = _both(monkeypatch, lambda: compiled.distinct_in_order(drawn, 500))
+    np.testing.assert_array_equal(fast, reference)
+    np.testing.assert_array_equal(compiled.distinct_in_order(drawn, 500), reference)  # again
+    n = 10_000
+    start = {"key": (rng.integers(0, 40, n) * 16 + rng.integers(0, 7, n)).astype(np.int32),
+             "status": rng.integers(0, 7, n).astype(np.int8),
+             "t_due": rng.integers(0, 100, n).astype(np.int32),
+             "t_since": rng.integers(0, 100, n).astype(np.int32)}
+    wanted = rng.random(40 * 16) < 0.3
+    for since in (None, 42):
+        def move(since: int | None = since) -> dict:  # type: ignore[type-arg]
+            cols = {name: col.copy() for name, col in start.items()}
+            compiled.move_cells(cols, n - 7, wanted, 1, 16, NEVER, since)
+            return cols
+        fast, reference = _both(monkeypatch, move)
+        for name, col in reference.items():
+            np.testing.assert_array_equal(fast[name], col)
+        assert not np.array_equal(reference["key"], start["key"])  # something moved
+
+
 def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tutorial in rig resolution, with every search taking the large-fleet path (the
     compiled passes, then their numpy references) and timers filed by day, gives the same
