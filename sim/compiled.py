@@ -148,9 +148,11 @@ def warm() -> None:
                np.zeros(16, dtype=bool), 0, 16, 0, 0)
 
 
-def distinct_in_order(rows: NDArray[np.int64], size: int) -> NDArray[np.int64]:
-    """Each of `rows` (of a fleet of `size` rows) once, at its first occurrence, in order."""
-    kernels = _kernels() if enabled() else None
+def distinct_in_order(rows: NDArray[np.int64], size: int, large: bool = True
+                      ) -> NDArray[np.int64]:
+    """Each of `rows` (of a fleet of `size` rows) once, at its first occurrence, in order
+    (compiled only for a `large` fleet)."""
+    kernels = _kernels() if large and enabled() else None
     if kernels is None:
         _, first = np.unique(rows, return_index=True)
         return rows[np.sort(first)]
@@ -161,10 +163,11 @@ def distinct_in_order(rows: NDArray[np.int64], size: int) -> NDArray[np.int64]:
 
 
 def move_cells(cols: dict[str, NDArray[Any]], n: int, wanted: NDArray[np.bool_], status: int,
-               num_subs: int, never: int, t_since: int | None) -> None:
+               num_subs: int, never: int, t_since: int | None, large: bool = True) -> None:
     """Rows ``[0, n)`` whose key is `wanted` take `status` (and it as their key's sub-status:
-    its low bits, below `num_subs`), no timer, and (if given) `t_since`."""
-    kernels = _kernels() if enabled() else None
+    its low bits, below `num_subs`), no timer, and (if given) `t_since` (compiled only for a
+    `large` fleet)."""
+    kernels = _kernels() if large and enabled() else None
     key = cols["key"][:n]
     if kernels is None:
         mask = np.take(wanted, key)

@@ -197,7 +197,7 @@ def _pick_by_drawing(fleet: Fleet, rng: np.random.Generator, slot: IntArray, wan
     while True:
         more = rng.integers(0, fleet.size, size=int(draws * 1.2) + 64)
         found = np.concatenate([found, more[slot[key[more]] >= 0]])
-        found = compiled.distinct_in_order(found, fleet.size)  # in the order drawn
+        found = compiled.distinct_in_order(found, fleet.size, fleet.size > LARGE)  # as drawn
         which = slot[key[found]]
         order = np.argsort(which, kind="stable")
         bounds = np.searchsorted(which[order], np.arange(len(want) + 1))

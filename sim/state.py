@@ -291,7 +291,7 @@ class Fleet:
                 for name, value in values.items():
                     np.copyto(self.cols[name][:n], value, where=mask)
             compiled.move_cells(self.cols, n, wanted, status, NUM_SUBS, NEVER,
-                                None if since is None else int(since))
+                                None if since is None else int(since), n > rowsearch.LARGE)
         else:
             rows = self.rows_with(keys)
             self.cols["status"][rows] = status

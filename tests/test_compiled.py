@@ -3,6 +3,10 @@ rig-resolution run gives the same tables whichever passes it uses."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +18,7 @@ from sim.state import NEVER
 from sim.validation import load
 
 numba = pytest.importorskip("numba")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _both(monkeypatch: pytest.MonkeyPatch, call):  # type: ignore[no-untyped-def]
@@ -103,3 +108,15 @@ def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> N
         tables = run()
         for name, table in reference.items():
             assert tables[name].equals(table), (flag, name)
+
+
+def test_small_worlds_never_load_numba() -> None:
+    """A cohort run, and a rig run of a small fleet, do not even import numba (no compilation,
+    no half-second load in a sweep's workers)."""
+    code = ("import sys; from sim.validation import load; from sim.engine import run_replicate; "
+            "sc = load('scenarios/tutorial.yaml'); run_replicate(sc, 1, 0); "
+            "run_replicate(sc.model_copy(update={'resolution': 'rig'}), 1, 0); "
+            "print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
