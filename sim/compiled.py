@@ -39,8 +39,13 @@ def _kernels() -> dict[str, Any] | None:
         import numba
     except ImportError:
         return None
-    jit = numba.njit(cache=True, nogil=True)
+    try:
+        return _build(numba.njit(cache=True, nogil=True))
+    except RuntimeError:  # no writable place to cache in: compile in each process instead
+        return _build(numba.njit(nogil=True))
 
+
+def _build(jit: Any) -> dict[str, Any]:
     # Each kernel writes every index into `out` and advances only on a match: no branch
     # depends on the data, so scattered matches cost no mispredictions.
     @jit

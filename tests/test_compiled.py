@@ -120,3 +120,19 @@ def test_small_worlds_never_load_numba() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+def test_kernels_compile_without_a_writable_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where numba finds nowhere to cache (a read-only install, no writable home), the kernels
+    are compiled in the process instead of failing."""
+    from numba.core import caching
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+    compiled._kernels.cache_clear()
+    try:
+        monkeypatch.setenv(compiled.ENV, "1")
+        assert compiled.enabled()
+        status = np.array([0, 2, 1, 2], dtype=np.int8)
+        np.testing.assert_array_equal(compiled.rows_equal(status, 2), [1, 3])
+    finally:
+        compiled._kernels.cache_clear()
