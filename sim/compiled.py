@@ -1,17 +1,19 @@
 """Passes over the columns of a large fleet, compiled when numba is installed.
 
-Rig resolution finds rows by one pass over a column of millions: the rows holding a status
-(and one of some tally keys), or the rows whose timer is due. numpy does this in two steps, a
-boolean temporary and then ``nonzero``, and the second step's branches cost most of the time
-when the matches are scattered. With numba (``pip install 'hashsim[fast]'``) each pass is one
-loop without branches, 2–3 times faster on a fleet of millions. The numpy versions here are the
-reference: without numba, or with ``HASHSIM_NUMBA=0`` in the environment, they run instead, and
-both give the same rows (tests/test_compiled.py).
+Rig resolution works on columns of millions of rows: it finds the rows holding a status (and
+one of some tally keys), the rows of some keys grouped by key, or the rows whose timer is due;
+it moves whole cells of the tally to another status; it keeps the first occurrence of rows
+drawn at random. numpy does each in several steps with temporaries of the fleet's size, and
+finding rows (a boolean temporary, then ``nonzero``) costs most in branches when the matches
+are scattered. With numba (``pip install 'hashsim[fast]'``) each is one loop without
+data-dependent branches, or a counting sort, 2–3 times faster on a fleet of millions. The numpy
+versions here are the reference: without numba, or with ``HASHSIM_NUMBA=0`` in the environment,
+they run instead, and both give the same rows (tests/test_compiled.py).
 
-Only fleets of more than ``sim.rowsearch.LARGE`` rows call these (sim/rowsearch.py): rig
-resolution, in practice; the cohorts of bundled scenarios never compile anything. numba caches
-what it compiles (next to this file, or in a per-user folder where that is read-only), so the
-compilation, about a second, happens once per installation.
+Only fleets of more than ``sim.rowsearch.LARGE`` rows call these: rig resolution, in practice;
+a cohort run never imports numba. numba caches what it compiles (next to this file, or in a
+per-user folder), so the compilation, a second or two, happens once per installation; where
+nothing can be cached, each process compiles them.
 """
 
 from __future__ import annotations
@@ -190,10 +192,11 @@ def move_cells(cols: dict[str, NDArray[Any]], n: int, wanted: NDArray[np.bool_],
 
 
 class _Scratch:
-    """One index buffer, reused (a fresh one of millions would be paged in on every pass)."""
+    """Buffers of the fleet's size, reused (fresh ones of millions of rows would be paged in on
+    every pass): row indices, and a marker per row that is all False between calls."""
 
     buffer = np.zeros(0, dtype=np.int32)
-    seen = np.zeros(0, dtype=bool)  # all False between calls
+    seen = np.zeros(0, dtype=bool)
 
     @classmethod
     def get(cls, n: int) -> NDArray[np.int32]:
@@ -233,7 +236,6 @@ def rows_at_most(column: NDArray[Any], value: int) -> Rows:
     if kernels is None:
         return np.flatnonzero(column <= value)
     return _out(kernels["at_most"](column, column.dtype.type(value), _Scratch.get(len(column))))
-
 
 
 def rows_by_slot(key: NDArray[np.int32], slot: NDArray[np.int64], num_slots: int,
