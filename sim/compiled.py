@@ -1,19 +1,19 @@
 """Passes over the columns of a large fleet, compiled when numba is installed.
 
 Rig resolution works on columns of millions of rows: it finds the rows holding a status (and
-one of some tally keys), the rows of some keys grouped by key, or the rows whose timer is due;
-it moves whole cells of the tally to another status; it keeps the first occurrence of rows
-drawn at random. numpy does each in several steps with temporaries of the fleet's size, and
-finding rows (a boolean temporary, then ``nonzero``) costs most in branches when the matches
-are scattered. With numba (``pip install 'hashsim[fast]'``) each is one loop without
-data-dependent branches, or a counting sort, 2–3 times faster on a fleet of millions. The numpy
-versions here are the reference: without numba, or with ``HASHSIM_NUMBA=0`` in the environment,
-they run instead, and both give the same rows (tests/test_compiled.py).
+one of some tally keys), or the rows of some keys grouped by key; it moves whole cells of the
+tally to another status; it keeps the first occurrence of rows drawn at random. numpy does
+each in several steps with temporaries of the fleet's size, and finding rows (a boolean
+temporary, then ``nonzero``) costs most in branches when the matches are scattered. With numba
+(``pip install 'hashsim[fast]'``) each is one loop without data-dependent branches, or a
+counting sort, 2–3 times faster on a fleet of millions. The numpy versions here are the
+reference: without numba, or with ``HASHSIM_NUMBA=0`` in the environment, they run instead,
+and both give the same rows (tests/test_compiled.py).
 
-Only fleets of more than ``sim.rowsearch.LARGE`` rows call these: rig resolution, in practice;
-a cohort run never imports numba. numba caches what it compiles (next to this file, or in a
-per-user folder), so the compilation, a second or two, happens once per installation; where
-nothing can be cached, each process compiles them.
+Only fleets of more than ``sim.rowsearch.LARGE`` rows use the compiled versions (each function
+takes `large`): rig resolution, in practice; a cohort run never imports numba. numba caches
+what it compiles (next to this file, or in a per-user folder), so the compilation, a second or
+two, happens once per installation; where nothing can be cached, each process compiles them.
 """
 
 from __future__ import annotations
@@ -48,39 +48,23 @@ def _kernels() -> dict[str, Any] | None:
 
 
 def _build(jit: Any) -> dict[str, Any]:
-    # Each kernel writes every index into `out` and advances only on a match: no branch
-    # depends on the data, so scattered matches cost no mispredictions.
+    # The passes write every index into `out` (or `rows`) and advance only on a match: no
+    # branch depends on the data, so scattered matches cost no mispredictions.
     @jit
-    def equal(column: Any, value: Any, out: Any) -> int:
+    def rows_in(column: Any, table: Any, out: Any) -> int:
         k = 0
         for i in range(len(column)):
             out[k] = i
-            k += column[i] == value
+            k += table[column[i]]
         return k
 
     @jit
-    def at_most(column: Any, value: Any, out: Any) -> int:
-        k = 0
-        for i in range(len(column)):
-            out[k] = i
-            k += column[i] <= value
-        return k
-
-    @jit
-    def keep_wanted(rows: Any, n: int, key: Any, wanted: Any) -> int:
+    def keep_in(rows: Any, n: int, column: Any, table: Any) -> int:
         k = 0
         for t in range(n):
             r = rows[t]
             rows[k] = r
-            k += wanted[key[r]]
-        return k
-
-    @jit
-    def wanted_rows(key: Any, wanted: Any, out: Any) -> int:
-        k = 0
-        for i in range(len(key)):
-            out[k] = i
-            k += wanted[key[i]]
+            k += table[column[r]]
         return k
 
     @jit
@@ -133,8 +117,7 @@ def _build(jit: Any) -> dict[str, Any]:
                 if set_since:
                     since[i] = day
 
-    return {"equal": equal, "at_most": at_most, "keep_wanted": keep_wanted,
-            "wanted_rows": wanted_rows, "group_by_slot": group_by_slot,
+    return {"rows_in": rows_in, "keep_in": keep_in, "group_by_slot": group_by_slot,
             "first_seen": first_seen, "move_cells": move_cells}
 
 
@@ -148,7 +131,6 @@ def warm() -> None:
     wanted, slot = np.ones(16, dtype=bool), np.zeros(16, dtype=np.int64)
     rows_equal(status, 0, key, wanted)
     rows_wanted(key, wanted)
-    rows_at_most(t_due, 0)
     rows_by_slot(key, slot, 1, status, 0)
     distinct_in_order(np.zeros(2, dtype=np.int64), 2)
     move_cells({"key": key, "status": status, "t_due": t_due, "t_since": t_due.copy()}, 2,
@@ -209,54 +191,55 @@ def _out(k: int) -> Rows:
     return _Scratch.buffer[:k].astype(np.intp)
 
 
-def rows_equal(column: NDArray[Any], value: int, key: NDArray[np.int32] | None = None,
-               wanted: NDArray[np.bool_] | None = None) -> Rows:
-    """Rows where ``column == value`` (and, if given, ``wanted[key]``), in row order."""
-    kernels = _kernels() if enabled() else None
+def _status_table(value: int) -> NDArray[np.bool_]:
+    """A lookup table over a status byte: True at `value` only."""
+    table = np.zeros(256, dtype=bool)
+    table[value] = True
+    return table
+
+
+def rows_equal(column: NDArray[np.int8], value: int, key: NDArray[np.int32] | None = None,
+               wanted: NDArray[np.bool_] | None = None, large: bool = True) -> Rows:
+    """Rows where ``column == value`` (a status column; and, if given, ``wanted[key]``), in
+    row order (compiled only for a `large` fleet)."""
+    kernels = _kernels() if large and enabled() else None
     if kernels is None:
         rows = np.flatnonzero(column == value)
         return rows if key is None or wanted is None else rows[np.take(wanted, key[rows])]
-    k = kernels["equal"](column, column.dtype.type(value), _Scratch.get(len(column)))
+    buffer = _Scratch.get(len(column))
+    k = kernels["rows_in"](column.view(np.uint8), _status_table(value), buffer)
     if key is not None and wanted is not None:
-        k = kernels["keep_wanted"](_Scratch.buffer, k, key, wanted)
+        k = kernels["keep_in"](buffer, k, key, wanted)
     return _out(k)
 
 
-def rows_wanted(key: NDArray[np.int32], wanted: NDArray[np.bool_]) -> Rows:
-    """Rows where ``wanted[key]``, in row order."""
-    kernels = _kernels() if enabled() else None
+def rows_wanted(key: NDArray[np.int32], wanted: NDArray[np.bool_], large: bool = True) -> Rows:
+    """Rows where ``wanted[key]``, in row order (compiled only for a `large` fleet)."""
+    kernels = _kernels() if large and enabled() else None
     if kernels is None:
         return np.flatnonzero(np.take(wanted, key))
-    return _out(kernels["wanted_rows"](key, wanted, _Scratch.get(len(key))))
-
-
-def rows_at_most(column: NDArray[Any], value: int) -> Rows:
-    """Rows where ``column <= value``, in row order."""
-    kernels = _kernels() if enabled() else None
-    if kernels is None:
-        return np.flatnonzero(column <= value)
-    return _out(kernels["at_most"](column, column.dtype.type(value), _Scratch.get(len(column))))
+    return _out(kernels["rows_in"](key, wanted, _Scratch.get(len(key))))
 
 
 def rows_by_slot(key: NDArray[np.int32], slot: NDArray[np.int64], num_slots: int,
-                 status: NDArray[Any] | None = None, value: int = 0
+                 status: NDArray[np.int8] | None = None, value: int = 0, large: bool = True
                  ) -> tuple[Rows, NDArray[np.int64]]:
     """Rows whose key has a slot (``slot[key] >= 0``; and, if `status` is given, holding
     `value`), ordered by slot and, within a slot, by row; with the bounds of each slot's rows
-    (``bounds[j]:bounds[j + 1]``)."""
-    kernels = _kernels() if enabled() else None
+    (``bounds[j]:bounds[j + 1]``). Compiled only for a `large` fleet."""
+    kernels = _kernels() if large and enabled() else None
     if kernels is None:
         wanted = slot >= 0
-        rows = (rows_wanted(key, wanted) if status is None
-                else rows_equal(status, value, key, wanted))
+        rows = (rows_wanted(key, wanted, large=False) if status is None
+                else rows_equal(status, value, key, wanted, large=False))
         which = slot[key[rows]].astype(np.int16 if num_slots < 2**15 else np.int64)
         rows = rows[np.argsort(which, kind="stable")]  # a radix sort for 16-bit slots
         counts = np.bincount(which, minlength=num_slots)
         return rows, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     buffer = _Scratch.get(len(key))
     if status is None:
-        k = kernels["wanted_rows"](key, slot >= 0, buffer)
+        k = kernels["rows_in"](key, slot >= 0, buffer)
     else:
-        k = kernels["equal"](status, status.dtype.type(value), buffer)
+        k = kernels["rows_in"](status.view(np.uint8), _status_table(value), buffer)
     rows, bounds = kernels["group_by_slot"](buffer, k, key, slot, num_slots)
     return rows, bounds

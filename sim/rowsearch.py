@@ -40,12 +40,10 @@ def rows_with(fleet: Fleet, keys: NDArray[np.integer]) -> NDArray[np.intp]:
     wanted = np.zeros(len(fleet._tally), dtype=bool)
     wanted[keys] = True
     key = fleet.cols["key"][:n]
-    if n <= LARGE:
-        return np.flatnonzero(np.take(wanted, key))
-    status = _sparse_status(fleet, keys)
+    status = _sparse_status(fleet, keys) if n > LARGE else None
     if status is not None:  # a byte comparison narrows the rows first
         return compiled.rows_equal(fleet.cols["status"][:n], status, key, wanted)
-    return compiled.rows_wanted(key, wanted)
+    return compiled.rows_wanted(key, wanted, large=n > LARGE)
 
 
 def _sparse_status(fleet: Fleet, keys: NDArray[np.integer]) -> int | None:
@@ -122,19 +120,12 @@ class Timers:
                 raise AssertionError(f"a timer for day {day} is not filed")
 
 
-#: Rig resolution files timers by day (:class:`Timers`); False: one pass a day instead.
-FILE_TIMERS = True
-
-
 def rows_due(fleet: Fleet, day: int) -> NDArray[np.intp]:
     """Rows whose timer fires on or before `day`, in row order: from the fleet's filed timers
     in rig resolution, else by one pass over the timers."""
     if fleet.timers is not None:
         return fleet.timers.due(fleet, day)
-    t_due = fleet.cols["t_due"][: fleet.size]
-    if fleet.size <= LARGE:
-        return np.flatnonzero(t_due <= day)
-    return compiled.rows_at_most(t_due, day)
+    return np.flatnonzero(fleet.cols["t_due"][: fleet.size] <= day)
 
 
 def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
@@ -176,18 +167,10 @@ def _rows_by_key(fleet: Fleet, keys: IntArray, slot: IntArray
     """The rows of `keys` (``slot[keys]`` = 0, 1, …), grouped by key in that order, each key's
     in row order; with the bounds of each key's rows."""
     n = fleet.size
-    key = fleet.cols["key"][:n]
-    if n > LARGE:
-        status = _sparse_status(fleet, keys)
-        if status is None:
-            return compiled.rows_by_slot(key, slot, len(keys))
-        return compiled.rows_by_slot(key, slot, len(keys), fleet.cols["status"][:n], status)
-    rows = rows_with(fleet, keys)
-    if len(keys) == 1:
-        return rows, np.array([0, len(rows)])
-    which = slot[key[rows]].astype(np.int16 if len(keys) < 2**15 else np.int64)
-    rows = rows[np.argsort(which, kind="stable")]  # a radix sort for 16-bit keys
-    return rows, np.concatenate([[0], np.cumsum(np.bincount(which, minlength=len(keys)))])
+    status = _sparse_status(fleet, keys) if n > LARGE else None
+    return compiled.rows_by_slot(fleet.cols["key"][:n], slot, len(keys),
+                                 None if status is None else fleet.cols["status"][:n],
+                                 status or 0, large=n > LARGE)
 
 
 def _pick_by_drawing(fleet: Fleet, rng: np.random.Generator, slot: IntArray, want: IntArray,

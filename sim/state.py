@@ -70,7 +70,7 @@ class Fleet:
         self.cols = cols
         self.single = single  # rig resolution: every row holds one rig (tally counts rows)
         # rig resolution: rows by the day their timer fires (sim/rowsearch.py)
-        self.timers = rowsearch.Timers() if single and rowsearch.FILE_TIMERS else None
+        self.timers = rowsearch.Timers() if single else None
         self._gid: dict[int, int] = {}  # packed attribute code → group index
         # written attribute values → the group each group's rows then join (−1: not yet seen)
         self._remaps: dict[tuple[tuple[str, int], ...], IntArray] = {}
@@ -390,8 +390,6 @@ class Fleet:
             for col in self.cols.values():
                 col[lo:hi] = col[part_rows]
             self.cols["count"][lo:hi] = part_moving
-            if self.timers is not None:
-                self.timers.file(np.arange(lo, hi, dtype=np.intp), self.cols["t_due"][lo:hi])
             np.subtract.at(self.cols["count"], part_rows, part_moving)
             self.size = hi
             out[~whole] = np.arange(lo, hi, dtype=np.intp)

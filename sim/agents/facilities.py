@@ -60,8 +60,8 @@ def admit_queued(world: World) -> None:
     groups = np.flatnonzero((fleet.tally[:, QUEUED] > 0) & (free > 0))
     if len(groups) == 0:
         return
-    queued = _within_reach(world, fleet.rows_with(keys_of(groups, QUEUED)), fac_free,
-                           general_free)
+    queued = _within_reach(world, fleet.rows_with(keys_of(groups, QUEUED)),
+                           np.concatenate([region_free, np.maximum(fac_free, 0.0)]))
     # first come first served: by day queued, then by row (the rows come in row order, so a
     # stable sort by day is enough: a radix sort where days fit in 16 bits)
     since = fleet.t_since[queued]
@@ -80,12 +80,13 @@ def admit_queued(world: World) -> None:
         _admit(world, rows, general_free[r], -1)
 
 
-def _within_reach(world: World, queued: NDArray[np.intp], fac_free: NDArray[np.float64],
-                  general_free: NDArray[np.float64]) -> NDArray[np.intp]:
-    """The queued rows that could be admitted today: in each queue (a facility's orders, or a
-    region's other rigs, for its hosting facilities and then its general capacity), those
-    that came no later than the day on which the queue's MW first reach its free MW. Later
-    ones find no room whatever the order, so the queue need not be sorted past them."""
+def _within_reach(world: World, queued: NDArray[np.intp], free: NDArray[np.float64]
+                  ) -> NDArray[np.intp]:
+    """The queued rows that could be admitted today: in each queue (a region's rigs, for its
+    hosting facilities and then its general capacity; or a facility's orders), those that came
+    no later than the day on which the queue's MW first reach its `free` MW (regions first,
+    then facilities). Later ones find no room whatever the order, so the queue need not be
+    sorted past them."""
     if len(queued) < REACH_MIN_QUEUE:  # sorting a short queue costs nothing
         return queued
     fleet = world.fleet
@@ -97,10 +98,6 @@ def _within_reach(world: World, queued: NDArray[np.intp], fac_free: NDArray[np.f
     group = fleet.key[queued] // NUM_SUBS
     unit = unit_of[group]
     since = fleet.t_since[queued]
-    hosting = np.where(world.fac_hosting, np.maximum(fac_free, 0.0), 0.0)
-    free = np.concatenate([np.maximum(general_free, 0.0)
-                           + np.bincount(world.fac_region, hosting, minlength=num_r),
-                           np.maximum(fac_free, 0.0)])
     rigs = 1 if fleet.single else fleet.count[queued]
     mw = rigs * power_of[group] / 1e6
     by_day = np.bincount(unit * days + since, mw,
