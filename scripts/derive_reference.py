@@ -13,6 +13,8 @@ It is run by hand; the tables it writes are committed::
     python scripts/derive_reference.py --check         # fail if a committed table is stale
     python scripts/derive_reference.py --price-yaml 2021-04-01 2022-03-31
                                                        # print a scenario `price.points` block
+    python scripts/derive_reference.py --fees-yaml 2021-04 2022-03
+                                                       # print a coin's fee lines (monthly)
 
 Assumptions (hardware mix by generation, Texas's share of the US, the Ethereum mainland share,
 the 2018 regional split) live in the constants below, each with its reasoning; they feed only
@@ -1306,6 +1308,22 @@ def price_yaml(data: Path, coin: str, first: str, last: str, step_days: int) -> 
     return "\n".join(f"      - {{date: {d.date()}, usd: {v:.2f}}}" for d, v in sel.items())
 
 
+def fees_yaml(first: str, last: str) -> str:
+    """A coin's `fees_per_block_coins` (month `first`) and `fees_schedule` (the months after
+    it, up to `last`) from the committed ref/btc_fees_2021_monthly.csv."""
+    table = _ref("btc_fees_2021_monthly.csv").set_index("month")["fees_per_block_btc"]
+    sel = table.loc[first:last]
+    if sel.empty or sel.index[0] != first:
+        raise SystemExit(f"derive_reference: no fees for month {first} in "
+                         f"btc_fees_2021_monthly.csv ({table.index[0]} … {table.index[-1]})")
+    src = "ref/btc_fees_2021_monthly.csv, Glassnode fees / blocks"
+    lines = [f"    fees_per_block_coins: {sel.iloc[0]}  # {first}: {src}",
+             "    fees_schedule:  # monthly means from the 1st of each month (same table)"]
+    lines += [f"      - {{date: {month}-01, coins: {value}}}" for month, value in
+              sel.iloc[1:].items()]
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------------------- observed: blocks
 
 OBSERVED_EVENTS = {
@@ -1557,7 +1575,17 @@ def main(argv: list[str] | None = None) -> int:
         help="print the `observed:` block of a bundled scenario (from the "
         "committed tables) and exit",
     )
+    parser.add_argument(
+        "--fees-yaml",
+        nargs=2,
+        metavar=("FIRST_MONTH", "LAST_MONTH"),
+        help="print a BTC coin's monthly fee lines (YYYY-MM YYYY-MM, from the committed "
+        "table) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.fees_yaml:
+        print(fees_yaml(*args.fees_yaml))
+        return 0
     if args.observed_yaml:
         print(observed_yaml(args.observed_yaml))
         return 0

@@ -42,13 +42,14 @@ CLAIM_USD_PER_MONTH = 3.5e6  # Wuhan General, 2018-09-11 (pts: wuhan_general; se
 #: listed here is reported as "not explained yet".
 WHY = {
     "retarget-2021-05-30": (
-        "The real hash rate fell ~15 % from 14 May, a week before the State Council's call of "
-        "21 May, as the difficulty rose 21.5 % and the price fell from 58 k to 37 k USD (the "
-        "hashprice halved in a week). The model's decline starts with the call, so its epoch "
-        "ending ~27-28 May barely changes. Missing: rigs that switch off at that hashprice "
-        "(older than the S9, or with all-in costs above ~0.08 USD/kWh; the scenario's Chinese "
-        "power costs 0.025-0.05) or a voluntary 'suspend and wait' response to an announcement "
-        "(the engine's pre-emptive exits are relocations, rationed by hosting abroad)."),
+        "The real hash rate fell ~15 % from 14 May (epoch means 179 -> 151 EH/s), a week "
+        "before the State Council's call of 21 May, as the difficulty rose 21.5 % and the "
+        "price fell from 58 k to 37 k USD. The model's decline starts with the call, so its "
+        "epoch ending ~27-28 May barely changes. Tried and not enough (docs/scenarios.md): "
+        "Sichuan's power rationing of 16-25 May 2021 as an outage of half or all of Sichuan "
+        "(late-May retarget +2 % or -1 %), a spread of power prices (an S9 breaks even above "
+        "~0.08 USD/kWh at that hashprice, so nothing switches off), waiting after the call. "
+        "The model lacks the early-May peak that the fall came from."),
     "retarget-2021-05-13": (
         "The early-May peak (~179 EH/s after the April outage's -12.6 % retarget) is not in "
         "the model, which grows smoothly to ~168 EH/s; the +21.5 % of 13 May comes out at "
@@ -69,20 +70,20 @@ WHY = {
 
 #: Gaps that no single check shows, from docs/scenarios.md and docs/model.md.
 GAPS = [
-    "**No voluntary suspension.** Announcements make miners leave (relocate) or, with a ban, "
-    "decide under enforcement; a miner who simply switches off to wait for clarity is not a "
-    "behaviour of the model (hence the missed late-May 2021 retarget).",
-    "**No price dispersion within a region.** All rigs of a model in a region have one power "
-    "price, so a hashprice collapse switches off all or none of them (the mid-May 2021 fall, "
-    "the early-May peak).",
+    "**Three hardware classes.** The oldest rig of the 2021 scenarios is the S9 (98 J/TH), "
+    "which stays profitable at every hashprice of 2021 at Chinese power prices; the older, "
+    "less efficient machines that real fleets still ran are missing, so a hashprice collapse "
+    "switches nothing off (the mid-May 2021 fall, the early-May peak). A region's power-price "
+    "spread and wait-and-see suspensions exist in the engine but do not change this.",
     "**Outages are modelled coarsely.** The April 2021 Xinjiang outage is a `power_outage` of "
     "whole days: every rig in the region stops and all return together, where the real grid "
     "came back farm by farm.",
     "**CBECI's 0 % for China in July-August 2021** is not reproduced (the model keeps "
     "4-19 % underground then): it is probably an artefact of proxies, since the network "
     "total leaves no room for a real 0 -> 22 % jump between August and September.",
-    "**Fees are a constant** (0.233 BTC/block in china-2021): April-May 2021 paid ~1 BTC per "
-    "block, autumn 2021 ~0.1.",
+    "**Fees are an input.** china-2021 takes BTC fees per block by month (1.08 BTC in April "
+    "2021 down to 0.07-0.10 from August); they do not respond to congestion or to the "
+    "hashrate.",
     "**Capacity growth abroad is an assumption** fitted as one factor (x0.4 of the first "
     "draft's build-out) to the whole backtest: it trades the recovery date and China's "
     "share against the 2022 level, which comes out ~10 % low (171-180 EH/s in January-March "

@@ -12,9 +12,11 @@ blocks arrive at the target rate whatever the hashrate and D = H · block_time.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sim.scenario import Coin
 
@@ -44,6 +46,16 @@ def subsidy_sum(coin: Coin, first_height: int, num_blocks: int) -> float:
         h += take
         left -= take
     return total
+
+
+def fee_path(coin: Coin, start: dt.date, days: int) -> NDArray[np.float64]:
+    """Mean fees per block (coins) of each day 0 … days − 1 of a run starting on `start`:
+    `fees_per_block_coins` until the first step of `fees_schedule`, then each step's value
+    from its date on (a step dated before the start applies from day 0)."""
+    fees = np.full(days, coin.fees_per_block_coins)
+    for step in coin.fees_schedule:
+        fees[max((step.date - start).days, 0):] = step.coins
+    return fees
 
 
 @dataclass
@@ -77,14 +89,25 @@ class Chain:
     height: int
     blocks_into_epoch: int
     epoch_start_s: float  # seconds since the scenario start (negative: before it)
+    #: mean fees per block of each day of the run (`fee_path`); None = the coin's constant
+    fees_per_day: NDArray[np.float64] | None = None
+    day: int = 0  # the day being mined (its fees apply)
 
     @classmethod
-    def start(cls, coin: Coin, hashrate_hs: float) -> Chain:
+    def start(cls, coin: Coin, hashrate_hs: float,
+              fees_per_day: NDArray[np.float64] | None = None) -> Chain:
         diff = coin.initial_difficulty or steady_state_difficulty(coin, max(hashrate_hs, 1.0))
         into = coin.blocks_into_epoch
         if into is None:
             into = coin.initial_height % coin.retarget_blocks
-        return cls(coin, diff, coin.initial_height, into, -into * coin.block_time_s)
+        return cls(coin, diff, coin.initial_height, into, -into * coin.block_time_s,
+                   fees_per_day)
+
+    def fees_on(self, day: int) -> float:
+        """Mean fees per block (coins) on `day` (the last known day's after the run's end)."""
+        if self.fees_per_day is None or len(self.fees_per_day) == 0:
+            return self.coin.fees_per_block_coins
+        return float(self.fees_per_day[min(max(day, 0), len(self.fees_per_day) - 1)])
 
     def block_rate_per_s(self, hashrate_hs: float) -> float:
         if self.coin.rule == "tracking":
@@ -92,12 +115,13 @@ class Chain:
         return hashrate_hs / (self.difficulty * TWO_32)
 
     def _add_blocks(self, n: int) -> float:
-        reward = subsidy_sum(self.coin, self.height + 1, n) + n * self.coin.fees_per_block_coins
+        reward = subsidy_sum(self.coin, self.height + 1, n) + n * self.fees_on(self.day)
         self.height += n
         return reward
 
     def advance_day(self, day: int, hashrate_hs: float, rng: np.random.Generator) -> DayOfBlocks:
         """Mine day `day` (seconds [day·86400, (day+1)·86400)) at constant hashrate."""
+        self.day = day
         if self.coin.rule == "tracking":
             self.difficulty = steady_state_difficulty(self.coin, hashrate_hs)
             n = int(rng.poisson(SECONDS_PER_DAY * self.block_rate_per_s(hashrate_hs)))

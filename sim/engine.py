@@ -21,7 +21,7 @@ from sim.agents.miners import daily_step, mining_hashrate
 from sim.agents.pools import PoolOperator
 from sim.agents.regulators import Regulator, refresh_regions
 from sim.agents.services import ServiceProvider
-from sim.chain import Chain
+from sim.chain import Chain, fee_path
 from sim.recorder import Recorder
 from sim.rng import Streams
 from sim.scenario import Scenario
@@ -62,7 +62,9 @@ def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | Non
         ServiceProvider(env, world, s)
     refresh_regions(world)
     hashrate = mining_hashrate(world)
-    world.chains = [Chain.start(coin, float(hashrate[c])) for c, coin in enumerate(scenario.coins)]
+    world.chains = [Chain.start(coin, float(hashrate[c]),
+                                fee_path(coin, scenario.start, scenario.num_days))
+                    for c, coin in enumerate(scenario.coins)]
     fleet = world.fleet
     rigs = fleet.tally.sum(axis=1)
     pool_hs = kernels.bincount(fleet.group("pool"), rigs * world.hw_hashrate_hs[fleet.group("hw")],

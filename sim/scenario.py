@@ -104,6 +104,25 @@ Price = Annotated[ConstantPrice | TablePrice | GbmPrice, Field(discriminator="ki
 # ---------------------------------------------------------------------------- coins
 
 
+class FeeStep(Model):
+    """From `date` on, the mean fees per block are `coins`."""
+
+    date: Date
+    coins: NonNegFloat
+
+
+def _steps_increase(steps: list[Any]) -> list[Any]:
+    """A schedule's steps (anything with a `date`) in strictly increasing date order."""
+    for i in range(1, len(steps)):
+        if steps[i].date <= steps[i - 1].date:
+            raise ValueError(
+                f"dates must increase: step {i} ({steps[i].date}) is not after "
+                f"step {i - 1} ({steps[i - 1].date})"
+            )
+    return steps
+
+
+
 class Coin(Model):
     """A proof-of-work chain: block time, rewards, price and difficulty rule."""
 
@@ -133,8 +152,17 @@ class Coin(Model):
     halving_interval_blocks: int | None = Field(
         None, ge=1, le=MAX_BLOCKS, description="blocks between halvings; null = no halvings"
     )
-    fees_per_block_coins: NonNegFloat = Field(0.0, description="mean fees per block, coins")
+    fees_per_block_coins: NonNegFloat = Field(
+        0.0, description="mean fees per block, coins (before the first step of fees_schedule)"
+    )
+    fees_schedule: list[FeeStep] = Field(
+        default_factory=list,
+        description="later fee levels: from each step's date on, mean fees per block are its "
+        "`coins` (e.g. monthly means of a historical fee series)",
+    )
     price: Price
+
+    _check_fee_steps = field_validator("fees_schedule")(_steps_increase)
 
     @field_validator("blocks_into_epoch")
     @classmethod
@@ -155,16 +183,6 @@ class CapacityStep(Model):
 
     date: Date
     mw: NonNegFloat
-
-
-def _steps_increase(steps: list[CapacityStep]) -> list[CapacityStep]:
-    for i in range(1, len(steps)):
-        if steps[i].date <= steps[i - 1].date:
-            raise ValueError(
-                f"dates must increase: step {i} ({steps[i].date}) is not after "
-                f"step {i - 1} ({steps[i - 1].date})"
-            )
-    return steps
 
 
 class Region(Model):

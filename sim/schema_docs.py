@@ -15,7 +15,8 @@ from pydantic_core import PydanticUndefined
 from sim import scenario as s
 
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
-    ("Scenario (top level)", s.Scenario), ("coins[]", s.Coin), ("price: constant", s.ConstantPrice),
+    ("Scenario (top level)", s.Scenario), ("coins[]", s.Coin), ("fee steps", s.FeeStep),
+    ("price: constant", s.ConstantPrice),
     ("price: table", s.TablePrice), ("price: gbm", s.GbmPrice), ("regions[]", s.Region),
     ("capacity steps", s.CapacityStep), ("routes[]", s.Route),
     ("transit: fixed", s.FixedTransit), ("transit: uniform", s.UniformTransit),

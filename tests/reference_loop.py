@@ -89,7 +89,12 @@ def reward_per_block_coins(world: World, c: int) -> float:
     coin = chain.coin
     height = chain.height + 1
     era = 0 if coin.halving_interval_blocks is None else height // coin.halving_interval_blocks
-    return coin.subsidy_coins / 2.0**era + coin.fees_per_block_coins
+    fees = coin.fees_per_block_coins
+    today = world.date(world.day)
+    for step in coin.fees_schedule:  # the last step dated today or earlier holds
+        if step.date <= today:
+            fees = step.coins
+    return coin.subsidy_coins / 2.0**era + fees
 
 
 def hashprice_usd_per_hs_day(world: World, c: int, network_hashrate_hs: float) -> float:

@@ -6,12 +6,15 @@ one run of 1,000 with honest code, never a tolerance tuned to pass).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
+from pydantic import ValidationError
 from scipy import stats
 
 from sim import theory
-from sim.chain import Chain, steady_state_difficulty, subsidy_sum
+from sim.chain import Chain, fee_path, steady_state_difficulty, subsidy_sum
 from sim.scenario import Coin
 
 ALPHA = 1e-3
@@ -32,6 +35,37 @@ def test_subsidy_sum_across_a_halving() -> None:
     assert subsidy_sum(c, 0, 210_000) == 50.0 * 210_000
     assert subsidy_sum(c, 630_000, 1) == 6.25
     assert subsidy_sum(coin(halving_interval_blocks=None), 10**9, 2) == 100.0
+
+
+def test_fee_path_steps_from_each_date_on() -> None:
+    start = dt.date(2021, 4, 1)
+    c = coin(fees_per_block_coins=0.5, fees_schedule=[
+        {"date": "2021-03-01", "coins": 1.0},  # before the start: holds from day 0
+        {"date": "2021-04-03", "coins": 0.25},
+        {"date": "2021-04-06", "coins": 0.0},
+        {"date": "2030-01-01", "coins": 9.0}])  # after the run: never reached
+    assert fee_path(c, start, 7).tolist() == [1.0, 1.0, 0.25, 0.25, 0.25, 0.0, 0.0]
+    assert fee_path(coin(fees_per_block_coins=0.5), start, 3).tolist() == [0.5] * 3
+
+
+def test_fee_steps_must_increase() -> None:
+    with pytest.raises(ValidationError, match="dates must increase"):
+        coin(fees_schedule=[{"date": "2021-05-01", "coins": 1.0},
+                            {"date": "2021-05-01", "coins": 0.5}])
+
+
+def test_each_days_blocks_earn_that_days_fees() -> None:
+    c = coin(retarget_blocks=10**7, blocks_into_epoch=0, halving_interval_blocks=None,
+             fees_per_block_coins=1.0,
+             fees_schedule=[{"date": "2021-01-03", "coins": 0.25}])
+    fees = fee_path(c, dt.date(2021, 1, 1), 5)
+    chain = Chain.start(c, 1e20, fees)
+    rng = np.random.default_rng(3)
+    for day in range(5):
+        mined = chain.advance_day(day, 1e20, rng)
+        assert mined.blocks > 0
+        assert mined.reward_coins == pytest.approx(mined.blocks * (50.0 + fees[day]))
+    assert chain.fees_on(99) == 0.25  # after the run: the last day's level
 
 
 def test_steady_state_difficulty_gives_the_target_rate() -> None:

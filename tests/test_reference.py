@@ -107,6 +107,11 @@ def random_doc(rng: np.random.Generator, resolution: str = "cohort") -> dict[str
         if rng.random() < 0.5:
             fac["power_usd_per_kwh"] = float(rng.uniform(0.01, 0.1))
         facilities.append(fac)
+    if rng.random() < 0.5:  # fees that change on dated steps (some before the start)
+        offsets = np.sort(rng.choice(np.arange(-30, 400), size=int(rng.integers(1, 4)),
+                                     replace=False))
+        coins[0]["fees_schedule"] = [{"date": start + dt.timedelta(days=int(o)),
+                                      "coins": float(rng.uniform(0, 1))} for o in offsets]
     return {
         "name": "reference", "start": start, "end": start + dt.timedelta(days=400),
         "resolution": resolution, "coins": coins, "regions": regions, "hardware": hardware,

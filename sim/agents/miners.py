@@ -51,7 +51,7 @@ class Economics:
 
 def reward_per_block(world: World, c: int) -> float:
     chain = world.chains[c]
-    return subsidy_sum(chain.coin, chain.height + 1, 1) + chain.coin.fees_per_block_coins
+    return subsidy_sum(chain.coin, chain.height + 1, 1) + chain.fees_on(world.day)
 
 
 def mining_hashrate(world: World) -> F64:
