@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from sim.commands.common import fail, report_errors
+from sim.commands.common import check_target, default_output, fail, report_errors
 
 EXIT_INVALID = 3
 
@@ -84,9 +84,10 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
         loaded = sim.load(scenario, [*overrides, *(["resolution=rig"] if rig else [])])
         seed_used = seed
         reps = replicates or 1
-    target = output or Path("results") / loaded.name
+    target = output or default_output(loaded.name)
     if target.exists() and not force:
         _fail(f"error: {target} exists; use --force to replace it", 2)
+    check_target(target, "results directory")
     results = _with_progress(lambda hook: run_scenario(
         loaded, seed=seed_used, replicates=reps, on_day=hook, command=sys.argv),
         total=loaded.num_days * reps, quiet=quiet)
@@ -128,34 +129,60 @@ def _with_progress(job: Callable[[Any], Any], total: int, quiet: bool) -> Any:
 
 
 def _print_summary(results: Any) -> None:
+    import numpy as np
+    import pandas as pd
+
     summary = results.summary
+    n = results.replicates
     for coin in results.scenario.coins:
         scale, unit = _display(coin.rule)
         s = summary[(summary["coin"] == coin.name)]
-        med = s.groupby("metric", sort=False)["value"].median()
-        first = s.drop_duplicates("metric").set_index("metric")
-        reps = f" (median of {results.replicates} replicates)" if results.replicates > 1 else ""
+        by = {m: g for m, g in s.groupby("metric", sort=False)}
+
+        def median(metric: str, by: dict[Any, pd.DataFrame] = by) -> float | None:
+            g = by.get(metric)
+            values = g["value"].to_numpy(dtype=float) if g is not None else np.array([])
+            values = values[np.isfinite(values)]
+            return float(np.median(values)) if 2 * len(values) > n else None
+
+        def when(metric: str, by: dict[Any, pd.DataFrame] = by) -> str:
+            days = sorted({d for d in by[metric]["date"] if isinstance(d, str) and d})
+            return "" if not days else days[0] if len(days) == 1 else f"{days[0]} … {days[-1]}"
+
+        reps = f" (median of {n} replicates)" if n > 1 else ""
         click.echo(f"\n{coin.name}{reps}")
-        pre, trough = med.get("pre_shock_hashrate"), med.get("trough_hashrate")
-        if pre is not None and trough is not None:
+        pre, trough, drop = (median(m) for m in ("pre_shock_hashrate", "trough_hashrate",
+                                                  "drop"))
+        if pre is not None and trough is not None and drop is not None:
             click.echo(f"  hashrate before shock   {pre / scale:10.2f} {unit}")
             click.echo(f"  trough (7-day mean)     {trough / scale:10.2f} {unit}  on "
-                       f"{first.loc['trough_hashrate', 'date']}  (drop {med['drop']:.1f} %)")
-        for metric, label in (("largest_adjustment", "largest adjustment"),
+                       f"{when('trough_hashrate')}  (drop {drop:.1f} %)")
+        for metric, label in (("largest_upward_adjustment", "largest upward"),
                               ("largest_downward_adjustment", "largest downward")):
-            if metric in med:
-                click.echo(f"  {label:<23} {med[metric]:+10.2f} %     on "
-                           f"{first.loc[metric, 'date']}")
+            if metric in by:
+                value = median(metric)
+                text = f"{value:+10.2f} %     on {when(metric)}" if value is not None else \
+                    "      none" + ("" if n == 1 else " (in most replicates)")
+                click.echo(f"  {label:<23} {text}")
         for level in (90, 100):
-            days = med.get(f"days_to_recover_{level}")
-            text = "not within the run" if days is None or days != days else f"{days:.0f} days"
-            click.echo(f"  recovery to {level:3d} %       {text} after the trough")
-        shares = med[[m for m in med.index if m.startswith("final_share.")]]
+            g = by.get(f"days_to_recover_{level}")
+            days = g["value"].to_numpy(dtype=float) if g is not None else np.array([])
+            reached = int(np.isfinite(days).sum())
+            # a replicate that does not recover within the run counts as later than any
+            mid = float(np.median(np.where(np.isfinite(days), days, np.inf))) if len(days) \
+                else float("inf")
+            text = f"{mid:.0f} days after the trough" if np.isfinite(mid) else \
+                "not within the run"
+            if n > 1 and reached < n:
+                text += f" ({reached} of {n} replicates recovered)"
+            click.echo(f"  recovery to {level:3d} %       {text}")
+        finals = [m for m in by if m.startswith("final_share.")]
         leaves = {r.name for r in results.scenario.regions
                   if r.name not in {x.parent for x in results.scenario.regions}}
-        top = shares[[m for m in shares.index if m.split(".", 1)[1] in leaves]]
-        top = top.sort_values(ascending=False).head(6)
-        text = ", ".join(f"{m.split('.', 1)[1]} {v:.1%}" for m, v in top.items())
+        shares = {m.split(".", 1)[1]: median(m) for m in finals
+                  if m.split(".", 1)[1] in leaves}
+        top = sorted(((v, r) for r, v in shares.items() if v is not None), reverse=True)[:6]
+        text = ", ".join(f"{r} {v:.1%}" for v, r in top)
         click.echo(f"  final shares            {text}")
 
 

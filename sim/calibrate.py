@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from sim.backtest import objective
+from sim.backtest import objective, outside_run
 from sim.errors import HashsimError
 from sim.results import run
 from sim.scenario import Scenario
@@ -77,9 +77,14 @@ def calibrate(path: str | os.PathLike[str], params: Sequence[Param], seed: int,
     """Minimise the backtest objective of the scenario at `path` over `params`."""
     if not params:
         raise HashsimError("give at least one --param NAME=LOW:HIGH")
+    seen = [p.path for p in params]
+    twice = sorted({n for n in seen if seen.count(n) > 1})
+    if twice:
+        raise HashsimError(f"--param given more than once for {', '.join(twice)}")
     base = load(path)
     if base.observed is None:
         raise HashsimError(f"{path}: the scenario has no `observed:` section to fit to")
+    outside_run(base)
     for p in params:  # every parameter must be a valid override at both ends
         load(path, [p.override(0.0), p.override(1.0)])
     history: list[dict[str, float]] = []

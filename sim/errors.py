@@ -34,9 +34,12 @@ class Issue:
 
 
 class HashsimError(Exception):
-    """Base class of errors caused by user input; the CLI prints them without a traceback."""
+    """Base class of errors caused by user input; the CLI prints them without a traceback.
 
-    exit_code = 1
+    Exit code 2 (a usage error) unless a subclass says otherwise: 1 is reserved for a check
+    that failed (backtest bands, compare --fail-above)."""
+
+    exit_code = 2
 
 
 class ScenarioError(HashsimError):

@@ -9,6 +9,8 @@ frozen: a loaded scenario never changes. Every quantity carries its unit in its 
 from __future__ import annotations
 
 import datetime as dt
+import types
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -50,9 +52,40 @@ Date = Annotated[dt.date, BeforeValidator(_date_not_number)]
 
 
 class Model(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are frozen."""
+    """Base of every scenario section: unknown keys are errors, values are frozen, and a
+    number is never read from true/false (YAML's booleans would otherwise count as 1 and 0)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, value in data.items():
+            field = cls.model_fields.get(name) if isinstance(name, str) else None
+            kind = _number_kind(field.annotation) if field is not None else ""
+            if (kind == "number" and isinstance(value, bool)) or (
+                    kind == "numbers" and isinstance(value, list)
+                    and any(isinstance(v, bool) for v in value)):
+                raise ValueError(f"{name}: expected a number, not true/false")
+        return data
+
+
+def _number_kind(annotation: Any) -> str:
+    """"number" for an int or float field (optional or not), "numbers" for a list of them,
+    "" otherwise (booleans, strings, models, unions of models)."""
+    if typing.get_origin(annotation) is Annotated:
+        return _number_kind(typing.get_args(annotation)[0])
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = {_number_kind(a) for a in args}
+        return kinds.pop() if len(kinds) == 1 else ""
+    if annotation in (int, float):
+        return "number"
+    if typing.get_origin(annotation) is list and args and _number_kind(args[0]) == "number":
+        return "numbers"
+    return ""
 
 
 # ---------------------------------------------------------------------------- prices
@@ -720,6 +753,10 @@ class Scenario(Model):
     start: Date = Field(description="first simulated day")
     end: Date = Field(description="last simulated day (inclusive)")
     seed: int | None = Field(None, ge=0, description="master seed; null = drawn and recorded")
+    shock_date: Date | None = Field(
+        None, description="the day summary.csv's pre-shock level and trough count from; null = "
+        "the first dated intervention. Set it where arms of an experiment remove interventions, "
+        "so that every arm is measured from the same day")
     resolution: Literal["cohort", "rig"] = Field(
         "cohort", description="cohort: rows are counts of identical rigs; rig: one row per rig"
     )

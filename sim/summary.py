@@ -1,8 +1,9 @@
 """Headline figures of a run (summary.csv), computed from the result tables.
 
-The shock is the first dated intervention (policy, pool event or service withdrawal); the
-pre-shock hashrate is the mean of the 7 days before it (the first 7 days if there is none).
-Troughs and recoveries use 7-day means, as observed hashrate is compared.
+The shock is the scenario's `shock_date`, else its first dated intervention (policy, pool
+event or service withdrawal); the pre-shock hashrate is the mean of the 7 days before it (the
+first 7 days if there is none). Troughs and recoveries use 7-day means, as observed hashrate
+is compared.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ COLUMNS = ["replicate", "coin", "metric", "value", "unit", "date"]
 
 
 def shock_date(scenario: Scenario) -> dt.date | None:
-    """The first intervention within the scenario, or None."""
+    """The scenario's `shock_date`, else its first intervention within the run, or None."""
+    if scenario.shock_date is not None:
+        return scenario.shock_date
     dates: list[dt.date] = [p.date for p in scenario.policies]
     for pool in scenario.pools:
         for ev in pool.events:
@@ -69,11 +72,17 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     out += _region_metrics(tables["regions"], rep, coin)
     out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)])
     flows = tables["flows"]
-    if len(flows):
-        f = flows[flows["replicate"] == rep]
-        for dest, n in f.groupby("destination", sort=True)["rigs_departed"].sum().items():
-            out.append(_row(rep, coin, f"relocated_rigs.{dest}", n, "rigs"))
+    moved = (flows[flows["replicate"] == rep].groupby("destination")["rigs_departed"].sum()
+             if len(flows) else pd.Series(dtype=float))
+    for dest in sorted(_leaves(scenario)):  # every leaf, 0 where no rig went
+        out.append(_row(rep, coin, f"relocated_rigs.{dest}", float(moved.get(dest, 0.0)),
+                        "rigs"))
     return out
+
+
+def _leaves(scenario: Scenario) -> set[str]:
+    parents = {r.parent for r in scenario.regions}
+    return {r.name for r in scenario.regions if r.name not in parents}
 
 
 def retargets(events: pd.DataFrame, coin: str) -> pd.DataFrame:
@@ -96,11 +105,15 @@ def _retarget_metrics(events: pd.DataFrame, rep: int, coin: str, scenario: Scena
     rt = retargets(events[events["replicate"] == rep], coin)
     if not len(rt):
         return []
-    pct = rt["pct"]
-    i = int(np.argmax(np.abs(pct.to_numpy())))
-    j = int(np.argmin(pct.to_numpy()))
-    return [_row(rep, coin, "largest_adjustment", pct.iloc[i], "%", rt["date"].iloc[i]),
-            _row(rep, coin, "largest_downward_adjustment", pct.iloc[j], "%", rt["date"].iloc[j]),
+    pct = rt["pct"].to_numpy()
+    i = int(np.argmax(np.abs(pct)))  # the largest in size, either way (its sign kept)
+    up, down = int(np.argmax(pct)), int(np.argmin(pct))
+    nan = float("nan")
+    return [_row(rep, coin, "largest_adjustment", pct[i], "%", rt["date"].iloc[i]),
+            _row(rep, coin, "largest_upward_adjustment", pct[up] if pct[up] > 0 else nan, "%",
+                 rt["date"].iloc[up] if pct[up] > 0 else None),
+            _row(rep, coin, "largest_downward_adjustment", pct[down] if pct[down] < 0 else nan,
+                 "%", rt["date"].iloc[down] if pct[down] < 0 else None),
             _row(rep, coin, "retargets", len(rt), "count")]
 
 

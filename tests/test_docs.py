@@ -19,3 +19,20 @@ def test_docs_name_every_policy_kind() -> None:
     for kind in ("announcement", "mining_ban", "power_cutoff", "power_outage", "pool_service_ban",
                  "exchange_ban", "incentive", "lift"):
         assert f"`{kind}`" in model
+
+
+def test_readme_worked_example_is_what_the_command_prints(tmp_path: Path) -> None:
+    """The README's worked example is the tutorial with seed 1, printed as it is today."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    readme = (ROOT / "README.md").read_text().splitlines()
+    start = readme.index("$ hashsim run tutorial -o results/tutorial --seed 1") + 1
+    end = next(i for i in range(start, len(readme)) if readme[i].startswith("wrote "))
+    shown = readme[start:end]
+    result = CliRunner().invoke(main, ["run", "tutorial", "-o", str(tmp_path / "t"), "--seed",
+                                       "1"])
+    assert result.exit_code == 0, result.output
+    printed = [line for line in result.stdout.splitlines() if line.strip()]
+    assert printed == shown, "update the worked example in README.md"

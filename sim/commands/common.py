@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import os
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -16,6 +19,29 @@ def fail(message: str, code: int) -> NoReturn:
     """Print `message` on stderr and exit with `code`."""
     click.echo(message, err=True)
     sys.exit(code)
+
+
+def default_output(name: str, suffix: str = "") -> Path:
+    """results/<name><suffix>, the name made safe as one folder name (a scenario's name may
+    hold any printable character, `/` and `..` included)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "scenario"
+    return Path("results") / f"{slug}{suffix}"
+
+
+def check_target(path: Path, what: str = "output") -> None:
+    """Refuse, before any work, an output path that cannot be created: its nearest existing
+    ancestor must be a writable folder (nothing is created here)."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    from sim.errors import HashsimError
+
+    if probe != path and not probe.is_dir():
+        raise HashsimError(f"cannot create {what} {path}: {probe} is a file, not a folder")
+    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
+        raise HashsimError(f"cannot create {what} {path}: {probe} is not writable")
 
 
 def report_errors(func: F | None = None, *, interrupted: str = "interrupted: nothing was written"
@@ -42,6 +68,9 @@ def report_errors(func: F | None = None, *, interrupted: str = "interrupted: not
                  "written", err.exit_code)
         except HashsimError as err:
             fail(f"error: {err}", err.exit_code)
+        except OSError as err:  # the file system refused (a path, a permission, a full disk)
+            where = f" ({err.filename})" if err.filename else ""
+            fail(f"error: {err.strerror or err}{where}", 2)
         except KeyboardInterrupt:
             fail(interrupted, 130)
 

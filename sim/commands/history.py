@@ -9,6 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from sim.commands.common import check_target, default_output
 from sim.commands.common import report_errors as _errors
 
 
@@ -35,17 +36,19 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
     headline and secondary band), 1 otherwise; info checks are context only.
     """
     import sim
-    from sim.backtest import evaluate, scores
+    from sim.backtest import evaluate, outside_run, scores
     from sim.results import run
 
     loaded = sim.load(scenario, overrides)
-    target = output or Path("results") / f"{loaded.name}-backtest"
+    target = output or default_output(loaded.name, "-backtest")
     if target.exists() and not force:
         raise click.UsageError(f"{target} exists; use --force to replace it")
     if loaded.observed is None:
         from sim.errors import HashsimError
 
         raise HashsimError(f"{scenario}: no `observed:` section to hold the run against")
+    check_target(target)
+    outside_run(loaded)
     res = run(loaded, seed=seed, replicates=replicates, command=sys.argv)
     table = evaluate(loaded, res.tables)
     score = scores(table, loaded, res.tables)
@@ -60,11 +63,17 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
     headline_held = int(score["headline_banded"] - score["headline_misses"])
     click.echo(f"\nheadline bands held: {headline_held} of {int(score['headline_banded'])}   "
                f"all bands: {int(score['hits'])} of {int(score['banded'])}   "
-               f"MAPE {score['mape_pct']:.1f} %   NRMSE {score['nrmse']:.3f}   "
-               f"(seed {res.seed}, {replicates} replicates)")
+               f"MAPE {_fmt(score['mape_pct'], '.1f', ' %')}   "
+               f"NRMSE {_fmt(score['nrmse'], '.3f')}   "
+               f"(seed {res.seed}, {replicates} replicate{'s' * (replicates != 1)})")
     click.echo(f"wrote {target}/backtest.csv", err=True)
     if score["headline_misses"] > 0 or (strict and score["misses"] > 0):
         sys.exit(1)
+
+
+def _fmt(value: float, spec: str, unit: str = "") -> str:
+    """A score, or a dash where there is none (no observed series, no numeric check)."""
+    return f"{value:{spec}}{unit}" if value == value else "—"
 
 
 def format_table(table: pd.DataFrame, rule: str) -> str:
@@ -81,7 +90,7 @@ def format_table(table: pd.DataFrame, rule: str) -> str:
             return f"{float(value):.3f}"
         return f"{float(value):.2f}"
 
-    head = f"{'check':<28} {'tier':<9} {'date':<23} {'unit':<6} {'observed':>10} " \
+    head = f"{'check':<32} {'tier':<9} {'date':<23} {'unit':<6} {'observed':>10} " \
            f"{'band':>23} {'simulated':>10} {'5–95 %':>23}  ok"
     lines = [head, "-" * len(head)]
     for _, r in table.iterrows():
@@ -90,7 +99,11 @@ def format_table(table: pd.DataFrame, rule: str) -> str:
         band = f"{show(r['low'], u)} … {show(r['high'], u)}"
         spread = f"{show(r['simulated_p05'], u)} … {show(r['simulated_p95'], u)}"
         ok = {True: "yes", False: "NO"}.get(r["within_band"], "")
-        lines.append(f"{str(r['check'])[:28]:<28} {r['tier']:<9} {str(r['date'])[:23]:<23} "
+        missing = int(r.get("replicates_missing", 0) or 0)
+        if missing:  # a recovery not reached, or a figure a replicate has no value for
+            ok += (f"  ({missing} replicate{'s' * (missing != 1)} "
+                   f"{'not reached' if u == 'date' else 'without a value'})")
+        lines.append(f"{str(r['check'])[:32]:<32} {r['tier']:<9} {str(r['date'])[:23]:<23} "
                      f"{shown_unit:<6} "
                      f"{show(r['observed'], u):>10} {band:>23} {show(r['simulated'], u):>10} "
                      f"{spread:>23}  {ok}")
@@ -134,9 +147,10 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
     import sim
 
     name = sim.load(path).name
-    target = output or Path("results") / f"{name}-calibration"
+    target = output or default_output(name, "-calibration")
     if target.exists() and not force:
         raise click.UsageError(f"{target} exists; use --force to replace it")
+    check_target(target)
     show = not quiet and sys.stderr.isatty()
     with tqdm(total=max_evaluations, unit="run", disable=not show, file=sys.stderr,
               leave=False) as bar:
