@@ -38,7 +38,7 @@ _RETARGET = re.compile(r"difficulty ([+-]?[0-9.]+)% at height ([0-9,]+) \(epoch 
 class UnknownScenarioError(HashsimError):
     """A demo name that is neither a bundled scenario nor a file."""
 
-    exit_code = 2
+    exit_code = 3  # as `hashsim run` with an unknown scenario
 
 
 @dataclass
@@ -191,7 +191,10 @@ def _intro(scenario: Any, echo: Echo) -> None:
 def _target(scenario: Any, output: Path | None, force: bool) -> Path:
     import json
 
-    target = output or Path("results") / f"demo-{scenario.name}"
+    from sim.commands.common import check_target, default_output
+
+    target = output or default_output(f"demo-{scenario.name}")
+    check_target(target)
     if target.exists() and not force:
         try:
             previous = json.loads((target / "run.json").read_text(encoding="utf-8"))

@@ -77,7 +77,7 @@ def test_pace_zero_never_sleeps_and_pace_slows_down(short_tutorial: Path, tmp_pa
 
 def test_demo_refuses_unknown_scenarios_and_foreign_folders(tmp_path: Path) -> None:
     code, _, err = invoke("no-such-scenario", "--pace", "0")
-    assert code == 2 and "no scenario 'no-such-scenario'" in err and "tutorial" in err
+    assert code == 3 and "no scenario 'no-such-scenario'" in err and "tutorial" in err
     assert "Traceback" not in err
     (tmp_path / "mine").mkdir()
     code, _, err = invoke("--pace", "0", "-o", str(tmp_path / "mine"))
