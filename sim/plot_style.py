@@ -139,6 +139,35 @@ def colours(n: int) -> list[Any]:
     return [cmap(i % cmap.N) for i in range(n)]
 
 
+#: The colours of matplotlib's tab10 (and the report's palette), in order, by name.
+TAB10_NAMES = ("blue", "orange", "green", "red", "purple", "brown", "pink", "grey", "olive",
+               "cyan")
+
+
+def palette_slots(keys: Sequence[str]) -> list[int]:
+    """A tab10 slot for each key: a key that names a colour (blue_country, red-pool) gets that
+    colour, so a class never sees Green Country drawn in red; the others take the unused slots
+    in order (past ten, the slots repeat)."""
+    wanted: dict[int, int] = {}
+    for i, key in enumerate(keys):
+        words = key.lower().replace("-", "_").replace("gray", "grey").split("_")
+        slot = next((TAB10_NAMES.index(w) for w in words if w in TAB10_NAMES), None)
+        if slot is not None and slot not in wanted.values():
+            wanted[i] = slot
+    free = iter([k for k in range(len(TAB10_NAMES)) if k not in wanted.values()]
+                + list(range(len(keys))))
+    return [wanted[i] if i in wanted else next(free) % len(TAB10_NAMES)
+            for i in range(len(keys))]
+
+
+def named_colours(keys: Sequence[str]) -> dict[str, Any]:
+    """Matplotlib colours for `keys` (see :func:`palette_slots`; tab20 past ten keys)."""
+    if len(keys) > len(TAB10_NAMES):
+        return dict(zip(keys, colours(len(keys)), strict=True))
+    tab10 = colours(len(TAB10_NAMES))
+    return {k: tab10[slot] for k, slot in zip(keys, palette_slots(keys), strict=True)}
+
+
 def arm_grid(plt: Any, rows: int, arms: Sequence[str], height: float) -> tuple[Figure, Any]:
     width = 7.5 if len(arms) == 1 else min(4.2 * len(arms), 16.0)
     return plt.subplots(rows, len(arms), figsize=(width, height * rows), squeeze=False,

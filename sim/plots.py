@@ -48,11 +48,11 @@ from sim.plot_style import (
     arm_grid,
     clip,
     cluster_markers,
-    colours,
     counts_axis,
     date_axis,
     draw_band,
     draw_markers,
+    named_colours,
     pyplot,
     require,
     si_scale,
@@ -161,8 +161,7 @@ def fig_regions(data: RunData) -> Figure:
             ax = axes[r, c]
             one = leaves[leaves["coin"] == coin]
             wide = stack_means(one, "share", "region", arm)
-            palette = dict(zip(key_order(one, "share", "region"),
-                               colours(one["region"].nunique()), strict=True))
+            palette = named_colours(list(key_order(one, "share", "region")))
             if len(wide.columns):
                 ax.stackplot(wide.index, (wide.to_numpy().T * 100.0),
                              labels=[clip(data.label(x)) for x in wide.columns],
@@ -216,8 +215,7 @@ def fig_pools(data: RunData) -> Figure:
             ax = axes[r, c]
             one = pools[pools["coin"] == coin]
             wide = stack_means(one, "share", "pool", arm)
-            palette = dict(zip(key_order(one, "share", "pool"), colours(one["pool"].nunique()),
-                               strict=True))
+            palette = named_colours(list(key_order(one, "share", "pool")))
             for pool in wide.columns:
                 ax.plot(wide.index, wide[pool] * 100.0, color=palette[pool], lw=1.2,
                         label=clip(pool))
@@ -252,8 +250,10 @@ def fig_flows(data: RunData) -> Figure | None:
         ax.set_title(f"origin → destination{' — ' + arm if arm else ''}")
         cum = cumulative_arrivals(data, arm)
         ax = axes[r, 1]
-        for colour, dest in zip(colours(len(cum.columns)), cum.columns, strict=True):
-            ax.plot(cum.index, cum[dest], color=colour, lw=1.2, label=clip(data.label(dest)))
+        palette = named_colours([str(d) for d in cum.columns])
+        for dest in cum.columns:
+            ax.plot(cum.index, cum[dest], color=palette[str(dest)], lw=1.2,
+                    label=clip(data.label(dest)))
         draw_markers(ax, markers(data, arm), data.span, labels=False)
         ax.set_ylabel("rigs arrived (cumulative)")
         counts_axis(ax)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim import plots as P
+from sim.plot_style import palette_slots
 from sim.plots import RunData
 from sim.report_events import SourceEvent, source_events
 
@@ -299,7 +300,8 @@ def pfig_regions(data: RunData, coin: str) -> Any:
     leaves = data.leaf_regions()
     leaves = leaves[leaves["coin"] == coin]
     order = P.key_order(leaves, "share", "region")
-    colours = [PALETTE[order.index(r) % len(PALETTE)] for r in order]
+    colours = [PALETTE[slot % len(PALETTE)]
+               for slot in palette_slots([str(r) for r in order])]
     for c, arm in enumerate(data.arms, start=1):
         wide = P.stack_means(leaves, "share", "region", arm).reindex(columns=order,
                                                                      fill_value=0.0)

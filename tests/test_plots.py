@@ -219,3 +219,12 @@ def test_summary_values_are_shown_in_display_units(data: RunData) -> None:
     assert rows["largest_adjustment"].startswith(("+", "-"))
     assert rows["energy"].endswith("GWh]") or rows["energy"].endswith("GWh")
     assert np.isfinite(float(rows["drop"].split(" ")[0]))
+
+
+def test_regions_named_after_a_colour_are_drawn_in_it() -> None:
+    from sim.plot_style import TAB10_NAMES, palette_slots
+
+    slots = palette_slots(["blue_country", "green_country", "highland", "plains"])
+    assert [TAB10_NAMES[s] for s in slots[:2]] == ["blue", "green"]
+    assert len(set(slots)) == 4  # the unnamed ones take other colours
+    assert palette_slots(["a", "b", "c"]) == [0, 1, 2]  # no colour words: the usual order
