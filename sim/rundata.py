@@ -42,9 +42,10 @@ class MissingPathError(HashsimError):
 
 
 class MissingExtraError(HashsimError):
-    """An optional library (matplotlib, plotly) is not installed."""
+    """An optional library (matplotlib, plotly) is not installed (a usage error, exit code 2:
+    1 means a check failed)."""
 
-    exit_code = 1
+    exit_code = 2
 
 
 @dataclass
@@ -175,12 +176,41 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
     tables = {n: _read_table(folder, n) for n in TABLES}
     _check_columns(folder, tables)
     scenario = _scenario_of(meta)
-    extra = {n: _read_table(folder, n) if (folder / f"{n}.csv").is_file() else None
-             for n in ("sensitivity", "samples")}
+    samples = _read_table(folder, "samples") if (folder / "samples.csv").is_file() else None
     experiment = experiment or "arm" in tables["network"].columns
     name = str(scenario.get("name") or meta.get("name") or folder.resolve().name)
-    return RunData(name, scenario, tables, meta, experiment, extra["sensitivity"],
-                   extra["samples"], folder)
+    return RunData(name, scenario, tables, meta, experiment, read_sensitivity(folder),
+                   samples, folder)
+
+
+def read_sensitivity(folder: Path) -> pd.DataFrame | None:
+    """Every sensitivity table in ``folder``, one after the other; None when there is none.
+
+    ``hashsim sensitivity RESULTS --metric M`` writes ``sensitivity_M.csv`` (one per metric
+    analysed); ``sensitivity.csv`` may hold indices of any metrics. Each metric is shown once:
+    from its ``sensitivity_<metric>.csv`` where there is one (the file the command wrote for
+    it), else from ``sensitivity.csv``. Files are read in name order, so the result does not
+    depend on when they were written.
+    """
+    parts: list[pd.DataFrame] = []
+    named = sorted(folder.glob("sensitivity_*.csv"))
+    for path in named:
+        df = _read_table(folder, path.stem)
+        if not len(df):
+            continue
+        if "metric" not in df.columns:
+            df.insert(0, "metric", path.stem.removeprefix("sensitivity_"))
+        parts.append(df)
+    if (folder / "sensitivity.csv").is_file():
+        df = _read_table(folder, "sensitivity")
+        if len(df) and "metric" in df.columns:
+            covered = {str(m) for part in parts for m in part["metric"]}
+            df = df[~df["metric"].astype(str).isin(covered)]
+        if len(df):
+            parts.insert(0, df)
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True)
 
 
 def _read_meta(folder: Path) -> tuple[dict[str, Any], bool]:

@@ -756,7 +756,8 @@ class Scenario(Model):
     shock_date: Date | None = Field(
         None, description="the day summary.csv's pre-shock level and trough count from; null = "
         "the first dated intervention. Set it where arms of an experiment remove interventions, "
-        "so that every arm is measured from the same day")
+        "so that every arm is measured from the same day (outside the run: no shock, as for a "
+        "run cut short before every intervention)")
     resolution: Literal["cohort", "rig"] = Field(
         "cohort", description="cohort: rows are counts of identical rigs; rig: one row per rig"
     )

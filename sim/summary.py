@@ -20,9 +20,11 @@ COLUMNS = ["replicate", "coin", "metric", "value", "unit", "date"]
 
 
 def shock_date(scenario: Scenario) -> dt.date | None:
-    """The scenario's `shock_date`, else its first intervention within the run, or None."""
+    """The scenario's `shock_date`, else its first intervention; None where that is not
+    within the run (a run cut short before it: no shock, as without interventions)."""
     if scenario.shock_date is not None:
-        return scenario.shock_date
+        inside_run = scenario.start <= scenario.shock_date <= scenario.end
+        return scenario.shock_date if inside_run else None
     dates: list[dt.date] = [p.date for p in scenario.policies]
     for pool in scenario.pools:
         for ev in pool.events:

@@ -54,13 +54,15 @@ def test_different_runs_show_inputs_deltas_and_intervals(runs: dict[str, Path],
     assert "check failed" in out and "above 0.01 %" in out
     metrics = pd.read_csv(tmp_path / "comparison.csv")
     assert list(metrics.columns) == ["coin", "metric", "unit", "a_mean", "b_mean", "delta",
-                                     "delta_pct", "ci_low", "ci_high", "a_n", "b_n"]
+                                     "delta_pct", "ci_low", "ci_high", "a_n", "b_n",
+                                     "a_runs", "b_runs"]
     drop = metrics[metrics["metric"] == "drop"].iloc[0]
     a = pd.read_csv(runs["a"] / "summary.csv").query("metric == 'drop'")["value"]
     b = pd.read_csv(runs["other"] / "summary.csv").query("metric == 'drop'")["value"]
     assert drop["delta"] == pytest.approx(b.mean() - a.mean())
     assert drop["delta_pct"] == pytest.approx(100 * (b.mean() - a.mean()) / abs(a.mean()))
     assert drop["ci_low"] <= drop["delta"] <= drop["ci_high"] and drop["a_n"] == 3
+    assert drop["a_runs"] == drop["b_runs"] == 3
     nrmse = pd.read_csv(tmp_path / "nrmse.csv")
     hashrate = nrmse[nrmse["series"] == "hashrate_hs"].iloc[0]
     assert hashrate["dates"] == 120 and hashrate["nrmse_pct"] > 0
@@ -125,3 +127,7 @@ seed: 1
     code, out = _compare(tmp_path / "x", runs["a"], "--arm", "ban")
     assert code == 0, out
     assert "experiment.arms.ban" in out or "inputs:" in out
+    code, out = _compare(tmp_path / "x", runs["a"], "--arm", "nosuch")
+    assert code == 2 and "no arm nosuch; arms are: ban, no-ban" in out, out
+    comparison = cmp.compare(cmp.load_side(tmp_path / "x"), cmp.load_side(tmp_path / "y"))
+    assert (comparison.metrics["a_runs"] == 2).all() and (comparison.metrics["b_runs"] == 2).all()

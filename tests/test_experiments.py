@@ -252,7 +252,7 @@ def test_crn_all_shares_streams_across_design_points(tmp_path: Path) -> None:
     text = f"""\
 name: crn-all
 scenario: {TUTORIAL}
-set: {{end: 2021-02-28}}
+set: {{end: 2021-02-28, shock_date: null}}
 parameters: {{x: {{path: description, values: [one, two]}}}}
 crn: all
 seed: 3
@@ -276,7 +276,8 @@ def test_existing_folder_needs_resume_or_force(reference: Path, tmp_path: Path) 
 
 
 def test_a_drawn_seed_is_kept_on_resume(tmp_path: Path) -> None:
-    text = f"name: drawn\nscenario: {TUTORIAL}\nset: {{end: 2021-01-31, seed: null}}\n"
+    text = (f"name: drawn\nscenario: {TUTORIAL}\n"
+            "set: {end: 2021-01-31, seed: null, shock_date: null}\n")
     exp, out = _write(tmp_path, text), tmp_path / "out"
     code, first = _sweep(exp, "-o", out, "-q")
     assert code == 0, first

@@ -119,6 +119,24 @@ def test_an_experiment_report_shows_arms_and_sensitivity(run_dir: Path, tmp_path
     assert "Parameter samples" in page and "risk_aversion" in page
 
 
+def test_the_report_shows_the_indices_hashsim_sensitivity_writes(run_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    """`hashsim sensitivity --metric M` writes sensitivity_M.csv: the report shows each."""
+    import pandas as pd
+
+    folder = make_experiment(run_dir, tmp_path / "exp")
+    (folder / "sensitivity.csv").unlink()
+    for metric in ("drop", "trough_hashrate"):
+        pd.DataFrame({"arm": "ban", "coin": "TUT", "metric": metric,
+                      "parameter": ["hazard", "risk_aversion"], "mu": [0.5, -0.1],
+                      "mu_star": [0.6, 0.2], "mu_star_low": [0.4, 0.1],
+                      "mu_star_high": [0.8, 0.3], "sigma": [0.2, 0.1], "n": 10}
+                     ).to_csv(folder / f"sensitivity_{metric}.csv", index=False)
+    page = build_report(load_run(folder))
+    assert 'id="fig-sensitivity"' in page and "Morris screening" in page
+    assert "trough_hashrate" in page and "mu_star_high" in page
+
+
 def invoke(*args: str) -> tuple[int, str, str]:
     from sim.commands.visual import report
 

@@ -187,3 +187,41 @@ seed: 1
     df = pd.read_csv(tmp_path / "out" / "sensitivity_drop.csv")
     assert df["parameter"].tolist() == ["hazard", "decision_rate"]
     assert (df["n"] == 3).all() and (df["mu_star"] > 0).all()
+
+
+def test_an_incomplete_sweep_is_refused(tmp_path: Path) -> None:
+    """A failed run leaves its design point out: the indices would drop a base sample (or a
+    trajectory) without a word, so the analysis is refused, naming the missing runs."""
+    folder = _fake_sweep(tmp_path, "sobol")
+    summary = pd.read_csv(folder / "summary.csv")
+    summary[~((summary["sample"] == 5) & (summary["replicate"] == 1))].to_csv(
+        folder / "summary.csv", index=False)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(failed=[{"sample": 5, "arm": "base", "replicate": 1, "error": "x"}],
+                    experiment_file="exp.yaml")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(sensitivity, [str(folder), "--metric", "drop",
+                                              "--resamples", "20"])
+    assert result.exit_code == 2, result.output
+    assert "the sweep is incomplete: 1 of " in result.output
+    assert "sample 5 arm base replicate 1" in result.output and "missing samples: 5)" in \
+        result.output
+    assert f"hashsim sweep exp.yaml -o {folder} --resume" in result.output
+    assert not (folder / "sensitivity_drop.csv").exists()
+
+
+def test_an_existing_output_file_needs_force(tmp_path: Path) -> None:
+    folder = _fake_sweep(tmp_path, "morris")
+    target = tmp_path / "indices.csv"
+    target.write_text("keep me\n")
+    args = [str(folder), "--metric", "drop", "--resamples", "20", "-o", str(target)]
+    result = CliRunner().invoke(sensitivity, args)
+    assert result.exit_code == 2 and "--force" in result.output, result.output
+    assert target.read_text() == "keep me\n"
+    result = CliRunner().invoke(sensitivity, [*args, "--force"])
+    assert result.exit_code == 0, result.output
+    assert "mu_star" in target.read_text()
+    for _ in range(2):  # the default file in the results folder is derived: it is replaced
+        result = CliRunner().invoke(sensitivity, [str(folder), "--metric", "drop",
+                                                  "--resamples", "20"])
+        assert result.exit_code == 0, result.output

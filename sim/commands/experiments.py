@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from sim.commands.common import fail, report_errors
+from sim.commands.common import check_target, default_output, fail, report_errors
 
 EXIT_CHECK_FAILED = 1
 EXIT_RUNS_FAILED = 4
@@ -71,7 +71,7 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
         _fail("error: give --resume or --force, not both", 2)
     plan = prepare(experiment, overrides, seed)
     exp = plan.experiment
-    target = output or Path("results") / exp.name
+    target = output or default_output(exp.name)
     if resume and seed is None:
         drawn = resume_seed(target)  # a seed drawn by the first attempt is kept
         if drawn is not None and drawn != plan.seed:
@@ -84,6 +84,7 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
             click.echo(f"  arm {arm.name}: {arm.scenario_file} {' '.join(arm.overrides)}")
         click.echo(samples_csv(plan).head(20).to_string(index=False))
         return
+    check_target(target, "results folder")  # before a pool or cluster is started
     report = run_sweep(plan, target, jobs=jobs, scheduler=scheduler, resume=resume,
                        force=force, fmt=fmt, progress=not quiet, command=sys.argv)
     ran = report.ran - len(report.failed)
@@ -110,7 +111,7 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
 @click.option("--by-sample", is_flag=True, help="Bands and statistics per design point too.")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
               show_default=True, help="Level of the confidence intervals.")
-@click.option("-q", "--quiet", is_flag=True, help="Write the files, print nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="Write the files; print only warnings.")
 @_report_errors
 def summarize(results: Path, output: Path | None, by_sample: bool, confidence: float,
               quiet: bool) -> None:
@@ -120,13 +121,19 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
     ensemble_series.csv       per arm, coin, series and date: n, p05, median, p95, mean
     ensemble_metrics.csv      per arm, coin and metric: n, mean, std, CI, median, p05, p95
     ensemble_differences.csv  each arm minus the first, paired by (sample, replicate)
+
+    A sweep whose runs did not all succeed is summarized from those that did, with a warning
+    on stderr and the failed runs counted in ensemble_metrics.csv's n_failed.
     """
     import pandas as pd
 
     from sim.experiments.compare import records
-    from sim.experiments.ensemble import summarize_results
+    from sim.experiments.ensemble import incomplete_warning, summarize_results
 
     written = summarize_results(results, by_sample, confidence, output)
+    warning = incomplete_warning(results)
+    if warning is not None:
+        click.echo(warning, err=True)
     if quiet:
         return
     metrics = pd.read_csv(written["ensemble_metrics"], dtype={"arm": str})
@@ -147,6 +154,8 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
                        f"{_g(row['ci_high'])}]  {row['unit']}")
     click.echo("", err=True)
     click.echo("wrote " + ", ".join(str(p) for p in written.values()), err=True)
+    if warning is not None:
+        click.echo(warning, err=True)
 
 
 def _g(x: float) -> str:
@@ -169,19 +178,26 @@ def _g(x: float) -> str:
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the bootstrap.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV file [default: RESULTS/sensitivity_<metric>.csv].")
+              help="CSV file [default: RESULTS/sensitivity_<metric>.csv, replaced when it "
+              "exists].")
+@click.option("-f", "--force", is_flag=True, help="Replace the -o file if it exists.")
 @_report_errors
 def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str],
-                resamples: int, confidence: float, seed: int, output: Path | None) -> None:
+                resamples: int, confidence: float, seed: int, output: Path | None,
+                force: bool) -> None:
     """Sensitivity indices of a sobol or morris sweep.
 
     sobol: first-order (S1) and total (ST) Sobol' indices; morris: mu, mu_star and sigma of
     the elementary effects (per unit of each parameter's range) — each with bootstrap
-    confidence intervals.
+    confidence intervals. A sweep with runs missing (failed or not yet run) is refused: the
+    indices need every design point (hashsim sweep … --resume reruns them).
     """
+    from sim.errors import ResultsExistError
     from sim.experiments.compare import records
     from sim.experiments.sensitivity import analyze, write
 
+    if output is not None and output.exists() and not force:
+        raise ResultsExistError(f"{output} exists; use --force to replace it")
     df = analyze(results, metric, coin, arms, resamples, confidence, seed)
     target = output or results / f"sensitivity_{metric}.csv"
     write(df, target)
@@ -214,17 +230,22 @@ def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str
 @click.option("--arm", "arms", multiple=True, help="Compare only these arms of sweeps.")
 @click.option("--metric", "patterns", multiple=True, metavar="PATTERN",
               help="Metrics/series that count for --fail-above (glob, e.g. 'drop' or "
-              "'final_share.*'). Repeatable [default: all].")
+              "'final_share.*'); one that matches none is an error. Repeatable "
+              "[default: all].")
 @click.option("--by-sample", is_flag=True, help="Compare two sweeps design point by point.")
 @click.option("--fail-above", type=click.FloatRange(min=0), metavar="PCT",
-              help="Exit 1 if a metric's relative delta or a series' NRMSE exceeds PCT %.")
+              help="Exit 1 if a metric's relative delta or a series' NRMSE exceeds PCT %, a "
+              "metric has values on one side only, or the share of runs with a value of a "
+              "metric differs between A and B.")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
               show_default=True)
 @click.option("--no-plots", is_flag=True, help="With -o: no PNG files.")
+@click.option("-f", "--force", is_flag=True,
+              help="With -o: replace the comparison's files in an existing folder.")
 @_report_errors
 def compare(a: Path, b: Path, output: Path | None, table: str, arms: Sequence[str],
             patterns: Sequence[str], by_sample: bool, fail_above: float | None,
-            confidence: float, no_plots: bool) -> None:
+            confidence: float, no_plots: bool, force: bool) -> None:
     """Compare results A and B (two results folders, or two CSV files of the same table).
 
     Prints the differences of their inputs (scenario, seed, experiment), the summary metrics
@@ -235,10 +256,13 @@ def compare(a: Path, b: Path, output: Path | None, table: str, arms: Sequence[st
 
     side_a = cmp.load_side(a, table, arms)
     side_b = cmp.load_side(b, table, arms)
-    result = cmp.compare(side_a, side_b, by_sample, confidence)
+    plots = not no_plots and side_a.series is not None and side_b.series is not None
+    if output is not None:  # an existing folder, or plots without matplotlib: before any output
+        cmp.check_output(output, force, plots)
+    result = cmp.compare(side_a, side_b, by_sample, confidence, patterns)
     _print_comparison(result)
     if output is not None:
-        written = cmp.write(result, output, plots=not no_plots)
+        written = cmp.write(result, output, plots=plots, force=force)
         click.echo(f"wrote {len(written)} file(s) to {output}/", err=True)
     if fail_above is not None:
         over = result.exceeding(fail_above, patterns)
@@ -251,7 +275,7 @@ def compare(a: Path, b: Path, output: Path | None, table: str, arms: Sequence[st
 
 
 def _print_comparison(result: Any) -> None:
-    from sim.experiments.compare import records
+    from sim.experiments.compare import coverage, records
 
     click.echo(f"A: {result.a.path}\nB: {result.b.path}")
     if result.input_diff:
@@ -276,7 +300,7 @@ def _print_comparison(result: Any) -> None:
                 pct = row["delta_pct"]
                 rel = "" if pct != pct else f" ({pct:+.2f} %)"
                 click.echo(f"    {row['metric']:<32} {_g(row['a_mean'])} → {_g(row['b_mean'])}"
-                           f"  {_g(row['delta'])}{rel}{ci}")
+                           f"  {_g(row['delta'])}{rel}{ci}{coverage(row)}")
     n = result.nrmse
     if not n.empty:
         click.echo("\nseries: NRMSE (% of mean |A|)")

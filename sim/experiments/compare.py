@@ -6,16 +6,23 @@ and their main series (the network table, or ``table``); two files must hold the
 
 - metrics: per (arm, coin, metric) — and sample with ``by_sample`` — the mean over runs of each
   side, ``delta = B − A``, ``delta_pct = 100·delta/|A|``, and, where both sides have two runs
-  or more, Welch's t interval of the difference of the means;
+  or more, Welch's t interval of the difference of the means; ``a_n``/``b_n`` count the runs
+  with a value and ``a_runs``/``b_runs`` the runs of that side (a metric such as
+  ``days_to_recover_90`` has no value in a run that never recovered: its mean is over the
+  others, and the metric is *incomplete*);
 - series: per key (coin, and region/pool/… for other tables) and series, the means over runs
   per date, joined on date; ``nrmse_pct = 100·RMS(B − A) / mean(|A|)``.
 
 Two sides that cannot be compared raise :class:`NotComparableError` (exit code 3): different
-tables, different units of a metric, no coin (or no date) in common.
+tables, different units of a metric, no coin (or no date) in common. Asking for what is not
+there raises :class:`~sim.experiments.errors.UsageError` (exit code 2): an arm of inputs without
+arms, a ``--metric`` pattern that matches no metric or series; so do an existing output folder
+without ``force`` and plots without matplotlib (nothing is written then).
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import json
 import math
@@ -28,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.errors import HashsimError
+from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.combine import read_table, table_path
 from sim.experiments.ensemble import MAIN_SERIES, RUN_ARM
 from sim.experiments.errors import InputError, UsageError
@@ -53,6 +60,12 @@ class Side:
     series: pd.DataFrame | None = None
     table: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
+    arms: tuple[str, ...] = ()  # the arms asked for (--arm)
+
+    @property
+    def has_arms(self) -> bool:
+        """Whether its tables tell arms apart (a sweep's do; a single run's do not)."""
+        return any(df is not None and "arm" in df.columns for df in (self.summary, self.series))
 
 
 @dataclass
@@ -69,17 +82,23 @@ class Comparison:
     def exceeding(self, threshold_pct: float, patterns: Sequence[str] = ()) -> list[str]:
         """Descriptions of the deltas and NRMSEs above ``threshold_pct`` percent.
 
-        A metric defined on one side only (NaN on the other) counts as above.
+        A metric defined on one side only (NaN on the other) counts as above, and so does an
+        incomplete metric whose share of runs with a value differs between the sides (6 of 6
+        runs in A, 1 of 6 in B): its means are over different sets of runs. Patterns that
+        match no metric or series raise :class:`UsageError` (see :meth:`check_patterns`).
         """
+        self.check_patterns(patterns)
         out = []
         for row in records(self.metrics):
             if patterns and not any(fnmatch.fnmatchcase(str(row["metric"]), p) for p in patterns):
                 continue
             pct, a_mean, b_mean = (float(row[k]) for k in ("delta_pct", "a_mean", "b_mean"))
             one_missing = math.isnan(a_mean) != math.isnan(b_mean)
+            text = f"{_key(row)}: {row['metric']} {_num(a_mean)} → {_num(b_mean)} ({_pct(pct)})"
             if one_missing or (not math.isnan(pct) and abs(pct) > threshold_pct):
-                out.append(f"{_key(row)}: {row['metric']} {_num(a_mean)} → {_num(b_mean)}"
-                           f" ({_pct(pct)})")
+                out.append(text + coverage(row))
+            elif _coverage_differs(row):
+                out.append(f"{text}, incomplete{coverage(row)}")
         for row in records(self.nrmse):
             if patterns and not any(fnmatch.fnmatchcase(str(row["series"]), p) for p in patterns):
                 continue
@@ -88,14 +107,58 @@ class Comparison:
                 out.append(f"{_key(row)}: {row['series']} NRMSE {nrmse:.3g} %")
         return out
 
+    def check_patterns(self, patterns: Sequence[str]) -> None:
+        """Raise :class:`UsageError` (exit code 2) naming each pattern that matches no metric
+        and no series, with close matches and the names there are: a typo must not turn a
+        ``--fail-above`` check into one that always passes."""
+        names = list(dict.fromkeys(
+            [*(str(m) for m in self.metrics.get("metric", ())),
+             *(str(s) for s in self.nrmse.get("series", ()))]))
+        bad = [p for p in dict.fromkeys(patterns)
+               if not any(fnmatch.fnmatchcase(n, p) for n in names)]
+        if not bad:
+            return
+        lines = []
+        for p in bad:
+            lower = {n.lower(): n for n in names}
+            close = [lower[c] for c in difflib.get_close_matches(p.lower(), list(lower), n=5,
+                                                                 cutoff=0.6)]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            lines.append(f"--metric {p!r} matches no metric or series{hint}")
+        shown = ", ".join(names[:60]) + (f", … {len(names) - 60} more" if len(names) > 60
+                                         else "")
+        raise UsageError("; ".join(lines) + f"; there are: {shown or 'none'}")
+
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of ``df`` as dicts (typed loosely, for printing)."""
     return [{str(k): v for k, v in row.items()} for row in df.to_dict("records")]
 
 
+def coverage(row: dict[str, Any]) -> str:
+    """The note for a metric that some runs lack: ``" (B: 1 of 6 runs)"`` where a side has a
+    value in only some of its runs (``" (A: 0 of 6 runs)"`` in none, the other side having
+    some); ``""`` otherwise."""
+    parts = []
+    for side in ("a", "b"):
+        n, runs = int(row.get(f"{side}_n", 0)), int(row.get(f"{side}_runs", 0))
+        other = int(row.get(f"{'b' if side == 'a' else 'a'}_n", 0))
+        if n < runs and (n > 0 or other > 0):
+            parts.append(f"{side.upper()}: {n} of {runs} runs")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _coverage_differs(row: dict[str, Any]) -> bool:
+    """Whether the share of runs with a value differs between the sides."""
+    a_n, b_n, a_runs, b_runs = (int(row.get(k, 0)) for k in ("a_n", "b_n", "a_runs", "b_runs"))
+    if a_runs == 0 or b_runs == 0:
+        return False  # a side without the coin or the metric at all: counted as one-sided
+    return a_n * b_runs != b_n * a_runs
+
+
 def _key(row: dict[str, Any]) -> str:
-    skip = {"metric", "series", "unit", "dates", "rmse", "nrmse_pct", "a_n", "b_n"}
+    skip = {"metric", "series", "unit", "dates", "rmse", "nrmse_pct", "a_n", "b_n", "a_runs",
+            "b_runs"}
     parts = [f"{c}={v}" for c, v in row.items()
              if c not in skip and not isinstance(v, float) and v not in ("", None)]
     return " ".join(parts)
@@ -114,7 +177,12 @@ def _pct(x: float) -> str:
 
 def load_side(path: str | os.PathLike[str], table: str = "network",
               arms: Sequence[str] = ()) -> Side:
-    """Read a results folder or a table file for comparison."""
+    """Read a results folder or a table file for comparison.
+
+    ``arms`` keeps only those arms of a sweep (an arm it lacks raises :class:`UsageError`); a
+    side without arms (a single run) is kept whole — :func:`compare` refuses ``arms`` when
+    neither side has any.
+    """
     p = Path(path)
     if p.is_dir():
         if (p / "manifest.json").is_file():
@@ -145,6 +213,7 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
     else:
         raise HashsimError(f"{p}: no such file or folder")
     if arms:
+        side.arms = tuple(arms)
         side.summary = _only_arms(side.summary, arms, p)
         side.series = _only_arms(side.series, arms, p)
     return side
@@ -205,9 +274,16 @@ def _flatten(data: Any, prefix: str = "", skip: Sequence[str] = ()) -> dict[str,
 # ---------------------------------------------------------------------------- comparing
 
 
-def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95
-            ) -> Comparison:
-    """Compare two sides; raises :class:`NotComparableError` when they are not comparable."""
+def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
+            patterns: Sequence[str] = ()) -> Comparison:
+    """Compare two sides; raises :class:`NotComparableError` when they are not comparable,
+    :class:`UsageError` when arms were asked for and neither side has arms, or when one of
+    ``patterns`` (``--metric``) matches no metric or series."""
+    asked = tuple(dict.fromkeys((*a.arms, *b.arms)))
+    if asked and not (a.has_arms or b.has_arms):
+        raise UsageError(f"--arm {', '.join(asked)}: the inputs have no arms ({a.path} and "
+                         f"{b.path} are single runs or tables without an arm column); --arm "
+                         "picks arms of sweeps")
     if (a.kind == "table") != (b.kind == "table"):
         raise NotComparableError("compare two results folders, or two table files — not a "
                                  "folder with a file")
@@ -224,7 +300,9 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95
     nrmse = pd.DataFrame()
     if a.series is not None and b.series is not None:
         nrmse = compare_series(a.series, b.series, by_sample, notes)
-    return Comparison(a, b, diff, metrics, nrmse, notes)
+    result = Comparison(a, b, diff, metrics, nrmse, notes)
+    result.check_patterns(patterns)
+    return result
 
 
 def _arm_keys(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool) -> list[str]:
@@ -267,6 +345,14 @@ def compare_metrics(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
     stats_a, stats_b = _mean_std(a, keys), _mean_std(b, keys)
     joined = stats_a.merge(stats_b, how="outer", left_index=True, right_index=True,
                            suffixes=("_a", "_b")).reset_index()
+    groups = keys[:-1]  # the runs are counted per arm (sample) and coin
+    for df, side in ((a, "a"), (b, "b")):
+        runs = _runs(df, keys)
+        if groups:
+            joined = joined.merge(runs.rename(f"runs_{side}"), how="left", left_on=groups,
+                                  right_index=True)
+        else:
+            joined[f"runs_{side}"] = int(runs.iloc[0]) if len(runs) else 0
     only_a = joined["n_b"].isna().sum()
     only_b = joined["n_a"].isna().sum()
     if only_a or only_b:
@@ -283,7 +369,31 @@ def compare_metrics(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
     out["ci_low"], out["ci_high"] = low, high
     out["a_n"] = joined["n_a"].fillna(0).astype("int64")
     out["b_n"] = joined["n_b"].fillna(0).astype("int64")
+    out["a_runs"] = joined["runs_a"].fillna(0).astype("int64")
+    out["b_runs"] = joined["runs_b"].fillna(0).astype("int64")
+    out = out.reset_index(drop=True)
+    incomplete = [f"{_key(row)} {row['metric']}{coverage(row)}".strip()
+                  for row in records(out) if coverage(row)]
+    if incomplete:
+        notes.append(
+            f"{len(incomplete)} metric(s) lack a value in some runs (e.g. never recovered within "
+            "the run), their means are over the other runs only: " + "; ".join(incomplete[:20])
+            + (" …" if len(incomplete) > 20 else ""))
     return out
+
+
+def _runs(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """The number of runs per group of ``keys`` but the metric (arm, sample, coin): distinct
+    (sample, replicate) where the table has them, else the most rows of one metric."""
+    groups = keys[:-1]
+    ids = [c for c in ("sample", "replicate") if c in df.columns and c not in groups]
+    if ids:
+        distinct = df.drop_duplicates([*groups, *ids])
+        return distinct.groupby(groups, sort=True).size() if groups else \
+            pd.Series([len(distinct)])
+    sizes = df.groupby(keys, sort=True).size()
+    return sizes.groupby(level=list(range(len(groups))), sort=True).max() if groups else \
+        pd.Series([int(sizes.max()) if len(sizes) else 0])
 
 
 def _check_units(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> None:
@@ -368,10 +478,40 @@ def _numeric(col: pd.Series) -> bool:
 # ---------------------------------------------------------------------------- writing
 
 
-def write(comparison: Comparison, out: str | os.PathLike[str], plots: bool = True
-          ) -> list[Path]:
-    """comparison.csv, nrmse.csv, inputs_diff.txt and overlay PNGs into folder ``out``."""
+#: What :func:`write` puts in its folder (and replaces there with ``force``).
+OUTPUTS = ("comparison.csv", "nrmse.csv", "inputs_diff.txt", "overlay_*.png")
+
+
+def check_output(out: str | os.PathLike[str], force: bool = False, plots: bool = False) -> None:
+    """Refuse, before anything is written, a folder ``out`` that exists and is not empty
+    (unless ``force``: :class:`ResultsExistError`, exit code 2) and plots without matplotlib
+    (:class:`MissingExtraError`, exit code 2)."""
     target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a folder")
+    if target.is_dir() and not force and any(target.iterdir()):
+        raise ResultsExistError(f"{target} exists; use --force to replace the comparison in it "
+                                "or -o to choose another folder")
+    if plots:
+        _matplotlib()
+
+
+def write(comparison: Comparison, out: str | os.PathLike[str], plots: bool = True,
+          force: bool = False) -> list[Path]:
+    """comparison.csv, nrmse.csv, inputs_diff.txt and overlay PNGs into folder ``out``.
+
+    An existing folder that is not empty is refused unless ``force``, which removes the files
+    of a previous comparison there (:data:`OUTPUTS`) and leaves any other file alone. Plots
+    without matplotlib are refused before anything is written.
+    """
+    target = Path(out)
+    check_output(target, force, plots and comparison.a.series is not None
+                 and comparison.b.series is not None)
+    if target.is_dir():
+        for pattern in OUTPUTS:
+            for old in target.glob(pattern):
+                if old.is_file():
+                    old.unlink()
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in (("comparison", comparison.metrics), ("nrmse", comparison.nrmse)):
@@ -392,16 +532,7 @@ def write(comparison: Comparison, out: str | os.PathLike[str], plots: bool = Tru
 def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
                   labels: tuple[str, str] = ("A", "B")) -> list[Path]:
     """One PNG per (coin, main series): median of each side and its 5–95 % band."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        from sim.experiments.executors import MissingExtraError
-
-        raise MissingExtraError("plots need matplotlib: pip install 'hashsim[plot]' (or pass "
-                           "--no-plots)") from None
+    plt = _matplotlib()
     series = [s for s in MAIN_SERIES if s in a.columns and s in b.columns] or \
         [c for c in a.columns if c in b.columns and c not in (*RUN_COLUMNS, "date")
          and _numeric(a[c]) and not c.startswith("param_")][:4]
@@ -423,6 +554,21 @@ def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
             plt.close(fig)
             written.append(path)
     return written
+
+
+def _matplotlib() -> Any:
+    """matplotlib.pyplot on the Agg backend, or :class:`MissingExtraError` (exit code 2)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from sim.experiments.executors import MissingExtraError
+
+        raise MissingExtraError("plots need matplotlib: pip install 'hashsim[plot]' (or pass "
+                                "--no-plots); nothing was written") from None
+    return plt
 
 
 def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,75 @@ def arm_differences(summary: pd.DataFrame, reference: str | None = None,
     return pd.concat(rows, ignore_index=True)[columns]
 
 
+def failed_runs(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The runs a sweep's manifest lists as failed (none for a plain run's folder)."""
+    manifest = _manifest(directory)
+    failed = manifest.get("failed") if manifest else None
+    return [f for f in failed if isinstance(f, dict)] if isinstance(failed, list) else []
+
+
+def incomplete_warning(directory: str | os.PathLike[str]) -> str | None:
+    """What a reader of a sweep's statistics must know when the sweep is not complete: the
+    runs that failed (absent from the tables) or a sweep that did not finish; else None."""
+    manifest = _manifest(directory)
+    if not manifest:
+        return None
+    failed = failed_runs(directory)
+    status = manifest.get("status")
+    total = manifest.get("num_tasks", "?")
+    rerun = resume_command(directory, manifest)
+    if failed:
+        where = ", ".join(f"sample {f.get('sample')} arm {f.get('arm')} replicate "
+                          f"{f.get('replicate')}" for f in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        return (f"warning: {len(failed)} of {total} runs of this sweep failed ({where}{more}; "
+                f"manifest.json lists them, errors/ has their tracebacks): the ensemble is "
+                f"incomplete and these statistics leave them out (column n_failed). Rerun "
+                f"them with `{rerun}`, then summarize again.")
+    if status not in (None, "complete"):
+        return (f"warning: this sweep did not finish (status {status!r} in manifest.json): "
+                f"the tables may lack runs or be those of an earlier attempt. Finish it with "
+                f"`{rerun}`, then summarize again.")
+    return None
+
+
+def _manifest(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
+    import json
+
+    path = Path(directory) / "manifest.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return doc if isinstance(doc, dict) and "hashsim_experiment" in doc else None
+
+
+def resume_command(directory: str | os.PathLike[str], manifest: dict[str, Any]) -> str:
+    """The `hashsim sweep … --resume` command that finishes the sweep in ``directory``."""
+    import shlex
+
+    words = ["hashsim", "sweep", str(manifest.get("experiment_file") or "EXPERIMENT"), "-o",
+             str(directory)]
+    for expr in manifest.get("extra_overrides") or []:
+        words += ["--set", str(expr)]
+    if manifest.get("format", "csv") != "csv":
+        words += ["--format", str(manifest["format"])]
+    if manifest.get("seed_source") == "given":
+        words += ["--seed", str(manifest.get("seed"))]
+    return shlex.join([*words, "--resume"])
+
+
+def _failed_counts(metrics: pd.DataFrame, failed: list[dict[str, Any]], by: Sequence[str]
+                   ) -> list[int]:
+    """Per row of ``metrics``: the failed runs of its group (arm, or arm and sample)."""
+    counts: dict[tuple[str, ...], int] = {}
+    for f in failed:
+        key = tuple(str(f.get(k)) for k in by)
+        counts[key] = counts.get(key, 0) + 1
+    rows = zip(*(metrics[k].astype(str) for k in by), strict=True) if len(metrics) else []
+    return [counts.get(tuple(row), 0) for row in rows]
+
+
 def _with_arm(df: pd.DataFrame) -> pd.DataFrame:
     if "arm" in df.columns:
         return df
@@ -165,14 +235,23 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
                            "and has the sweep finished?)")
     by = ["arm", "sample"] if by_sample else ["arm"]
     keys = ["sample", "arm", "replicate", "date", "coin", *MAIN_SERIES]
-    network = read_table(network_path, keys)
-    summary = read_table(summary_path, ["sample", "arm", "replicate", "coin", "metric",
-                                        "value", "unit"])
+    try:
+        network = read_table(network_path, keys)
+        summary = read_table(summary_path, ["sample", "arm", "replicate", "coin", "metric",
+                                            "value", "unit"])
+    except pd.errors.EmptyDataError:  # the tables of a sweep none of whose runs succeeded
+        failed = failed_runs(src)
+        why = (f" (all {len(failed)} runs failed: manifest.json and errors/ list them)"
+               if failed else "")
+        raise InputError(f"{src}: the tables hold no run, nothing to summarize{why}") from None
     if by_sample and "sample" not in network.columns:
         raise UsageError(f"{src} has no samples (it is not a sweep): drop --by-sample")
+    metrics = metric_stats(summary, by, confidence)
+    metrics.insert(list(metrics.columns).index("n_missing") + 1, "n_failed",
+                   _failed_counts(metrics, failed_runs(src), by))
     tables = {
         "ensemble_series": series_bands(network, by),
-        "ensemble_metrics": metric_stats(summary, by, confidence),
+        "ensemble_metrics": metrics,
         "ensemble_differences": arm_differences(summary, confidence=confidence),
     }
     target = Path(out) if out is not None else src

@@ -61,11 +61,15 @@ class Pool:
             scheduler is None and (self.jobs == 1 or pending <= SMALL_JOB))
         self._client: Any = None
         self._cluster: Any = None
-        self.executor: Executor = self._open()
-        self._window = 1 if self.inline else 2 * self.jobs
-        if self.scheduler not in (None, "local") and self._client is not None:
-            workers = len(self._client.scheduler_info().get("workers", {}))
-            self._window = max(4, 2 * workers)  # a cluster's size, not -j, sets the pace
+        try:
+            self.executor: Executor = self._open()
+            self._window = 1 if self.inline else 2 * self.jobs
+            if self.scheduler not in (None, "local") and self._client is not None:
+                workers = len(self._client.scheduler_info().get("workers", {}))
+                self._window = max(4, 2 * workers)  # a cluster's size, not -j, sets the pace
+        except BaseException:
+            self._close_dask()  # a cluster started before the failure is not left running
+            raise
 
     @property
     def description(self) -> str:
@@ -97,10 +101,14 @@ class Pool:
             self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
         else:  # Dask's ClientExecutor has no cancel_futures
             self.executor.shutdown(wait=not cancel)
-        if self._client is not None:
-            self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        self._close_dask()
+
+    def _close_dask(self) -> None:
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
 
     def __enter__(self) -> Pool:
         return self

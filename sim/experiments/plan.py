@@ -2,8 +2,9 @@
 
 :func:`prepare` reads and validates the experiment, reads each arm's base scenario, checks that
 every arm validates with its overrides and with every parameter at the ends of its range (or
-at each of its values), and builds the design — all before anything is written, so that a bad
-experiment is an exit code 3 and an empty results folder.
+at each of its values), builds the design and checks every design point of every arm (each
+distinct combination of values once, see :class:`_SampleChecker`) — all before anything is
+written, so that a bad experiment is an exit code 3 and an empty results folder.
 
 Random numbers (common random numbers): the run of (sample s, arm a, replicate k) uses the
 streams ``SeedSequence(seed, spawn_key=(s, k, stream))`` — the arm is not part of the key, so
@@ -13,6 +14,7 @@ variance. With ``crn: all`` the key is ``(0, k, stream)`` for every design point
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -203,6 +205,9 @@ def prepare(path: str | os.PathLike[str], extra_overrides: Sequence[str] = (),
         design = build(exp.parameters, exp.design, seed_used)
     except ValueError as exc:
         raise ExperimentError([issue_at(doc, file, ("design",), str(exc))]) from None
+    issues = _merge_arms([i for arm in arms for i in _check_samples(exp, doc, file, arm, design)])
+    if issues:
+        raise ExperimentError(issues)
     plan = Plan(exp, file, text, arms, design, seed_used, source, tuple(extra_overrides))
     return _with_fingerprint(plan)
 
@@ -292,6 +297,187 @@ def _check_arm(exp: Experiment, doc: Any, file: str, arm: ArmPlan,
                                            f"'{arm.name}': {what}"))
                 break  # one bad value per parameter is enough to say
     return scenario, issues
+
+
+#: Invalid design points reported in full per arm; the others are counted.
+MAX_SAMPLE_ISSUES = 5
+
+
+def _check_samples(exp: Experiment, doc: Any, file: str, arm: ArmPlan, design: Design
+                   ) -> list[Issue]:
+    """The issues of the arm's design points: every distinct combination of its parameters'
+    values, validated once, as a run would (a grid's midpoint can be invalid where both ends
+    are valid: ``rigs`` of 100 and 201 in 3 levels gives 150.5)."""
+    names = [n for n in design.names if arm.name in (exp.parameters[n].arms or [arm.name])]
+    if not names:
+        return []  # the arm as it is: _check_arm validated it
+    combos: dict[tuple[str, ...], list[int]] = {}  # values as YAML → [first sample, count]
+    for s, point in enumerate(design.values):
+        key = tuple(yaml_value(point[n]) for n in names)
+        seen = combos.get(key)
+        if seen is None:
+            combos[key] = [s, 1]
+        else:
+            seen[1] += 1
+    paths = [exp.parameters[n].paths for n in names]
+    checker = _SampleChecker(arm, paths, next(iter(combos)))
+    bad: list[tuple[tuple[str, ...], list[int]]] = []
+    for key, seen in combos.items():
+        if not checker.valid(key, tuple(design.values[seen[0]][n] for n in names)):
+            bad.append((key, seen))
+            if not checker.fast and len(bad) > MAX_SAMPLE_ISSUES:
+                break  # without the fast check each point costs a full load: say enough
+    issues: list[Issue] = []
+    reported = examined = 0
+    for key, (first, count) in bad:
+        if reported == MAX_SAMPLE_ISSUES:
+            break
+        examined += 1
+        found = checker.issues(key)  # the full load: located issues (and the last word)
+        reported += bool(found)
+        values = ", ".join(f"{n} = {text}" for n, text in zip(names, key, strict=True))
+        others = f" and {count - 1} other sample(s) with these values" if count > 1 else ""
+        exprs = {expr: name for name, value, ps in zip(names, key, paths, strict=True)
+                 for expr in (f"{p}={value}" for p in ps)}
+        for i in found:
+            what = f"{i.dotted_path}: {i.message}" if i.path else i.message
+            expr = (i.file or "").removeprefix("--set ")
+            loc: tuple[str | int, ...] = ("parameters", exprs[expr]) if expr in exprs \
+                else ("design",)
+            issues.append(issue_at(doc, file, loc, f"at sample {first}{others} ({values}) in "
+                                   f"arm '{arm.name}': {what}"))
+    if reported and examined < len(bad):
+        more = f"{len(bad) - examined} more" if checker.fast else "more (not all checked)"
+        issues.append(issue_at(doc, file, ("design",), f"{more} invalid combination(s) of "
+                               f"parameter values in arm '{arm.name}'"))
+    return issues
+
+
+class _SampleChecker:
+    """Validates an arm's scenario with its parameters at given values, as a run would.
+
+    The full :func:`sim.validation.loads` reads the scenario's YAML every time (tens to
+    hundreds of milliseconds); a design of thousands of points needs a faster way, which gives
+    the same answer: the scenario is read and the arm's overrides applied once, each
+    parameter's path resolved once to the place it writes; each combination of values is
+    written into the plain document (copying only the containers on the way) and validated
+    with pydantic and the reference checks, as ``loads`` does. The scenario's sections that no
+    parameter touches are given as their validated models, which pydantic takes as they are
+    (checked once against a full validation). The fast way is not used where one parameter's
+    value could change where another's path leads (a path inside another's, or one that
+    renames a list item). A combination it finds invalid is reported only once ``loads``
+    agrees, with ``loads``'s located issues.
+    """
+
+    def __init__(self, arm: ArmPlan, paths: Sequence[Sequence[str]], probe: tuple[str, ...]
+                 ) -> None:
+        self.arm = arm
+        self.paths = paths
+        self.fast = False
+        self._texts: dict[str, Any] = {}
+        self._issues: dict[tuple[str, ...], list[Issue]] = {}
+        self._top: dict[str, Any] = {}
+        self._targets: list[list[tuple[str | int, ...]]] = []
+        self._copy_all = True
+        try:
+            self._prepare(probe)
+        except Exception:  # anything unexpected: the full load decides every combination
+            self.fast = False
+
+    def _prepare(self, probe: tuple[str, ...]) -> None:
+        from sim.scenario import Scenario
+        from sim.validation import apply_overrides
+        from sim.validation.reading import parse_yaml, plain
+
+        doc, problems = parse_yaml(self.arm.scenario_text, self.arm.scenario_file,
+                                   document=True)
+        if problems or apply_overrides(doc, self.arm.overrides).issues:
+            return
+        untouched = Scenario.model_validate(plain(doc, {}))  # _check_arm found it valid
+        targets: list[list[tuple[str | int, ...]]] = []
+        for text, ps in zip(probe, self.paths, strict=True):
+            resolved = []
+            for path in ps:
+                applied = apply_overrides(doc, [f"{path}={text}"])
+                if applied.issues or not applied.paths:
+                    return
+                resolved.append(max(applied.paths, key=len))
+            targets.append(resolved)
+        flat = [t for ts in targets for t in ts]
+        for t in flat:
+            if t[-1] in ("name", "id") or any(len(o) > len(t) and o[:len(t)] == t
+                                              for o in flat):
+                return  # a value that moves or renames what another path leads to
+        full = plain(doc, {})
+        self._targets, self._top, self.fast = targets, full, True
+        # Validation must leave its input alone for copies to share what they do not change.
+        snapshot = copy.deepcopy(full)
+        try:
+            expected = Scenario.model_validate(full)
+        except ValueError:
+            return  # the probe is invalid: no reference to check the shortcut against
+        if full != snapshot:
+            return
+        self._copy_all = False
+        touched = {t[0] for t in flat}
+        mixed = {k: v if k in touched else getattr(untouched, str(k), v)
+                 for k, v in full.items()}
+        try:
+            same = Scenario.model_validate(mixed) == expected
+        except ValueError:
+            same = False
+        if same:
+            self._top = mixed
+
+    def _value(self, text: str, value: Any) -> Any:
+        """The plain value ``--set PATH=text`` writes (``text`` is ``yaml_value(value)``)."""
+        if value is None or type(value) in (bool, int, float, str):
+            return value  # reads back as itself (yaml_value's contract)
+        if text not in self._texts:
+            from sim.validation.reading import parse_yaml, plain
+
+            parsed, problems = parse_yaml(text, "--set")
+            self._texts[text] = None if problems else plain(parsed, {})
+        return copy.deepcopy(self._texts[text])
+
+    def valid(self, key: tuple[str, ...], values: tuple[Any, ...]) -> bool:
+        if not self.fast:
+            return not self.issues(key)
+        from sim.scenario import Scenario
+        from sim.validation.references import reference_findings
+
+        doc = copy.deepcopy(self._top) if self._copy_all else dict(self._top)
+        copied: set[int] = {id(doc)}
+        for text, value, targets in zip(key, values, self._targets, strict=True):
+            for target in targets:
+                node: Any = doc
+                for step in target[:-1]:
+                    child = node[step]
+                    if id(child) not in copied:
+                        child = copy.copy(child)
+                        copied.add(id(child))
+                        node[step] = child
+                    node = child
+                node[target[-1]] = self._value(text, value)
+        try:
+            return not reference_findings(Scenario.model_validate(doc))
+        except Exception:  # a ValidationError, or a check that trips on a bad value
+            return False  # :meth:`issues` (the full load) has the last word
+
+    def issues(self, key: tuple[str, ...]) -> list[Issue]:
+        """The issues of the full load with these values (none: the combination is valid)."""
+        from sim.validation import loads
+
+        if key not in self._issues:
+            exprs = tuple(f"{p}={text}" for text, ps in zip(key, self.paths, strict=True)
+                          for p in ps)
+            try:
+                loads(self.arm.scenario_text, self.arm.scenario_file,
+                      self.arm.overrides + exprs)
+                self._issues[key] = []
+            except ScenarioError as err:
+                self._issues[key] = err.issues
+        return self._issues[key]
 
 
 def _merge_arms(issues: list[Issue]) -> list[Issue]:

@@ -184,12 +184,16 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
         _need_pyarrow()
     out = Path(directory)
     started = time.perf_counter()
-    _prepare_directory(plan, out, resume, force, fmt)
+    # Everything that can fail for reasons of the folder or the environment (an existing
+    # folder, another experiment's folder, a missing extra, an unreachable scheduler) fails
+    # before the folder is touched: an old sweep survives a --force that cannot run.
+    keep = _check_directory(plan, out, resume, force, fmt)
     tasks = plan.tasks(fmt, parse_faults(os.environ.get(FAULTS_ENV)))
-    pending = [t for t in tasks if not (out / t.shard).is_dir()]
+    pending = [t for t in tasks if not (keep and (out / t.shard).is_dir())]
     manifest = _manifest(plan, out, fmt, command)
     report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
     with Pool(jobs or default_jobs(), scheduler, len(pending)) as pool:
+        _prepare_directory(plan, out, keep)
         report.executor = manifest["executor"] = pool.description
         _write_json(out / MANIFEST, {**manifest, "status": "running"})
         try:
@@ -338,17 +342,30 @@ def _record_failure(out: Path, task: Task, error: str, report: SweepReport) -> N
 # ---------------------------------------------------------------------------- the folder
 
 
-def _prepare_directory(plan: Plan, out: Path, resume: bool, force: bool, fmt: str) -> None:
+def _check_directory(plan: Plan, out: Path, resume: bool, force: bool, fmt: str) -> bool:
+    """Whether the sweep continues in ``out``'s existing contents (a resume); touches nothing.
+
+    Raises ResultsExistError or UsageError when ``out`` may not be used as asked.
+    """
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
+    if not (out.exists() and any(out.iterdir())):
+        return False
+    if resume:
+        _check_resumable(plan, out, fmt)
+        return True
+    if not force:
+        raise ResultsExistError(f"{out} exists; use --resume to continue the sweep in it "
+                                "or --force to replace it")
+    return False
+
+
+def _prepare_directory(plan: Plan, out: Path, keep: bool) -> None:
+    """Make ``out`` ready: kept as it is for a resume, else replaced by a fresh folder."""
+    if keep:
+        _clean_temporaries(out)
+        return
     if out.exists() and any(out.iterdir()):
-        if resume:
-            _check_resumable(plan, out, fmt)
-            _clean_temporaries(out)
-            return
-        if not force:
-            raise ResultsExistError(f"{out} exists; use --resume to continue the sweep in it "
-                                    "or --force to replace it")
         _remove(out)
     out.mkdir(parents=True, exist_ok=True)
     _write_text(out / "experiment.yaml", plan.text)

@@ -146,7 +146,19 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
     path = table_path(directory, "summary")
     if path is None:
         raise InputError(f"{directory}: no summary table (has the sweep finished?)")
-    summary = read_table(path, ["sample", "arm", "replicate", "coin", "metric", "value"])
+    columns = ["sample", "arm", "replicate", "coin", "metric", "value"]
+    try:
+        summary = read_table(path, columns)
+    except pd.errors.EmptyDataError:  # every run failed: the combined table is empty
+        summary = pd.DataFrame(columns=columns)
+    names = list(manifest["parameters"])
+    num_samples = int(manifest["num_samples"])
+    known_arms = list(manifest["arms"])
+    for arm in arms:
+        if arm not in known_arms:
+            raise UsageError(f"no arm '{arm}'; arms are: {', '.join(known_arms)}")
+    _check_complete(directory, manifest, summary[["sample", "arm", "replicate"]]
+                    .drop_duplicates(), arms or known_arms, num_samples)
     summary = summary[summary["metric"] == metric]
     if summary.empty:
         known = sorted(set(read_table(path, ["metric"])["metric"]))
@@ -160,12 +172,6 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
     coin = coin or coins[0]
     if coin not in coins:
         raise UsageError(f"no coin '{coin}' in {path}; coins are: {', '.join(coins)}")
-    names = list(manifest["parameters"])
-    num_samples = int(manifest["num_samples"])
-    known_arms = list(manifest["arms"])
-    for arm in arms:
-        if arm not in known_arms:
-            raise UsageError(f"no arm '{arm}'; arms are: {', '.join(known_arms)}")
     parts = []
     for arm in arms or known_arms:
         sel = summary[(summary["coin"] == coin) & (summary["arm"] == arm)]
@@ -180,6 +186,36 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
         df.insert(2, "metric", metric)
         parts.append(df)
     return pd.concat(parts, ignore_index=True)
+
+
+def _check_complete(directory: str | os.PathLike[str], manifest: dict[str, Any],
+                    runs: pd.DataFrame, arms: Sequence[str], num_samples: int) -> None:
+    """Refuse a sweep with runs missing: Sobol' and Morris estimators need every design point
+    (a design point without its runs would drop a whole base sample or trajectory, and one
+    with some replicates missing would average fewer runs than the others)."""
+    replicates = manifest.get("replicates")
+    if not isinstance(replicates, int):
+        replicates = int(runs["replicate"].max()) + 1 if len(runs) else 1
+    expected = pd.MultiIndex.from_product(
+        [range(num_samples), list(arms), range(replicates)], names=["sample", "arm", "replicate"])
+    present = pd.MultiIndex.from_frame(runs.astype({"sample": "int64", "arm": str,
+                                                    "replicate": "int64"}))
+    missing = expected.difference(present)
+    if not len(missing):
+        return
+    shown = ", ".join(f"sample {s} arm {a} replicate {r}" for s, a, r in list(missing)[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    samples = sorted({int(s) for s, _, _ in missing})
+    listed = ", ".join(str(s) for s in samples[:20]) + (" …" if len(samples) > 20 else "")
+    failed = len(manifest.get("failed") or [])
+    why = f" ({failed} failed: manifest.json and errors/ list them)" if failed else ""
+    from sim.experiments.ensemble import resume_command
+
+    raise UsageError(
+        f"{directory}: the sweep is incomplete: {len(missing)} of {len(expected)} runs have no "
+        f"results{why}: {shown}{more}. Sobol' and Morris indices need every design point "
+        f"(missing samples: {listed}); run the missing ones with "
+        f"`{resume_command(directory, manifest)}`, then analyse again")
 
 
 def write(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -261,11 +261,6 @@ def _date_order(scenario: Scenario) -> Iterator[Finding]:
                 "first day, or start the scenario earlier"
             )
             yield Finding(("policies", i, "date"), message)
-    if scenario.shock_date is not None and not scenario.start <= scenario.shock_date <= \
-            scenario.end:
-        message = (f"shock_date {scenario.shock_date} is outside the run ({scenario.start} … "
-                   f"{scenario.end})")
-        yield Finding(("shock_date",), message)
     for i, purchase in enumerate(scenario.purchases):
         if purchase.start > scenario.end:
             message = (
