@@ -496,30 +496,37 @@ def pfig_sensitivity(data: RunData) -> Any | None:
     sens = data.sensitivity
     if sens is None or not len(sens) or "metric" not in sens or "parameter" not in sens:
         return None
-    metrics = list(dict.fromkeys(sens["metric"].astype(str)))[:8]
+    arm = sens["arm"].astype(str) if "arm" in sens else pd.Series("", index=sens.index)
+    panels = list(dict.fromkeys(zip(sens["metric"].astype(str), arm, strict=True)))[:8]
+    several_arms = arm.nunique() > 1
     sobol = "ST" in sens.columns
-    pairs = (("S1", "S1_conf"), ("ST", "ST_conf")) if sobol else \
-        (("mu_star", "mu_star_conf"), ("sigma", None))
-    fig = subplots.make_subplots(rows=len(metrics), cols=1,
-                                 subplot_titles=[ptext(m) for m in metrics],
-                                 vertical_spacing=min(0.08, 0.5 / max(len(metrics), 1)))
-    for r, metric in enumerate(metrics, start=1):
-        part = sens[sens["metric"].astype(str) == metric]
-        for k, (col, conf) in enumerate(pairs):
+    names = ("S1", "ST") if sobol else ("mu_star", "sigma")
+    fig = subplots.make_subplots(
+        rows=len(panels), cols=1,
+        subplot_titles=[ptext(f"{m} — {a}" if several_arms else m) for m, a in panels],
+        vertical_spacing=min(0.08, 0.5 / max(len(panels), 1)))
+    for r, (metric, arm_name) in enumerate(panels, start=1):
+        part = sens[(sens["metric"].astype(str) == metric) & (arm == arm_name)]
+        for k, col in enumerate(names):
             if col not in part:
                 continue
+            value = pd.to_numeric(part[col], errors="coerce").to_numpy()
             err = None
-            if conf and conf in part:
+            if f"{col}_low" in part and f"{col}_high" in part:  # bootstrap interval
+                low = pd.to_numeric(part[f"{col}_low"], errors="coerce").to_numpy()
+                high = pd.to_numeric(part[f"{col}_high"], errors="coerce").to_numpy()
+                err = {"type": "data", "symmetric": False, "array": high - value,
+                       "arrayminus": value - low}
+            elif f"{col}_conf" in part:  # SALib's half-width
                 err = {"type": "data",
-                       "array": pd.to_numeric(part[conf], errors="coerce").to_numpy()}
+                       "array": pd.to_numeric(part[f"{col}_conf"], errors="coerce").to_numpy()}
             fig.add_trace(go.Bar(y=[ptext(p) for p in part["parameter"].astype(str)],
-                                 x=pd.to_numeric(part[col], errors="coerce").to_numpy(),
-                                 orientation="h", name=col, error_x=err, legendgroup=col,
-                                 marker_color=PALETTE[k], showlegend=r == 1),
+                                 x=value, orientation="h", name=col, error_x=err,
+                                 legendgroup=col, marker_color=PALETTE[k], showlegend=r == 1),
                           row=r, col=1)
     title = "Sensitivity: Sobol indices (S1 first order, ST total)" if sobol else \
         "Sensitivity: Morris screening (μ*, σ)"
-    return _layout(fig, title, height=160 + 200 * len(metrics), barmode="group",
+    return _layout(fig, title, height=160 + 200 * len(panels), barmode="group",
                    hovermode="closest")
 
 

@@ -137,6 +137,24 @@ def test_the_report_shows_the_indices_hashsim_sensitivity_writes(run_dir: Path,
     assert "trough_hashrate" in page and "mu_star_high" in page
 
 
+def test_sensitivity_bars_carry_their_bootstrap_interval_and_arms_their_own_panel() -> None:
+    import pandas as pd
+
+    from sim.report import pfig_sensitivity
+
+    rows = pd.DataFrame({"arm": ["ban", "ban", "no-ban", "no-ban"], "coin": "TUT",
+                         "metric": "drop", "parameter": ["hazard", "risk"] * 2,
+                         "mu_star": [0.6, 0.2, 0.5, 0.1], "mu_star_low": [0.4, 0.1, 0.3, 0.0],
+                         "mu_star_high": [0.8, 0.3, 0.9, 0.2], "sigma": 0.1})
+    fig = pfig_sensitivity(type("D", (), {"sensitivity": rows})())
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["drop — ban", "drop — no-ban"]
+    bars = [t for t in fig.data if t.name == "mu_star"]
+    assert [list(b.x) for b in bars] == [[0.6, 0.2], [0.5, 0.1]]  # one arm per panel
+    assert list(bars[0].error_x.array) == pytest.approx([0.2, 0.1])  # high − value
+    assert list(bars[0].error_x.arrayminus) == pytest.approx([0.2, 0.1])  # value − low
+
+
 def invoke(*args: str) -> tuple[int, str, str]:
     from sim.commands.visual import report
 
