@@ -291,3 +291,20 @@ def test_a_missing_optional_package_is_exit_code_2(tmp_path: Path,
     result = CliRunner().invoke(report, [str(folder)])
     assert result.exit_code == 2, result.output
     assert "pip install 'hashsim[report]'" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_scheduler_address_where_nothing_listens_fails_at_once(complete: Path,
+                                                                  tmp_path: Path) -> None:
+    """A refused tcp:// address is reported from a direct probe, not after Dask's client has
+    retried for its 20 s timeout; the old sweep is kept."""
+    import socket
+
+    pytest.importorskip("distributed")
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    before = _snapshot(complete)
+    code, out = _sweep(tmp_path / "exp.yaml", "-o", complete, "--force", "--scheduler",
+                       f"tcp://127.0.0.1:{port}", "-q")
+    assert code == 2 and f"nothing answers at 127.0.0.1:{port}" in out, out
+    assert _snapshot(complete) == before

@@ -139,12 +139,29 @@ class Pool:
                                              silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
             else:
+                _probe(str(self.scheduler))
                 try:
                     self._client = Client(self.scheduler, timeout="20s")
                 except (OSError, TimeoutError, ValueError) as exc:
                     raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: "
                                        f"{exc}") from None
         return self._client.get_executor(pure=False)
+
+
+def _probe(address: str) -> None:
+    """Fail at once where nothing listens at a tcp:// scheduler address (Dask's client would
+    retry for its whole timeout); other schemes are left to Dask."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=5.0).close()
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: nothing answers at "
+                         f"{parts.hostname}:{parts.port} ({exc.strerror or exc})") from None
 
 
 def _context() -> Any:
