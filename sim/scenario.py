@@ -113,13 +113,7 @@ class TablePrice(Model):
     @field_validator("points")
     @classmethod
     def _dates_increase(cls, points: list[PricePoint]) -> list[PricePoint]:
-        for i in range(1, len(points)):
-            if points[i].date <= points[i - 1].date:
-                raise ValueError(
-                    f"dates must increase: point {i} ({points[i].date}) is not after "
-                    f"point {i - 1} ({points[i - 1].date})"
-                )
-        return points
+        return _dated_in_order(points, "point")
 
 
 class GbmPrice(Model):
@@ -144,15 +138,20 @@ class FeeStep(Model):
     coins: NonNegFloat
 
 
-def _steps_increase(steps: list[Any]) -> list[Any]:
-    """A schedule's steps (anything with a `date`) in strictly increasing date order."""
-    for i in range(1, len(steps)):
-        if steps[i].date <= steps[i - 1].date:
+def _dated_in_order(items: list[Any], what: str) -> list[Any]:
+    """`items` (anything with a `date`) in strictly increasing date order."""
+    for i in range(1, len(items)):
+        if items[i].date <= items[i - 1].date:
             raise ValueError(
-                f"dates must increase: step {i} ({steps[i].date}) is not after "
-                f"step {i - 1} ({steps[i - 1].date})"
+                f"dates must increase: {what} {i} ({items[i].date}) is not after "
+                f"{what} {i - 1} ({items[i - 1].date})"
             )
-    return steps
+    return items
+
+
+def _steps_increase(steps: list[Any]) -> list[Any]:
+    """A schedule's steps in strictly increasing date order."""
+    return _dated_in_order(steps, "step")
 
 
 

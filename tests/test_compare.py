@@ -17,16 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "scenarios" / "tutorial.yaml"
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Three short tutorial runs: a, the same again, and one with other behaviour."""
-    tmp = tmp_path_factory.mktemp("runs")
+def tutorial_runs(tmp: Path, names: tuple[str, ...] = ("a", "same", "other")
+                  ) -> dict[str, Path]:
+    """Short tutorial runs of 3 replicates: a, the same again, and one with other behaviour."""
     base = sim.load(TUTORIAL, ["end=2021-04-30"])
     other = sim.load(TUTORIAL, ["end=2021-04-30", "behaviour.decision_rate_per_day=0.5"])
-    out = {}
-    for name, scenario, seed in (("a", base, 1), ("same", base, 1), ("other", other, 1)):
-        out[name] = sim.run(scenario, seed=seed, replicates=3).write(tmp / name)
-    return out
+    worlds = {"a": base, "same": base, "other": other}
+    return {name: sim.run(worlds[name], seed=1, replicates=3).write(tmp / name)
+            for name in names}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return tutorial_runs(tmp_path_factory.mktemp("runs"))
 
 
 def _compare(*args: str | Path) -> tuple[int, str]:

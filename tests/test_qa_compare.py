@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-import sim
 from sim.commands.experiments import compare
 from sim.experiments import compare as cmp
 from sim.experiments.errors import UsageError
+from tests.test_compare import _compare, tutorial_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "scenarios" / "tutorial.yaml"
@@ -27,23 +26,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     copy of "a" where `drop` has a value in replicate 0 only (as days_to_recover_90 of runs
     that never recovered)."""
     tmp = tmp_path_factory.mktemp("qa_runs")
-    base = sim.load(TUTORIAL, ["end=2021-04-30"])
-    other = sim.load(TUTORIAL, ["end=2021-04-30", "behaviour.decision_rate_per_day=0.5"])
-    out = {name: sim.run(scenario, seed=1, replicates=3).write(tmp / name)
-           for name, scenario in (("a", base), ("other", other))}
+    out = tutorial_runs(tmp, ("a", "other"))
     partial = Path(shutil.copytree(out["a"], tmp / "partial"))
     summary = pd.read_csv(partial / "summary.csv")
     summary.loc[(summary["metric"] == "drop") & (summary["replicate"] > 0), "value"] = np.nan
     summary.to_csv(partial / "summary.csv", index=False)
     out["partial"] = partial
     return out
-
-
-def _compare(*args: str | Path) -> tuple[int, str]:
-    result = CliRunner().invoke(compare, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 # ---------------------------------------------------------------------------- 1. filters
