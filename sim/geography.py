@@ -185,7 +185,10 @@ def _compile_routes(
         for d, nodes in targets.items():
             if o == d:
                 continue
-            hops = [graph.edges[u, v]["route"] for u, v in itertools.pairwise(nodes)]
+            if (o, d) in best:  # a route applies directly: it is taken, even if slower
+                hops = [best[(o, d)][1]]
+            else:
+                hops = [graph.edges[u, v]["route"] for u, v in itertools.pairwise(nodes)]
             paths[o][d] = hops
             pmf = pmfs[hops[0]]
             for h in hops[1:]:

@@ -138,16 +138,16 @@ class Recorder:
 
         mining_rev = by_fac(online * w.hw_hashrate_hs[hw] * rev_per_hs[w.hw_coin[hw]])
         energy_kwh = by_fac(online * power_mw) * 24_000.0
-        hosting_rev = energy_kwh * w.fac_fee_usd_per_kwh
-        cost = by_fac(online * group_cost_usd_per_day(w, econ))
-        hosting_fees = np.where(w.fac_hosting, hosting_rev, 0.0)
+        bills = by_fac(online * group_cost_usd_per_day(w, econ))  # what its rigs pay
+        hosting_fees = np.where(w.fac_hosting, energy_kwh * w.fac_fee_usd_per_kwh, 0.0)
         out = self.facilities[day]
         out[:, 0] = w.fac_capacity_mw
         out[:, 1] = by_fac(racked * power_mw)
         out[:, 2] = by_fac(racked.astype(float))
-        out[:, 3] = np.where(w.fac_hosting, hosting_rev, mining_rev)
-        # Rigs' costs include the hosting fee; the facility pays only the power.
-        out[:, 4] = cost - hosting_fees + w.fac_fixed_usd_per_day
+        # A hosting site is paid its rigs' bills (their power, resold, and the fee) and pays
+        # for the power; a self-mining site earns its rigs' rewards and pays for the power.
+        out[:, 3] = np.where(w.fac_hosting, bills, mining_rev)
+        out[:, 4] = bills - hosting_fees + w.fac_fixed_usd_per_day
 
     def _flows(self, day: int) -> None:
         w = self.world

@@ -343,8 +343,9 @@ class Purchase(Model):
     region: Name
     hardware: Name
     pool: Name | dict[Name, PosFloat]
-    start: Date
-    end: Date
+    start: Date = Field(description="first day of deliveries")
+    end: Date = Field(description="the day deliveries stop: the last rigs arrive the day before "
+                      "(unlike the scenario's own `end`, which is simulated)")
     rigs_per_day: PosFloat
 
     @field_validator("end")

@@ -31,7 +31,8 @@ def shock_date(scenario: Scenario) -> dt.date | None:
             dates.append(ev.date - dt.timedelta(days=getattr(ev, "wind_down_days", 0)))
     for s in scenario.services:
         dates += [d for d in (s.stop_new_users, s.close) if d is not None]
-    inside = [d for d in dates if scenario.start <= d <= scenario.end]
+    # an intervention dated before the start is in force from day 0 (docs/model.md)
+    inside = [max(d, scenario.start) for d in dates if d <= scenario.end]
     return min(inside) if inside else None
 
 

@@ -221,12 +221,12 @@ def aggregate(world: World, network_hashrate_hs: list[float], revenue_usd: list[
             if rig.status == ONLINE:
                 spec = sc.facilities[rig.facility]
                 kwh = hw.power_w * 24.0 / 1000.0
-                if spec.mode == "hosting":
-                    books["revenue_usd"] += kwh * spec.hosting_fee_usd_per_kwh
-                else:
-                    books["revenue_usd"] += hw.hashrate_hs * per_hs[c]
                 price = (spec.power_usd_per_kwh if spec.power_usd_per_kwh is not None
                          else electricity_usd_per_kwh(world, rig.region))
+                if spec.mode == "hosting":  # the rig's bill: its power, resold, and the fee
+                    books["revenue_usd"] += kwh * (price + spec.hosting_fee_usd_per_kwh)
+                else:
+                    books["revenue_usd"] += hw.hashrate_hs * per_hs[c]
                 books["cost_usd"] += kwh * price
     for c in range(num_c):
         for a in range(num_r):

@@ -83,3 +83,23 @@ def test_parent_routes_most_specific_wins_and_multi_hop() -> None:
     assert geo.cost_usd_per_rig[i["a2"], i["c"]] == 101
     assert not np.isfinite(geo.mean_transit_days[i["c"], i["a"]])  # no way back
     assert geo.covers[i["land"], i["a2"]] and not geo.is_leaf[i["land"]]
+
+
+def test_a_direct_route_is_taken_even_where_a_path_through_others_is_shorter() -> None:
+    """As the tutorial's Red → Blue sea freight against the rail through Green: the route
+    the scenario gives for the pair applies (model.md); a path only where none does."""
+    doc = three_regions()
+    fixed = {"distribution": "fixed"}
+    doc["routes"] = [
+        {"origin": "a", "destination": "b", "transit": {**fixed, "days": 25},
+         "cost_usd_per_rig": 250},
+        {"origin": "a", "destination": "c", "transit": {**fixed, "days": 12},
+         "cost_usd_per_rig": 120, "capacity_rigs_per_day": 400},
+        {"origin": "c", "destination": "b", "transit": {**fixed, "days": 5},
+         "cost_usd_per_rig": 150},
+    ]
+    geo = build_geography(scenario(doc))
+    i = {n: k for k, n in enumerate(geo.names)}
+    assert geo.mean_transit_days[i["a"], i["b"]] == 25
+    assert geo.cost_usd_per_rig[i["a"], i["b"]] == 250
+    assert [geo.routes[k].destination for k in geo.path_routes[i["a"]][i["b"]]] == ["b"]

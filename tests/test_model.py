@@ -277,10 +277,10 @@ def test_rig_mode_gives_the_tutorials_aggregates_in_distribution() -> None:
 @pytest.mark.parametrize("resolution", ["cohort", "rig"])
 def test_partial_outage_darkens_a_share_and_brings_it_back_farm_by_farm(resolution: str) -> None:
     # 40 % of a's 4,000 rigs lose power on day 10 for 5 days, coming back evenly over days
-    # 15 … 24 (return_days 9): each rig is hit with p = 0.4, then returns on one of 10 days.
+    # 15 … 24 (return_days 10): each rig is hit with p = 0.4, then returns on one of 10 days.
     doc = three_regions(resolution=resolution, policies=[
         {"kind": "power_outage", "region": "a", "date": "2021-01-11", "days": 5, "share": 0.4,
-         "return_days": 9}])
+         "return_days": 10}])
     res = run(scenario(doc), seed=13)
     a = res.regions[res.regions["region"] == "a"]
     online, off = a["rigs_online"].to_numpy(), a["rigs_offline"].to_numpy()

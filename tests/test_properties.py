@@ -320,8 +320,7 @@ def _policies(draw: st.DrawFn, names: list[str], pool_names: list[str], date: An
         kind = draw(st.sampled_from(["announcement", "mining_ban", "mining_ban", "mining_ban",
                                      "power_cutoff", "pool_service_ban", "exchange_ban",
                                      "incentive"]))
-        # from the first day: a policy dated before the start is refused (date it on the start)
-        pol: dict[str, Any] = {"kind": kind, "id": f"pol{i}", "date": date(0, num_days - 1),
+        pol: dict[str, Any] = {"kind": kind, "id": f"pol{i}", "date": date(-10, num_days - 1),
                                "region": draw(st.sampled_from(names))}
         if kind == "announcement":
             pol |= {"risk": draw(_floats(0.0, 2.0)), "exit_rate_per_day": draw(_floats(0, 0.1))}

@@ -18,8 +18,8 @@ from sim.backtest import NOT_REACHED, _row, scores
 from sim.commands.common import default_output
 from sim.errors import HashsimError, ScenarioError
 from sim.results import run
-from sim.scenario import HashrateCheck, RecoveryCheck
-from sim.summary import _retarget_metrics, summarize
+from sim.scenario import HashrateCheck, RecoveryCheck, Scenario
+from sim.summary import _retarget_metrics, shock_date, summarize
 from tests.worlds import scenario, three_regions
 
 DAY = dt.date(2021, 6, 1).toordinal()
@@ -111,7 +111,7 @@ def test_shock_date_sets_where_the_drop_is_counted_from() -> None:
     assert pre["date"] == ""
 
 
-def load_doc(doc: dict) -> object:
+def load_doc(doc: dict) -> Scenario:
     from sim.validation import loads
 
     buf = __import__("io").StringIO()
@@ -119,10 +119,12 @@ def load_doc(doc: dict) -> object:
     return loads(buf.getvalue(), "w.yaml", ())
 
 
-def test_a_policy_dated_before_the_start_is_refused() -> None:
+def test_a_policy_dated_before_the_start_is_the_shock_from_day_0() -> None:
+    """In force from the first day (docs/model.md), so the summary counts from day 0 — not
+    from a later intervention, with the ban already biting."""
     ban = {"kind": "mining_ban", "region": "a", "date": "2020-06-01", "hazard_per_day": 0.1}
-    with pytest.raises(ScenarioError, match="before the scenario starts"):
-        load_doc(three_regions(policies=[ban]))
+    sc = load_doc(three_regions(end="2021-01-31", policies=[ban]))
+    assert shock_date(sc) == dt.date(2021, 1, 1)
 
 
 def test_an_output_path_the_system_refuses_is_an_error_before_any_work(tmp_path: Path) -> None:

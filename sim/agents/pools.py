@@ -25,6 +25,7 @@ from sim.state import (
     ONLINE,
     QUEUED,
     SUSPENDED,
+    UNDERGROUND,
     keys_of,
 )
 from sim.world import World, day_index
@@ -67,15 +68,17 @@ def reassign(world: World, movers: Cohorts, moving: NDArray[np.int64]) -> None:
 
 
 def leave_pools(world: World, pools: NDArray[np.bool_], regions: NDArray[np.bool_],
-                fraction: float) -> None:
-    """A `fraction` of the rigs of `pools` in `regions` (not in transit, retired or
-    underground) leave for another pool."""
+                fraction: float, underground: bool = False) -> None:
+    """A `fraction` of the rigs of `pools` in `regions` (not in transit or retired; underground
+    ones only with `underground`: a pool that shuts down loses its hidden miners too, one
+    that stops serving a region does not see them) leave for another pool."""
     if fraction <= 0.0:
         return
     fleet = world.fleet
     g = fleet.group
     groups = np.flatnonzero(pools[g("pool")] & regions[g("region")])
-    subs = (ONLINE, OFFLINE, BANNED_OFF, QUEUED, HIBERNATING, SUSPENDED)
+    subs = (ONLINE, OFFLINE, BANNED_OFF, QUEUED, HIBERNATING, SUSPENDED,
+            *((UNDERGROUND,) if underground else ()))
     keys = np.sort(np.concatenate([keys_of(groups, s) for s in subs]))
     rng = world.streams["pools"]
     members = cohorts_of(world, keys, rng)
@@ -156,10 +159,11 @@ class PoolOperator:
                       f"{name} winds down: miners leave until {event.date}")
             while self.env.now < end:
                 leave_pools(world, self._mask(), np.ones(world.num_regions, dtype=bool),
-                            1.0 / (end - self.env.now))
+                            1.0 / (end - self.env.now), underground=True)
                 yield self.env.timeout(1)
         world.pool_open[self.index] = False
         world.pool_serves[self.index, :] = False
         world.pool_accepts[self.index, :] = False
-        leave_pools(world, self._mask(), np.ones(world.num_regions, dtype=bool), 1.0)
+        leave_pools(world, self._mask(), np.ones(world.num_regions, dtype=bool), 1.0,
+                    underground=True)
         world.log(self.env.now, "pool_shutdown", name, "", f"{name} shuts down")

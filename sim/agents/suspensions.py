@@ -18,13 +18,14 @@ from sim.world import World
 def suspend(world: World, region: int, share: float, until_day: int, spread_days: int,
             subs: tuple[int, ...] = (ONLINE, OFFLINE)) -> int:
     """Each rig of leaf `region` in `subs` is suspended with probability `share`, until a day
-    drawn evenly from `until_day` … `until_day + spread_days`; returns how many were."""
+    drawn evenly from the `spread_days` days `until_day` … `until_day + spread_days − 1` (all
+    on `until_day` for 0 or 1); returns how many were."""
     rng = world.streams["suspensions"]
     running = cohorts_in(world, region, subs, rng)
     hit = kernels.thin(rng, running.counts, share)
     if not hit.any():
         return 0
-    days = spread_days + 1
+    days = max(spread_days, 1)
     by_day = rng.multinomial(hit, np.full(days, 1.0 / days))  # (cohorts, days)
     movers = running.narrow(hit)
     for j in np.flatnonzero(by_day.sum(axis=0)):

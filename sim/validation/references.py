@@ -253,14 +253,6 @@ def _date_order(scenario: Scenario) -> Iterator[Finding]:
                     f"event ({previous})"
                 )
                 yield Finding(("pools", i, "events", k, "date"), message)
-    for i, policy in enumerate(scenario.policies):
-        if policy.date < scenario.start:
-            message = (
-                f"the policy is dated {policy.date}, before the scenario starts "
-                f"({scenario.start}); date it {scenario.start} to have it in force from the "
-                "first day, or start the scenario earlier"
-            )
-            yield Finding(("policies", i, "date"), message)
     for i, purchase in enumerate(scenario.purchases):
         if purchase.start > scenario.end:
             message = (
