@@ -22,20 +22,37 @@ if TYPE_CHECKING:
 __all__ = ["Results", "Scenario", "load", "run"]
 
 
-def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Scenario:
+def load(path: str | os.PathLike[str], overrides: str | Sequence[str] = ()) -> Scenario:
     """Read and validate a scenario file (or a bundled scenario's name).
 
-    Raises `sim.errors.ScenarioError` listing every problem with file:line:col.
+    `overrides` are ``PATH=VALUE`` strings, as the CLI's ``--set``: a list of them, or one.
+    Raises `sim.errors.ScenarioError` listing every problem with file:line:col, and
+    `sim.results.ArgumentTypeError` (a TypeError) for a path or an override that is not text.
     """
     from sim.bundled import resolve
+    from sim.results import ArgumentTypeError
     from sim.validation import load as _load
 
-    return _load(resolve(os.fspath(path)), overrides)
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(f"path must be a scenario file or a bundled scenario's name "
+                                f"(a str or a path), not {type(path).__name__}")
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    bad = [o for o in overrides if not isinstance(o, str)]
+    if bad:
+        raise ArgumentTypeError(f"overrides must be PATH=VALUE strings (one, or a list of "
+                                f"them), not {bad[0]!r} ({type(bad[0]).__name__})")
+    return _load(resolve(os.fspath(path)), list(overrides))
 
 
 def run(scenario: Scenario | str | os.PathLike[str], seed: int | None = None,
         replicates: int = 1, **kwargs: Any) -> Results:
-    """Run a scenario (a loaded one or a path) and return its `Results`."""
+    """Run a scenario (a loaded one or a path) and return its `Results`.
+
+    `seed` is a whole number ≥ 0 (default: the scenario's, else a fresh one) and `replicates`
+    one ≥ 1; anything else is a `sim.results.ArgumentError` (a ValueError, and a TypeError
+    for the wrong type) that says so.
+    """
     from sim.results import run as _run
     from sim.scenario import Scenario as _Scenario
 

@@ -2,36 +2,36 @@
 
 ``results_html(results)`` is what ``Results._repr_html_`` shows. The figure is a PNG embedded
 as a data URI, so the notebook stays self-contained; without matplotlib the table comes alone.
-``show(results, "regions")`` displays any figure of `sim.plots` in a notebook.
+``show(results, "regions")`` displays any figure of `sim.plots` in a notebook. Each takes a
+`sim.Results`, a results folder (a path) or a `RunData` (see `sim.plots.run_data`).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 from typing import TYPE_CHECKING, Any
 
-from sim.plots import FIGURES, MissingExtraError, RunData, render
+from sim.plots import MissingExtraError, RunData, check_figure, render, run_data
 from sim.report import esc, summary_table_html
 
 if TYPE_CHECKING:
     from sim.results import Results
 
 
-def _data(results: Results | RunData) -> RunData:
-    return results if isinstance(results, RunData) else RunData.from_results(results)
-
-
-def figure_png(results: Results | RunData, name: str = "hashrate") -> bytes | None:
+def figure_png(results: Results | RunData | str | os.PathLike[str], name: str = "hashrate"
+               ) -> bytes | None:
     """One figure as PNG bytes (None if it has nothing to show or matplotlib is missing)."""
+    check_figure(name)
     try:
-        return render(_data(results), name, "png")
+        return render(run_data(results), name, "png")
     except MissingExtraError:
         return None
 
 
-def results_html(results: Results | RunData) -> str:
+def results_html(results: Results | RunData | str | os.PathLike[str]) -> str:
     """HTML for a notebook cell: heading, summary table and the hashrate figure."""
-    data = _data(results)
+    data = run_data(results)
     seed = data.meta.get("seed", "")
     runs = data.members(data.arms[0])
     head = (f"<h3>hashsim results: {esc(data.name)}</h3><p>{esc(data.span[0].date())} … "
@@ -43,10 +43,9 @@ def results_html(results: Results | RunData) -> str:
     return f"<div class='hashsim'>{head}{img}{summary_table_html(data)}</div>"
 
 
-def show(results: Results | RunData, name: str = "hashrate") -> Any:
+def show(results: Results | RunData | str | os.PathLike[str], name: str = "hashrate") -> Any:
     """Display one figure in a notebook (an IPython Image), or return None outside one."""
-    if name not in FIGURES:
-        raise ValueError(f"unknown figure {name!r}; one of {', '.join(FIGURES)}")
+    check_figure(name)
     png = figure_png(results, name)
     try:
         from IPython.display import Image

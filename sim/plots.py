@@ -5,7 +5,9 @@ by :mod:`sim.rundata`) in the look of :mod:`sim.plot_style`. This module re-expo
 those modules that callers know as ``sim.plots.*``.
 
 ``write_figures`` renders PNG or SVG with the Agg backend. SVG files are byte-identical between
-runs: a fixed ``svg.hashsalt``, glyphs as paths, no date in the metadata.
+runs: a fixed ``svg.hashsalt``, glyphs as paths, no date in the metadata. It, the report and the
+notebook display take a run as a `sim.Results`, a results folder or a `RunData`
+(:func:`run_data` turns each into a `RunData`).
 
 matplotlib is an optional extra (``pip install 'hashsim[plot]'``) imported inside functions.
 """
@@ -70,18 +72,45 @@ from sim.rundata import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from sim.results import Results
+
 __all__ = [
     "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "STATUSES",
     "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError",
-    "MissingPathError", "NotResultsError", "RunData", "bands", "clip", "cluster_markers",
-    "cumulative_arrivals", "energy_series", "fig_difficulty", "fig_energy", "fig_facilities",
-    "fig_flows", "fig_hashrate", "fig_pools", "fig_regions", "fig_rigs", "flow_totals",
-    "key_order", "load_run", "markers", "member_sum", "monthly_books", "observed_hashrate",
-    "render", "require", "retargets", "rolling_mean", "si_scale", "stack_means",
-    "target_block_time", "write_atomic", "write_figures",
+    "MissingPathError", "NotResultsError", "RunData", "bands", "check_figure", "clip",
+    "cluster_markers", "cumulative_arrivals", "energy_series", "fig_difficulty", "fig_energy",
+    "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools", "fig_regions", "fig_rigs",
+    "flow_totals", "key_order", "load_run", "markers", "member_sum", "monthly_books",
+    "observed_hashrate", "render", "require", "retargets", "rolling_mean", "run_data",
+    "si_scale", "stack_means", "target_block_time", "write_atomic", "write_figures",
 ]
 
 FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "facilities", "energy")
+
+
+def run_data(results: RunData | Results | str | os.PathLike[str]) -> RunData:
+    """The data the figures and the report draw from, however the run is given.
+
+    A `RunData` as it is; a results or experiment folder (a path) read by :func:`load_run`;
+    an in-memory `sim.Results` (what ``sim.run`` returns) by ``RunData.from_results``.
+    """
+    if isinstance(results, RunData):
+        return results
+    if isinstance(results, str | os.PathLike):
+        return load_run(results)
+    from sim.results import Results
+
+    if isinstance(results, Results):
+        return RunData.from_results(results)
+    raise TypeError(f"expected a sim.Results, a results folder (a path) or a RunData, not "
+                    f"{type(results).__name__}")
+
+
+def check_figure(name: object) -> str:
+    """`name` if it is a figure of :data:`FIGURES`, else a ValueError that lists them."""
+    if not isinstance(name, str) or name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; one of {', '.join(FIGURES)}")
+    return name
 
 
 def fig_hashrate(data: RunData) -> Figure:
@@ -314,15 +343,15 @@ def fig_energy(data: RunData) -> Figure | None:
         return None
     fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.0), sharex=True)
     escale, eunit = si_scale(float(per["energy_mwh"].max()) * 1e6, "Wh")
-    cscale, cunit = si_scale(float(per["co2_cum_t"].max()) * 1e3, "g")
+    cscale, cunit = si_scale(float(per["co2_cum_t"].max()), "t")  # t, kt, Mt: tonnes
     marks = markers(data)
     for i, arm in enumerate(data.arms):
         colour, n = ARM_COLOURS[i % len(ARM_COLOURS)], data.members(arm)
         part = per[per["arm"] == arm]
         draw_band(axes[0], bands(part, "energy_mwh"), escale / 1e6, colour, data.arm_label(arm), n)
-        draw_band(axes[1], bands(part, "co2_cum_t"), cscale / 1e3, colour, data.arm_label(arm), n)
+        draw_band(axes[1], bands(part, "co2_cum_t"), cscale, colour, data.arm_label(arm), n)
     axes[0].set_ylabel(f"energy per day ({eunit})")
-    axes[1].set_ylabel(f"CO₂ emitted, cumulative ({cunit.replace('Gg', 'kt').replace('Tg', 'Mt')})")
+    axes[1].set_ylabel(f"CO₂ emitted, cumulative ({cunit})")
     pad = 6.0
     for k, ax in enumerate(axes):
         pad = draw_markers(ax, marks, data.span, labels=k == 0) or pad
@@ -344,6 +373,7 @@ def render(data: RunData, name: str, fmt: str = "png") -> bytes | None:
     """One figure as PNG or SVG bytes (None when the run has nothing to show there)."""
     import io
 
+    check_figure(name)
     plt = pyplot()
     import matplotlib
 
@@ -361,19 +391,24 @@ def render(data: RunData, name: str, fmt: str = "png") -> bytes | None:
     return buf.getvalue()
 
 
-def write_figures(data: RunData, folder: str | os.PathLike[str], fmt: str = "png",
-                  only: Sequence[str] = ()) -> list[Path]:
+def write_figures(data: RunData | Results | str | os.PathLike[str],
+                  folder: str | os.PathLike[str], fmt: str = "png",
+                  only: Sequence[str] | str = ()) -> list[Path]:
     """Write every figure (or those in `only`) as ``<name>.<fmt>`` into `folder`.
 
+    `data` is a `sim.Results`, a results folder or a `RunData` (see :func:`run_data`).
     Each file is written under a temporary name and renamed into place. Figures with nothing
-    to show (no facilities, no migration) are skipped. Returns the paths written.
+    to show (no facilities, no migration) are skipped. Returns the paths written. An unknown
+    figure name in `only` is a ValueError that lists the figures, raised before any is drawn.
     """
     if fmt not in ("png", "svg"):
         raise HashsimError(f"unknown format {fmt!r} (png or svg)")
+    names = [check_figure(n) for n in ([only] if isinstance(only, str) else only or FIGURES)]
+    data = run_data(data)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in only or FIGURES:
+    for name in names:
         blob = render(data, name, fmt)
         if blob is None:
             continue

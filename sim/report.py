@@ -23,7 +23,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,9 @@ from sim import plots as P
 from sim.plot_style import palette_slots
 from sim.plots import RunData
 from sim.report_events import SourceEvent, source_events
+
+if TYPE_CHECKING:
+    from sim.results import Results
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
@@ -67,11 +70,23 @@ METRIC_NAMES = {
     "pre_shock_hashrate": "hashrate before the shock", "trough_hashrate": "trough (7-day mean)",
     "drop": "drop to the trough", "days_to_recover_90": "back to 90 % after",
     "days_to_recover_100": "back to 100 % after",
-    "largest_adjustment": "largest difficulty adjustment", "retargets": "difficulty retargets",
+    "largest_adjustment": "largest difficulty adjustment",
+    "largest_upward_adjustment": "largest upward difficulty adjustment",
+    "largest_downward_adjustment": "largest downward difficulty adjustment",
+    "retargets": "difficulty retargets",
     "energy": "energy used", "co2": "CO₂ emitted", "pool_hhi_before": "pool HHI before",
     "pool_hhi_after": "pool HHI at the end", "nakamoto_before": "Nakamoto coefficient before",
     "nakamoto_after": "Nakamoto coefficient at the end",
 }
+
+#: Metrics the summary table leaves out where a coin has the ones that replace them:
+#: ``largest_adjustment`` is the largest in size with its sign, so its median over runs of
+#: mixed signs means nothing; upward and downward are shown instead.
+SUPERSEDED = {"largest_adjustment": ("largest_upward_adjustment", "largest_downward_adjustment")}
+
+#: Metrics whose missing value means "not within the run" (later than any day of it); for the
+#: others it means there was none (no upward adjustment, say).
+CENSORED = ("days_to_recover_90", "days_to_recover_100")
 
 
 def metric_name(data: RunData, metric: str) -> str:
@@ -109,7 +124,12 @@ def format_value(data: RunData, coin: str, unit: str, value: float, signed: bool
 
 
 def summary_rows(data: RunData) -> list[dict[str, Any]]:
-    """One row per coin and metric: per arm the median, 5–95 % range and the modal date."""
+    """One row per coin and metric: per arm the median, 5–95 % range and the dates.
+
+    As ``hashsim run`` prints its summary: a median is shown only where more than half of the
+    arm's runs have a value (a run that never recovers counts as later than any), and a
+    metric's date is the one date of every run or the range ``first … last`` over the runs.
+    """
     s = data.tables["summary"]
     rows: list[dict[str, Any]] = []
     if not len(s):
@@ -121,30 +141,44 @@ def summary_rows(data: RunData) -> list[dict[str, Any]]:
         for arm in data.arms:
             part = s[(s["coin"] == coin) & (s["metric"] == metric) & (s["arm"] == arm)]
             vals = pd.to_numeric(part["value"], errors="coerce").to_numpy(dtype=float)
-            dates = part["date"].dropna().astype(str) if "date" in part else pd.Series([])
-            dates = dates[dates != ""]
+            dates = part["date"] if "date" in part else pd.Series([], dtype=object)
             row["cells"].append(_cell(data, str(coin), str(unit), vals, dates,
-                                      signed="adjustment" in str(metric)))
+                                      max(data.members(arm), len(vals)), str(metric)))
         rows.append(row)
     return rows
 
 
-def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Series,
-          signed: bool = False) -> str:
-    finite = vals[np.isfinite(vals)]
+def _date_range(dates: pd.Series) -> str:
+    days = sorted({str(d) for d in dates if isinstance(d, str) and d})
+    return "" if not days else days[0] if len(days) == 1 else f"{days[0]} … {days[-1]}"
+
+
+def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Series, runs: int,
+          metric: str) -> str:
+    """Median [5–95 %] of `vals` over the arm's `runs` (a run without a row has no value)."""
     if not len(vals):
         return ""
-    if not len(finite):
-        return "not reached"
-    text = format_value(data, coin, unit, float(np.median(finite)), signed)
-    if len(vals) > 1 and np.ptp(finite) > 0:
+    finite = vals[np.isfinite(vals)]
+    missing = runs - len(finite)
+    censored = metric in CENSORED
+    none = "not reached" if censored else "none"
+    if censored:  # the runs that never get there rank last
+        mid = float(np.median(np.concatenate([finite, np.full(missing, np.inf)])))
+    else:
+        mid = float(np.median(finite)) if 2 * len(finite) > runs else math.inf
+    if not math.isfinite(mid):
+        return none if runs == 1 else f"{none} in {missing} of {runs} runs"
+    signed = "adjustment" in metric
+    text = format_value(data, coin, unit, mid, signed)
+    if len(finite) > 1 and np.ptp(finite) > 0:
         lo, hi = np.quantile(finite, [0.05, 0.95])
         text += (f" [{format_value(data, coin, unit, float(lo), signed)} – "
                  f"{format_value(data, coin, unit, float(hi), signed)}]")
-    if len(finite) < len(vals):
-        text += f" ({len(vals) - len(finite)} of {len(vals)} not reached)"
-    if len(dates):
-        text += f" on {dates.mode().iloc[0]}"
+    if missing:
+        text += f" ({none} in {missing} of {runs} runs)"
+    when = _date_range(dates)
+    if when:
+        text += f" on {when}"
     return text
 
 
@@ -153,6 +187,9 @@ def summary_table_html(data: RunData) -> str:
     rows = summary_rows(data)
     if not rows:
         return "<p>No summary in these results.</p>"
+    have = {(r["coin"], r["metric"]) for r in rows}
+    rows = [r for r in rows
+            if not any((r["coin"], m) in have for m in SUPERSEDED.get(r["metric"], ()))]
     heads = "".join(f"<th>{esc(data.arm_label(a))} "
                     f"<span class='n'>({data.members(a)} run{'s' * (data.members(a) != 1)})"
                     f"</span></th>" for a in data.arms)
@@ -163,8 +200,10 @@ def summary_table_html(data: RunData) -> str:
                     f"{esc(row['name'])}</td>{cells}</tr>")
     return (f"<table class='summary'><thead><tr><th>coin</th><th>metric</th>{heads}</tr>"
             f"</thead><tbody>{''.join(body)}</tbody></table>"
-            "<p class='note'>Median over runs; [5–95 %] where runs differ; dates are the most "
-            "common date.</p>")
+            "<p class='note'>Median over runs, shown where more than half of the runs have a "
+            "value (a run that does not recover counts as later than any); [5–95 %] where "
+            "runs differ; a date is the one date of every run or the range first … last over "
+            "the runs.</p>")
 
 
 # ---------------------------------------------------------------------------- plotly figures
@@ -677,11 +716,15 @@ font-size:12px}details{margin:10px 0}summary{cursor:pointer;color:#1f3b57}
 """
 
 
-def build_report(data: RunData) -> str:
-    """The whole page as a string (deterministic for the same inputs)."""
+def build_report(results: RunData | Results | str | os.PathLike[str]) -> str:
+    """The whole page as a string (deterministic for the same inputs).
+
+    `results` is a `sim.Results`, a results folder or a `RunData` (see `sim.plots.run_data`).
+    """
     P.require("plotly", "report")
     import plotly.offline
 
+    data = P.run_data(results)
     sources = source_events(data.scenario)
     sections = [("summary", "Summary", summary_table_html(data))]
     sections += _figures(data, sources)
@@ -710,11 +753,18 @@ def build_report(data: RunData) -> str:
         f"<nav>{nav}</nav><main>{body}</main></body></html>\n")
 
 
-def write_report(data: RunData, target: str | os.PathLike[str] | None = None) -> Path:
-    """Write the page to `target` (default: ``report.html`` in the results directory)."""
+def write_report(results: RunData | Results | str | os.PathLike[str],
+                 target: str | os.PathLike[str] | None = None) -> Path:
+    """Write the page to `target` (default: ``report.html`` in the results directory).
+
+    `results` is a `sim.Results`, a results folder or a `RunData` (see `sim.plots.run_data`);
+    a `sim.Results` not read from a folder needs a `target`.
+    """
+    data = P.run_data(results)
     if target is None:
         if data.source is None:
-            raise P.NotResultsError("give a file name for the report")
+            raise P.NotResultsError("give a file name for the report (these results were not "
+                                    "read from a results folder)")
         target = data.source / "report.html"
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -57,11 +57,32 @@ def git_commit() -> str | None:
         return None
 
 
+class ArgumentError(HashsimError, ValueError):
+    """A bad value given to the Python API (``sim.run``, ``sim.load``): a usage error."""
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of the Python API of the wrong type (a string for a seed, say)."""
+
+
+def whole_number(value: Any, name: str, least: int) -> int:
+    """`value` as an int if it is a whole number (not a bool) of at least `least`, else a
+    plain `ArgumentError` (or `ArgumentTypeError`) that names the argument."""
+    what = f"a whole number (an int) of at least {least}"
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ArgumentTypeError(f"{name} must be {what}, not {value!r} "
+                                f"({type(value).__name__})")
+    if value < least:
+        raise ArgumentError(f"{name} must be {what}, not {value}")
+    return int(value)
+
+
 @dataclass
 class Results:
     """The tables of a run (pandas DataFrames) and its provenance.
 
-    Tables: network, regions, pools, facilities, flows, events, summary — as in DESIGN.md.
+    Tables: network, regions, pools, facilities, flows, events, summary — the files that
+    ``write`` makes, described column by column in results/README.md.
     ``results.network`` is the same as ``results.tables["network"]``.
     """
 
@@ -106,7 +127,8 @@ class Results:
         """
         target = Path(directory)
         if target.exists() and not force:
-            raise ResultsExistError(f"{target} exists; use --force to replace it")
+            raise ResultsExistError(f"{target} exists; pass force=True to replace it (the CLI's "
+                                    "--force)")
         if target.exists() and not target.is_dir():
             raise HashsimError(f"{target} exists and is not a directory")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -137,10 +159,13 @@ def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
     `on_day(replicate, day)` is called after every simulated day (progress reporting);
     `on_start(replicate, world)` before each replicate's first day (narration).
     """
-    if replicates < 1:
-        raise HashsimError("replicates must be at least 1")
+    if not isinstance(scenario, Scenario):
+        raise ArgumentTypeError(f"scenario must be a sim.Scenario (from sim.load), not "
+                                f"{type(scenario).__name__}")
+    replicates = whole_number(replicates, "replicates", 1)
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else draw_seed()
+    seed = whole_number(seed, "seed", 0)
     started = time.perf_counter()
     parts: dict[str, list[pd.DataFrame]] = {}
     for rep in range(replicates):

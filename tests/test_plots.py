@@ -211,12 +211,32 @@ def test_results_render_inline_in_a_notebook(run_dir: Path) -> None:
     assert "hashrate before the shock" in html and "EH/s" in html
 
 
+def test_the_co2_axis_reads_the_tonnes_summary_csv_reports(data: RunData) -> None:
+    pytest.importorskip("matplotlib")
+    fig = plots.fig_energy(data)
+    assert fig is not None
+    try:
+        ax = fig.axes[1]
+        unit = ax.get_ylabel().rpartition("(")[2].rstrip(")")
+        median = ax.get_lines()[0].get_ydata()[-1]  # the median line's last day
+    finally:
+        plots.pyplot().close(fig)
+    in_tonnes = {"t": 1.0, "kt": 1e3, "Mt": 1e6, "Gt": 1e9, "g": 1e-6, "kg": 1e-3, "Mg": 1.0,
+                 "Gg": 1e3, "Tg": 1e6}
+    assert unit in in_tonnes, ax.get_ylabel()
+    summary = data.tables["summary"]
+    co2 = summary.loc[summary["metric"] == "co2", "value"].to_numpy(dtype=float)
+    assert len(co2) == data.members("") == 2  # one coin, so its co2 is every leaf's
+    assert float(median) * in_tonnes[unit] == pytest.approx(float(np.median(co2)), rel=1e-9)
+    assert unit == "kt"  # some 10⁵ t in this run: kilotonnes
+
+
 def test_summary_values_are_shown_in_display_units(data: RunData) -> None:
     from sim.report import summary_rows
 
     rows = {r["metric"]: r["cells"][0] for r in summary_rows(data)}
     assert rows["pre_shock_hashrate"].endswith("EH/s on 2021-03-01")
-    assert rows["largest_adjustment"].startswith(("+", "-"))
+    assert rows["largest_downward_adjustment"].startswith("-")
     assert rows["energy"].endswith("GWh]") or rows["energy"].endswith("GWh")
     assert np.isfinite(float(rows["drop"].split(" ")[0]))
 

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 import sim
-from sim.plots import load_run
-from sim.report import build_report, write_report
+from sim.plots import RunData, load_run
+from sim.report import build_report, summary_rows, summary_table_html, write_report
 from tests.test_plots import SHORT, make_experiment, shared_run, small_run
 
 pytest.importorskip("plotly")
@@ -170,6 +171,73 @@ def test_report_command(run_dir: Path, tmp_path: Path) -> None:
     assert code == 2 and "no such directory" in err and "Traceback" not in err
     code, _, err = invoke(str(tmp_path))
     assert code == 3 and "not a hashsim results directory" in err
+
+
+# ---------------------------------------------------------------------------- summary table
+
+
+def summary_data(rows: list[tuple[str, float, str]], runs: int = 3) -> RunData:
+    """A bare run of `runs` replicates whose summary.csv holds `rows` (metric, value, date),
+    listed replicate by replicate for each metric."""
+    net = pd.DataFrame({"date": "2021-01-01", "coin": "TUT", "hashrate_hs": 1e18,
+                        "replicate": range(runs)})
+    units = {"days": "days after trough", "adjustment": "%", "trough": "H/s (7-day mean)"}
+    summary = pd.DataFrame(
+        [{"replicate": k % runs, "coin": "TUT", "metric": m, "value": v, "date": d,
+          "unit": next(u for key, u in units.items() if key in m)}
+         for k, (m, v, d) in enumerate(rows)])
+    scenario = {"coins": [{"name": "TUT", "rule": "bitcoin"}]}
+    return RunData("t", scenario, {"network": net, "summary": summary})
+
+
+def test_the_summary_pairs_a_median_with_the_dates_of_every_run() -> None:
+    nan = float("nan")
+    data = summary_data([
+        ("largest_downward_adjustment", -26.3, "2021-05-05"),
+        ("largest_downward_adjustment", -26.28, "2021-05-04"),
+        ("largest_downward_adjustment", -12.0, "2021-05-23"),
+        ("largest_upward_adjustment", 4.0, "2021-02-04"),
+        ("largest_upward_adjustment", nan, ""),
+        ("largest_upward_adjustment", nan, ""),
+        ("trough_hashrate", 1.5e18, "2021-05-21"),
+        ("trough_hashrate", 1.4e18, "2021-05-21"),
+        ("trough_hashrate", 1.6e18, "2021-05-21"),
+        ("largest_adjustment", -26.3, "2021-05-05"),
+        ("largest_adjustment", 30.0, "2021-06-01"),
+        ("largest_adjustment", -12.0, "2021-05-23"),
+    ])
+    cells = {r["metric"]: r["cells"][0] for r in summary_rows(data)}
+    down = cells["largest_downward_adjustment"]
+    assert down.startswith("-26.28 %") and down.endswith(" on 2021-05-04 … 2021-05-23"), down
+    # one run of three had an upward adjustment: no median, as `hashsim run` prints it
+    assert cells["largest_upward_adjustment"] == "none in 2 of 3 runs"
+    assert cells["trough_hashrate"].endswith(" on 2021-05-21")  # all runs agree: one date
+    table = summary_table_html(data)
+    assert "largest downward difficulty adjustment" in table
+    assert "largest upward difficulty adjustment" in table
+    assert "title='largest_adjustment'" not in table  # mixed signs: no median of it
+
+
+def test_a_recovery_most_runs_never_reach_has_no_median() -> None:
+    nan = float("nan")
+    days = [10.0, nan, nan, 10.0, 20.0, nan, 10.0, 20.0, 30.0]
+    dates = ["2021-06-01", "", "", "2021-06-01", "2021-06-11", "", "2021-06-01",
+             "2021-06-11", "2021-06-21"]
+    cells = [summary_rows(summary_data(
+        [("days_to_recover_90", d, t) for d, t in zip(days[i:i + 3], dates[i:i + 3],
+                                                       strict=True)]))[0]["cells"][0]
+        for i in (0, 3, 6)]
+    assert cells[0] == "not reached in 2 of 3 runs"
+    # the run that never recovers ranks last: the median is the second of three
+    assert cells[1] == ("20 days [10 days – 20 days] (not reached in 1 of 3 runs) on "
+                        "2021-06-01 … 2021-06-11")
+    assert cells[2].startswith("20 days [") and cells[2].endswith("2021-06-01 … 2021-06-21")
+
+
+def test_the_report_of_a_run_shows_upward_and_downward_adjustments(report_html: str) -> None:
+    assert "title='largest_downward_adjustment'" in report_html
+    assert "title='largest_upward_adjustment'" in report_html
+    assert "title='largest_adjustment'" not in report_html
 
 
 # ---------------------------------------------------------------------------- in a browser

@@ -38,7 +38,7 @@ from sim.state import (
 from sim.world import World, day_index
 
 F64 = NDArray[np.float64]
-Departure = tuple[frozenset[int], frozenset[int], float]
+Departure = tuple[frozenset[int], frozenset[int], float, bool]
 FIT = 1e-9  # kernels.admit_fifo: a rig fits if it overshoots by less than 1e-9 of itself
 
 
@@ -48,9 +48,10 @@ def fits(free: float, mw: float) -> bool:
 
 
 def departures_by_day(world: World) -> dict[int, list[Departure]]:
-    """Pools' departures by day: (pools, regions, fraction) — a pool ban or a pool's
-    stop_service sends off all but the VPN leakage; a wind-down an even share of those left
-    each day; a shutdown everyone (the days sim/agents/pools.py and regulators.py act on)."""
+    """Pools' departures by day: (pools, regions, fraction, underground too) — a pool ban or
+    a pool's stop_service sends off all but the VPN leakage; a wind-down an even share of those
+    left each day; a shutdown everyone, underground miners too (the days sim/agents/pools.py
+    and regulators.py act on)."""
     sc, geo = world.scenario, world.geo
     everywhere = frozenset(range(world.num_regions))
 
@@ -66,19 +67,19 @@ def departures_by_day(world: World) -> dict[int, list[Departure]]:
             pools = frozenset(p for p, spec in enumerate(sc.pools)
                               if policy.pools is None or spec.name in policy.pools)
             out[max(day_index(sc, policy.date), 0)].append(
-                (pools, covered([policy.region]), 1.0 - policy.vpn_leakage))
+                (pools, covered([policy.region]), 1.0 - policy.vpn_leakage, False))
     for p, spec in enumerate(sc.pools):
         for event in spec.events:
             if isinstance(event, PoolStopService):
                 out[max(day_index(sc, event.date), 0)].append(
-                    (frozenset([p]), covered(event.regions), 1.0 - event.vpn_leakage))
+                    (frozenset([p]), covered(event.regions), 1.0 - event.vpn_leakage, False))
             elif isinstance(event, PoolShutdown):
                 end = day_index(sc, event.date)
                 first = max(end - event.wind_down_days, 0)
                 if event.wind_down_days > 0:
                     for day in range(first, end):
-                        out[day].append((frozenset([p]), everywhere, 1.0 / (end - day)))
-                out[max(end, first)].append((frozenset([p]), everywhere, 1.0))
+                        out[day].append((frozenset([p]), everywhere, 1.0 / (end - day), True))
+                out[max(end, first)].append((frozenset([p]), everywhere, 1.0, True))
     return dict(out)
 
 
@@ -90,6 +91,7 @@ class Pools:
         self.world = world
         self.departures = departures
         self.open: list[bool] = world.pool_open.tolist()
+        self.banned: list[bool] = world.banned().tolist()
         self.serving: list[list[bool]] = world.pool_serves.tolist()
         self._cum: dict[tuple[int, int, int], list[float]] = {}
 

@@ -78,8 +78,11 @@ class PoolChoice(Protocol):
     """Today's pools (institutions.Pools): which pools stop serving whom, and the choice of
     a rig that must leave its pool."""
 
-    #: (pools, regions, fraction): miners of those pools there leave with that probability
-    departures: list[tuple[frozenset[int], frozenset[int], float]]
+    #: (pools, regions, fraction, underground): miners of those pools there leave with that
+    #: probability (underground ones too where the pool shuts down)
+    departures: list[tuple[frozenset[int], frozenset[int], float, bool]]
+    #: per region: whether a ban is in force there today
+    banned: list[bool]
 
     def serves(self, rig: Rig) -> bool: ...
 
@@ -143,11 +146,14 @@ def reassign(rig: Rig, day: int, pools: PoolChoice, rng: Draws) -> None:
 
 def morning(rig: Rig, day: int, pools: PoolChoice, rng: Draws) -> None:
     """Start of the day: miners leaving pools that stop serving or wind down today
-    (pools.leave_pools: with probability `fraction`, rigs not in transit, underground or
-    retired); then a shipment due today queues at its destination and picks another pool if
-    its own does not serve it there (miners.resolve_timers); a hibernation ends."""
-    for leaving, regions, fraction in pools.departures:
-        if (rig.status not in (IN_TRANSIT, RETIRED, UNDERGROUND) and rig.pool in leaving
+    (pools.leave_pools: with probability `fraction`, rigs not in transit or retired, and not
+    underground unless the pool shuts down); then a shipment due today queues at its
+    destination and picks another pool if its own does not serve it there
+    (miners.resolve_timers); a hibernation ends; where no ban is in force, underground rigs
+    resurface and forced-off ones whose pool serves them queue (miners.come_back)."""
+    for leaving, regions, fraction, underground in pools.departures:
+        if (rig.status not in (IN_TRANSIT, RETIRED)
+                and (underground or rig.status != UNDERGROUND) and rig.pool in leaving
                 and rig.region in regions and rng.random() < fraction):
             reassign(rig, day, pools, rng)
     if rig.t_due <= day:
@@ -157,6 +163,11 @@ def morning(rig: Rig, day: int, pools: PoolChoice, rng: Draws) -> None:
                 reassign(rig, day, pools, rng)
         elif rig.status == BANNED_OFF:
             rig.t_due = NEVER
+    if not pools.banned[rig.region]:
+        if rig.status == UNDERGROUND:
+            rig.status = ONLINE
+        elif rig.status == BANNED_OFF and pools.serves(rig):
+            queue(rig, day)
 
 
 # ------------------------------------------------------------------------------ economics
@@ -198,9 +209,7 @@ def switch(rig: Rig, t: Today) -> None:
 
 def enforce(rig: Rig, t: Today, rng: Draws) -> None:
     """A rig online, offline or queued is hit with its region's ban probability, one
-    underground is found with the detection probability; where mining is allowed again,
-    underground rigs resurface and forced-off ones whose pool serves them queue
-    (miners.enforce)."""
+    underground is found with the detection probability (miners.enforce)."""
     status, r = rig.status, rig.region
     if status == ONLINE or status == OFFLINE or status == QUEUED:
         p = t.p_ban[r]
@@ -210,12 +219,6 @@ def enforce(rig: Rig, t: Today, rng: Draws) -> None:
         p = t.p_detect[r]
         if p > 0.0 and rng.random() < p:
             force_off(rig, t.day)
-    if not t.banned[r]:
-        if rig.status == UNDERGROUND:
-            rig.status = ONLINE
-        elif (rig.status == BANNED_OFF and t.pool_open[rig.pool]
-              and t.pool_serves[rig.pool][r]):
-            queue(rig, t.day)
 
 
 def may_exit(rig: Rig, t: Today, rng: Draws) -> bool:

@@ -163,10 +163,24 @@ def resolve_timers(world: World) -> None:
 EXPOSED = (ONLINE, OFFLINE, SUSPENDED, QUEUED)
 
 
+def come_back(world: World) -> None:
+    """Where no ban is in force (one has been lifted), underground rigs come back online and
+    forced-off or hibernating rigs whose pool serves the region queue for capacity again —
+    before the day's admission, so that a lift takes effect on its own day."""
+    fleet = world.fleet
+    g = fleet.group
+    allowed = ~world.banned()[g("region")]
+    tally = fleet.tally
+    surfacing = np.flatnonzero(allowed & (tally[:, UNDERGROUND] > 0))
+    fleet.move(keys_of(surfacing, UNDERGROUND), ONLINE)
+    served = allowed & world.pool_open[g("pool")] & world.pool_serves[g("pool"), g("region")]
+    back = np.concatenate([keys_of(np.flatnonzero(served & (tally[:, s] > 0)), s)
+                           for s in (BANNED_OFF, HIBERNATING)])
+    fleet.move(back, QUEUED, t_since=world.day)
+
+
 def enforce(world: World) -> None:
-    """Bans force rigs off (cut-offs all at once); underground rigs are detected. Where a ban
-    has been lifted, underground rigs come back online and forced-off rigs whose pool serves
-    the region queue for capacity again."""
+    """Bans force rigs off (cut-offs all at once); underground rigs are detected."""
     p_ban = world.ban_probability()
     p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
     rng = world.streams["enforcement"]
@@ -187,16 +201,6 @@ def enforce(world: World) -> None:
             for r, group in hit.items():
                 out = group.take(kernels.thin(rng, group.counts, float(p[r])))
                 world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
-    fleet = world.fleet
-    g = fleet.group
-    allowed = ~world.banned()[g("region")]
-    tally = fleet.tally
-    surfacing = np.flatnonzero(allowed & (tally[:, UNDERGROUND] > 0))
-    fleet.move(keys_of(surfacing, UNDERGROUND), ONLINE)
-    served = allowed & world.pool_open[g("pool")] & world.pool_serves[g("pool"), g("region")]
-    back = np.concatenate([keys_of(np.flatnonzero(served & (tally[:, s] > 0)), s)
-                           for s in (BANNED_OFF, HIBERNATING)])
-    fleet.move(back, QUEUED, t_since=world.day)
 
 
 class Relocation:
@@ -462,6 +466,7 @@ def purchase(world: World) -> None:
 def daily_step(world: World) -> Economics:
     """One day of the fleet (the chain and the recorder follow in the engine)."""
     resolve_timers(world)
+    come_back(world)
     admit_queued(world)
     econ = economics(world, mining_hashrate(world))
     switch(world, econ)
