@@ -246,12 +246,12 @@ def _headline(results: Any, echo: Echo) -> None:
     from sim.report import summary_rows
 
     data = RunData.from_results(results)
-    wanted = ("pre_shock_hashrate", "trough_hashrate", "drop", "largest_adjustment",
-              "days_to_recover_90")
+    wanted = ("pre_shock_hashrate", "trough_hashrate", "drop", "largest_upward_adjustment",
+              "largest_downward_adjustment", "days_to_recover_90")
     echo(click.style("\nWhat happened", bold=True))
     for row in summary_rows(data):
         if row["metric"] in wanted:
-            echo(f"  {row['coin']:<10} {row['name']:<32} {row['cells'][0]}")
+            echo(f"  {row['coin']:<10} {row['name']:<40} {row['cells'][0]}")
 
 
 def _write_report(results: Any, target: Path, echo: Echo) -> Path | None:
