@@ -181,3 +181,34 @@ def test_true_or_false_is_not_a_number() -> None:
     doc["regions"][0]["electricity_monthly_usd_per_kwh"] = [0.05] * 11 + [False]
     with pytest.raises(ScenarioError, match="expected a number"):
         load_doc(doc)
+
+
+def test_a_closed_pipe_is_left_to_click_not_reported_as_a_file_error() -> None:
+    """`hashsim summarize DIR | head` once printed "error: Broken pipe" (exit 2): a reader
+    that leaves early is not a file-system failure. Click then ends quietly (exit 1)."""
+    import subprocess
+    import sys
+
+    from sim.commands.common import report_errors
+
+    @report_errors
+    def prints() -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        prints()
+
+    @report_errors
+    def refused() -> None:
+        raise PermissionError(13, "Permission denied", "/x")
+
+    with pytest.raises(SystemExit) as exit_:
+        refused()
+    assert exit_.value.code == 2
+    # end to end: a wrapped command whose reader has gone prints no error
+    code = ("import sys, click\nfrom sim.commands.common import report_errors\n"
+            "@click.command()\n@report_errors\ndef big():\n"
+            "    for i in range(200000): click.echo('x' * 60)\nbig()\n")
+    proc = subprocess.run(f"{sys.executable} -c \"{code}\" | head -c 10 > /dev/null",
+                          shell=True, capture_output=True, text=True, timeout=60)
+    assert "error" not in proc.stderr.lower(), proc.stderr

@@ -68,6 +68,8 @@ def report_errors(func: F | None = None, *, interrupted: str = "interrupted: not
                  "written", err.exit_code)
         except HashsimError as err:
             fail(f"error: {err}", err.exit_code)
+        except BrokenPipeError:  # `hashsim … | head`: the reader left; click ends quietly
+            raise
         except OSError as err:  # the file system refused (a path, a permission, a full disk)
             where = f" ({err.filename})" if err.filename else ""
             fail(f"error: {err.strerror or err}{where}", 2)

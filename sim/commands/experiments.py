@@ -91,6 +91,12 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
     click.echo(f"wrote {target}/ ({report.num_tasks} runs: {ran} ran, {report.skipped} kept "
                f"from before, {len(report.failed)} failed; {report.executor}; "
                f"{report.wall_time_s:.1f} s; seed {plan.seed})", err=True)
+    if report.removed:
+        click.echo(f"removed {', '.join(report.removed)}: computed from the tables before this "
+                   "resume; run `hashsim summarize` (sensitivity, report) again", err=True)
+    if report.ran and resume and (target / "figures").is_dir():
+        click.echo(f"note: {target / 'figures'} predates this resume; `hashsim plot "
+                   f"{target}` redraws it", err=True)
     if report.failed:
         for f in report.failed[:10]:
             click.echo(f"  failed: sample {f['sample']} arm {f['arm']} replicate "
@@ -203,8 +209,11 @@ def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str
     write(df, target)
     level = f"{confidence:.0%}"
     for (arm, coin_name), group in df.groupby(["arm", "coin"], sort=False):
+        unit = group["unit"].iloc[0] if "unit" in group.columns else ""
+        per = (f"; mu, mu* and sigma in {unit} per the parameter's full range" if unit
+               and "mu" in df.columns else "")
         click.echo(f"\n{metric} · {arm} · {coin_name}  ({level} bootstrap intervals, "
-                   f"n = {group['n'].iloc[0]})")
+                   f"n = {group['n'].iloc[0]}{per})")
         for row in records(group):
             if "S1" in df.columns:
                 click.echo(f"  {row['parameter']:<24} S1 {row['S1']:7.3f} [{row['S1_low']:6.3f}, "
@@ -253,9 +262,14 @@ def compare(a: Path, b: Path, output: Path | None, table: str, arms: Sequence[st
     interval of the delta, and the NRMSE of the main series (100·RMS(B − A)/mean|A|).
     """
     from sim.experiments import compare as cmp
+    from sim.experiments.ensemble import incomplete_warning
 
     side_a = cmp.load_side(a, table, arms)
     side_b = cmp.load_side(b, table, arms)
+    for side in (side_a, side_b):  # failed runs are in no table: their means leave them out
+        warning = incomplete_warning(side.path, "compare") if side.kind == "sweep" else None
+        if warning is not None:
+            click.echo(f"{side.path}: {warning}", err=True)
     plots = not no_plots and side_a.series is not None and side_b.series is not None
     if output is not None:  # an existing folder, or plots without matplotlib: before any output
         cmp.check_output(output, force, plots)
@@ -289,7 +303,7 @@ def _print_comparison(result: Any) -> None:
     m = result.metrics
     if not m.empty:
         keys = [c for c in ("arm", "sample", "coin") if c in m.columns]
-        click.echo("\nmetrics: A → B, delta (relative) [CI of the delta]")
+        click.echo("\nmetrics: A → B, delta (relative) [CI of the delta]  unit")
         for key, group in m.groupby(keys, sort=False) if keys else [((), m)]:
             label = " · ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
             if label:
@@ -299,8 +313,10 @@ def _print_comparison(result: Any) -> None:
                     f" [{_g(row['ci_low'])}, {_g(row['ci_high'])}]"
                 pct = row["delta_pct"]
                 rel = "" if pct != pct else f" ({pct:+.2f} %)"
+                unit = row.get("unit")
+                unit = f"  {unit}" if isinstance(unit, str) and unit else ""
                 click.echo(f"    {row['metric']:<32} {_g(row['a_mean'])} → {_g(row['b_mean'])}"
-                           f"  {_g(row['delta'])}{rel}{ci}{coverage(row)}")
+                           f"  {_g(row['delta'])}{rel}{ci}{unit}{coverage(row)}")
     n = result.nrmse
     if not n.empty:
         click.echo("\nseries: NRMSE (% of mean |A|)")

@@ -77,6 +77,8 @@ def _fmt(value: float, spec: str, unit: str = "") -> str:
 
 
 def format_table(table: pd.DataFrame, rule: str) -> str:
+    """The backtest table as text, each value in the unit of its row's `unit` column (hash
+    rates in EH/s or TH/s, shares in %)."""
     scale, unit = (1e18, "EH/s") if rule == "bitcoin" else (1e12, "TH/s")
 
     def show(value: Any, row_unit: str) -> str:
@@ -86,8 +88,8 @@ def format_table(table: pd.DataFrame, rule: str) -> str:
             return f"{float(value) / scale:.1f}"
         if row_unit == "date":
             return str(value)
-        if row_unit == "fraction":
-            return f"{float(value):.3f}"
+        if row_unit == "fraction":  # a share: shown in % (backtest.csv keeps the fraction)
+            return f"{100 * float(value):.1f}"
         return f"{float(value):.2f}"
 
     head = f"{'check':<32} {'tier':<9} {'date':<23} {'unit':<6} {'observed':>10} " \
@@ -95,7 +97,7 @@ def format_table(table: pd.DataFrame, rule: str) -> str:
     lines = [head, "-" * len(head)]
     for _, r in table.iterrows():
         u = r["unit"]
-        shown_unit = unit if u == "H/s" else ("" if u in ("date", "fraction") else u)
+        shown_unit = {"H/s": unit, "date": "", "fraction": "%"}.get(u, u)
         band = f"{show(r['low'], u)} … {show(r['high'], u)}"
         spread = f"{show(r['simulated_p05'], u)} … {show(r['simulated_p95'], u)}"
         ok = {True: "yes", False: "NO"}.get(r["within_band"], "")
@@ -130,8 +132,8 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
 
     Minimises the backtest objective (squared distance of each check from the centre of its
     band, in half-widths, plus NRMSE² of the hashrate series) with bounded Nelder–Mead, every
-    evaluation on the same seeds. Writes fitted.csv, history.csv and calibrated.yaml (the
-    scenario with the fitted values filled in).
+    evaluation on the same seeds. Writes fitted.csv, history.csv, calibrated.yaml (the
+    scenario with the fitted values filled in) and calibration.json (what repeats the fit).
     """
     import shutil
     import tempfile
@@ -162,16 +164,48 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
                      max_evaluations=max_evaluations, on_evaluation=tick)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    import pandas as pd
-
-    result.table().to_csv(tmp / "fitted.csv", index=False)
-    pd.DataFrame(result.history).rename_axis("evaluation").to_csv(tmp / "history.csv")
-    write_calibrated(path, result.best, tmp / "calibrated.yaml")
-    if target.exists():
-        shutil.rmtree(target)
-    tmp.rename(target)
+    try:  # everything into a hidden folder, renamed into place: never half a fit
+        result.table().to_csv(tmp / "fitted.csv", index=False)
+        pd.DataFrame(result.history).rename_axis("evaluation").to_csv(tmp / "history.csv")
+        write_calibrated(path, result.best, tmp / "calibrated.yaml")
+        _write_provenance(tmp / "calibration.json", path, parsed, result, seed, replicates,
+                          max_evaluations)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     for p in parsed:
         click.echo(f"  {p.path:<40} {result.best[p.path]:.6g}   [{p.low:g}, {p.high:g}]")
     click.echo(f"objective {result.start_objective:.4g} → {result.objective:.4g} in "
                f"{result.evaluations} runs ({result.message})")
     click.echo(f"wrote {target}/calibrated.yaml", err=True)
+
+
+def _write_provenance(target: Path, source: Path, params: list[Any], result: Any, seed: int,
+                      replicates: int, max_evaluations: int) -> None:
+    """calibration.json: the scenario file (and its sha256), the bounds, seed, replicates and
+    budget, the objectives, the command and the library versions — what repeats the fit."""
+    import hashlib
+    import json
+    import shlex
+
+    from sim.results import git_commit, versions
+
+    words = ["hashsim", "calibrate", str(source),
+             *(w for p in params for w in ("--param", f"{p.path}={p.low!r}:{p.high!r}")),
+             "-r", str(replicates), "--seed", str(seed), "--max-evaluations",
+             str(max_evaluations)]
+    doc = {
+        "scenario_file": str(source),
+        "scenario_sha256": hashlib.sha256(Path(source).read_bytes()).hexdigest(),
+        "parameters": [{"path": p.path, "low": p.low, "high": p.high,
+                        "value": result.best[p.path]} for p in params],
+        "seed": seed, "replicates": replicates, "max_evaluations": max_evaluations,
+        "evaluations": result.evaluations, "start_objective": result.start_objective,
+        "objective": result.objective, "message": result.message,
+        "repeat": shlex.join(words), "command": sys.argv, "versions": versions(),
+        "git_commit": git_commit(),
+    }
+    target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")

@@ -84,9 +84,14 @@ def _combine_parquet(files: list[Path], target: Path) -> None:
     if not files:
         pq.write_table(pa.table({}), target)
         return
-    schemas = [pq.read_schema(f) for f in files]
-    schema = pa.unify_schemas([s.remove_metadata() for s in schemas],
-                              promote_options="permissive")
+    # An empty table (no migration in a no-ban arm) has float64 columns from pandas: it would
+    # promote the rows' int64 counts to float64. Only shards with rows decide the types.
+    filled = [f for f in files if pq.read_metadata(f).num_rows > 0] or files
+    schemas = [pq.read_schema(f).remove_metadata() for f in filled]
+    names = {n for s in schemas for n in s.names}
+    schemas += [pa.schema([field for field in pq.read_schema(f).remove_metadata()
+                           if field.name not in names]) for f in files if f not in filled]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
     with pq.ParquetWriter(target, schema) as writer:
         for f in files:
             table = pq.read_table(f)
@@ -116,8 +121,8 @@ def read_table(path: str | os.PathLike[str], columns: Sequence[str] | None = Non
         names = pq.read_schema(p).names
         cols = [c for c in columns if c in names] if columns is not None else None
         df = pq.read_table(p, columns=cols).to_pandas()
-        if "date" in df.columns:
-            df["date"] = df["date"].astype(str)
+        if "date" in df.columns:  # ISO text as from CSV, a missing date stays missing
+            df["date"] = df["date"].astype(str).mask(df["date"].isna())
         return df
     wanted = set(columns) if columns is not None else None
     return pd.read_csv(p, usecols=(lambda c: c in wanted) if wanted is not None else None,

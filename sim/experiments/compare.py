@@ -193,6 +193,9 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
             raise InputError(f"{p}: not a results folder (no run.json or manifest.json)")
         summary_path, series_path = table_path(p, "summary"), table_path(p, table)
         if summary_path is None:
+            from sim.experiments.ensemble import check_finished
+
+            check_finished(p, "compare")
             raise InputError(f"{p}: no summary table")
         if series_path is None:
             raise NotComparableError(f"{p}: no {table} table")

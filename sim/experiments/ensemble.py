@@ -152,9 +152,11 @@ def failed_runs(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return [f for f in failed if isinstance(f, dict)] if isinstance(failed, list) else []
 
 
-def incomplete_warning(directory: str | os.PathLike[str]) -> str | None:
+def incomplete_warning(directory: str | os.PathLike[str], then: str = "summarize"
+                       ) -> str | None:
     """What a reader of a sweep's statistics must know when the sweep is not complete: the
-    runs that failed (absent from the tables) or a sweep that did not finish; else None."""
+    runs that failed (absent from the tables) or a sweep that did not finish; else None.
+    ``then`` is the command to run again once it is complete."""
     manifest = _manifest(directory)
     if not manifest:
         return None
@@ -168,13 +170,25 @@ def incomplete_warning(directory: str | os.PathLike[str]) -> str | None:
         more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
         return (f"warning: {len(failed)} of {total} runs of this sweep failed ({where}{more}; "
                 f"manifest.json lists them, errors/ has their tracebacks): the ensemble is "
-                f"incomplete and these statistics leave them out (column n_failed). Rerun "
-                f"them with `{rerun}`, then summarize again.")
+                f"incomplete and these statistics leave them out"
+                f"{' (column n_failed)' if then == 'summarize' else ''}. Rerun them with "
+                f"`{rerun}`, then {then} again.")
     if status not in (None, "complete"):
         return (f"warning: this sweep did not finish (status {status!r} in manifest.json): "
                 f"the tables may lack runs or be those of an earlier attempt. Finish it with "
-                f"`{rerun}`, then summarize again.")
+                f"`{rerun}`, then {then} again.")
     return None
+
+
+def check_finished(directory: str | os.PathLike[str], then: str) -> None:
+    """Raise InputError, naming the `--resume` command, if ``directory`` holds a sweep that
+    was stopped before it wrote its combined tables (killed, or interrupted)."""
+    manifest = _manifest(directory)
+    if manifest and manifest.get("status") != "complete":
+        raise InputError(f"{directory}: this sweep did not finish (status "
+                         f"{manifest.get('status')!r} in manifest.json), so it has no "
+                         f"combined tables yet; finish it with "
+                         f"`{resume_command(directory, manifest)}`, then {then} again")
 
 
 def _manifest(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -231,6 +245,7 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     src = Path(directory)
     network_path, summary_path = table_path(src, "network"), table_path(src, "summary")
     if network_path is None or summary_path is None:
+        check_finished(src, "summarize")
         raise InputError(f"{src}: no network and summary tables (is it a results folder, "
                            "and has the sweep finished?)")
     by = ["arm", "sample"] if by_sample else ["arm"]

@@ -48,6 +48,10 @@ from sim.experiments.plan import Plan, Task
 FAULTS_ENV = "HASHSIM_INJECT_FAULTS"
 MANIFEST = "manifest.json"
 FORMATS = ("csv", "parquet")
+#: Files other commands derive from a sweep's combined tables and write into its folder
+#: (`summarize`, `sensitivity`, `report`): stale once a resume changes the tables.
+DERIVED = ("ensemble_series.csv", "ensemble_metrics.csv", "ensemble_differences.csv",
+           "sensitivity_*.csv", "report.html")
 
 
 class SweepInterrupted(HashsimError):
@@ -77,6 +81,7 @@ class SweepReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
     executor: str = ""
     wall_time_s: float = 0.0
+    removed: list[str] = field(default_factory=list)  # stale derived files (see DERIVED)
 
     @property
     def ok(self) -> bool:
@@ -145,6 +150,9 @@ def encode(df: pd.DataFrame, fmt: str) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    # An empty text ("no date") is a missing value, as it reads back from CSV.
+    text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    df = df.assign(**{c: df[c].mask(df[c] == "") for c in text}) if text else df
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buffer)
     return buffer.getvalue()
@@ -194,6 +202,8 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
     with Pool(jobs or default_jobs(), scheduler, len(pending)) as pool:
         _prepare_directory(plan, out, keep)
+        if keep and pending:  # the combined tables will change: what was derived is stale
+            report.removed = _remove_derived(out)
         report.executor = manifest["executor"] = pool.description
         _write_json(out / MANIFEST, {**manifest, "status": "running"})
         try:
@@ -427,6 +437,14 @@ def _clean_temporaries(out: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+
+
+def _remove_derived(out: Path) -> list[str]:
+    """Delete the files of :data:`DERIVED` in ``out``; their names, sorted."""
+    removed = sorted({p.name for pattern in DERIVED for p in out.glob(pattern) if p.is_file()})
+    for name in removed:
+        (out / name).unlink(missing_ok=True)
+    return removed
 
 
 def _remove(out: Path) -> None:

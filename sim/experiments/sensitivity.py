@@ -145,8 +145,11 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
                            f"this sweep's design is {kind!r} (use `hashsim summarize`)")
     path = table_path(directory, "summary")
     if path is None:
+        from sim.experiments.ensemble import check_finished
+
+        check_finished(directory, "analyse")
         raise InputError(f"{directory}: no summary table (has the sweep finished?)")
-    columns = ["sample", "arm", "replicate", "coin", "metric", "value"]
+    columns = ["sample", "arm", "replicate", "coin", "metric", "value", "unit"]
     try:
         summary = read_table(path, columns)
     except pd.errors.EmptyDataError:  # every run failed: the combined table is empty
@@ -172,6 +175,9 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
     coin = coin or coins[0]
     if coin not in coins:
         raise UsageError(f"no coin '{coin}' in {path}; coins are: {', '.join(coins)}")
+    units = summary.loc[summary["coin"] == coin, "unit"].dropna() \
+        if "unit" in summary.columns else pd.Series(dtype=str)
+    unit = str(units.iloc[0]) if len(units) else ""
     parts = []
     for arm in arms or known_arms:
         sel = summary[(summary["coin"] == coin) & (summary["arm"] == arm)]
@@ -184,6 +190,7 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
         df.insert(0, "arm", arm)
         df.insert(1, "coin", coin)
         df.insert(2, "metric", metric)
+        df.insert(3, "unit", unit)  # of the metric: Morris' effects are in it (per full range)
         parts.append(df)
     return pd.concat(parts, ignore_index=True)
 
