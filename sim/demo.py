@@ -49,14 +49,18 @@ class DemoOutcome:
 
 
 def find_scenario(name: str) -> Any:
-    """Load a bundled scenario by name (or a file); a clear error if there is none."""
+    """Load a scenario file or a bundled scenario by name; a clear error if there is none.
+
+    A file of that name wins; a folder of that name does not hide the bundled scenario (a
+    class that ran ``hashsim run tutorial -o tutorial`` can still run ``hashsim demo``)."""
     import sim
     from sim.bundled import bundled_scenarios, resolve
 
     path = resolve(name)
-    if not path.exists():
+    if not path.is_file():
         names = ", ".join(bundled_scenarios()) or "none"
-        raise UnknownScenarioError(f"no scenario {name!r}: not a file and not bundled "
+        what = "a folder, not a scenario file" if path.is_dir() else "not a file"
+        raise UnknownScenarioError(f"no scenario {name!r}: {what} and not bundled "
                                    f"(bundled: {names})")
     return sim.load(path)
 

@@ -203,6 +203,20 @@ def target_block_time(data: RunData, coin: str) -> float | None:
     return None
 
 
+def block_time_unit(data: RunData, coin: str) -> tuple[float, str]:
+    """Seconds per display unit of `coin`'s block time: minutes for Bitcoin's 10, seconds for a
+    chain whose blocks come in under two minutes (Ethereum's 13 s is not 0.22 min)."""
+    target = target_block_time(data, coin)
+    if target is None:
+        net = data.tables["network"]
+        times = (pd.to_numeric(net.loc[net["coin"] == coin, "mean_block_time_s"],
+                               errors="coerce").to_numpy(dtype=float)
+                 if "mean_block_time_s" in net.columns else np.array([]))
+        times = times[np.isfinite(times)]
+        target = float(np.median(times)) if len(times) else 600.0
+    return (60.0, "min") if target >= 120.0 else (1.0, "s")
+
+
 def energy_series(data: RunData) -> pd.DataFrame:
     """Daily energy (MWh) and cumulative CO₂ (t) per member, summed over leaf regions."""
     leaves = data.leaf_regions()

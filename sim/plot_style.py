@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.plot_series import Marker
-from sim.rundata import MissingExtraError
+from sim.plot_series import Marker, key_order
+from sim.rundata import MissingExtraError, RunData
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -79,8 +79,16 @@ def clip(text: str, width: int = 30) -> str:
 
 
 def date_axis(ax: Axes) -> None:
+    """Dates on the x axis; whole days at most (the data are daily: a run of a few days gets
+    day ticks, not 03:00, 06:00, …). Call it after the data are drawn."""
     import matplotlib.dates as mdates
 
+    low, high = ax.get_xlim()
+    days = high - low  # matplotlib's date numbers count days
+    if days < 12:
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, int(np.ceil(days / 6)))))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
+        return
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -132,40 +140,48 @@ def draw_band(ax: Axes, b: pd.DataFrame, scale: float, colour: str, label: str,
                         lw=0, label=f"5–95 % of {members} runs")
 
 
-def colours(n: int) -> list[Any]:
-    import matplotlib
-
-    cmap = matplotlib.colormaps["tab20" if n > 10 else "tab10"]
-    return [cmap(i % cmap.N) for i in range(n)]
-
-
 #: The colours of matplotlib's tab10 (and the report's palette), in order, by name.
 TAB10_NAMES = ("blue", "orange", "green", "red", "purple", "brown", "pink", "grey", "olive",
                "cyan")
+#: Categorical colours of every figure and of the report: tab10, then its light variants
+#: (tab20's colours, the saturated ten first), so that up to 20 keys all differ.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+           "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 
 
 def palette_slots(keys: Sequence[str]) -> list[int]:
-    """A tab10 slot for each key: a key that names a colour (blue_country, red-pool) gets that
-    colour, so a class never sees Green Country drawn in red; the others take the unused slots
-    in order (past ten, the slots repeat)."""
+    """A :data:`PALETTE` slot for each key: a key that names a colour (blue_country, red-pool)
+    gets that colour, so a class never sees Green Country drawn in red; the others take the
+    unused slots in order: the saturated ten while there are at most ten keys, else all 20
+    (past 20, the slots repeat)."""
+    size = len(TAB10_NAMES) if len(keys) <= len(TAB10_NAMES) else len(PALETTE)
     wanted: dict[int, int] = {}
     for i, key in enumerate(keys):
         words = key.lower().replace("-", "_").replace("gray", "grey").split("_")
         slot = next((TAB10_NAMES.index(w) for w in words if w in TAB10_NAMES), None)
         if slot is not None and slot not in wanted.values():
             wanted[i] = slot
-    free = iter([k for k in range(len(TAB10_NAMES)) if k not in wanted.values()]
-                + list(range(len(keys))))
-    return [wanted[i] if i in wanted else next(free) % len(TAB10_NAMES)
-            for i in range(len(keys))]
+    free = iter([k for k in range(size) if k not in wanted.values()] + list(range(len(keys))))
+    return [wanted[i] if i in wanted else next(free) % size for i in range(len(keys))]
 
 
-def named_colours(keys: Sequence[str]) -> dict[str, Any]:
-    """Matplotlib colours for `keys` (see :func:`palette_slots`; tab20 past ten keys)."""
-    if len(keys) > len(TAB10_NAMES):
-        return dict(zip(keys, colours(len(keys)), strict=True))
-    tab10 = colours(len(TAB10_NAMES))
-    return {k: tab10[slot] for k, slot in zip(keys, palette_slots(keys), strict=True)}
+def named_colours(keys: Sequence[str]) -> dict[str, str]:
+    """Colours (hex) for `keys`: see :func:`palette_slots`."""
+    return {k: PALETTE[slot] for k, slot in zip(keys, palette_slots(keys), strict=True)}
+
+
+def region_colours(data: RunData) -> dict[str, str]:
+    """One colour per region for every figure of a run (shares, flows, the Sankey, arrivals,
+    every coin and arm alike): leaf regions by their first-day share, then any other region
+    a flow names."""
+    leaves = data.leaf_regions()
+    keys = [str(k) for k in key_order(leaves, "share", "region")] if len(leaves) else []
+    flows = data.tables["flows"]
+    for col in ("origin", "destination"):
+        if col in flows.columns:
+            keys += sorted(set(flows[col].astype(str)) - set(keys) - {""})
+    return named_colours(keys)
 
 
 def arm_grid(plt: Any, rows: int, arms: Sequence[str], height: float) -> tuple[Figure, Any]:

@@ -28,6 +28,7 @@ from sim.plot_series import (
     MARKER_KINDS,
     Marker,
     bands,
+    block_time_unit,
     cumulative_arrivals,
     energy_series,
     flow_totals,
@@ -43,6 +44,7 @@ from sim.plot_series import (
 )
 from sim.plot_style import (
     ARM_COLOURS,
+    PALETTE,
     STATUS_COLOURS,
     STATUS_LABELS,
     STATUSES,
@@ -56,6 +58,7 @@ from sim.plot_style import (
     draw_markers,
     named_colours,
     pyplot,
+    region_colours,
     require,
     si_scale,
 )
@@ -75,14 +78,15 @@ if TYPE_CHECKING:
     from sim.results import Results
 
 __all__ = [
-    "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "STATUSES",
+    "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "PALETTE", "STATUSES",
     "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError",
-    "MissingPathError", "NotResultsError", "RunData", "bands", "check_figure", "clip",
-    "cluster_markers", "cumulative_arrivals", "energy_series", "fig_difficulty", "fig_energy",
-    "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools", "fig_regions", "fig_rigs",
-    "flow_totals", "key_order", "load_run", "markers", "member_sum", "monthly_books",
-    "observed_hashrate", "render", "require", "retargets", "rolling_mean", "run_data",
-    "si_scale", "stack_means", "target_block_time", "write_atomic", "write_figures",
+    "MissingPathError", "NotResultsError", "RunData", "bands", "block_time_unit",
+    "check_figure", "clip", "cluster_markers", "cumulative_arrivals", "energy_series",
+    "fig_difficulty", "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools",
+    "fig_regions", "fig_rigs", "flow_totals", "key_order", "load_run", "markers", "member_sum",
+    "monthly_books", "observed_hashrate", "region_colours", "render", "require", "retargets",
+    "rolling_mean", "run_data", "si_scale", "stack_means", "target_block_time", "write_atomic",
+    "write_figures",
 ]
 
 FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "facilities", "energy")
@@ -139,24 +143,29 @@ def fig_hashrate(data: RunData) -> Figure:
     return fig
 
 
-def fig_difficulty(data: RunData) -> Figure:
+def fig_difficulty(data: RunData) -> Figure | None:
     """Difficulty and 7-day mean block time per coin, with the first run's retargets marked."""
+    net = data.tables["network"]
+    if not {"difficulty", "mean_block_time_s"} <= set(net.columns):
+        return None
     plt = pyplot()
     coins = data.coins
     fig, axes = plt.subplots(2 * len(coins), 1, figsize=(7.5, 5.2 * len(coins)), sharex=True,
                              squeeze=False)
-    net, marks, pad = data.tables["network"], markers(data), 6.0
+    marks, pad = markers(data), 6.0
     smooth = rolling_mean(net, "mean_block_time_s", 7, by=["coin"])
     for k, coin in enumerate(coins):
         ax_d, ax_t = axes[2 * k, 0], axes[2 * k + 1, 0]
         part = net[net["coin"] == coin]
         dscale, dunit = si_scale(float(part["difficulty"].max()), "")
+        tscale, tunit = block_time_unit(data, coin)
         for i, arm in enumerate(data.arms):
             colour, n = ARM_COLOURS[i % len(ARM_COLOURS)], data.members(arm)
             draw_band(ax_d, bands(part[part["arm"] == arm], "difficulty"), dscale, colour,
                       data.arm_label(arm), n)
             sm = smooth[(smooth["coin"] == coin) & (smooth["arm"] == arm)]
-            draw_band(ax_t, bands(sm, "mean_block_time_s"), 60.0, colour, data.arm_label(arm), n)
+            draw_band(ax_t, bands(sm, "mean_block_time_s"), tscale, colour, data.arm_label(arm),
+                      n)
         rt = retargets(data, coin)
         if len(rt):
             on = part[part["arm"] == data.arms[0]].groupby("date")["difficulty"].median()
@@ -169,9 +178,9 @@ def fig_difficulty(data: RunData) -> Figure:
                                   textcoords="offset points", ha="center", fontsize=6.5)
         target = target_block_time(data, coin)
         if target:
-            ax_t.axhline(target / 60.0, color="0.3", lw=0.8, ls="--", label="target")
+            ax_t.axhline(target / tscale, color="0.3", lw=0.8, ls="--", label="target")
         ax_d.set_ylabel(f"{coin} difficulty" + (f" ({dunit})" if dunit else ""))
-        ax_t.set_ylabel(f"{coin} block time, 7-day mean (min)")
+        ax_t.set_ylabel(f"{coin} block time, 7-day mean ({tunit})")
         for ax in (ax_d, ax_t):
             pad = draw_markers(ax, marks, data.span, labels=ax is axes[0, 0]) or pad
             date_axis(ax)
@@ -180,17 +189,19 @@ def fig_difficulty(data: RunData) -> Figure:
     return fig
 
 
-def fig_regions(data: RunData) -> Figure:
+def fig_regions(data: RunData) -> Figure | None:
     """Stacked shares of the coin's hashrate by (leaf) region; arms side by side."""
-    plt = pyplot()
     leaves, coins = data.leaf_regions(), data.coins
+    if not len(leaves):
+        return None
+    plt = pyplot()
+    palette = region_colours(data)
     fig, axes = arm_grid(plt, len(coins), data.arms, 3.6)
     for r, coin in enumerate(coins):
         for c, arm in enumerate(data.arms):
             ax = axes[r, c]
             one = leaves[leaves["coin"] == coin]
             wide = stack_means(one, "share", "region", arm)
-            palette = named_colours(list(key_order(one, "share", "region")))
             if len(wide.columns):
                 ax.stackplot(wide.index, (wide.to_numpy().T * 100.0),
                              labels=[clip(data.label(x)) for x in wide.columns],
@@ -201,7 +212,7 @@ def fig_regions(data: RunData) -> Figure:
                 ax.set_title(f"{coin}" + (f" — {data.arm_label(arm)}" if arm else ""))
             date_axis(ax)
         axes[r, 0].set_ylabel("share of hashrate (%)")
-        axes[r, -1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+        axes[r, -1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), reverse=True)
     n = data.members(data.arms[0])
     what = f" of {coins[0]} hashrate" if len(coins) == 1 else ""
     runs = f" (mean of {n} runs)" if n > 1 else ""
@@ -209,13 +220,15 @@ def fig_regions(data: RunData) -> Figure:
     return fig
 
 
-def fig_rigs(data: RunData) -> Figure:
+def fig_rigs(data: RunData) -> Figure | None:
     """Rigs by status over time (every leaf region and coin), stacked; arms side by side."""
-    plt = pyplot()
     leaves = data.leaf_regions()
-    fig, axes = arm_grid(plt, 1, data.arms, 3.8)
     cols = [f"rigs_{s}" for s in STATUSES if f"rigs_{s}" in leaves.columns]
-    per = member_sum(leaves, cols) if len(leaves) else pd.DataFrame(columns=["arm", "date"])
+    if not len(leaves) or not cols:
+        return None
+    plt = pyplot()
+    fig, axes = arm_grid(plt, 1, data.arms, 3.8)
+    per = member_sum(leaves, cols)
     for c, arm in enumerate(data.arms):
         ax = axes[0, c]
         part = per[per["arm"] == arm]
@@ -234,10 +247,12 @@ def fig_rigs(data: RunData) -> Figure:
     return fig
 
 
-def fig_pools(data: RunData) -> Figure:
+def fig_pools(data: RunData) -> Figure | None:
     """Pool shares of each coin's hashrate (mean over runs); arms side by side."""
-    plt = pyplot()
     pools, coins = data.tables["pools"], data.coins
+    if not len(pools):
+        return None
+    plt = pyplot()
     fig, axes = arm_grid(plt, len(coins), data.arms, 3.4)
     for r, coin in enumerate(coins):
         for c, arm in enumerate(data.arms):
@@ -266,9 +281,18 @@ def fig_flows(data: RunData) -> Figure | None:
     if not len(data.tables["flows"]):
         return None
     fig, axes = plt.subplots(len(data.arms), 2, figsize=(11.0, 3.8 * len(data.arms)),
-                             squeeze=False, gridspec_kw={"width_ratios": [1, 1.3]})
+                             squeeze=False, gridspec_kw={"width_ratios": [1, 1.3],
+                                                         "hspace": 0.45})
+    palette = region_colours(data)
     for r, arm in enumerate(data.arms):
         tot = flow_totals(data, arm).head(15).iloc[::-1]
+        if not len(tot):  # an arm in which no rig moved: say so, draw no empty axes
+            for ax in axes[r]:
+                ax.set_axis_off()
+            axes[r, 0].set_title(f"origin → destination{' — ' + arm if arm else ''}")
+            axes[r, 0].text(0.5, 0.5, "no rigs moved", transform=axes[r, 0].transAxes,
+                            ha="center", va="center", color="0.35")
+            continue
         ax = axes[r, 0]
         names = [f"{clip(data.label(o), 24)} → {clip(data.label(d), 24)}"
                  for o, d in zip(tot["origin"], tot["destination"], strict=True)]
@@ -279,7 +303,6 @@ def fig_flows(data: RunData) -> Figure | None:
         ax.set_title(f"origin → destination{' — ' + arm if arm else ''}")
         cum = cumulative_arrivals(data, arm)
         ax = axes[r, 1]
-        palette = named_colours([str(d) for d in cum.columns])
         for dest in cum.columns:
             ax.plot(cum.index, cum[dest], color=palette[str(dest)], lw=1.2,
                     label=clip(data.label(dest)))
@@ -397,7 +420,8 @@ def write_figures(data: RunData | Results | str | os.PathLike[str],
     """Write every figure (or those in `only`) as ``<name>.<fmt>`` into `folder`.
 
     `data` is a `sim.Results`, a results folder or a `RunData` (see :func:`run_data`).
-    Each file is written under a temporary name and renamed into place. Figures with nothing
+    Every figure is drawn before the first file is written (an error leaves no half set), and
+    each file is written under a temporary name and renamed into place. Figures with nothing
     to show (no facilities, no migration) are skipped. Returns the paths written. An unknown
     figure name in `only` is a ValueError that lists the figures, raised before any is drawn.
     """
@@ -405,11 +429,11 @@ def write_figures(data: RunData | Results | str | os.PathLike[str],
         raise HashsimError(f"unknown format {fmt!r} (png or svg)")
     names = [check_figure(n) for n in ([only] if isinstance(only, str) else only or FIGURES)]
     data = run_data(data)
+    blobs = {name: render(data, name, fmt) for name in names}  # all drawn before any is written
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in names:
-        blob = render(data, name, fmt)
+    for name, blob in blobs.items():
         if blob is None:
             continue
         target = out / f"{name}.{fmt}"

@@ -29,16 +29,14 @@ import numpy as np
 import pandas as pd
 
 from sim import plots as P
-from sim.plot_style import palette_slots
+from sim.plot_style import PALETTE, named_colours, region_colours
 from sim.plots import RunData
 from sim.report_events import SourceEvent, source_events
+from sim.rundata import missing_note
 
 if TYPE_CHECKING:
     from sim.results import Results
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
-           "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; "
        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:")
 CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
@@ -110,10 +108,10 @@ def format_value(data: RunData, coin: str, unit: str, value: float, signed: bool
         return f"{value:+.2f} %" if signed or value < 0 else f"{value:.2f} %"
     if unit == "fraction":
         return f"{100 * value:.1f} %"
-    if unit == "MWh":
-        return f"{value / 1e3:,.1f} GWh"
-    if unit == "t":
-        return f"{value / 1e3:,.1f} kt"
+    if unit in ("MWh", "t"):  # energy in Wh and CO₂ in tonnes with an SI prefix, as the figures
+        wh = unit == "MWh"
+        scale, label = P.si_scale(value * 1e6 if wh else value, "Wh" if wh else "t")
+        return f"{(value * 1e6 if wh else value) / scale:,.1f} {label}"
     if unit.startswith("days"):
         return f"{value:,.0f} days"
     if unit == "0-1":
@@ -171,9 +169,10 @@ def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Serie
     signed = "adjustment" in metric
     text = format_value(data, coin, unit, mid, signed)
     if len(finite) > 1 and np.ptp(finite) > 0:
-        lo, hi = np.quantile(finite, [0.05, 0.95])
-        text += (f" [{format_value(data, coin, unit, float(lo), signed)} – "
-                 f"{format_value(data, coin, unit, float(hi), signed)}]")
+        lo, hi = (format_value(data, coin, unit, float(q), signed)
+                  for q in np.quantile(finite, [0.05, 0.95]))
+        if lo != hi:  # runs that differ only past the digits shown get no range
+            text += f" [{lo} – {hi}]"
     if missing:
         text += f" ({none} in {missing} of {runs} runs)"
     when = _date_range(dates)
@@ -213,13 +212,32 @@ def _go() -> Any:
     return P.require("plotly.graph_objects", "report")
 
 
-def _layout(fig: Any, title: str, height: int = 440, top: int = 70, **extra: Any) -> Any:
-    """Common layout; `top` is the top margin (room for event labels above the plot)."""
+TITLE_PX = 44  # the title's band at the top of a figure; event labels start below it
+
+
+def _layout(fig: Any, title: str, height: int = 440, top: int = 70, stacked: bool = False,
+            **extra: Any) -> Any:
+    """Common layout; `top` is the top margin (the title's band and room for event labels
+    above the plot: past 190 px the figure grows by the excess, so the plot keeps its size);
+    a `stacked` chart lists its legend top layer first, as it is drawn."""
     extra.setdefault("hovermode", "x unified")
-    fig.update_layout(title={"text": ptext(title), "x": 0.01}, template="plotly_white",
-                      height=height, margin={"l": 70, "r": 30, "t": top, "b": 40},
-                      showlegend=True, legend={"groupclick": "togglegroup"}, **extra)
+    legend = {"groupclick": "togglegroup", "traceorder": "reversed" if stacked else "normal"}
+    fig.update_layout(title={"text": ptext(title), "x": 0.01, "xanchor": "left",
+                             "yref": "container", "y": 1.0, "yanchor": "top",
+                             "pad": {"t": 12, "l": 0}},
+                      template="plotly_white", height=height + max(top - 190, 0),
+                      margin={"l": 70, "r": 30, "t": top, "b": 40},
+                      showlegend=True, legend=legend, **extra)
     return fig
+
+
+def _label_room(labels: Sequence[str], size: float, angle: float) -> int:
+    """Pixels that rotated labels of font `size` take above the plot, plus the title band."""
+    if not labels:
+        return TITLE_PX + 16
+    longest = max(len(text) for text in labels)
+    rad = math.radians(angle)
+    return TITLE_PX + math.ceil(0.62 * size * longest * math.sin(rad) + size * math.cos(rad)) + 8
 
 
 def _band_traces(fig: Any, b: pd.DataFrame, scale: float, colour: str, name: str,
@@ -258,7 +276,7 @@ def _event_lines(fig: Any, data: RunData, arm: str | None = None, col: int | Non
                            text=ptext(text), showarrow=False, textangle=-50,
                            xanchor="left", yanchor="bottom", font={"size": 9, "color": "#444"},
                            hovertext=ptext(first.text))
-    return 190 if clusters else 70
+    return _label_room([text for _, text in clusters], 9, 50) if clusters else 70
 
 
 def pfig_hashrate(data: RunData, coin: str) -> Any:
@@ -281,18 +299,21 @@ def pfig_hashrate(data: RunData, coin: str) -> Any:
     return _layout(fig, f"Network hashrate — {coin}", top=top)
 
 
-def pfig_difficulty(data: RunData, coin: str) -> Any:
+def pfig_difficulty(data: RunData, coin: str) -> Any | None:
     go, subplots = _go(), P.require("plotly.subplots", "report")
-    fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
     net = data.tables["network"]
+    if not {"difficulty", "mean_block_time_s"} <= set(net.columns):
+        return None
+    fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
     part = net[net["coin"] == coin]
     smooth = P.rolling_mean(part, "mean_block_time_s", 7)
     dscale, dunit = P.si_scale(float(part["difficulty"].max()), "")
+    tscale, tunit = P.block_time_unit(data, coin)
     for i, arm in enumerate(data.arms):
         colour, n = P.ARM_COLOURS[i % len(P.ARM_COLOURS)], data.members(arm)
         _band_traces(fig, P.bands(part[part["arm"] == arm], "difficulty"), dscale, colour,
                      f"{data.arm_label(arm)}: difficulty", n, f"d{i}", row=1, col=1)
-        _band_traces(fig, P.bands(smooth[smooth["arm"] == arm], "mean_block_time_s"), 60.0,
+        _band_traces(fig, P.bands(smooth[smooth["arm"] == arm], "mean_block_time_s"), tscale,
                      colour, f"{data.arm_label(arm)}: block time", n, f"t{i}", row=2, col=1,
                      hover=".2f")
     rt = P.retargets(data, coin)
@@ -306,12 +327,13 @@ def pfig_difficulty(data: RunData, coin: str) -> Any:
                                  hovertemplate="retarget %{text}"), row=1, col=1)
     target = P.target_block_time(data, coin)
     if target:
-        fig.add_hline(y=target / 60.0, line={"dash": "dash", "color": "#555", "width": 1},
-                      row=2, col=1)
+        fig.add_hline(y=target / tscale, line={"dash": "dash", "color": "#555", "width": 1},
+                      row=2, col=1, annotation_text=f"target {target / tscale:g} {tunit}",
+                      annotation_position="bottom right", annotation_font_size=10)
     top = _event_lines(fig, data)
     fig.update_yaxes(title_text=ptext(f"difficulty{f' ({dunit})' if dunit else ''}"),
                      row=1, col=1)
-    fig.update_yaxes(title_text="block time, 7-day mean (min)", row=2, col=1)
+    fig.update_yaxes(title_text=f"block time, 7-day mean ({tunit})", row=2, col=1)
     return _layout(fig, f"Difficulty and block time — {coin}", height=620, top=top)
 
 
@@ -334,26 +356,31 @@ def _stacked(fig: Any, wide: pd.DataFrame, names: Sequence[str], colours: Sequen
                                  hovertemplate=f"%{{y:{fmt}}}"), row=1, col=col)
 
 
-def pfig_regions(data: RunData, coin: str) -> Any:
-    fig = _arm_subplots(data)
+def pfig_regions(data: RunData, coin: str) -> Any | None:
     leaves = data.leaf_regions()
     leaves = leaves[leaves["coin"] == coin]
+    if not len(leaves):
+        return None
+    fig = _arm_subplots(data)
     order = P.key_order(leaves, "share", "region")
-    colours = [PALETTE[slot % len(PALETTE)]
-               for slot in palette_slots([str(r) for r in order])]
+    palette = region_colours(data)  # one colour per region in every figure of the page
+    colours = [palette[str(r)] for r in order]
     for c, arm in enumerate(data.arms, start=1):
         wide = P.stack_means(leaves, "share", "region", arm).reindex(columns=order,
                                                                      fill_value=0.0)
         _stacked(fig, wide, [data.label(r) for r in order], colours, c, c == 1, ".1f", 100.0)
         _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="share of hashrate (%)", range=[0, 100], col=1)
-    return _layout(fig, f"Regional shares of {coin} hashrate (mean over runs)", height=480)
+    return _layout(fig, f"Regional shares of {coin} hashrate (mean over runs)", height=480,
+                   stacked=True)
 
 
-def pfig_rigs(data: RunData) -> Any:
-    fig = _arm_subplots(data)
+def pfig_rigs(data: RunData) -> Any | None:
     leaves = data.leaf_regions()
     cols = [f"rigs_{s}" for s in P.STATUSES if f"rigs_{s}" in leaves.columns]
+    if not len(leaves) or not cols:
+        return None
+    fig = _arm_subplots(data)
     per = P.member_sum(leaves, cols)
     keys = [c.removeprefix("rigs_") for c in cols]
     for c, arm in enumerate(data.arms, start=1):
@@ -362,22 +389,26 @@ def pfig_rigs(data: RunData) -> Any:
                  [P.STATUS_COLOURS[k] for k in keys], c, c == 1, ",.0f")
         _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="rigs", col=1)
-    return _layout(fig, "Rigs by status (every region; mean over runs)", height=460)
+    return _layout(fig, "Rigs by status (every region; mean over runs)", height=460,
+                   stacked=True)
 
 
-def pfig_pools(data: RunData, coin: str) -> Any:
+def pfig_pools(data: RunData, coin: str) -> Any | None:
     go = _go()
-    fig = _arm_subplots(data)
     pools = data.tables["pools"]
     pools = pools[pools["coin"] == coin]
+    if not len(pools):
+        return None
+    fig = _arm_subplots(data)
     order = P.key_order(pools, "share", "pool")
+    palette = named_colours([str(p) for p in order])  # as the PNG figure colours them
     for c, arm in enumerate(data.arms, start=1):
         wide = P.stack_means(pools, "share", "pool", arm)
         for pool in wide.columns:
             k = order.index(pool)
             fig.add_trace(go.Scatter(x=_days(wide.index), y=wide[pool].to_numpy() * 100.0,
                                      mode="lines", name=ptext(pool), legendgroup=f"p{k}",
-                                     line={"color": PALETTE[k % len(PALETTE)]},
+                                     line={"color": palette[str(pool)]},
                                      showlegend=c == 1, hovertemplate="%{y:.1f} %"),
                           row=1, col=c)
         _event_lines(fig, data, arm, c, labels=False)
@@ -394,7 +425,8 @@ def pfig_sankey(data: RunData, arm: str) -> Any | None:
     dests = list(dict.fromkeys(tot["destination"]))
     labels = [ptext(data.label(o)) for o in origins] + \
         [ptext("→ " + data.label(d)) for d in dests]
-    colours = [PALETTE[i % len(PALETTE)] for i in range(len(origins) + len(dests))]
+    palette = region_colours(data)  # the colours of the regions chart and the arrivals
+    colours = [palette.get(str(r), "#7f7f7f") for r in [*origins, *dests]]
     src = [origins.index(o) for o in tot["origin"]]
     dst = [len(origins) + dests.index(d) for d in tot["destination"]]
     fig = go.Figure(go.Sankey(
@@ -412,6 +444,7 @@ def pfig_arrivals(data: RunData) -> Any | None:
     if not len(data.tables["flows"]):
         return None
     fig = _arm_subplots(data)
+    palette = region_colours(data)
     order: list[str] = []
     shown: set[str] = set()
     for c, arm in enumerate(data.arms, start=1):
@@ -421,7 +454,7 @@ def pfig_arrivals(data: RunData) -> Any | None:
             k = order.index(dest)
             fig.add_trace(go.Scatter(x=_days(cum.index), y=cum[dest].to_numpy(), mode="lines",
                                      name=ptext(data.label(dest)), legendgroup=f"d{k}",
-                                     line={"color": PALETTE[k % len(PALETTE)]},
+                                     line={"color": palette.get(str(dest), "#7f7f7f")},
                                      showlegend=dest not in shown, hovertemplate="%{y:,.0f}"),
                           row=1, col=c)
             shown.add(dest)
@@ -459,6 +492,8 @@ def pfig_facility(data: RunData, name: str) -> Any:
                                  mode="lines+markers", line={"color": colour},
                                  name=ptext(label + "profit"), hovertemplate="%{y:.3f}"),
                       row=1, col=2)
+    fig.update_yaxes(title_text="MW", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="USD million per month", row=1, col=2)
     return _layout(fig, f"Facility {name}", height=420, barmode="group")
 
 
@@ -468,15 +503,18 @@ def pfig_energy(data: RunData) -> Any | None:
     if not len(per):
         return None
     fig = subplots.make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    escale, eunit = P.si_scale(float(per["energy_mwh"].max()) * 1e6, "Wh")  # as the PNG
+    cscale, cunit = P.si_scale(float(per["co2_cum_t"].max()), "t")
     for i, arm in enumerate(data.arms):
         colour, n = P.ARM_COLOURS[i % len(P.ARM_COLOURS)], data.members(arm)
         part = per[per["arm"] == arm]
-        _band_traces(fig, P.bands(part, "energy_mwh"), 1e3, colour,
+        _band_traces(fig, P.bands(part, "energy_mwh"), escale / 1e6, colour,
                      f"{data.arm_label(arm)}: energy", n, f"e{i}", row=1, col=1, hover=",.1f")
-        _band_traces(fig, P.bands(part, "co2_cum_t"), 1e3, colour,
+        _band_traces(fig, P.bands(part, "co2_cum_t"), cscale, colour,
                      f"{data.arm_label(arm)}: CO₂", n, f"c{i}", row=2, col=1, hover=",.1f")
-    fig.update_yaxes(title_text="energy per day (GWh)", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="CO₂ emitted, cumulative (kt)", rangemode="tozero", row=2, col=1)
+    fig.update_yaxes(title_text=f"energy per day ({eunit})", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text=f"CO₂ emitted, cumulative ({cunit})", rangemode="tozero", row=2,
+                     col=1)
     return _layout(fig, "Energy and CO₂", height=600, top=_event_lines(fig, data))
 
 
@@ -519,15 +557,17 @@ def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
             name="source articles", text=[ptext(f"{e.title} — {e.source}") for e in shown],
             hovertemplate="%{x}<br>%{text}"))
         marks = [P.Marker(pd.Timestamp(e.date), e.title, e.title) for e in shown]
-        for first, label in P.cluster_markers(marks, data.span, width=56):
+        clusters = P.cluster_markers(marks, data.span, width=56)
+        for first, label in clusters:
             fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
                                text=ptext(label), showarrow=False, textangle=-40,
                                xanchor="left", yanchor="bottom", font={"size": 10},
                                hovertext=ptext(first.text))
     lanes = [lane for lane in LANES if lane != LANES[0] or shown]
     fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1], type="category")
+    top = _label_room([label for _, label in clusters], 10, 40) if shown else 60
     return _layout(fig, "Event timeline (first run; ★ events the source articles report)",
-                   height=620 if shown else 420, hovermode="closest", top=230 if shown else 60)
+                   height=620 if shown else 420, hovermode="closest", top=top)
 
 
 def pfig_sensitivity(data: RunData) -> Any | None:
@@ -572,8 +612,12 @@ def pfig_sensitivity(data: RunData) -> Any | None:
 # ---------------------------------------------------------------------------- the page
 
 
-def _figure_div(fig: Any, div_id: str) -> str:
+def _figure_div(fig: Any, div_id: str, data: RunData | None = None) -> str:
+    """A figure as a div; given `data`, its x axes are dates: a run of under two weeks gets a
+    tick per day (plotly would mark hours, and the data are daily)."""
     pio = P.require("plotly.io", "report")
+    if data is not None and (data.span[1] - data.span[0]).days < 14:
+        fig.update_xaxes(dtick=86_400_000, tickformat="%d %b %Y")
     return str(pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
                            config=CONFIG, default_height=f"{fig.layout.height}px"))
 
@@ -583,36 +627,47 @@ def _section(sid: str, title: str, body: str) -> str:
 
 
 def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, str, str]]:
-    """(section id, title, HTML) for every figure section."""
+    """(section id, title, HTML) for every figure section; a figure with nothing to show (a
+    table the results folder lacks, no facility, no migration) is left out."""
     out: list[tuple[str, str, str]] = []
     coins = data.coins
-    divs = [_figure_div(pfig_hashrate(data, c), f"fig-hashrate-{i}") for i, c in enumerate(coins)]
-    out.append(("hashrate", "Network hashrate", "".join(divs)))
-    divs = [_figure_div(pfig_difficulty(data, c), f"fig-difficulty-{i}")
-            for i, c in enumerate(coins)]
-    out.append(("difficulty", "Difficulty and block time", "".join(divs)))
+
+    def divs(make: Any, name: str) -> str:
+        figs = [(i, make(data, c)) for i, c in enumerate(coins)]
+        return "".join(_figure_div(f, f"fig-{name}-{i}", data) for i, f in figs if f is not None)
+
+    out.append(("hashrate", "Network hashrate", divs(pfig_hashrate, "hashrate")))
+    difficulty = divs(pfig_difficulty, "difficulty")
+    if difficulty:
+        out.append(("difficulty", "Difficulty and block time", difficulty))
     out.append(("timeline", "Event timeline",
-                _figure_div(pfig_timeline(data, sources), "fig-timeline") + _events_html(data)
-                + _sources_html(data, sources)))
-    divs = [_figure_div(pfig_regions(data, c), f"fig-regions-{i}") for i, c in enumerate(coins)]
-    out.append(("regions", "Where the hashrate is", "".join(divs)))
-    out.append(("rigs", "Rigs by status", _figure_div(pfig_rigs(data), "fig-rigs")))
-    divs = [_figure_div(pfig_pools(data, c), f"fig-pools-{i}") for i, c in enumerate(coins)]
-    out.append(("pools", "Pools", "".join(divs)))
+                _figure_div(pfig_timeline(data, sources), "fig-timeline", data)
+                + _events_html(data) + _sources_html(data, sources)))
+    regions = divs(pfig_regions, "regions")
+    if regions:
+        out.append(("regions", "Where the hashrate is", regions))
+    rigs = pfig_rigs(data)
+    if rigs is not None:
+        out.append(("rigs", "Rigs by status", _figure_div(rigs, "fig-rigs", data)))
+    pools = divs(pfig_pools, "pools")
+    if pools:
+        out.append(("pools", "Pools", pools))
     sankeys = [(i, pfig_sankey(data, arm)) for i, arm in enumerate(data.arms)]
-    divs = [_figure_div(f, f"fig-sankey-{i}") for i, f in sankeys if f is not None]
+    migration = [_figure_div(f, f"fig-sankey-{i}") for i, f in sankeys if f is not None]
     arrivals = pfig_arrivals(data)
     if arrivals is not None:
-        divs.append(_figure_div(arrivals, "fig-arrivals"))
-    out.append(("migration", "Migration", "".join(divs) or "<p>No rigs moved in this run.</p>"))
+        migration.append(_figure_div(arrivals, "fig-arrivals", data))
+    if "flows" not in data.missing:
+        out.append(("migration", "Migration",
+                    "".join(migration) or "<p>No rigs moved in this run.</p>"))
     names = list(dict.fromkeys(data.tables["facilities"]["facility"].tolist()))[:6]
     if names:
-        divs = [_figure_div(pfig_facility(data, n), f"fig-facility-{i}")
-                for i, n in enumerate(names)]
-        out.append(("facilities", "Facility books", "".join(divs)))
+        facilities = [_figure_div(pfig_facility(data, n), f"fig-facility-{i}", data)
+                      for i, n in enumerate(names)]
+        out.append(("facilities", "Facility books", "".join(facilities)))
     energy = pfig_energy(data)
     if energy is not None:
-        out.append(("energy", "Energy and CO₂", _figure_div(energy, "fig-energy")))
+        out.append(("energy", "Energy and CO₂", _figure_div(energy, "fig-energy", data)))
     sens = pfig_sensitivity(data)
     if sens is not None:
         out.append(("sensitivity", "Sensitivity",
@@ -742,6 +797,8 @@ def build_report(results: RunData | Results | str | os.PathLike[str]) -> str:
     arms = (f"<p>Arms: {esc(', '.join(data.arm_label(a) for a in data.arms))}</p>"
             if len(data.arms) > 1 else "")
     desc = esc(data.scenario.get("description", ""))
+    note = missing_note(data)
+    missing = f"<p class='missing'>Note: {esc(note)}.</p>" if note else ""
     title = esc(f"hashsim {kind}: {data.name}")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -749,7 +806,7 @@ def build_report(results: RunData | Results | str | os.PathLike[str]) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{title}</title><style>{STYLE}</style>\n"
         f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script>\n"
-        f"</head><body><header><h1>{title}</h1><p>{desc}</p>{arms}</header>"
+        f"</head><body><header><h1>{title}</h1><p>{desc}</p>{arms}{missing}</header>"
         f"<nav>{nav}</nav><main>{body}</main></body></html>\n")
 
 

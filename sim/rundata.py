@@ -54,6 +54,8 @@ class RunData:
 
     ``scenario`` is the resolved scenario as a plain dict (``{}`` when unknown); ``meta`` is
     run.json or manifest.json. ``arms`` keeps the order in which arms first appear.
+    ``missing`` names the tables the results folder lacks: each is an empty table with its
+    required columns, so the figures that need it are left out (see :func:`missing_note`).
     """
 
     name: str
@@ -64,6 +66,7 @@ class RunData:
     sensitivity: pd.DataFrame | None = None
     samples: pd.DataFrame | None = None
     source: Path | None = None
+    missing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in TABLES:
@@ -136,8 +139,11 @@ class RunData:
 
 
 def _normalise(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Give a table arm/sample/replicate columns and real dates."""
+    """Give a table arm/sample/replicate columns, its required columns and real dates."""
     df = df.copy()
+    for col in _REQUIRED.get(name, ()) + _OPTIONAL_TEXT.get(name, ()):
+        if col not in df.columns and (not len(df) or col in _OPTIONAL_TEXT.get(name, ())):
+            df[col] = pd.Series(dtype=object if col != "date" else "datetime64[ns]")
     if "arm" not in df.columns:
         df["arm"] = ""
     df["arm"] = df["arm"].fillna("").astype(str)
@@ -175,12 +181,26 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
                               "make one with `hashsim run SCENARIO -o DIR`)")
     tables = {n: _read_table(folder, n) for n in TABLES}
     _check_columns(folder, tables)
+    missing = tuple(n for n in TABLES if not any((folder / f"{n}.{ext}").is_file()
+                                                 for ext in ("csv", "parquet")))
     scenario = _scenario_of(meta)
     samples = _read_table(folder, "samples") if (folder / "samples.csv").is_file() else None
     experiment = experiment or "arm" in tables["network"].columns
     name = str(scenario.get("name") or meta.get("name") or folder.resolve().name)
     return RunData(name, scenario, tables, meta, experiment, read_sensitivity(folder),
-                   samples, folder)
+                   samples, folder, missing)
+
+
+def missing_note(data: RunData) -> str:
+    """A line saying which tables the results folder lacks ('' when none): its figures are
+    left out."""
+    if not data.missing:
+        return ""
+    files = ", ".join(f"{n}.csv" for n in data.missing)
+    where = f"{data.source}" if data.source else "these results"
+    return (f"{where} has no {files}: the figures and tables that need "
+            f"{'it' if len(data.missing) == 1 else 'them'} are left out (run the scenario "
+            "again to get every file)")
 
 
 def read_sensitivity(folder: Path) -> pd.DataFrame | None:
@@ -251,6 +271,10 @@ _REQUIRED = {"network": ("date", "coin", "hashrate_hs"),
              "flows": ("date", "origin", "destination", "rigs_departed"),
              "events": ("date", "kind", "description"),
              "summary": ("coin", "metric", "value")}
+
+
+#: Text columns a table may lack (an older or hand-made file): read as empty.
+_OPTIONAL_TEXT = {"events": ("actor", "region")}
 
 
 def _check_columns(folder: Path, tables: dict[str, pd.DataFrame]) -> None:

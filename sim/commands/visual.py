@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from sim.commands.common import check_target
 from sim.commands.common import report_errors as _errors
 
 
@@ -38,9 +39,13 @@ def plot(results: Path, output: Path | None, fmt: str, only: tuple[str, ...]) ->
     (no facilities, no migration) are skipped.
     """
     from sim.plots import load_run, write_figures
+    from sim.rundata import missing_note
 
     data = load_run(results)
     folder = output or results / "figures"
+    check_target(folder, "figure folder")
+    if data.missing:
+        click.echo(f"note: {missing_note(data)}", err=True)
     written = write_figures(data, folder, fmt, only)
     for path in written:
         click.echo(str(path))
@@ -62,8 +67,14 @@ def report(results: Path, output: Path | None) -> None:
     """
     from sim.plots import load_run
     from sim.report import write_report
+    from sim.rundata import missing_note
 
-    path = write_report(load_run(results), output)
+    data = load_run(results)
+    if output is not None:
+        check_target(output, "report")
+    if data.missing:
+        click.echo(f"note: {missing_note(data)}", err=True)
+    path = write_report(data, output)
     click.echo(str(path))
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB; open it in a browser)",
                err=True)
