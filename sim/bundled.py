@@ -27,9 +27,11 @@ def bundled_scenarios() -> dict[str, Path]:
 
 
 def resolve(name_or_path: str) -> Path:
-    """A path as given if it exists, else the bundled scenario of that name."""
+    """A file as given if there is one (or a name that looks like a path), else the bundled
+    scenario of that name, else the name as a path. A folder named like a bundled scenario
+    (``hashsim run tutorial -o tutorial`` makes one) does not hide the scenario."""
     path = Path(name_or_path)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
+    if path.is_file() or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
         return path
     return bundled_scenarios().get(name_or_path, path)
 

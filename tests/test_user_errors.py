@@ -212,3 +212,29 @@ def test_a_closed_pipe_is_left_to_click_not_reported_as_a_file_error() -> None:
     proc = subprocess.run(f"{sys.executable} -c \"{code}\" | head -c 10 > /dev/null",
                           shell=True, capture_output=True, text=True, timeout=60)
     assert "error" not in proc.stderr.lower(), proc.stderr
+
+
+def test_a_folder_named_like_a_bundled_scenario_does_not_hide_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `hashsim run tutorial -o tutorial`, `hashsim validate tutorial` (run, load) said
+    "tutorial: is a directory, not a scenario file"."""
+    import sim
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tutorial").mkdir()
+    assert sim.load("tutorial").name == "tutorial"
+    result = CliRunner().invoke(main, ["validate", "tutorial"])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "mine").mkdir()  # a folder that is not bundled: still a clear error
+    result = CliRunner().invoke(main, ["validate", "mine"])
+    assert result.exit_code == 3 and "directory" in result.output, result.output
+
+
+def test_the_bundled_arms_count_their_shock_from_the_same_day() -> None:
+    """no-ban-2021 once counted its 'shock' from the April Xinjiang outage and china-2021 from
+    its start: the arms experiment compared a 22 % outage dip with the crackdown."""
+    import sim
+    from sim.summary import shock_date
+
+    ban, no_ban = sim.load("china-2021"), sim.load("no-ban-2021")
+    assert shock_date(ban) == shock_date(no_ban) == dt.date(2021, 5, 21)
