@@ -65,6 +65,11 @@ def find_scenario(name: str) -> Any:
     return sim.load(path)
 
 
+#: The last day's closing status and migration lines are left out when the weekly or monthly
+#: ones were printed fewer days before.
+MIN_GAP_DAYS = 3
+
+
 class Narrator:
     """Called after every simulated day; prints what a class should notice."""
 
@@ -85,6 +90,7 @@ class Narrator:
             self.news.setdefault(item.date, []).append(item.title)
         self.seen = 0
         self.moved = np.zeros(len(sc.regions))
+        self.status_day = self.migration_day = -MIN_GAP_DAYS  # when each was last printed
 
     def _pause(self, factor: float = 1.0) -> None:
         if self.pace > 0:
@@ -100,12 +106,16 @@ class Narrator:
             self._pause(0.5)
         for event in fresh:
             self._event(event)
+        # the run's last day closes with both lines, unless they were printed a few days ago
         last = day == w.scenario.num_days - 1
-        if day % 7 == 6 or last:
+        if day % 7 == 6 or (last and day - self.status_day >= MIN_GAP_DAYS):
             self._status(date)
+            self.status_day = day
             self._pause()
-        if (date + dt.timedelta(days=1)).day == 1 or last:
+        if (date + dt.timedelta(days=1)).day == 1 or (
+                last and day - self.migration_day >= MIN_GAP_DAYS):
             self._migration(date)
+            self.migration_day = day
 
     def _event(self, event: Any) -> None:
         if event.kind in QUIET_KINDS:

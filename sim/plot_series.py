@@ -22,7 +22,8 @@ MARKER_KINDS = {
     "announcement": "announcement", "mining_ban": "ban", "power_cutoff": "power cut",
     "power_outage": "outage", "power_restored": "power back",
     "pool_service_ban": "pool ban", "exchange_ban": "exchange ban", "incentive": "incentive",
-    "lift": "lifted", "pool_stop_service": "stops serving", "pool_wind_down": "winds down",
+    "lift": "lifted", "pool_stop_new_users": "stops new users",
+    "pool_stop_service": "stops serving", "pool_wind_down": "winds down",
     "pool_shutdown": "shuts down", "service_close": "closes accounts",
 }
 

@@ -91,7 +91,10 @@ def date_axis(ax: Axes) -> None:
         return
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    # the offset names the year only: with day ticks matplotlib's default ('%Y-%b') names the
+    # last tick's month ("2021-Nov" under a September–October run)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(
+        locator, offset_formats=["", "%Y", "%Y", "%Y", "%Y-%b-%d", "%Y-%b-%d %H:%M"]))
 
 
 def cluster_markers(marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp],

@@ -83,3 +83,14 @@ def test_demo_refuses_unknown_scenarios_and_foreign_folders(tmp_path: Path) -> N
     code, _, err = invoke("--pace", "0", "-o", str(tmp_path / "mine"))
     assert code == 2 and "is not a previous demo's" in err
     assert list((tmp_path / "mine").iterdir()) == []  # untouched
+
+
+def test_the_last_days_do_not_repeat_the_weekly_status(short_tutorial: Path, tmp_path: Path
+                                                       ) -> None:
+    """The run's last day printed its status again a day or two after the weekly one."""
+    lines: list[str] = []
+    run_demo(str(short_tutorial), pace=0.0, output=tmp_path / "a", report=False,
+             echo=lines.append)
+    status = [line for line in lines if " EH/s " in line and "%" in line]
+    assert status and status[-1].startswith("2021-07-29")  # the weekly one; none on 31 July
+    assert sum(line.startswith(("2021-07-30", "2021-07-31")) for line in status) == 0

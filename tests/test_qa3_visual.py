@@ -351,3 +351,30 @@ def test_a_folder_named_like_a_bundled_scenario_does_not_hide_it(
     (tmp_path / "mine").mkdir()
     with pytest.raises(UnknownScenarioError, match="a folder, not a scenario file"):
         find_scenario("mine")
+
+
+def test_a_date_axis_offset_names_the_year_not_the_last_month() -> None:
+    """A September–October run's axis said "2021-Nov" under it (matplotlib's default offset
+    for day ticks names the last tick's month)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.plot_style import date_axis
+
+    fig, ax = plt.subplots()
+    dates = pd.date_range("2021-09-01", "2021-10-31")
+    ax.plot(dates, np.arange(len(dates)))
+    date_axis(ax)
+    fig.canvas.draw()
+    assert ax.xaxis.get_major_formatter().get_offset() == "2021"
+    plt.close(fig)
+
+
+def test_a_pools_stop_of_new_users_is_a_marker() -> None:
+    """Sparkpool's 24 September stop of new mainland users (sparkpool-2021's headline event)
+    had no marker on the time axes."""
+    from sim.plot_series import MARKER_KINDS
+
+    assert "pool_stop_new_users" in MARKER_KINDS
