@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -22,12 +22,13 @@ if TYPE_CHECKING:
 __all__ = ["Results", "Scenario", "load", "run"]
 
 
-def load(path: str | os.PathLike[str], overrides: str | Sequence[str] = ()) -> Scenario:
+def load(path: str | os.PathLike[str], overrides: str | Sequence[str] | None = ()
+         ) -> Scenario:
     """Read and validate a scenario file (or a bundled scenario's name).
 
-    `overrides` are ``PATH=VALUE`` strings, as the CLI's ``--set``: a list of them, or one.
-    Raises `sim.errors.ScenarioError` listing every problem with file:line:col, and
-    `sim.results.ArgumentTypeError` (a TypeError) for a path or an override that is not text.
+    `overrides` are ``PATH=VALUE`` strings, as the CLI's ``--set``: a list of them, or one
+    (None: none). Raises `sim.errors.ScenarioError` listing every problem with file:line:col,
+    and `sim.results.ArgumentTypeError` (a TypeError) for a path or overrides that are not text.
     """
     from sim.bundled import resolve
     from sim.results import ArgumentTypeError
@@ -36,8 +37,16 @@ def load(path: str | os.PathLike[str], overrides: str | Sequence[str] = ()) -> S
     if not isinstance(path, str | os.PathLike):
         raise ArgumentTypeError(f"path must be a scenario file or a bundled scenario's name "
                                 f"(a str or a path), not {type(path).__name__}")
+    if overrides is None:
+        overrides = ()
     if isinstance(overrides, str):
         overrides = [overrides]
+    if isinstance(overrides, Mapping) or not isinstance(overrides, Iterable):
+        # a mapping's keys alone would read as "PATH" without "=VALUE"
+        hint = (f" (write [{', '.join(repr(f'{k}=...') for k in list(overrides)[:2])}])"
+                if isinstance(overrides, Mapping) else "")
+        raise ArgumentTypeError(f"overrides must be PATH=VALUE strings (one, or a list of "
+                                f"them), not {type(overrides).__name__}{hint}")
     bad = [o for o in overrides if not isinstance(o, str)]
     if bad:
         raise ArgumentTypeError(f"overrides must be PATH=VALUE strings (one, or a list of "

@@ -51,6 +51,17 @@ def _date_not_number(value: Any) -> Any:
 Date = Annotated[dt.date, BeforeValidator(_date_not_number)]
 
 
+PoolWeights = dict[Name, PosFloat]
+
+
+def _some_pool(pool: str | PoolWeights) -> str | PoolWeights:
+    """Refuse ``pool: {}``: it names no pool, and the rigs it would split would vanish."""
+    if isinstance(pool, dict) and not pool:
+        raise ValueError("an empty mapping names no pool: give one pool (pool: name) or pools "
+                         "with weights (pool: {name: 0.7, other: 0.3})")
+    return pool
+
+
 class Model(BaseModel):
     """Base of every scenario section: unknown keys are errors, values are frozen, and a
     number is never read from true/false (YAML's booleans would otherwise count as 1 and 0)."""
@@ -104,7 +115,8 @@ class PricePoint(Model):
 
 
 class TablePrice(Model):
-    """A dated price table (historical path); held constant after the last point."""
+    """A dated price table (historical path); held at the first point's price before it and
+    at the last point's after it."""
 
     kind: Literal["table"]
     interpolation: Literal["step", "linear"] = "linear"
@@ -318,35 +330,48 @@ class Hardware(Model):
     """A rig model."""
 
     name: Name
-    coin: Name
+    coin: Name = Field(description="the coin it mines")
     hashrate_hs: PosFloat = Field(description="hashes per second of one rig")
     power_w: PosFloat = Field(description="wall power of one rig")
-    release: Date | None = None
+    release: Date | None = Field(
+        None, description="launch date, for reference only: the model does not use it (rigs "
+        "arrive when the fleet, purchases and orders say)"
+    )
     price_usd: NonNegFloat = Field(0.0, description="price of a new rig (sets resale value)")
 
 
 class FleetEntry(Model):
     """Rigs present at the start."""
 
-    region: Name
-    hardware: Name
+    region: Name = Field(description="where the rigs are (a region without sub-regions)")
+    hardware: Name = Field(description="the rig model")
     rigs: int = Field(ge=1, le=MAX_RIGS, description="number of rigs")
-    pool: Name | dict[Name, PosFloat] = Field(
+    pool: Name | PoolWeights = Field(
         description="a pool, or pools with weights (normalised) to split the rigs"
     )
-    facility: Name | None = None
+    facility: Name | None = Field(
+        None, description="the facility they are in (in `region`); null = the region's general "
+        "capacity"
+    )
+
+    _check_pool = field_validator("pool")(_some_pool)
 
 
 class Purchase(Model):
     """New rigs bought at a steady rate; they queue for hosting capacity in `region`."""
 
-    region: Name
-    hardware: Name
-    pool: Name | dict[Name, PosFloat]
+    region: Name = Field(description="where the rigs are delivered (a region without "
+                         "sub-regions)")
+    hardware: Name = Field(description="the rig model")
+    pool: Name | PoolWeights = Field(
+        description="a pool, or pools with weights (normalised) to split the rigs"
+    )
     start: Date = Field(description="first day of deliveries")
     end: Date = Field(description="the day deliveries stop: the last rigs arrive the day before "
                       "(unlike the scenario's own `end`, which is simulated)")
     rigs_per_day: PosFloat
+
+    _check_pool = field_validator("pool")(_some_pool)
 
     @field_validator("end")
     @classmethod
@@ -363,13 +388,13 @@ class Purchase(Model):
 class PoolStopNewUsers(Model):
     kind: Literal["stop_new_users"]
     date: Date
-    regions: list[Name] | None = Field(None, description="null = everywhere")
+    regions: list[Name] | None = Field(None, min_length=1, description="null = everywhere")
 
 
 class PoolStopService(Model):
     kind: Literal["stop_service"]
     date: Date
-    regions: list[Name] | None = Field(None, description="null = everywhere")
+    regions: list[Name] | None = Field(None, min_length=1, description="null = everywhere")
     vpn_leakage: Fraction = Field(0.0, description="fraction of miners who stay via VPN")
 
 
@@ -391,10 +416,12 @@ PoolEvent = Annotated[
 
 class Pool(Model):
     name: Name
-    coin: Name
+    coin: Name = Field(description="the coin it mines")
     fee: Fraction = Field(description="pool fee, fraction of revenue")
     home_region: Name | None = Field(None, description="where the pool is based (affinity)")
-    regions: list[Name] | None = Field(None, description="regions served; null = all")
+    regions: list[Name] | None = Field(
+        None, min_length=1, description="regions served; null = all"
+    )
     events: list[PoolEvent] = Field(default_factory=list)
 
 
@@ -405,22 +432,23 @@ class Order(Model):
     """Rigs a facility bought, delivered on `date` into the facility."""
 
     date: Date
-    hardware: Name
+    hardware: Name = Field(description="the rig model")
     rigs: int = Field(ge=1, le=MAX_RIGS)
-    pool: Name
+    pool: Name = Field(description="the pool the rigs mine for")
 
 
 class Facility(Model):
     """A hosting site or a self-mining farm with its own capacity and books."""
 
     name: Name
-    region: Name
+    region: Name = Field(description="where it is (a region without sub-regions)")
     mode: Literal["self_mining", "hosting"] = Field(
         description="self_mining: books hold the rigs' mining revenue; hosting: they hold "
         "hosting fees"
     )
     capacity: list[CapacityStep] = Field(
-        min_length=1, description="capacity schedule; the first step applies from the start"
+        min_length=1, description="capacity schedule; the first step, dated on or before the "
+        "start, applies from the start"
     )
     power_usd_per_kwh: NonNegFloat | None = Field(
         None, description="the facility's power price; null = the region's"
@@ -533,7 +561,9 @@ class PowerOutage(RegionalPolicy):
 
 class PoolServiceBan(RegionalPolicy):
     kind: Literal["pool_service_ban"]
-    pools: list[Name] | None = Field(None, description="pools concerned; null = all")
+    pools: list[Name] | None = Field(
+        None, min_length=1, description="pools concerned; null = all"
+    )
     vpn_leakage: Fraction = Field(0.0, description="fraction of miners who stay via VPN")
 
 
@@ -658,6 +688,14 @@ class CheckBase(Model):
         return self
 
 
+def _not_before(later: dt.date | None, earlier: dt.date | None, later_name: str,
+                earlier_name: str) -> None:
+    """Refuse `later` dated before `earlier` (a reversed window or band), when both are set."""
+    if later is not None and earlier is not None and later < earlier:
+        raise ValueError(f"{later_name} ({later}) is before {earlier_name} ({earlier}); "
+                         "swap them")
+
+
 class HashrateCheck(CheckBase):
     """7-day-mean network hashrate on a date (H/s)."""
 
@@ -676,6 +714,12 @@ class TroughCheck(CheckBase):
     date: Date | None = Field(None, description="observed date of the trough")
     date_low: Date | None = None
     date_high: Date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TroughCheck:
+        _not_before(self.window_end, self.window_start, "window_end", "window_start")
+        _not_before(self.date_high, self.date_low, "date_high", "date_low")
+        return self
 
 
 class AdjustmentCheck(CheckBase):
@@ -706,6 +750,11 @@ class RecoveryCheck(CheckBase):
     date_low: Date | None = None
     date_high: Date | None = None
 
+    @model_validator(mode="after")
+    def _ordered(self) -> RecoveryCheck:
+        _not_before(self.date_high, self.date_low, "date_high", "date_low")
+        return self
+
 
 class ShareCheck(CheckBase):
     """Share (0–1) of a region's or a pool's hashrate on a date."""
@@ -723,6 +772,11 @@ class ChangeCheck(CheckBase):
     start: Date
     end: Date
     value: AnyFloat | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChangeCheck:
+        _not_before(self.end, self.start, "end", "start")
+        return self
 
 
 Check = Annotated[

@@ -70,13 +70,58 @@ def _default(field: Any) -> str:
 
 
 def _constraints(field: Any) -> str:
+    """Bounds and list lengths of a field, also where they sit inside an optional type
+    (``PosFloat | None``), a list's items or a mapping's values."""
+    parts = _bounds(field.metadata) + _inner_bounds(field.annotation)
+    if _is_list(field.annotation):  # (a name's length is said once, in the page's header)
+        parts = _lengths(field.metadata) + parts
+    return ", ".join(parts)
+
+
+def _bounds(metadata: list[Any]) -> list[str]:
     parts = []
-    for meta in field.metadata:
+    for meta in metadata:
         for key, sym in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
             value = getattr(meta, key, None)
             if value is not None:
                 parts.append(f"{sym} {value}")
-    return ", ".join(parts)
+    return parts
+
+
+def _lengths(metadata: list[Any]) -> list[str]:
+    low = next((m.min_length for m in metadata if getattr(m, "min_length", None)), None)
+    high = next((m.max_length for m in metadata if getattr(m, "max_length", None)), None)
+    if low is not None and low == high:
+        return [f"exactly {low} items"]
+    return ([f"at least {low} item{'s' if low > 1 else ''}"] if low else []) + (
+        [f"at most {high} items"] if high else [])
+
+
+def _is_list(tp: Any) -> bool:
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        return any(_is_list(arg) for arg in get_args(tp))
+    return get_origin(tp) is list
+
+
+def _annotated_bounds(tp: Any) -> list[str]:
+    """Bounds declared on a number type such as ``PosFloat`` (empty for other types)."""
+    if get_origin(tp) is not typing.Annotated:
+        return []
+    base, *extras = get_args(tp)
+    if base not in (int, float):
+        return []
+    return _bounds([m for extra in extras for m in getattr(extra, "metadata", [extra])])
+
+
+def _inner_bounds(tp: Any) -> list[str]:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return [b for arg in get_args(tp) if arg is not type(None) for b in _inner_bounds(arg)]
+    if origin is list:
+        return [f"each {b}" for b in _annotated_bounds(get_args(tp)[0])]
+    if origin is dict:
+        return [f"weights {b}" for b in _annotated_bounds(get_args(tp)[1])]
+    return _annotated_bounds(tp)
 
 
 def render() -> str:
@@ -85,12 +130,15 @@ def render() -> str:
              "Every quantity carries its unit in its name; fractions are between 0 and 1. A",
              "`kind`, `distribution` or `rule` field selects the variant of a section. The JSON",
              "Schema (`hashsim schema`, `schema/scenario.schema.json`) says the same for editors.",
+             "Names (and the fields that refer to them) are 1 to 64 characters, without tabs or",
+             "line breaks. The lists of regions or pools where null means all of them (a pool's",
+             "`regions`, a pool event's `regions`, a pool_service_ban's `pools`) may not be empty.",
              ""]
     for title, model in SECTIONS:
         lines += [f"## {title}", ""]
-        doc = (model.__doc__ or "").strip().splitlines()
+        doc = (model.__doc__ or "").strip().split("\n\n")[0]  # the first paragraph
         if doc:
-            lines += [doc[0], ""]
+            lines += [" ".join(line.strip() for line in doc.splitlines()), ""]
         lines += ["| field | type | default | constraint | meaning |", "|---|---|---|---|---|"]
         for name, field in model.model_fields.items():
             desc = (field.description or "").replace("|", "\\|")

@@ -273,6 +273,10 @@ def _special_message(kind: str, ctx: dict[str, Any], value: Any, loc: _Loc) -> s
         return f"missing required field '{field}'" + _field_help(loc.owner, loc.path)
     if kind == "extra_forbidden":
         return _unknown_key(field, loc.owner)
+    if kind == "too_short" and isinstance(value, list) and not value:
+        # an empty list where null (leave the field out) would mean "all": say so
+        return f"expected at least {ctx.get('min_length', 1)} item(s), got an empty list" + (
+            _field_help(loc.owner, loc.path))
     if kind == "literal_error":
         allowed = list(typing.get_args(loc.annotation))
         hint = did_you_mean(value, allowed) if isinstance(value, str) else ""

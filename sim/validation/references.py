@@ -6,9 +6,10 @@ The checks of the region tree, capacity and routes are in :mod:`sim.validation.r
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
-from sim.scenario import Lift, PoolServiceBan, RegionalPolicy, Scenario
+from sim.scenario import Lift, PolicyBase, PoolServiceBan, RegionalPolicy, Scenario
 from sim.validation.common import FieldPath, Finding, did_you_mean
 from sim.validation.regions import (
     RegionTree,
@@ -253,6 +254,15 @@ def _date_order(scenario: Scenario) -> Iterator[Finding]:
                     f"event ({previous})"
                 )
                 yield Finding(("pools", i, "events", k, "date"), message)
+    for i, facility in enumerate(scenario.facilities):
+        first = facility.capacity[0].date
+        if first > scenario.start:
+            message = (
+                f"the first capacity step ({first}) is after the start ({scenario.start}), but "
+                "it applies from the start; if the facility opens later, begin with "
+                f"{{date: {scenario.start}, mw: 0}}"
+            )
+            yield Finding(("facilities", i, "capacity", 0, "date"), message)
     for i, purchase in enumerate(scenario.purchases):
         if purchase.start > scenario.end:
             message = (
@@ -264,9 +274,10 @@ def _date_order(scenario: Scenario) -> Iterator[Finding]:
 
 def _lifts(scenario: Scenario) -> Iterator[Finding]:
     by_id = {}
-    for policy in reversed(scenario.policies):
+    index = {}
+    for i, policy in reversed(list(enumerate(scenario.policies))):
         if policy.id is not None:
-            by_id[policy.id] = policy
+            by_id[policy.id], index[policy.id] = policy, i
     for i, lift in enumerate(scenario.policies):
         if not isinstance(lift, Lift):
             continue
@@ -286,3 +297,18 @@ def _lifts(scenario: Scenario) -> Iterator[Finding]:
                 f"({target.date}); a lift must be on or after it"
             )
             yield Finding(("policies", i, "date"), message)
+        elif index[lift.policy] > i and _first_day(scenario, lift) == _first_day(scenario, target):
+            # policies due on the same day take effect in the order listed
+            day = _first_day(scenario, lift)
+            when = f"{day} (the start)" if day == scenario.start else str(day)
+            message = (
+                f"the lift and the policy '{lift.policy}' it ends (policies.{index[lift.policy]}) "
+                f"both take effect on {when}, and policies of one day take effect in the order "
+                "listed, so this lift would end nothing; list it after the policy"
+            )
+            yield Finding(("policies", i), message)
+
+
+def _first_day(scenario: Scenario, policy: PolicyBase) -> dt.date:
+    """The day a policy takes effect: its date, or the start for one dated before it."""
+    return max(policy.date, scenario.start)

@@ -108,6 +108,13 @@ def _route_graph(scenario: Scenario, tree: RegionTree) -> nx.DiGraph:
 
 
 def route_findings(scenario: Scenario, tree: RegionTree) -> Iterator[Finding]:
+    for i, route in enumerate(scenario.routes):
+        if route.origin == route.destination and not tree.children.get(route.origin):
+            message = (
+                f"the route goes from '{route.origin}' to itself and moves no rig; give a "
+                "different destination (a route on a parent region joins its sub-regions)"
+            )
+            yield Finding(("routes", i, "destination"), message)
     graph = _route_graph(scenario, tree)
     sources = sorted({e.region for e in scenario.fleet if e.region in tree.parent})
     reachable: set[str] = set()
