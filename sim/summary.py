@@ -9,6 +9,7 @@ is compared.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ def shock_date(scenario: Scenario) -> dt.date | None:
     if scenario.shock_date is not None:
         inside_run = scenario.start <= scenario.shock_date <= scenario.end
         return scenario.shock_date if inside_run else None
-    dates: list[dt.date] = [p.date for p in scenario.policies]
+    dates: list[dt.date] = [p.date for p in scenario.policies if not _over_before(p, scenario)]
     for pool in scenario.pools:
         for ev in pool.events:
             dates.append(ev.date - dt.timedelta(days=getattr(ev, "wind_down_days", 0)))
@@ -34,6 +35,13 @@ def shock_date(scenario: Scenario) -> dt.date | None:
     # an intervention dated before the start is in force from day 0 (docs/model.md)
     inside = [max(d, scenario.start) for d in dates if d <= scenario.end]
     return min(inside) if inside else None
+
+
+def _over_before(policy: Any, scenario: Scenario) -> bool:
+    """An outage that ended before the run starts: it has no effect (sim/agents/regulators)."""
+    days = getattr(policy, "days", None)
+    return (getattr(policy, "kind", "") == "power_outage" and days is not None
+            and (policy.date - scenario.start).days + days <= 0)
 
 
 def summarize(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -44,3 +44,36 @@ def test_a_hosting_sites_revenue_is_what_its_rigs_pay() -> None:
     kwh = 3000 * 3.0 * 24
     np.testing.assert_allclose(books["revenue_usd"], kwh * 0.04)  # power resold + fee
     np.testing.assert_allclose(books["revenue_usd"] - books["cost_usd"], kwh * 0.01)
+
+
+def test_a_hosting_sites_growth_within_the_look_ahead_can_be_booked() -> None:
+    """Relocation booked a hosting site at today's capacity, not at what it will have
+    `capacity_lookahead_days` ahead (as for the regions, and as docs/model.md says): a site
+    growing 20 days after a ban took no rig until the day it grew."""
+    doc = three_regions(end="2021-03-31")
+    for r in doc["regions"][1:]:
+        r["capacity_mw"] = 0.0  # b and c: only the hosting site can take rigs
+    doc["facilities"] = [{"name": "farm", "region": "b", "mode": "hosting",
+                          "capacity": [{"date": "2021-01-01", "mw": 0.0},
+                                       {"date": "2021-02-01", "mw": 30.0}]}]
+    doc["fleet"] = [doc["fleet"][0]]  # a's 4,000 rigs
+    doc["policies"] = [{"kind": "mining_ban", "region": "a", "date": "2021-01-11",
+                        "hazard_per_day": 0.5}]
+    doc["behaviour"] = {"decision_rate_per_day": 1.0}
+    res = run(scenario(doc), seed=3)
+    departed = res.flows[res.flows["rigs_departed"] > 0]
+    assert len(departed) and str(departed["date"].min()) < "2021-01-20"
+
+
+def test_an_outage_begun_before_the_start_ends_on_its_own_date() -> None:
+    """An outage dated 5 days before the start, lasting 8, kept its region dark for 8 days
+    from the start (it should end on day 3); one over before the start did anything at all."""
+    doc = three_regions(end="2021-01-31", policies=[
+        {"kind": "power_outage", "region": "a", "date": "2020-12-27", "days": 8},
+        {"kind": "power_outage", "region": "b", "date": "2020-12-20", "days": 5}])
+    res = run(scenario(doc), seed=4)
+    a = res.regions[res.regions["region"] == "a"]["rigs_online"].to_numpy()
+    b = res.regions[res.regions["region"] == "b"]["rigs_online"].to_numpy()
+    assert a[:3].max() == 0 and a[3] == 4000  # 27 Dec + 8 days = 4 January, day 3
+    assert b.min() == 3000  # 20-25 December: before the run
+    assert "b" not in set(res.events.loc[res.events["kind"] == "power_outage", "region"])

@@ -218,7 +218,8 @@ class Relocation:
         general_used, fac_used = occupancy_mw(world)
         horizon = world.day + int(b.capacity_lookahead_days)
         hosts = world.fac_region[world.fac_hosting]
-        hosting = kernels.bincount(hosts, world.fac_capacity_mw[world.fac_hosting],
+        # a hosting site's capacity as it will be at the horizon too, like the regions'
+        hosting = kernels.bincount(hosts, world.facility_capacity_on(horizon)[world.fac_hosting],
                                    world.num_regions)
         host_used = kernels.bincount(hosts, fac_used[world.fac_hosting], world.num_regions)
         bookable = world.capacity_on(horizon) - general_used + hosting - host_used

@@ -121,6 +121,8 @@ class Regulator:
     def _apply(self, policy: Policy) -> Generator[Any, Any, None]:
         world = self.world
         day = day_index(world.scenario, policy.date)
+        if isinstance(policy, PowerOutage) and policy.days is not None and day + policy.days <= 0:
+            return  # over before the run starts
         yield self.env.timeout(max(day, 0))
         if isinstance(policy, Lift):
             world.active_policies = [(p, d) for p, d in world.active_policies
@@ -142,7 +144,7 @@ class Regulator:
             for r in where:
                 suspend(world, int(r), policy.share, until, int(np.ceil(policy.return_days)))
         if isinstance(policy, PowerOutage) and policy.days is not None:
-            yield self.env.timeout(policy.days)
+            yield self.env.timeout(day + policy.days - self.env.now)  # (begun before the start)
             world.active_policies = [(p, d) for p, d in world.active_policies if p is not policy]
             refresh_regions(world)
             world.log(self.env.now, "power_restored", policy.actor or "regulator", region,
