@@ -37,6 +37,11 @@ def main() -> None:
       hashsim scenarios                      # what is bundled
       hashsim run tutorial -o results/tutorial --seed 1
       hashsim validate my-scenario.yaml      # check a file, with line numbers
+
+    \b
+    Exit codes: 0 success, 1 a check failed, 2 usage error (or an existing output
+    without --force, or a missing optional package), 3 an invalid scenario or input
+    file, 4 some runs of a sweep failed.
     """
 
 
@@ -65,8 +70,13 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
     """Run SCENARIO (a YAML file or a bundled scenario's name) and write its results.
 
     Writes network.csv, regions.csv, pools.csv, facilities.csv, flows.csv, events.csv,
-    summary.csv and run.json into the output directory, atomically, then prints a summary.
-    Repeating a run with the same --seed gives byte-identical CSVs.
+    summary.csv and run.json (scenario as resolved, seed, replicates, versions, command) into
+    the output directory, atomically, then prints a summary. Repeating a run with the same
+    --seed gives byte-identical CSVs, and replicate k is the same however many run;
+    --from RUN_JSON repeats one exactly.
+
+    Exit codes: 0 written; 2 usage error or an existing directory without --force; 3 an
+    invalid scenario (every problem as file:line:col: field: message), nothing written.
     """
     import sim
     from sim.results import run as run_scenario

@@ -47,14 +47,29 @@ def versions() -> dict[str, str]:
     return out
 
 
-def git_commit() -> str | None:
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5, check=False)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
+def git_commit(package: Path | None = None) -> str | None:
+    """The commit of the source checkout that `package` (this ``sim`` folder) belongs to,
+    ending in ``-dirty`` when its code (``sim/``, ``cli.py``) differs from that commit; None
+    for an installed copy, even one inside some other git repository (a virtual environment
+    in a project's folder), whose commit would say nothing about this code."""
+    here = (package or Path(__file__).parent).resolve()
+
+    def git(*args: str, cwd: Path = here) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                                 timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if not top or Path(top).resolve() != here.parent:
         return None
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return None
+    changed = git("status", "--porcelain", "--", here.name, "cli.py", cwd=here.parent)
+    return f"{commit}-dirty" if changed or changed is None else commit
 
 
 class ArgumentError(HashsimError, ValueError):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from types import TracebackType
@@ -23,6 +25,10 @@ from sim.experiments.errors import UsageError
 
 #: At most this many runs: a pool costs more than it saves, so they run in process.
 SMALL_JOB = 2
+#: Seconds a Dask scheduler has to accept the connection and answer Dask's handshake.
+CONNECT_TIMEOUT_S = 20.0
+#: Seconds between two looks at a Dask cluster's size (workers join as batch jobs start).
+RESIZE_INTERVAL_S = 2.0
 
 
 class InlineExecutor(Executor):
@@ -61,12 +67,11 @@ class Pool:
             scheduler is None and (self.jobs == 1 or pending <= SMALL_JOB))
         self._client: Any = None
         self._cluster: Any = None
+        self._sized_at = -float("inf")
         try:
             self.executor: Executor = self._open()
             self._window = 1 if self.inline else 2 * self.jobs
-            if self.scheduler not in (None, "local") and self._client is not None:
-                workers = len(self._client.scheduler_info().get("workers", {}))
-                self._window = max(4, 2 * workers)  # a cluster's size, not -j, sets the pace
+            self.threads = self._resize()
         except BaseException:
             self._close_dask()  # a cluster started before the failure is not left running
             raise
@@ -82,10 +87,31 @@ class Pool:
         return f"Dask cluster at {self.scheduler}"
 
     @property
+    def remote(self) -> bool:
+        """Whether runs go to an existing Dask cluster (``--scheduler ADDRESS``)."""
+        return self.scheduler not in (None, "local") and self._client is not None
+
+    @property
     def window(self) -> int:
         """Runs submitted at once: enough to keep every worker busy, few enough to bound
-        the memory held by finished-but-unwritten results."""
+        the memory held by finished-but-unwritten results. On an existing Dask cluster the
+        cluster's size, looked at again every few seconds, sets it, not -j: batch jobs
+        (dask-jobqueue) add workers while the sweep runs."""
+        if self.remote and time.monotonic() - self._sized_at >= RESIZE_INTERVAL_S:
+            self._resize()
         return self._window
+
+    def _resize(self) -> int | None:
+        """Set the window from the Dask cluster's threads; their number (None if local)."""
+        if not self.remote:
+            return None
+        self._sized_at = time.monotonic()
+        try:
+            threads = sum(self._client.nthreads().values())
+        except Exception:  # the scheduler is busy or gone: keep the window; runs will tell
+            return None
+        self._window = max(4, 2 * threads)
+        return int(threads)
 
     @property
     def restartable(self) -> bool:
@@ -140,28 +166,63 @@ class Pool:
                 self._client = Client(self._cluster)
             else:
                 _probe(str(self.scheduler))
-                try:
-                    self._client = Client(self.scheduler, timeout="20s")
-                except (OSError, TimeoutError, ValueError) as exc:
-                    raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: "
-                                       f"{exc}") from None
+                self._client = _connect(Client, str(self.scheduler), CONNECT_TIMEOUT_S)
         return self._client.get_executor(pure=False)
 
 
+def _connect(client_class: Any, address: str, timeout_s: float) -> Any:
+    """A Dask client of the scheduler at `address`, or a UsageError within about
+    `timeout_s`. Dask's own timeout does not cover a server that accepts the connection and
+    never answers (a web server, the dashboard's port), and a server that answers something
+    else can raise anything: both are a usage error, not a hang or a traceback."""
+    box: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            box["client"] = client_class(address, timeout=f"{timeout_s}s")
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=attempt, name="hashsim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout_s + min(5.0, timeout_s / 4))  # Dask's own timeout speaks first
+    if "client" in box:
+        return box["client"]
+    hint = ("is it the scheduler's address (tcp://host:8786 by default), not the dashboard's "
+            "(http://host:8787)?")
+    if thread.is_alive():
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: something accepts "
+                         f"connections there but gave no Dask answer in {timeout_s:g} s; {hint}")
+    exc = box.get("error")
+    if isinstance(exc, OSError | TimeoutError | ValueError):
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}")
+    raise UsageError(f"cannot reach the Dask scheduler at {address}: its answer is not "
+                     f"Dask's ({type(exc).__name__}: {exc}); {hint}")
+
+
 def _probe(address: str) -> None:
-    """Fail at once where nothing listens at a tcp:// scheduler address (Dask's client would
-    retry for its whole timeout); other schemes are left to Dask."""
+    """Fail at once on a malformed address, or where nothing listens at a tcp:// or tls://
+    scheduler address (Dask's client would retry for its whole timeout). An address without
+    a scheme is tcp://, as Dask reads it; other schemes are left to Dask."""
     import socket
     from urllib.parse import urlsplit
 
-    parts = urlsplit(address)
-    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
         return
     try:
-        socket.create_connection((parts.hostname, parts.port), timeout=5.0).close()
+        port = parts.port
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise UsageError(f"bad Dask scheduler address {address!r}: {exc} (expected "
+                         "tcp://host:port, e.g. tcp://login-node:8786, or 'local')") from None
+    if not parts.hostname or port is None:
+        raise UsageError(f"bad Dask scheduler address {address!r}: expected tcp://host:port, "
+                         "e.g. tcp://login-node:8786, or 'local'")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=5.0).close()
     except OSError as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: nothing answers at "
-                         f"{parts.hostname}:{parts.port} ({exc.strerror or exc})") from None
+                         f"{parts.hostname}:{port} ({exc.strerror or exc})") from None
 
 
 def _context() -> Any:

@@ -68,6 +68,7 @@ class Outcome:
     tables: dict[str, bytes] | None
     error: str | None
     seconds: float
+    versions: dict[str, str] | None = None  # the worker's Python and libraries
 
 
 @dataclass
@@ -82,6 +83,8 @@ class SweepReport:
     executor: str = ""
     wall_time_s: float = 0.0
     removed: list[str] = field(default_factory=list)  # stale derived files (see DERIVED)
+    #: Versions of workers that differ from this process's (a cluster's other environment).
+    other_versions: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +92,13 @@ class SweepReport:
 
 
 # ---------------------------------------------------------------------------- in the worker
+
+
+@functools.cache
+def _worker_versions() -> dict[str, str]:
+    from sim.results import versions
+
+    return versions()
 
 
 @functools.lru_cache(maxsize=8)
@@ -113,8 +123,9 @@ def execute(task: Task) -> Outcome:
         encoded = {name: encode(decorate(tables[name], task), task.fmt) for name in TABLES}
     except Exception:
         return Outcome(task.order, None, traceback.format_exc(),
-                       time.perf_counter() - started)
-    return Outcome(task.order, encoded, None, time.perf_counter() - started)
+                       time.perf_counter() - started, _worker_versions())
+    return Outcome(task.order, encoded, None, time.perf_counter() - started,
+                   _worker_versions())
 
 
 def _inject(fault: str | None) -> None:
@@ -201,6 +212,9 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     manifest = _manifest(plan, out, fmt, command)
     report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
     with Pool(jobs or default_jobs(), scheduler, len(pending)) as pool:
+        if pool.remote and pool.threads == 0:
+            print(f"note: the Dask cluster at {scheduler} has no workers yet; the runs start "
+                  "as workers join (batch jobs still queued?)", file=sys.stderr)
         _prepare_directory(plan, out, keep)
         if keep and pending:  # the combined tables will change: what was derived is stale
             report.removed = _remove_derived(out)
@@ -220,8 +234,21 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     report.wall_time_s = round(time.perf_counter() - started, 3)
     manifest.update(status="complete" if report.ok else "incomplete", failed=report.failed,
                     completed=len(tasks) - len(report.failed), wall_time_s=report.wall_time_s)
+    if report.other_versions:
+        manifest["worker_versions"] = report.other_versions
+        print(version_warning(manifest["versions"], report.other_versions), file=sys.stderr)
     _write_json(out / MANIFEST, manifest)
     return report
+
+
+def version_warning(here: dict[str, str], others: list[dict[str, str]]) -> str:
+    """The warning for workers whose Python or libraries differ from this process's."""
+    diffs = sorted({f"{k} {v} (here {here.get(k, 'not installed')})"
+                    for other in others for k, v in other.items() if here.get(k) != v})
+    return ("warning: some workers run other versions than this machine: "
+            f"{'; '.join(diffs)}. The same seed gives the same numbers only with the same "
+            "versions (numpy's streams above all): install the same environment on the "
+            "workers; manifest.json lists their versions under worker_versions")
 
 
 def _need_pyarrow() -> None:
@@ -307,6 +334,9 @@ def _fill(pool: Pool, queue: deque[Task], in_flight: dict[Future[Outcome], Task]
 
 
 def _store(out: Path, task: Task, outcome: Outcome, report: SweepReport) -> None:
+    if outcome.versions is not None and outcome.versions != _worker_versions() \
+            and outcome.versions not in report.other_versions:
+        report.other_versions.append(outcome.versions)
     if outcome.tables is None:
         _record_failure(out, task, outcome.error or "unknown error", report)
         return
