@@ -201,7 +201,8 @@ def _print_summary(results: Any) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
               help="Validate with these overrides applied.")
 def validate(scenarios: Sequence[str], overrides: Sequence[str]) -> None:
-    """Check scenario files; print every problem as file:line:col: field: message.
+    """Check scenario files (or experiment files, as `hashsim sweep` would); print every
+    problem as file:line:col: field: message.
 
     Exit code 0 if all are valid, 3 if any is not.
     """
@@ -211,6 +212,15 @@ def validate(scenarios: Sequence[str], overrides: Sequence[str]) -> None:
     bad = 0
     for name in scenarios:
         try:
+            experiment = _experiment_file(name)
+            if experiment is not None:  # an experiment file: checked as `sweep` checks it
+                from sim.experiments.plan import prepare
+
+                plan = prepare(experiment, overrides)
+                click.echo(f"ok: {name} (experiment {plan.experiment.name}: "
+                           f"{plan.num_tasks:,} runs of {len(plan.arms)} arm(s); "
+                           f"run it with `hashsim sweep {name}`)")
+                continue
             sc = sim.load(name, overrides)
         except ScenarioError as err:
             bad += 1
@@ -223,6 +233,26 @@ def validate(scenarios: Sequence[str], overrides: Sequence[str]) -> None:
         _fail(f"error: {bad} of {len(scenarios)} scenario(s) invalid", EXIT_INVALID)
 
 
+def _experiment_file(name: str) -> Path | None:
+    """The experiment file `name` names (a file whose top level has arms, replicates, design
+    or parameters and no regions, or a bundled experiment), else None."""
+    from ruamel.yaml import YAML
+
+    from sim.bundled import resolve, resolve_experiment
+
+    if resolve(name).is_file():
+        path = resolve(name)
+        try:
+            doc = YAML(typ="safe").load(path.read_text(encoding="utf-8-sig"))
+        except Exception:  # unreadable: the scenario check says what is wrong
+            return None
+        keys = set(doc) if isinstance(doc, dict) else set()
+        experiment = bool(keys & {"arms", "replicates", "design", "parameters"})
+        return path if experiment and "regions" not in keys else None
+    path = resolve_experiment(name)
+    return path if path.is_file() else None
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors and other tools)."""
@@ -233,15 +263,21 @@ def schema() -> None:
 
 @main.command()
 def scenarios() -> None:
-    """List the bundled scenarios (run one with `hashsim run NAME`)."""
-    from sim.bundled import bundled_scenarios, describe
+    """List the bundled scenarios (run one with `hashsim run NAME`) and experiments (run one
+    with `hashsim sweep NAME`)."""
+    from sim.bundled import bundled_experiments, bundled_scenarios, describe
 
     found = bundled_scenarios()
     if not found:
         _fail("error: no bundled scenarios found (broken installation?)", 1)
-    width = max(len(n) for n in found)
+    experiments = bundled_experiments()
+    width = max(len(n) for n in [*found, *experiments])
     for name, path in found.items():
         click.echo(f"{name:<{width}}  {describe(path)}")
+    if experiments:
+        click.echo("\nexperiments (hashsim sweep NAME):")
+        for name, path in experiments.items():
+            click.echo(f"{name:<{width}}  {describe(path)}")
 
 
 def _register() -> None:

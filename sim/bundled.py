@@ -26,6 +26,24 @@ def bundled_scenarios() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
+def bundled_experiments() -> dict[str, Path]:
+    """Bundled experiment files (scenarios/experiments/) by name (file stem), sorted."""
+    try:
+        folder = scenario_dir() / "experiments"
+    except FileNotFoundError:
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def resolve_experiment(name_or_path: str) -> Path:
+    """An experiment file as given, else the bundled experiment of that name (as
+    :func:`resolve` finds scenarios: `hashsim sweep tutorial-sweep` works in any folder)."""
+    path = Path(name_or_path)
+    if path.is_file() or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        return path
+    return bundled_experiments().get(name_or_path, path)
+
+
 def resolve(name_or_path: str) -> Path:
     """A file as given if there is one (or a name that looks like a path), else the bundled
     scenario of that name, else the name as a path. A folder named like a bundled scenario

@@ -238,3 +238,22 @@ def test_the_bundled_arms_count_their_shock_from_the_same_day() -> None:
 
     ban, no_ban = sim.load("china-2021"), sim.load("no-ban-2021")
     assert shock_date(ban) == shock_date(no_ban) == dt.date(2021, 5, 21)
+
+
+def test_bundled_experiments_are_found_by_name_and_validated_as_experiments(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From an installed copy the README's scenarios/experiments/… path does not exist and
+    `hashsim sweep tutorial-sweep` said "file not found"; `hashsim validate` read an
+    experiment file as a scenario ("unknown key 'replicates'")."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    listed = runner.invoke(main, ["scenarios"])
+    assert "experiments (hashsim sweep NAME)" in listed.output and "tutorial-sweep" in listed.output
+    dry = runner.invoke(main, ["sweep", "tutorial-sweep", "--dry-run"])
+    assert dry.exit_code == 0 and "24 runs" in dry.output, dry.output
+    ok = runner.invoke(main, ["validate", "tutorial-sweep", "tutorial"])
+    assert ok.exit_code == 0 and "experiment tutorial-sweep: 24 runs" in ok.output, ok.output
+    (tmp_path / "exp.yaml").write_text("name: x\nscenario: tutorial\nreplicates: 0\n")
+    bad = runner.invoke(main, ["validate", "exp.yaml"])
+    assert bad.exit_code == 3 and "exp.yaml:3" in bad.output and "replicates" in bad.output
+    assert not list(tmp_path.glob("results*"))  # checking writes nothing

@@ -28,7 +28,7 @@ _report_errors = report_errors(interrupted="interrupted: finished runs are kept 
 
 
 @click.command()
-@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("experiment", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Results folder [default: results/<experiment name>].")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
@@ -37,7 +37,8 @@ _report_errors = report_errors(interrupted="interrupted: finished runs are kept 
               "cores].")
 @click.option("--scheduler", metavar="ADDRESS|local",
               help="Run on Dask: 'local' starts a LocalCluster; tcp://host:8786 connects to a "
-              "running scheduler (e.g. from dask-jobqueue on SLURM/PBS). Needs hashsim[dask].")
+              "running scheduler (e.g. from dask-jobqueue on SLURM/PBS; host:port means "
+              "tcp://, and -j does not apply to it). Needs hashsim[dask].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted or partly failed sweep "
               "in the results folder: finished runs are kept, the others run.")
 @click.option("-f", "--force", is_flag=True, help="Replace an existing results folder.")
@@ -56,7 +57,8 @@ _report_errors = report_errors(interrupted="interrupted: finished runs are kept 
 def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: str | None,
           resume: bool, force: bool, fmt: str, overrides: Sequence[str], seed: int | None,
           dry_run: bool, quiet: bool) -> None:
-    """Run EXPERIMENT: every design point × arm × replicate, one shard per run.
+    """Run EXPERIMENT (a file, or a bundled experiment's name: see `hashsim scenarios`):
+    every design point × arm × replicate, one shard per run.
 
     Runs are written as they finish to OUTPUT/shards/; then the combined tables (network.csv,
     …, summary.csv with sample, arm, replicate and param_<name> columns), samples.csv and

@@ -164,7 +164,9 @@ def prepare(path: str | os.PathLike[str], extra_overrides: Sequence[str] = (),
     ``extra_overrides`` (the CLI's ``--set``) apply to every arm after the file's own.
     ``seed`` replaces the file's seed (resuming uses the seed recorded in the manifest).
     """
-    file = os.fspath(path)
+    from sim.bundled import resolve_experiment
+
+    file = os.fspath(resolve_experiment(os.fspath(path)))
     text = _read_text(file)
     exp = read(file, text)
     doc = parse_yaml(file, text)
