@@ -238,7 +238,10 @@ def fig_rigs(data: RunData) -> Figure | None:
             ax.stackplot(mean.index, mean.to_numpy().T, labels=[STATUS_LABELS[k] for k in keys],
                          colors=[STATUS_COLOURS[k] for k in keys], lw=0)
         pad = draw_markers(ax, markers(data, arm), data.span, labels=True)
-        ax.set_title(f"Rigs by status — {data.name}" + (f" — {arm}" if arm else ""), pad=pad)
+        n = data.members(arm)
+        runs = f" (mean of {n} runs)" if n > 1 else ""
+        ax.set_title(f"Rigs by status — {data.name}" + (f" — {arm}" if arm else "") + runs,
+                     pad=pad)
         ax.set_ylim(bottom=0)
         date_axis(ax)
         counts_axis(ax)

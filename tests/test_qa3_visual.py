@@ -378,3 +378,10 @@ def test_a_pools_stop_of_new_users_is_a_marker() -> None:
     from sim.plot_series import MARKER_KINDS
 
     assert "pool_stop_new_users" in MARKER_KINDS
+
+
+def test_the_rigs_figure_says_it_is_a_mean_of_runs(data: RunData) -> None:
+    """The regions figure said "(mean of N runs)", the rigs figure (also a mean) did not."""
+    fig = plots.fig_rigs(data)
+    assert fig is not None
+    assert "(mean of 2 runs)" in fig.axes[0].get_title()
