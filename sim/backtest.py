@@ -273,12 +273,12 @@ def scores(table: pd.DataFrame, scenario: Scenario, tables: dict[str, pd.DataFra
     ape = table.loc[table["tier"] != "info", "abs_pct_error"].astype(float).to_numpy()
     headline = banded["tier"] == "headline"
     return {
-        "checks": float(len(table)),
-        "banded": float(len(banded)),
-        "hits": float(held.sum()),
-        "misses": float((~held).sum()),
-        "headline_banded": float(headline.sum()),
-        "headline_misses": float((~held & headline).sum()),
+        "checks": len(table),  # counts are whole numbers (backtest_scores.csv)
+        "banded": len(banded),
+        "hits": int(held.sum()),
+        "misses": int((~held).sum()),
+        "headline_banded": int(headline.sum()),
+        "headline_misses": int((~held & headline).sum()),
         "mape_pct": float(np.nanmean(ape)) if np.isfinite(ape).any() else float("nan"),
         "nrmse": nrmse(scenario, tables),
     }

@@ -152,11 +152,11 @@ class Recorder:
     def _flows(self, day: int) -> None:
         w = self.world
         moved = (w.flow_departed > 0) | (w.flow_arrived > 0)
-        o, d = np.nonzero(moved)
+        c, o, d = np.nonzero(moved)  # by coin, then origin, then destination
         if len(o):
             self.flows.append(np.column_stack([
-                np.full(len(o), day), o, d, w.flow_departed[o, d], w.flow_arrived[o, d],
-                w.flow_hashrate[o, d]]))
+                np.full(len(o), day), c, o, d, w.flow_departed[c, o, d], w.flow_arrived[c, o, d],
+                w.flow_hashrate[c, o, d]]))
         w.flow_departed[:] = 0.0
         w.flow_arrived[:] = 0.0
         w.flow_hashrate[:] = 0.0
@@ -190,20 +190,22 @@ class Recorder:
 
     def _flow_table(self, replicate: int) -> pd.DataFrame:
         w = self.world
-        cols = ["date", "replicate", "origin", "destination", *FLOW_FIELDS]
+        cols = ["date", "replicate", "coin", "origin", "destination", *FLOW_FIELDS]
         if not self.flows:
-            return pd.DataFrame({c: pd.Series(dtype=object if c in ("date", "origin",
+            return pd.DataFrame({c: pd.Series(dtype=object if c in ("date", "coin", "origin",
                                  "destination") else float) for c in cols})
         a = np.concatenate(self.flows)
         names = np.array(w.geo.names, dtype=object)
+        coins = np.array([c.name for c in w.scenario.coins], dtype=object)
         return pd.DataFrame({
             "date": [w.date(d) for d in a[:, 0]],
             "replicate": replicate,
-            "origin": names[a[:, 1].astype(int)],
-            "destination": names[a[:, 2].astype(int)],
-            "rigs_departed": a[:, 3].astype(np.int64),
-            "rigs_arrived": a[:, 4].astype(np.int64),
-            "hashrate_hs": a[:, 5],
+            "coin": coins[a[:, 1].astype(int)],
+            "origin": names[a[:, 2].astype(int)],
+            "destination": names[a[:, 3].astype(int)],
+            "rigs_departed": a[:, 4].astype(np.int64),
+            "rigs_arrived": a[:, 5].astype(np.int64),
+            "hashrate_hs": a[:, 6],
         })
 
     def _event_table(self, replicate: int) -> pd.DataFrame:

@@ -9,7 +9,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +44,21 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def staging_dir(target: Path, infix: str = ".") -> Path:
+    """A new hidden folder beside `target` (``.NAME<infix>XXXXXXXX``) to write into and then
+    rename into place. Made with the umask's permissions, as any folder: tempfile.mkdtemp's
+    0700 would keep colleagues on a shared server out of the results."""
+    import uuid
+
+    while True:
+        path = target.parent / f".{target.name}{infix}{uuid.uuid4().hex[:8]}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # a clash of random names: draw another
+            continue
 
 
 def git_commit(package: Path | None = None) -> str | None:
@@ -133,8 +147,10 @@ class Results:
             **self.provenance,
         }
 
-    def write(self, directory: str | os.PathLike[str], force: bool = False) -> Path:
-        """Write every table as CSV plus run.json into `directory`, atomically.
+    def write(self, directory: str | os.PathLike[str], force: bool = False,
+              extra: dict[str, pd.DataFrame] | None = None) -> Path:
+        """Write every table as CSV plus run.json into `directory`, atomically; `extra`
+        tables (name → table, e.g. a backtest's) are written beside them as NAME.csv.
 
         The files go to a temporary directory beside it that is renamed into place, so an
         interrupted write leaves nothing half-written. An existing directory is replaced only
@@ -147,10 +163,12 @@ class Results:
         if target.exists() and not target.is_dir():
             raise HashsimError(f"{target} exists and is not a directory")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp = staging_dir(target)
         try:
             for name in TABLES:
-                self.tables[name].to_csv(tmp / f"{name}.csv", index=False)
+                self.tables[name].to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
+            for name, table in (extra or {}).items():
+                table.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
             (tmp / "run.json").write_text(json.dumps(self.run_json(), indent=2) + "\n")
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}")

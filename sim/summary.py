@@ -83,8 +83,9 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     out += _region_metrics(tables["regions"], rep, coin)
     out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)])
     flows = tables["flows"]
-    moved = (flows[flows["replicate"] == rep].groupby("destination")["rigs_departed"].sum()
-             if len(flows) else pd.Series(dtype=float))
+    mine = (flows["replicate"] == rep) & (flows["coin"] == coin) if len(flows) else None
+    moved = (flows[mine].groupby("destination")["rigs_departed"].sum()
+             if mine is not None else pd.Series(dtype=float))
     for dest in sorted(_leaves(scenario)):  # every leaf, 0 where no rig went
         out.append(_row(rep, coin, f"relocated_rigs.{dest}", float(moved.get(dest, 0.0)),
                         "rigs"))
@@ -114,12 +115,17 @@ def retargets(events: pd.DataFrame, coin: str) -> pd.DataFrame:
 def _retarget_metrics(events: pd.DataFrame, rep: int, coin: str, scenario: Scenario
                       ) -> list[dict]:
     rt = retargets(events[events["replicate"] == rep], coin)
-    if not len(rt):
-        return []
+    nan = float("nan")
+    if not len(rt):  # an epoch-rule coin's run too short for one: the same metrics, empty
+        rule = next((c.rule for c in scenario.coins if c.name == coin), None)
+        if rule != "bitcoin":
+            return []  # a tracking coin has no epochs to count
+        return [_row(rep, coin, name, nan, "%") for name in
+                ("largest_adjustment", "largest_upward_adjustment",
+                 "largest_downward_adjustment")] + [_row(rep, coin, "retargets", 0, "count")]
     pct = rt["pct"].to_numpy()
     i = int(np.argmax(np.abs(pct)))  # the largest in size, either way (its sign kept)
     up, down = int(np.argmax(pct)), int(np.argmin(pct))
-    nan = float("nan")
     return [_row(rep, coin, "largest_adjustment", pct[i], "%", rt["date"].iloc[i]),
             _row(rep, coin, "largest_upward_adjustment", pct[up] if pct[up] > 0 else nan, "%",
                  rt["date"].iloc[up] if pct[up] > 0 else None),

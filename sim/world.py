@@ -117,13 +117,14 @@ class World:
     events: list[Event] = field(default_factory=list)
     _capacity_steps: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     _capacity_by_day: F64 | None = None
-    # per-day accumulators of migration flows (R, R): departures, arrivals, hashrate departed
+    # per-day accumulators of migration flows (C, R, R) by the rigs' coin: departures,
+    # arrivals, hashrate departed
     flow_departed: F64 = field(default_factory=lambda: np.zeros(0))
     flow_arrived: F64 = field(default_factory=lambda: np.zeros(0))
     flow_hashrate: F64 = field(default_factory=lambda: np.zeros(0))
     relocated_total: F64 = field(default_factory=lambda: np.zeros(0))
-    # rigs due to arrive from origin at destination, by day (flows.csv's arrivals)
-    arrivals: dict[tuple[int, int], F64] = field(default_factory=dict)
+    # rigs of a coin due to arrive from origin at destination, by day (flows.csv's arrivals)
+    arrivals: dict[tuple[int, int, int], F64] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -208,7 +209,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
     hw_idx = {h.name: i for i, h in enumerate(scenario.hardware)}
     pool_idx = {p.name: i for i, p in enumerate(scenario.pools)}
     fac_idx = {f.name: i for i, f in enumerate(scenario.facilities)}
-    num_r, num_p = geo.num_regions, len(scenario.pools)
+    num_r, num_p, num_c = geo.num_regions, len(scenario.pools), len(scenario.coins)
 
     serves = np.zeros((num_p, num_r), dtype=bool)
     for p, pool in enumerate(scenario.pools):
@@ -253,8 +254,9 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         cutoff=np.zeros(num_r, dtype=bool), haircut=np.zeros(num_r),
         risk=geo.base_risk.copy(), discount_usd_per_kwh=np.zeros(num_r),
         price_usd=np.zeros(len(scenario.coins)),
-        flow_departed=np.zeros((num_r, num_r)), flow_arrived=np.zeros((num_r, num_r)),
-        flow_hashrate=np.zeros((num_r, num_r)), relocated_total=np.zeros(num_r),
+        flow_departed=np.zeros((num_c, num_r, num_r)),
+        flow_arrived=np.zeros((num_c, num_r, num_r)),
+        flow_hashrate=np.zeros((num_c, num_r, num_r)), relocated_total=np.zeros(num_r),
     )
     world.exit_rate_per_day = np.zeros(num_r)
     world.suspend_rate_per_day = np.zeros(num_r)

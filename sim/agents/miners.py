@@ -142,8 +142,8 @@ def switch(world: World, econ: Economics) -> None:
 def resolve_timers(world: World) -> None:
     """Shipments that arrive today queue at their destination; hibernations and suspensions
     end (suspended rigs then switch on by the margin like any offline rig)."""
-    for (origin, dest), by_day in world.arrivals.items():
-        world.flow_arrived[origin, dest] += by_day[world.day]
+    for (coin, origin, dest), by_day in world.arrivals.items():
+        world.flow_arrived[coin, origin, dest] += by_day[world.day]
     fleet = world.fleet
     tally = fleet.tally
     if not (tally[:, IN_TRANSIT].any() or tally[:, HIBERNATING].any()
@@ -302,25 +302,31 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
         return
     origin = fleet.region[rows].copy()
     count = fleet.count[rows].copy()
-    hashrate = count * world.hw_hashrate_hs[fleet.hw[rows]]
+    hw = fleet.hw[rows]
+    coin = world.hw_coin[hw]
+    hashrate = count * world.hw_hashrate_hs[hw]
     # rigs are whole numbers (any order of sums is exact); hashrate is summed row by row
-    world.flow_departed[:, dest] += np.bincount(origin, count, minlength=world.num_regions)
-    np.add.at(world.flow_hashrate[:, dest], origin, hashrate)
+    np.add.at(world.flow_departed[:, :, dest], (coin, origin), count)
+    np.add.at(world.flow_hashrate[:, :, dest], (coin, origin), hashrate)
     world.relocated_total[dest] += count.sum()
     rng = world.streams["transit"]
     moved, due = [], []
     for o in np.unique(origin):
-        sel = rows[origin == o]
+        at = origin == o
+        sel, sel_coin = rows[at], coin[at]
         pmf = world.geo.pair_pmf[(int(o), dest)]
         if bool(np.all(fleet.count[sel] == 1)):  # single rigs: one day each, no (n, J) matrix
             days = rng.choice(len(pmf), size=len(sel), p=pmf)
-            _schedule_arrivals(world, int(o), dest, world.day + extra_days,
-                               np.bincount(days, minlength=len(pmf)))
+            for c in np.unique(sel_coin).tolist():
+                _schedule_arrivals(world, c, int(o), dest, world.day + extra_days,
+                                   np.bincount(days[sel_coin == c], minlength=len(pmf)))
             moved.append(sel)
             due.append(world.day + extra_days + days)
             continue
         by_day = rng.multinomial(fleet.count[sel], pmf)  # (n, J)
-        _schedule_arrivals(world, int(o), dest, world.day + extra_days, by_day.sum(axis=0))
+        for c in np.unique(sel_coin).tolist():
+            _schedule_arrivals(world, c, int(o), dest, world.day + extra_days,
+                               by_day[sel_coin == c].sum(axis=0))
         r_idx, j = np.nonzero(by_day)
         moved.append(fleet.split(sel[r_idx], by_day[r_idx, j]))
         due.append(world.day + extra_days + j)
@@ -329,13 +335,14 @@ def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
               t_since=world.day, t_due=np.concatenate(due))
 
 
-def _schedule_arrivals(world: World, origin: int, dest: int, first_day: int,
+def _schedule_arrivals(world: World, coin: int, origin: int, dest: int, first_day: int,
                        rigs_by_offset: NDArray[np.int64]) -> None:
-    """Note the rigs arriving `first_day + j` days (j = offset) from `origin` at `dest`."""
+    """Note the rigs of `coin` arriving `first_day + j` days (j = offset) from `origin` at
+    `dest`."""
     days = world.scenario.num_days
-    due = world.arrivals.get((origin, dest))
+    due = world.arrivals.get((coin, origin, dest))
     if due is None:
-        due = world.arrivals[(origin, dest)] = np.zeros(days)
+        due = world.arrivals[(coin, origin, dest)] = np.zeros(days)
     span = min(len(rigs_by_offset), max(days - first_day, 0))
     due[first_day:first_day + span] += rigs_by_offset[:span]
 

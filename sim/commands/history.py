@@ -52,12 +52,13 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
     res = run(loaded, seed=seed, replicates=replicates, command=sys.argv)
     table = evaluate(loaded, res.tables)
     score = scores(table, loaded, res.tables)
-    res.tables["backtest"] = table
-    res.write(target, force=force)
-    table.to_csv(target / "backtest.csv", index=False)
     import pandas as pd
 
-    pd.DataFrame([score]).to_csv(target / "backtest_scores.csv", index=False)
+    res.tables["backtest"] = table
+    # with the run's tables, in one atomic write: an interrupted backtest leaves no folder
+    # without them
+    res.write(target, force=force,
+              extra={"backtest": table, "backtest_scores": pd.DataFrame([score])})
     rule = next(c.rule for c in loaded.coins if c.name == loaded.observed.coin)
     click.echo(format_table(table, rule))
     headline_held = int(score["headline_banded"] - score["headline_misses"])
@@ -136,7 +137,6 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
     scenario with the fitted values filled in) and calibration.json (what repeats the fit).
     """
     import shutil
-    import tempfile
 
     from tqdm import tqdm
 
@@ -163,7 +163,9 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
         result = fit(path, parsed, seed=seed, replicates=replicates,
                      max_evaluations=max_evaluations, on_evaluation=tick)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    from sim.results import staging_dir
+
+    tmp = staging_dir(target)
     try:  # everything into a hidden folder, renamed into place: never half a fit
         result.table().to_csv(tmp / "fitted.csv", index=False)
         pd.DataFrame(result.history).rename_axis("evaluation").to_csv(tmp / "history.csv")

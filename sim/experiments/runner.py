@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from collections import deque
@@ -43,6 +42,7 @@ from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
 from sim.experiments.plan import Plan, Task
+from sim.results import staging_dir
 
 #: Fault injection for tests: ``HASHSIM_INJECT_FAULTS="raise@s000001-ban-r000002,kill@*"``.
 FAULTS_ENV = "HASHSIM_INJECT_FAULTS"
@@ -350,7 +350,7 @@ def write_shard(out: Path, task: Task, outcome: Outcome) -> Path:
     assert outcome.tables is not None
     target = out / task.shard
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp = staging_dir(target, ".tmp-")
     try:
         ext = "csv" if task.fmt == "csv" else "parquet"
         for name, data in outcome.tables.items():
@@ -500,7 +500,9 @@ def _manifest(plan: Plan, out: Path, fmt: str, command: list[str] | None) -> dic
         "stream_key": "(sample, replicate, stream)" if exp.crn == "arms"
                       else "(0, replicate, stream)",
         "format": fmt,
-        "arms": {a.name: {"scenario": a.scenario_file, "scenario_sha256": a.scenario_sha256,
+        # absolute: the manifest is read from anywhere (experiment_file is absolute too)
+        "arms": {a.name: {"scenario": str(Path(a.scenario_file).resolve()),
+                          "scenario_sha256": a.scenario_sha256,
                           "overrides": list(a.overrides)} for a in plan.arms},
         "parameters": {n: p.model_dump(mode="json") for n, p in exp.parameters.items()},
         "design": plan.design.info,
