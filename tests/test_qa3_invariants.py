@@ -25,7 +25,6 @@ results/README.md), never from the code under test:
 - cohort and rig resolution agree in distribution on aggregates (Welch t-tests, family-wise
   level 1 %).
 
-A defect found by this pass is kept as a strict xfail (see its reason).
 """
 
 from __future__ import annotations
@@ -129,8 +128,8 @@ def _hosting_underground() -> dict[str, Any]:
     d = three_regions()
     d["facilities"] = [{"name": "hosta", "region": "a", "mode": "hosting",
                         "capacity": [{"date": "2021-01-01", "mw": 20}],
-                        "power_usd_per_kwh": 0.04, "hosting_fee_usd_per_kwh": 0.01}]
-    d["fleet"][0]["facility"] = "hosta"
+                        "power_usd_per_kwh": 0.03, "hosting_fee_usd_per_kwh": 0.01}]
+    d["fleet"][0]["facility"] = "hosta"  # 0.04 USD/kWh there, 0.05 in the region
     d["policies"] = [{"kind": "mining_ban", "id": "ban", "date": "2021-02-01", "region": "a",
                       "hazard_per_day": 0.2, "underground_detection_per_day": 0.001}]
     d["behaviour"] = {"constants": {"underground": 3.0}}
@@ -620,19 +619,21 @@ def test_a_hosting_sites_books_match_its_rigs(hosting: tuple[Scenario, Results])
     assert (fac["used_mw"] <= fac["capacity_mw"] + 1e-9).all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a hosting site's underground rigs pay it (regions.csv cost: sim/recorder.py:94 counts "
-    "online + underground at the site's price and fee, sim/agents/miners.py cost_usd_per_day) "
-    "but it is not paid (sim/recorder.py:132 counts its online rigs only): hosting-underground "
-    "world, seed 3, 2021-02-01: region a's cost 12168.0 USD, the site's revenue 11775.6 USD, "
-    "the 109 underground rigs × 3.6 USD"))
-def test_money_is_conserved_when_hosted_rigs_go_underground() -> None:
+def test_rigs_that_go_underground_leave_their_hosting_site() -> None:
+    """Hidden rigs kept their facility: they paid the site's price and fee in regions.csv, but
+    the site was not paid for them (nor did they occupy it). Going underground now leaves the
+    site, as shipping does: the site is paid by its racked rigs, and the region's cost is that
+    plus the hidden rigs' power at the region's price (0.05 USD/kWh, 72 kWh a day each)."""
     _sc, res = _single_run(_hosting_underground())
     fac = res.facilities.set_index("date")
     a = _leaf_rows(res)
     a = a[a["region"] == "a"].set_index("date")
     assert a["rigs_underground"].max() > 100
-    assert _rel_err(fac["revenue_usd"], a["cost_usd"]) < REL
+    hidden_cost = a["rigs_underground"] * 72.0 * 0.05
+    # (the difference of two sums of ~12,000 USD: a cent's millionth is rounding)
+    np.testing.assert_allclose(fac["revenue_usd"], a["cost_usd"] - hidden_cost, rtol=1e-12,
+                               atol=1e-6)
+    assert (fac["rigs"] == a["rigs_online"] + a["rigs_offline"]).all()  # none hidden there
 
 
 # ------------------------------------------------------------------------------ resolution

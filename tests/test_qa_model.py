@@ -77,3 +77,20 @@ def test_an_outage_begun_before_the_start_ends_on_its_own_date() -> None:
     assert a[:3].max() == 0 and a[3] == 4000  # 27 Dec + 8 days = 4 January, day 3
     assert b.min() == 3000  # 20-25 December: before the run
     assert "b" not in set(res.events.loc[res.events["kind"] == "power_outage", "region"])
+
+
+def test_rigs_surfacing_after_a_lift_queue_for_capacity() -> None:
+    """Underground rigs hold no capacity, so purchases took it during the ban; on the lift
+    they came straight back online: 6,671 rigs (20 MW) on a's 12 MW. They queue now."""
+    doc = _underground_world()
+    doc["regions"][0]["capacity_mw"] = 12.0  # a's 4,000 rigs of 3 kW fill it
+    doc["policies"][0]["id"] = "ban"
+    doc["policies"].append({"kind": "lift", "policy": "ban", "date": "2021-03-01"})
+    doc["purchases"] = [{"region": "a", "hardware": "rig", "pool": "p1", "start": "2021-01-20",
+                         "end": "2021-02-20", "rigs_per_day": 200}]
+    res = run(scenario(doc), seed=3)
+    a = res.regions[res.regions["region"] == "a"].set_index("date")
+    assert a["rigs_underground"].max() > 1000  # hidden while purchases were admitted
+    lift = [d for d in a.index if str(d) >= "2021-03-01"]
+    assert (a.loc[lift, "rigs_online"] * 3.0 / 1000.0 <= 12.0 + 1e-9).all()
+    assert a.loc[lift, "rigs_queued"].iloc[0] > 0  # the surfacing rigs wait their turn

@@ -150,7 +150,7 @@ def morning(rig: Rig, day: int, pools: PoolChoice, rng: Draws) -> None:
     underground unless the pool shuts down); then a shipment due today queues at its
     destination and picks another pool if its own does not serve it there
     (miners.resolve_timers); a hibernation ends; where no ban is in force, underground rigs
-    resurface and forced-off ones whose pool serves them queue (miners.come_back)."""
+    and forced-off ones whose pool serves them queue (miners.come_back)."""
     for leaving, regions, fraction, underground in pools.departures:
         if (rig.status not in (IN_TRANSIT, RETIRED)
                 and (underground or rig.status != UNDERGROUND) and rig.pool in leaving
@@ -164,9 +164,7 @@ def morning(rig: Rig, day: int, pools: PoolChoice, rng: Draws) -> None:
         elif rig.status == BANNED_OFF:
             rig.t_due = NEVER
     if not pools.banned[rig.region]:
-        if rig.status == UNDERGROUND:
-            rig.status = ONLINE
-        elif rig.status == BANNED_OFF and pools.serves(rig):
+        if rig.status == UNDERGROUND or (rig.status == BANNED_OFF and pools.serves(rig)):
             queue(rig, day)
 
 
@@ -271,6 +269,7 @@ def decide(rig: Rig, cum: list[float], day: int, desk: Booking, rng: Draws) -> b
     choice = k - n_dest
     if choice == UNDER:
         rig.status = UNDERGROUND
+        rig.facility = -1  # hidden mining leaves the facility (miners._apply_choices)
     elif choice == HIBERNATE:
         rig.t_due = day + desk.hibernate_days
     elif choice == RETIRE:

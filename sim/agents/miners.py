@@ -164,18 +164,18 @@ EXPOSED = (ONLINE, OFFLINE, SUSPENDED, QUEUED)
 
 
 def come_back(world: World) -> None:
-    """Where no ban is in force (one has been lifted), underground rigs come back online and
+    """Where no ban is in force (one has been lifted), underground rigs surface and
     forced-off or hibernating rigs whose pool serves the region queue for capacity again —
-    before the day's admission, so that a lift takes effect on its own day."""
+    before the day's admission, so that a lift takes effect on its own day. Surfacing rigs
+    queue too: underground they held no capacity, which others may have taken since."""
     fleet = world.fleet
     g = fleet.group
     allowed = ~world.banned()[g("region")]
     tally = fleet.tally
-    surfacing = np.flatnonzero(allowed & (tally[:, UNDERGROUND] > 0))
-    fleet.move(keys_of(surfacing, UNDERGROUND), ONLINE)
+    surfacing = keys_of(np.flatnonzero(allowed & (tally[:, UNDERGROUND] > 0)), UNDERGROUND)
     served = allowed & world.pool_open[g("pool")] & world.pool_serves[g("pool"), g("region")]
-    back = np.concatenate([keys_of(np.flatnonzero(served & (tally[:, s] > 0)), s)
-                           for s in (BANNED_OFF, HIBERNATING)])
+    back = np.concatenate([surfacing, *(keys_of(np.flatnonzero(served & (tally[:, s] > 0)), s)
+                                        for s in (BANNED_OFF, HIBERNATING))])
     fleet.move(back, QUEUED, t_since=world.day)
 
 
@@ -436,7 +436,8 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
     for d in np.flatnonzero(alloc[:, :n_dest].sum(axis=0)):
         ship(world, deciders.take(alloc[:, d]), int(reloc.dest[d]))
     col = {name: n_dest + i for i, name in enumerate(ALTERNATIVES)}
-    fleet.set(deciders.take(alloc[:, col["underground"]]), status=UNDERGROUND)
+    # hidden mining leaves the facility (its books and capacity), as a shipped rig does
+    fleet.set(deciders.take(alloc[:, col["underground"]]), status=UNDERGROUND, facility=-1)
     fleet.set(deciders.take(alloc[:, col["hibernate"]]),
               t_due=world.day + int(np.ceil(b.hibernate_days)))
     fleet.set(deciders.take(alloc[:, col["retire"]]), status=RETIRED)
