@@ -1262,7 +1262,9 @@ TABLES: dict[str, tuple[Callable[[Path], pd.DataFrame], str]] = {
     "hardware.csv": (
         hardware,
         "source: per row (CBECI hardware list 2021-02, F2Pool miner list 2020-03, "
-        "sourced_point_figures); price_usd_2021 is an assumption unless the source says so",
+        "sourced_point_figures); price_usd_2021 is an assumption (the S19 Pro's 12,000 is WSJ's "
+        "'new machine ~12,000 USD', which names no model); caveats for the S19j Pro and "
+        "M30S++ rows in SOURCES.md",
     ),
     "eth_2021_daily.csv": (
         eth_daily,
@@ -1271,22 +1273,27 @@ TABLES: dict[str, tuple[Callable[[Path], pd.DataFrame], str]] = {
     ),
     "observed_china_2021.csv": (
         observed_china,
-        "observed reference figures for the china-2021 backtest; source per row; tier: "
-        "headline (must hold), secondary (should hold), info (context, not expected)",
+        "source: per row (column source); observed reference figures for the china-2021 "
+        "backtest; tier: headline (must hold), secondary (should hold), info (context, not "
+        "expected)",
     ),
     "observed_sparkpool_2021.csv": (
         observed_sparkpool,
-        "observed reference figures for the sparkpool-2021 backtest; source per row",
+        "source: per row (column source); observed reference figures for the sparkpool-2021 "
+        "backtest",
     ),
     "observed_wuhan_2018.csv": (
         observed_wuhan,
-        "observed reference figures and claims for the wuhan-general-2018 case; source per row",
+        "source: per row (column source); observed reference figures and claims for the "
+        "wuhan-general-2018 case",
     ),
     "initial_fleet.csv": (
         initial_fleet,
-        "how the scenarios' initial fleets were sized: share x 7-day mean hashrate at the "
-        "start x hardware-class fraction / rig hashrate (assumptions in "
-        "scripts/derive_reference.py)",
+        f"source: {SRC_CBECI} (cbeci_shares_2021.csv; September 2019 for 2018), 7-day means "
+        f"at the start ({SRC_BLOCKCHAIN_COM}; ETH: {SRC_GLASSNODE}; 2018: 50 EH/s from "
+        "bitcoinnews.com and cragnews.com), hardware.csv. How the scenarios' initial fleets "
+        "were sized: share x 7-day mean hashrate at the start x hardware-class fraction / rig "
+        "hashrate (assumptions in scripts/derive_reference.py)",
     ),
 }
 
