@@ -177,7 +177,7 @@ def difficulty_epochs(data: Path) -> pd.DataFrame:
 
 def btc_price_daily(data: Path) -> pd.DataFrame:
     bc = read_blockchain_com(data)
-    out = bc.loc["2021-01-01":"2022-12-31", ["btc_usd"]]
+    out = bc.loc["2021-04-01":"2022-03-31", ["btc_usd"]]  # china-2021's year: what it reads
     out = out.rename(columns={"btc_usd": "btc_usd_close"})
     out.index.name = "date"
     return out.reset_index().assign(date=lambda d: d["date"].dt.date)
