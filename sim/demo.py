@@ -25,7 +25,7 @@ import click
 import numpy as np
 
 from sim.errors import HashsimError, ResultsExistError
-from sim.report_events import source_events
+from sim.report_events import plain_event, policy_texts, source_events
 
 Echo = Callable[[str], None]
 QUIET_KINDS = {"capacity"}  # the grid's monthly capacity steps: too many lines for a class
@@ -88,6 +88,7 @@ class Narrator:
         self.news: dict[dt.date, list[str]] = {}
         for item in source_events(sc.model_dump(mode="json")):
             self.news.setdefault(item.date, []).append(item.title)
+        self.lifted = policy_texts(sc.model_dump(mode="json"))  # to name a lifted policy
         self.seen = 0
         self.moved = np.zeros(len(sc.regions))
         self.status_day = self.migration_day = -MIN_GAP_DAYS  # when each was last printed
@@ -102,7 +103,8 @@ class Narrator:
         self.seen = len(w.events)
         date = w.date(day)
         for title in self.news.get(date, []):
-            self.echo(click.style(f"{date.isoformat()}  » in the news: {title}", fg="magenta"))
+            self.echo(click.style(f"{date.isoformat()}  » in the news (what really happened): "
+                                  f"{title}", fg="magenta"))
             self._pause(0.5)
         for event in fresh:
             self._event(event)
@@ -127,7 +129,7 @@ class Narrator:
             self.echo(click.style(f"{date}  {text}", fg="cyan" if big else None, dim=not big))
             self._pause(0.5 if big else 0.1)
             return
-        text = event.description
+        text = plain_event(event.kind, event.description, self.lifted)
         if event.actor and event.actor not in text and event.kind in POLICY_KINDS:
             text = f"{event.actor}: {text}"
         bold = event.kind in POLICY_KINDS
@@ -143,9 +145,10 @@ class Narrator:
         if abs(pct) < BIG_RETARGET_PCT:
             return f"⛏ {coin.name} difficulty {pct:+.2f} %"
         target = coin.retarget_blocks * coin.block_time_s / 86400.0
-        pace = "slowly" if pct < 0 else "fast"
-        return (f"⛏ {coin.name} difficulty answers: {pct:+.2f} % at block {height} (blocks came "
-                f"{pace}: {days:.1f} days for an epoch meant to take {target:.0f})")
+        easier = "easier" if pct < 0 else "harder"
+        return (f"⛏ {coin.name} difficulty answers: {pct:+.2f} % at block {height} (the last "
+                f"{coin.retarget_blocks:,} blocks took {days:.1f} days instead of {target:.0f}, "
+                f"so finding a block is made {easier})")
 
     def _status(self, date: dt.date) -> None:
         from sim.state import STATUS_NAMES
@@ -200,6 +203,39 @@ def _intro(scenario: Any, echo: Echo) -> None:
         echo(f"  {line}")
     echo(f"  {scenario.start} … {scenario.end}: {len(scenario.regions)} regions, {rigs:,} rigs, "
          f"{len(scenario.pools)} pools, {len(scenario.policies)} policies\n")
+    for line in _legend(scenario):
+        echo(click.style(line, dim=True))
+    echo("")
+
+
+def _legend(scenario: Any) -> list[str]:
+    """How to read the lines that follow, in plain words (printed once, before the run)."""
+    units = sorted({"EH/s (1 EH/s = a billion billion guesses a second)" if c.rule == "bitcoin"
+                    else "TH/s (1 TH/s = a million million guesses a second)"
+                    for c in scenario.coins})
+    lines = [
+        "How to read it:",
+        "  ▶  a government, pool or company acts (on the day it takes effect)",
+        *(["  »  what the news reported at the time, to compare with the simulation"]
+          if source_events(scenario.model_dump(mode="json")) else []),
+        "  each week: the hashrate - how many guesses a second all the miners make together -",
+        *(f"     in {unit}" for unit in units),
+        "     with a bar and its percentage of the start, then the difficulty (how hard a "
+        "block is to find);",
+        "     then the rigs (mining machines): online = mining · banned = switched off by a "
+        "ban ·",
+        "     in transit = being shipped abroad · queued = arrived, waiting for a place to "
+        "plug in ·",
+        "     underground = mining in secret (rigs off because they would lose money are not "
+        "listed)",
+        "  ⇢  where the rigs that left have been sent so far, each month",
+    ]
+    epochs = [c for c in scenario.coins if c.rule == "bitcoin"]
+    if epochs:
+        c = epochs[0]
+        lines.append(f"  ⛏  every {c.retarget_blocks:,} blocks the difficulty is reset so that "
+                     f"a block takes {c.block_time_s / 60:g} minutes again on average")
+    return lines
 
 
 def _target(scenario: Any, output: Path | None, force: bool) -> Path:
@@ -265,7 +301,7 @@ def _headline(results: Any, echo: Echo) -> None:
     echo(click.style("\nWhat happened", bold=True))
     for row in summary_rows(data):
         if row["metric"] in wanted:
-            echo(f"  {row['coin']:<10} {row['name']:<40} {row['cells'][0]}")
+            echo(f"  {row['coin']}  {row['name']}: {row['cells'][0]}")
 
 
 def _write_report(results: Any, target: Path, echo: Echo) -> Path | None:

@@ -31,7 +31,7 @@ import pandas as pd
 from sim import plots as P
 from sim.plot_style import PALETTE, named_colours, region_colours
 from sim.plots import RunData
-from sim.report_events import SourceEvent, source_events
+from sim.report_events import SourceEvent, plain_event, plain_text, policy_texts, source_events
 from sim.rundata import missing_note
 
 if TYPE_CHECKING:
@@ -65,16 +65,22 @@ def _days(dates: pd.Series | pd.Index) -> list[str]:
 
 
 METRIC_NAMES = {
-    "pre_shock_hashrate": "hashrate before the shock", "trough_hashrate": "trough (7-day mean)",
-    "drop": "drop to the trough", "days_to_recover_90": "back to 90 % after",
-    "days_to_recover_100": "back to 100 % after",
+    "pre_shock_hashrate": "hashrate before the shock (mean of the 7 days before it)",
+    "trough_hashrate": "trough: lowest 7-day mean after the shock",
+    "drop": "drop to the trough, from the level before the shock",
+    "days_to_recover_90": "days from the trough back to 90 % of the level before the shock",
+    "days_to_recover_100": "days from the trough back to 100 % of the level before the shock",
     "largest_adjustment": "largest difficulty adjustment",
     "largest_upward_adjustment": "largest upward difficulty adjustment",
     "largest_downward_adjustment": "largest downward difficulty adjustment",
-    "retargets": "difficulty retargets",
-    "energy": "energy used", "co2": "CO₂ emitted", "pool_hhi_before": "pool HHI before",
-    "pool_hhi_after": "pool HHI at the end", "nakamoto_before": "Nakamoto coefficient before",
-    "nakamoto_after": "Nakamoto coefficient at the end",
+    "retargets": "difficulty retargets (resets)",
+    "energy": "energy used (whole run)", "co2": "CO₂ emitted (whole run)",
+    "pool_hhi_before": "pool concentration before the shock (HHI: near 0 = many small pools, "
+                       "1 = one pool)",
+    "pool_hhi_after": "pool concentration at the end (HHI)",
+    "nakamoto_before": "fewest pools holding over half the hashrate, before the shock "
+                       "(Nakamoto coefficient)",
+    "nakamoto_after": "fewest pools holding over half the hashrate, at the end",
 }
 
 #: Metrics the summary table leaves out where a coin has the ones that replace them:
@@ -90,9 +96,12 @@ CENSORED = ("days_to_recover_90", "days_to_recover_100")
 def metric_name(data: RunData, metric: str) -> str:
     head, _, region = metric.partition(".")
     if head == "final_share" and region:
-        return f"final share: {data.label(region)}"
+        parents = {str(r.get("parent")) for r in data.scenario.get("regions", [])
+                   if isinstance(r, dict) and r.get("parent")}
+        whole = " (all its regions together)" if region in parents else ""
+        return f"final share of the hashrate: {data.label(region)}{whole}"
     if head == "relocated_rigs" and region:
-        return f"rigs relocated to {data.label(region)}"
+        return f"rigs sent to {data.label(region)} (left for it during the run)"
     return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 
@@ -166,6 +175,9 @@ def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Serie
         mid = float(np.median(finite)) if 2 * len(finite) > runs else math.inf
     if not math.isfinite(mid):
         return none if runs == 1 else f"{none} in {missing} of {runs} runs"
+    plain = _no_fall(metric, finite, missing)
+    if plain:
+        return plain
     signed = "adjustment" in metric
     text = format_value(data, coin, unit, mid, signed)
     if len(finite) > 1 and np.ptp(finite) > 0:
@@ -176,9 +188,22 @@ def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Serie
     if missing:
         text += f" ({none} in {missing} of {runs} runs)"
     when = _date_range(dates)
-    if when:
-        text += f" on {when}"
+    if when:  # the pre-shock level is a mean of the days before the date it carries
+        text += f" (shock on {when})" if metric == "pre_shock_hashrate" else f" on {when}"
     return text
+
+
+def _no_fall(metric: str, finite: np.ndarray, missing: int) -> str:
+    """Words for a drop or recovery that is none in every run: a negative 'drop' is a rise,
+    and 0 days back to a level means the hashrate never fell below it."""
+    if missing or not len(finite):
+        return ""
+    if metric == "drop" and np.all(finite <= 0):
+        return "none: the hashrate did not fall below its level before the shock"
+    if metric in CENSORED and np.all(finite == 0):
+        level = metric.rsplit("_", 1)[-1]
+        return f"none needed: it never fell below {level} % of its level before the shock"
+    return ""
 
 
 def summary_table_html(data: RunData) -> str:
@@ -275,7 +300,7 @@ def _event_lines(fig: Any, data: RunData, arm: str | None = None, col: int | Non
         fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
                            text=ptext(text), showarrow=False, textangle=-50,
                            xanchor="left", yanchor="bottom", font={"size": 9, "color": "#444"},
-                           hovertext=ptext(first.text))
+                           hovertext=ptext(plain_text(first.text, policy_texts(data.scenario))))
     return _label_room([text for _, text in clusters], 9, 50) if clusters else 70
 
 
@@ -542,8 +567,11 @@ def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
         part = ev[[_lane(x) == lane for x in ev["kind"]]] if len(ev) else ev
         if not len(part):
             continue
+        lifted = policy_texts(data.scenario)
         text = [ptext(f"{a}: {d}" if a else d) for a, d in
-                zip(part["actor"], part["description"], strict=True)]
+                zip(part["actor"], [plain_event(str(k), str(d), lifted) for k, d in
+                                    zip(part["kind"], part["description"], strict=True)],
+                    strict=True)]
         fig.add_trace(go.Scatter(x=_days(part["date"]), y=[lane] * len(part), mode="markers",
                                  marker={"size": 10, "color": PALETTE[k], "symbol": "line-ns",
                                          "line": {"width": 2, "color": PALETTE[k]}},
@@ -622,8 +650,63 @@ def _figure_div(fig: Any, div_id: str, data: RunData | None = None) -> str:
                            config=CONFIG, default_height=f"{fig.layout.height}px"))
 
 
+#: What each section shows, in plain words for a class (under the section's heading).
+CAPTIONS = {
+    "summary": (
+        "The headline numbers. The shock is the first action of a government, pool or "
+        "exchange (or the date the scenario names); the level before it is the average of the"
+        " 7 days before it. The trough is the lowest point after the shock, as a 7-day "
+        "average so that one unlucky day does not count; the drop is how far the trough is "
+        "below the level before the shock. Each run is one possible history: with several "
+        "runs a number is the middle one (the median) and [a – b] the range that 90 % of the "
+        "runs fall in."),
+    "hashrate": (
+        "The hashrate is how many guesses a second all the miners together make to find the "
+        "next block: it shows how much mining is switched on. 1 EH/s is a billion billion "
+        "(10¹⁸) guesses a second, 1 TH/s a million million (10¹²). Dotted lines mark events "
+        "(labelled above); a shaded band spans the runs; a dashed black line, where there is "
+        "one, is what was really measured."),
+    "difficulty": (
+        "The difficulty is how hard it is to find a block. A Bitcoin-style coin resets it "
+        "after a fixed number of blocks (2,016 for Bitcoin; ▼ marks each reset in the first "
+        "run) so that blocks come at the target pace again: when miners switch off, blocks "
+        "come more slowly (lower panel, above the dashed target line) until the next reset "
+        "makes blocks easier to find. A coin that adjusts at every block (such as Ethereum in"
+        " 2021) follows its hashrate day by day."),
+    "timeline": (
+        "Every event of the first run, one row per kind: policy (governments), pools, "
+        "services (exchanges and wallets), capacity (room for rigs, in megawatts) and "
+        "difficulty resets. ★ marks what the news reported at the time, to compare. Hover "
+        "over a mark to read it."),
+    "regions": (
+        "Each region's share of all the hashrate: the layers add up to 100 %. A region made "
+        "of smaller ones (a country and its provinces) is shown through its parts."),
+    "rigs": (
+        "Every mining machine (rig) by what it is doing: online = mining; offline = switched "
+        "off because mining would lose money (or to wait and see); banned = switched off by a"
+        " ban; in transit = being shipped abroad; queued = arrived, waiting for a place to "
+        "plug in; underground = mining in secret; retired = scrapped. The total grows as "
+        "miners buy new rigs."),
+    "pools": (
+        "A pool joins many miners so that they share the rewards and earn steadily. Each line"
+        " is a pool's share of all the hashrate; a pool that closes drops to zero."),
+    "migration": (
+        "Where rigs moved: on the left the regions they left, on the right where they were "
+        "sent (the width is the number of rigs). Below, how many had arrived by each date: "
+        "shipping takes weeks, so arrivals come later than departures."),
+    "facilities": (
+        "A hosting farm: how much power (MW) it can supply to rigs and how much is used, and "
+        "on the right its money each month (revenue, cost, profit)."),
+    "energy": (
+        "Electricity used by all the rigs each day, and the CO₂ released since the start (t ="
+        " tonnes; k = thousand, M = million; Wh = watt-hours, G = billion, T = million "
+        "million)."),
+}
+
+
 def _section(sid: str, title: str, body: str) -> str:
-    return f"<section id='{sid}'><h2>{esc(title)}</h2>{body}</section>"
+    caption = f"<p class='caption'>{esc(CAPTIONS[sid])}</p>" if sid in CAPTIONS else ""
+    return f"<section id='{sid}'><h2>{esc(title)}</h2>{caption}{body}</section>"
 
 
 def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, str, str]]:
@@ -701,9 +784,11 @@ def _events_html(data: RunData) -> str:
     if not len(ev):
         return ""
     shown = ev[ev["kind"] != "retarget"]
+    lifted = policy_texts(data.scenario)
     rows = "".join(
         f"<tr><td>{esc(d.strftime('%Y-%m-%d'))}</td><td>{esc(k)}</td><td>{esc(a)}</td>"
-        f"<td>{esc(data.label(r) if r else '')}</td><td>{esc(t)}</td></tr>"
+        f"<td>{esc(data.label(r) if r else '')}</td>"
+        f"<td>{esc(plain_event(str(k), str(t), lifted))}</td></tr>"
         for d, k, a, r, t in zip(shown["date"], shown["kind"], shown["actor"],
                                  shown.get("region", [""] * len(shown)), shown["description"],
                                  strict=True))
@@ -768,6 +853,7 @@ td,th{border:1px solid #dde;padding:3px 8px;text-align:left;vertical-align:top}
 thead th{background:#f2f4f7}.n,.note{color:#667;font-size:12px}.scroll{max-height:420px;
 overflow:auto}pre{background:#f7f8fa;padding:10px;overflow:auto;max-height:600px;
 font-size:12px}details{margin:10px 0}summary{cursor:pointer;color:#1f3b57}
+.caption{max-width:70em;color:#333}
 """
 
 

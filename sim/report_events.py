@@ -13,6 +13,9 @@ used as well.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,3 +117,94 @@ def _date(value: Any) -> dt.date | None:
         return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------------------- plain words
+
+#: The engine's generated event texts (sim/agents) and the words a class can follow. Each
+#: pattern matches a whole description; a scenario's own descriptions are left as written.
+_PLAIN: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = {
+    "mining_ban": (
+        re.compile(r"mining ban in (\S+): enforcement hazard ([0-9.eE+-]+)/day"),
+        lambda m: (f"mining ban in {m[1]}: at full strength, inspectors find and switch off "
+                   f"about {_daily_pct(float(m[2]))} of the rigs still mining there each day")),
+    "announcement": (
+        re.compile(r"announcement raises perceived risk in (\S+) by ([0-9.eE+-]+)"),
+        lambda m: (f"an announcement makes mining in {m[1]} look riskier (risk score "
+                   f"+{m[2]}), which miners weigh when they decide to stay or leave")),
+    "exchange_ban": (
+        re.compile(r"exchanges stop serving (\S+) \(off-ramp haircut ([0-9]+)%\)"),
+        lambda m: (f"exchanges stop serving {m[1]}: miners there lose about {m[2]} % of "
+                   "their earnings when they turn coins into money")),
+    "pool_service_ban": (
+        re.compile(r"pools must stop serving (\S+)"),
+        lambda m: f"mining pools must stop serving miners in {m[1]}"),
+    "pool_stop_service": (
+        re.compile(r"(\S+) stops serving miners \((.+)\); VPN leakage ([0-9]+)%"),
+        lambda m: (f"pool {m[1]} stops serving miners in {m[2]}; about {m[3]} % of them keep "
+                   "using it in secret through a VPN, the others must find another pool")),
+    "pool_stop_new_users": (
+        re.compile(r"(\S+) stops accepting new miners \((.+)\)"),
+        lambda m: f"pool {m[1]} stops accepting new miners from {m[2]}"),
+    "pool_wind_down": (
+        re.compile(r"(\S+) winds down: miners leave until (\S+)"),
+        lambda m: f"pool {m[1]} winds down: its miners move to other pools until {m[2]}"),
+    "pool_shutdown": (re.compile(r"(\S+) shuts down"), lambda m: f"pool {m[1]} shuts down"),
+    "incentive": (re.compile(r"(\S+) courts miners"),
+                  lambda m: f"{m[1]} invites miners (cheaper power, more room)"),
+}
+
+
+def _daily_pct(hazard_per_day: float) -> str:
+    """The share of rigs a daily hazard catches in one day (1 − e^−h), as '26 %'."""
+    share = -math.expm1(-hazard_per_day)
+    return f"{100 * share:.0f} %" if share >= 0.01 else f"{100 * share:.1f} %"
+
+
+#: Kinds whose generated text is distinctive enough to be recognised without the kind (in a
+#: figure's hover text, which carries none).
+_DISTINCT = ("mining_ban", "announcement", "exchange_ban", "pool_stop_service")
+
+
+def plain_text(description: str, lifted: dict[str, str] | None = None) -> str:
+    """:func:`plain_event` for a text whose kind is unknown: each line is explained where
+    only one kind of event writes it."""
+    out = []
+    for line in description.split("\n"):
+        kind = next((k for k in _DISTINCT if _PLAIN[k][0].fullmatch(line)),
+                    "lift" if re.fullmatch(r"policy '.+' lifted", line) else "")
+        out.append(plain_event(kind, line, lifted))
+    return "\n".join(out)
+
+
+def plain_event(kind: str, description: str, lifted: dict[str, str] | None = None) -> str:
+    """An event's description in words a 16-year-old can follow.
+
+    The texts the engine writes (``enforcement hazard 0.3/day``, ``off-ramp haircut 2%``,
+    ``VPN leakage 30%``) are explained; a lifted policy is named by what it was (`lifted` maps
+    policy ids to their descriptions); other texts are returned unchanged.
+    """
+    if kind == "lift":
+        found = re.fullmatch(r"policy '(.+)' lifted", description)
+        if found:
+            what = (lifted or {}).get(found[1])
+            return f"lifted: {what}" if what else f"policy {found[1]!r} is lifted (ends)"
+        return description
+    if kind in _PLAIN:
+        pattern, words = _PLAIN[kind]
+        found = pattern.fullmatch(description)
+        if found:
+            return words(found)
+    return description
+
+
+def policy_texts(scenario: dict[str, Any]) -> dict[str, str]:
+    """Policy id → what the policy is (its description, else its kind and region), for
+    naming a lifted policy."""
+    out: dict[str, str] = {}
+    for p in scenario.get("policies") or []:
+        if isinstance(p, dict) and p.get("id"):
+            text = p.get("description") or (f"{str(p.get('kind', 'policy')).replace('_', ' ')}"
+                                             f" in {p.get('region', '')}")
+            out.setdefault(str(p["id"]), str(text))
+    return out
