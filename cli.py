@@ -163,10 +163,18 @@ def _print_summary(results: Any) -> None:
         click.echo(f"\n{coin.name}{reps}")
         pre, trough, drop = (median(m) for m in ("pre_shock_hashrate", "trough_hashrate",
                                                   "drop"))
+        # a hashrate that never fell below its level before the shock has no trough to
+        # speak of, nor a recovery (the metrics are still in summary.csv: drop ≤ 0)
+        no_fall = drop is not None and drop <= 0.0
         if pre is not None and trough is not None and drop is not None:
-            click.echo(f"  hashrate before shock   {pre / scale:10.2f} {unit}")
-            click.echo(f"  trough (7-day mean)     {trough / scale:10.2f} {unit}  on "
-                       f"{when('trough_hashrate')}  (drop {drop:.1f} %)")
+            click.echo(f"  hashrate before shock   {pre / scale:10.2f} {unit}  (mean of the "
+                       "7 days before it)")
+            if no_fall:
+                click.echo("  trough (7-day mean)     none: the hashrate did not fall below "
+                           "its level before the shock")
+            else:
+                click.echo(f"  trough (7-day mean)     {trough / scale:10.2f} {unit}  on "
+                           f"{when('trough_hashrate')}  (drop {drop:.1f} %)")
         for metric, label in (("largest_upward_adjustment", "largest upward"),
                               ("largest_downward_adjustment", "largest downward")):
             if metric in by:
@@ -174,7 +182,7 @@ def _print_summary(results: Any) -> None:
                 text = f"{value:+10.2f} %     on {when(metric)}" if value is not None else \
                     "      none" + ("" if n == 1 else " (in most replicates)")
                 click.echo(f"  {label:<23} {text}")
-        for level in (90, 100):
+        for level in (90, 100) if not no_fall else ():
             g = by.get(f"days_to_recover_{level}")
             days = g["value"].to_numpy(dtype=float) if g is not None else np.array([])
             reached = int(np.isfinite(days).sum())

@@ -257,3 +257,13 @@ def test_bundled_experiments_are_found_by_name_and_validated_as_experiments(
     bad = runner.invoke(main, ["validate", "exp.yaml"])
     assert bad.exit_code == 3 and "exp.yaml:3" in bad.output and "replicates" in bad.output
     assert not list(tmp_path.glob("results*"))  # checking writes nothing
+
+
+def test_a_hashrate_that_never_fell_has_no_trough_or_recovery_in_the_printout(
+        tmp_path: Path) -> None:
+    """sparkpool-2021's hashrate keeps rising across the closure: the run printed a 'trough'
+    above the level before the shock, 'drop -0.4 %' and recoveries '0 days after'."""
+    result = CliRunner().invoke(main, ["run", "sparkpool-2021", "-o", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "none: the hashrate did not fall below its level before the shock" in result.output
+    assert "drop -" not in result.output and "recovery to" not in result.output
