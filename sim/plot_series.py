@@ -141,9 +141,15 @@ def _short(data: RunData, kind: str, actor: str, region: str, text: str) -> str:
     word = MARKER_KINDS[kind]
     if kind.startswith(("pool_stop", "pool_wind", "pool_shutdown", "service_")):
         return f"{actor} {word}"
-    if kind == "lift":
+    if kind == "lift":  # named by what was lifted ("lifted ban Iran"), not by its id
         found = re.search(r"'([^']+)'", text)
-        return f"lifted {found.group(1) if found else region or actor}"
+        ident = found.group(1) if found else ""
+        policy = next((p for p in data.scenario.get("policies") or []
+                       if isinstance(p, dict) and p.get("id") == ident), None)
+        if policy is not None and policy.get("kind") in MARKER_KINDS:
+            where = data.label(policy["region"]) if policy.get("region") else ""
+            return f"lifted {MARKER_KINDS[policy['kind']]} {where}".strip()
+        return f"lifted {ident or region or actor}"
     where = data.label(region) if region else actor
     return f"{word} {where}".strip()
 

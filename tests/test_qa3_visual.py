@@ -385,3 +385,16 @@ def test_the_rigs_figure_says_it_is_a_mean_of_runs(data: RunData) -> None:
     fig = plots.fig_rigs(data)
     assert fig is not None
     assert "(mean of 2 runs)" in fig.axes[0].get_title()
+
+
+def test_a_lift_marker_names_what_was_lifted_not_its_id(data: RunData) -> None:
+    """The marker over china-2021's charts read 'lifted iran-summer-ban'."""
+    from sim.plot_series import _short
+
+    scenario = {**data.scenario, "policies": [
+        {"id": "iran-summer-ban", "kind": "mining_ban", "region": "red_country",
+         "date": "2021-05-26"}]}
+    named = RunData(data.name, scenario, data.tables, data.meta)
+    assert _short(named, "lift", "Government", "", "policy 'iran-summer-ban' lifted") == \
+        f"lifted ban {named.label('red_country')}"
+    assert _short(named, "lift", "Government", "", "policy 'other' lifted") == "lifted other"
