@@ -25,7 +25,7 @@ import click
 import numpy as np
 
 from sim.errors import HashsimError, ResultsExistError
-from sim.report_events import plain_event, policy_texts, source_events
+from sim.report_events import plain_event, policy_texts, region_labels, source_events
 
 Echo = Callable[[str], None]
 QUIET_KINDS = {"capacity"}  # the grid's monthly capacity steps: too many lines for a class
@@ -88,7 +88,9 @@ class Narrator:
         self.news: dict[dt.date, list[str]] = {}
         for item in source_events(sc.model_dump(mode="json")):
             self.news.setdefault(item.date, []).append(item.title)
-        self.lifted = policy_texts(sc.model_dump(mode="json"))  # to name a lifted policy
+        plain = sc.model_dump(mode="json")
+        self.lifted = policy_texts(plain)  # to name a lifted policy
+        self.named = region_labels(plain)  # "Red Country", not red_country
         self.seen = 0
         self.moved = np.zeros(len(sc.regions))
         self.status_day = self.migration_day = -MIN_GAP_DAYS  # when each was last printed
@@ -129,7 +131,7 @@ class Narrator:
             self.echo(click.style(f"{date}  {text}", fg="cyan" if big else None, dim=not big))
             self._pause(0.5 if big else 0.1)
             return
-        text = plain_event(event.kind, event.description, self.lifted)
+        text = plain_event(event.kind, event.description, self.lifted, self.named)
         if event.actor and event.actor not in text and event.kind in POLICY_KINDS:
             text = f"{event.actor}: {text}"
         bold = event.kind in POLICY_KINDS

@@ -31,7 +31,14 @@ import pandas as pd
 from sim import plots as P
 from sim.plot_style import PALETTE, named_colours, region_colours
 from sim.plots import RunData
-from sim.report_events import SourceEvent, plain_event, plain_text, policy_texts, source_events
+from sim.report_events import (
+    SourceEvent,
+    plain_event,
+    plain_text,
+    policy_texts,
+    region_labels,
+    source_events,
+)
 from sim.rundata import missing_note
 
 if TYPE_CHECKING:
@@ -300,7 +307,8 @@ def _event_lines(fig: Any, data: RunData, arm: str | None = None, col: int | Non
         fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
                            text=ptext(text), showarrow=False, textangle=-50,
                            xanchor="left", yanchor="bottom", font={"size": 9, "color": "#444"},
-                           hovertext=ptext(plain_text(first.text, policy_texts(data.scenario))))
+                           hovertext=ptext(plain_text(first.text, policy_texts(data.scenario),
+                                                      region_labels(data.scenario))))
     return _label_room([text for _, text in clusters], 9, 50) if clusters else 70
 
 
@@ -567,9 +575,9 @@ def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
         part = ev[[_lane(x) == lane for x in ev["kind"]]] if len(ev) else ev
         if not len(part):
             continue
-        lifted = policy_texts(data.scenario)
+        lifted, labels = policy_texts(data.scenario), region_labels(data.scenario)
         text = [ptext(f"{a}: {d}" if a else d) for a, d in
-                zip(part["actor"], [plain_event(str(k), str(d), lifted) for k, d in
+                zip(part["actor"], [plain_event(str(k), str(d), lifted, labels) for k, d in
                                     zip(part["kind"], part["description"], strict=True)],
                     strict=True)]
         fig.add_trace(go.Scatter(x=_days(part["date"]), y=[lane] * len(part), mode="markers",
@@ -784,11 +792,11 @@ def _events_html(data: RunData) -> str:
     if not len(ev):
         return ""
     shown = ev[ev["kind"] != "retarget"]
-    lifted = policy_texts(data.scenario)
+    lifted, labels = policy_texts(data.scenario), region_labels(data.scenario)
     rows = "".join(
         f"<tr><td>{esc(d.strftime('%Y-%m-%d'))}</td><td>{esc(k)}</td><td>{esc(a)}</td>"
         f"<td>{esc(data.label(r) if r else '')}</td>"
-        f"<td>{esc(plain_event(str(k), str(t), lifted))}</td></tr>"
+        f"<td>{esc(plain_event(str(k), str(t), lifted, labels))}</td></tr>"
         for d, k, a, r, t in zip(shown["date"], shown["kind"], shown["actor"],
                                  shown.get("region", [""] * len(shown)), shown["description"],
                                  strict=True))

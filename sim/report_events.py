@@ -152,7 +152,14 @@ _PLAIN: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = {
     "pool_shutdown": (re.compile(r"(\S+) shuts down"), lambda m: f"pool {m[1]} shuts down"),
     "incentive": (re.compile(r"(\S+) courts miners"),
                   lambda m: f"{m[1]} invites miners (cheaper power, more room)"),
+    "power_cutoff": (re.compile(r"power cut off for miners in (\S+)"),
+                     lambda m: f"power cut off for miners in {m[1]}"),
+    "power_outage": (re.compile(r"power outage in (\S+)"), lambda m: f"power outage in {m[1]}"),
+    "power_restored": (re.compile(r"power back in (\S+)"), lambda m: f"power back in {m[1]}"),
 }
+#: Kinds whose generated text names a region first (shown by its label where one is given).
+_REGION_FIRST = frozenset({"mining_ban", "announcement", "exchange_ban", "pool_service_ban",
+                           "incentive", "power_cutoff", "power_outage", "power_restored"})
 
 
 def _daily_pct(hazard_per_day: float) -> str:
@@ -166,23 +173,26 @@ def _daily_pct(hazard_per_day: float) -> str:
 _DISTINCT = ("mining_ban", "announcement", "exchange_ban", "pool_stop_service")
 
 
-def plain_text(description: str, lifted: dict[str, str] | None = None) -> str:
+def plain_text(description: str, lifted: dict[str, str] | None = None,
+               labels: dict[str, str] | None = None) -> str:
     """:func:`plain_event` for a text whose kind is unknown: each line is explained where
     only one kind of event writes it."""
     out = []
     for line in description.split("\n"):
         kind = next((k for k in _DISTINCT if _PLAIN[k][0].fullmatch(line)),
                     "lift" if re.fullmatch(r"policy '.+' lifted", line) else "")
-        out.append(plain_event(kind, line, lifted))
+        out.append(plain_event(kind, line, lifted, labels))
     return "\n".join(out)
 
 
-def plain_event(kind: str, description: str, lifted: dict[str, str] | None = None) -> str:
+def plain_event(kind: str, description: str, lifted: dict[str, str] | None = None,
+                labels: dict[str, str] | None = None) -> str:
     """An event's description in words a 16-year-old can follow.
 
     The texts the engine writes (``enforcement hazard 0.3/day``, ``off-ramp haircut 2%``,
-    ``VPN leakage 30%``) are explained; a lifted policy is named by what it was (`lifted` maps
-    policy ids to their descriptions); other texts are returned unchanged.
+    ``VPN leakage 30%``) are explained and their region shown by its label (`labels`, see
+    :func:`region_labels`); a lifted policy is named by what it was (`lifted` maps policy ids
+    to their descriptions); other texts, a scenario's own words, are returned unchanged.
     """
     if kind == "lift":
         found = re.fullmatch(r"policy '(.+)' lifted", description)
@@ -194,8 +204,17 @@ def plain_event(kind: str, description: str, lifted: dict[str, str] | None = Non
         pattern, words = _PLAIN[kind]
         found = pattern.fullmatch(description)
         if found:
-            return words(found)
+            text = words(found)
+            if kind in _REGION_FIRST and labels and found[1] in labels:  # "Red Country"
+                text = text.replace(found[1], labels[found[1]], 1)
+            return text
     return description
+
+
+def region_labels(scenario: dict[str, Any]) -> dict[str, str]:
+    """Region name → its display label, for the regions that have one."""
+    return {str(r["name"]): str(r["label"]) for r in scenario.get("regions") or []
+            if isinstance(r, dict) and r.get("label")}
 
 
 def policy_texts(scenario: dict[str, Any]) -> dict[str, str]:

@@ -37,7 +37,7 @@ def test_demo_narrates_and_writes_results_and_a_report(short_tutorial: Path, tmp
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "hashsim demo: tutorial"
-    assert "2021-04-01  ▶ Red Council: mining ban in red_country" in out  # a dated event
+    assert "2021-04-01  ▶ Red Council: mining ban in Red Country" in out  # a dated event
     assert any("difficulty answers: -" in line for line in lines)  # the difficulty answers
     assert any(" EH/s " in line and "%" in line for line in lines)  # the hashrate, weekly
     assert "rigs shipped so far: Blue Country" in out  # where the rigs go

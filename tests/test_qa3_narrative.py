@@ -54,7 +54,7 @@ def test_the_engines_jargon_is_explained_in_the_demo(demo: tuple[list[str], Path
                    "epoch"):
         assert jargon not in text, jargon
     # hazard 0.05/day: 1 − e^−0.05 = 4.9 % of the rigs still mining are caught a day
-    assert ("2021-04-01  ▶ Red Council: mining ban in red_country: at full strength, inspectors "
+    assert ("2021-04-01  ▶ Red Council: mining ban in Red Country: at full strength, inspectors "
             "find and switch off about 5 % of the rigs still mining there each day") in text
 
 
@@ -176,3 +176,14 @@ def test_every_engine_policy_text_has_its_plain_words() -> None:
                    Incentive(kind="incentive", capacity_mw=10.0, **where)):
         text = describe(policy)
         assert plain_event(policy.kind, text) != text, (policy.kind, text)
+
+
+def test_generated_texts_name_regions_by_their_label() -> None:
+    """A class read 'mining ban in red_country' (the region's id) in the demo and report."""
+    labels = {"red_country": "Red Country"}
+    assert plain_event("power_outage", "power outage in red_country", None, labels) == \
+        "power outage in Red Country"
+    assert plain_event("mining_ban", "mining ban in red_country: enforcement hazard 0.3/day",
+                       None, labels).startswith("mining ban in Red Country: ")
+    assert plain_event("mining_ban", "red_country's own words", None, labels) == \
+        "red_country's own words"  # a scenario's description is left as written
