@@ -123,7 +123,8 @@ class Chain:
         """Mine day `day` (seconds [day·86400, (day+1)·86400)) at constant hashrate."""
         self.day = day
         if self.coin.rule == "tracking":
-            self.difficulty = steady_state_difficulty(self.coin, hashrate_hs)
+            if hashrate_hs > 0.0:  # no blocks, no adjustment: it stays where it was
+                self.difficulty = steady_state_difficulty(self.coin, hashrate_hs)
             n = int(rng.poisson(SECONDS_PER_DAY * self.block_rate_per_s(hashrate_hs)))
             return DayOfBlocks(n, self._add_blocks(n))
         out = DayOfBlocks(0, 0.0)

@@ -18,12 +18,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from sim.scenario import Route, Scenario, Transit
+from sim.scenario import MAX_TRANSIT_DAYS, Route, Scenario, Transit
 
 #: Transit pmfs are cut where the distribution has 1e-4 left; that tail arrives on the last
 #: day kept (a shorter support keeps cohorts in fewer rows).
 TAIL = 1e-4
-MAX_TRANSIT_DAYS = 3650
 
 
 def transit_distribution(spec: Transit) -> stats.rv_continuous | stats.rv_discrete:

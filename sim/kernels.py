@@ -30,12 +30,15 @@ def hashprice_usd_per_hs_day(
 ) -> float:
     """Expected revenue of one H/s for one day, in USD.
 
-    bitcoin: 86400 · reward · price / (D · 2³²); tracking: blocks per day · reward · price / H.
+    bitcoin: 86400 · reward · price / (D · 2³²); tracking: blocks per day · reward · price / H,
+    and where nothing mines, what the last hashrate that did would earn (D = H · block time, so
+    86400 · reward · price / D): a rig switching back on expects that network, not nothing.
     """
     if rule == "bitcoin":
         return SECONDS_PER_DAY * reward_per_block_coins * price_usd / (difficulty * TWO_32)
     if network_hashrate_hs <= 0.0:
-        return 0.0
+        return SECONDS_PER_DAY * reward_per_block_coins * price_usd / difficulty \
+            if difficulty > 0.0 else 0.0
     blocks = SECONDS_PER_DAY / block_time_s
     return blocks * reward_per_block_coins * price_usd / network_hashrate_hs
 

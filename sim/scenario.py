@@ -38,6 +38,12 @@ PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 AnyFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 MAX_RIGS = 1_000_000_000  # per row: keeps rig counts far inside int64 (the world has ~10⁷ rigs)
+#: The longest wait a rig can be given (hibernation, a sale's delay, a suspension, an
+#: outage's return): a century of days keeps every day number far inside the fleet's int32
+#: timers (2³¹ days would wrap).
+MAX_WAIT_DAYS = 36_500.0
+#: The longest transit a route's distribution may have (ten years; longer tails are cut).
+MAX_TRANSIT_DAYS = 3650
 MAX_BLOCKS = 10**12  # heights and block counts stay exact in int64 and float64
 
 
@@ -263,7 +269,7 @@ class Region(Model):
 
 class FixedTransit(Model):
     distribution: Literal["fixed"]
-    days: NonNegFloat
+    days: NonNegFloat = Field(le=MAX_TRANSIT_DAYS)
 
 
 class UniformTransit(Model):
@@ -319,7 +325,9 @@ class Route(Model):
     destination: Name = Field(description="region rigs go to (its descendants included)")
     transit: Transit = Field(description="distribution of the transit time in days")
     cost_usd_per_rig: NonNegFloat = Field(0.0, description="freight, tariff and handling per rig")
-    capacity_rigs_per_day: PosFloat | None = Field(None, description="null = unlimited")
+    capacity_rigs_per_day: PosFloat | None = Field(
+        None, description="rigs the route carries a day, whole rigs of the cumulative rate (0.5: "
+        "one every other day); null = unlimited")
     bidirectional: bool = False
 
 
@@ -369,7 +377,7 @@ class Purchase(Model):
     start: Date = Field(description="first day of deliveries")
     end: Date = Field(description="the day deliveries stop: the last rigs arrive the day before "
                       "(unlike the scenario's own `end`, which is simulated)")
-    rigs_per_day: PosFloat
+    rigs_per_day: PosFloat = Field(le=MAX_RIGS)
 
     _check_pool = field_validator("pool")(_some_pool)
 
@@ -510,8 +518,8 @@ class Announcement(RegionalPolicy):
         "(they do not decide anything, and switch on by the margin after `suspend_days`)"
     )
     suspend_days: PosFloat | None = Field(
-        None, description="how long a rig that switched off to wait stays off (needed with "
-        "suspend_rate_per_day)"
+        None, le=MAX_WAIT_DAYS, description="how long a rig that switched off to wait stays "
+        "off (needed with suspend_rate_per_day)"
     )
 
     @model_validator(mode="after")
@@ -546,8 +554,8 @@ class PowerOutage(RegionalPolicy):
         "draw; below 1 the outage needs `days`, and a lift does not end it early)"
     )
     return_days: NonNegFloat = Field(
-        0.0, description="partial outage: rigs come back spread evenly over this many days "
-        "after `days` (farm by farm), instead of all at once"
+        0.0, le=MAX_WAIT_DAYS, description="partial outage: rigs come back spread evenly "
+        "over this many days after `days` (farm by farm), instead of all at once"
     )
 
     @model_validator(mode="after")
@@ -624,8 +632,10 @@ class Behaviour(Model):
     decision_rate_per_day: Fraction = Field(
         0.2, description="fraction of forced-off rigs deciding each day"
     )
-    hibernate_days: PosFloat = Field(30.0, description="hibernating rigs decide again after")
-    sell_delay_days: NonNegFloat = Field(14.0, description="days before a sold rig ships")
+    hibernate_days: PosFloat = Field(30.0, le=MAX_WAIT_DAYS,
+                                     description="hibernating rigs decide again after")
+    sell_delay_days: NonNegFloat = Field(14.0, le=MAX_WAIT_DAYS,
+                                         description="days before a sold rig ships")
     resale_fraction: Fraction = Field(0.5, description="resale value / new price")
     scrap_usd: NonNegFloat = Field(0.0, description="value of a retired rig")
     switch_off_margin: AnyFloat = Field(

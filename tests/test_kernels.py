@@ -19,7 +19,10 @@ def test_hashprice_tracking_is_daily_reward_over_hashrate() -> None:
     # 6545.45 blocks a day at 13.2 s · 2 ETH · 3,000 USD / 700 TH/s
     hp = kernels.hashprice_usd_per_hs_day("tracking", 1.0, 2.0, 3000.0, 13.2, 7e14)
     assert hp == pytest.approx(86400 / 13.2 * 2 * 3000 / 7e14)
-    assert kernels.hashprice_usd_per_hs_day("tracking", 1.0, 2.0, 3000.0, 13.2, 0.0) == 0.0
+    # nothing mining: what the last hashrate earned (D = H · block time = 700 TH/s · 13.2 s)
+    assert kernels.hashprice_usd_per_hs_day("tracking", 7e14 * 13.2, 2.0, 3000.0, 13.2, 0.0) \
+        == pytest.approx(hp)
+    assert kernels.hashprice_usd_per_hs_day("tracking", 0.0, 2.0, 3000.0, 13.2, 0.0) == 0.0
 
 
 def test_power_cost() -> None:

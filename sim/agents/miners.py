@@ -225,8 +225,13 @@ class Relocation:
         bookable = world.capacity_on(horizon) - general_used + hosting - host_used
         bookable -= self._committed_mw()
         self.bookable_mw = bookable[self.dest]
-        self.route_left = np.array([np.inf if rt.capacity_rigs_per_day is None
-                                    else rt.capacity_rigs_per_day for rt in geo.routes])
+        # whole rigs a route carries today: its rate's cumulative count, as purchases deliver
+        # (0.5 a day: one every other day; an integer rate is itself)
+        self.route_left = np.array([
+            np.inf if rt.capacity_rigs_per_day is None else float(
+                np.floor((world.day + 1) * rt.capacity_rigs_per_day + 1e-9)
+                - np.floor(world.day * rt.capacity_rigs_per_day + 1e-9))
+            for rt in geo.routes])
         self.econ = econ
 
     def _committed_mw(self) -> F64:
