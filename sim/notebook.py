@@ -44,7 +44,14 @@ def results_html(results: Results | RunData | str | os.PathLike[str]) -> str:
 
 
 def show(results: Results | RunData | str | os.PathLike[str], name: str = "hashrate") -> Any:
-    """Display one figure in a notebook (an IPython Image), or return None outside one."""
+    """One figure of `sim.plots` (`name`, one of ``sim.plots.FIGURES``) as an IPython Image.
+
+    A notebook displays it when it is a cell's last expression (in a loop, wrap it in
+    ``IPython.display.display``). Returns None outside IPython, without matplotlib, or when
+    the figure has nothing to show (no facility, no migration). An unknown `name` is a
+    ValueError that lists the figures; `results` that are not a `sim.Results`, a results
+    folder or a `RunData` a TypeError.
+    """
     check_figure(name)
     png = figure_png(results, name)
     try:

@@ -106,13 +106,23 @@ def whole_number(value: Any, name: str, least: int) -> int:
     return int(value)
 
 
-@dataclass
+@dataclass(eq=False)
 class Results:
-    """The tables of a run (pandas DataFrames) and its provenance.
+    """The tables of a run (pandas DataFrames) and its provenance; what `sim.run` returns.
 
     Tables: network, regions, pools, facilities, flows, events, summary — the files that
-    ``write`` makes, described column by column in results/README.md.
-    ``results.network`` is the same as ``results.tables["network"]``.
+    ``write`` makes, described column by column, with units, in results/README.md (in short:
+    one row per date × replicate × key; hashrate in H/s, power in MW, energy in MWh, CO₂ in
+    tonnes, money in USD, each per simulated day; ``summary`` gives each metric's ``unit``).
+    ``results.network`` is the same as ``results.tables["network"]``. In memory the ``date``
+    columns hold `datetime.date` objects (``pd.to_datetime(df["date"])`` for datetimes); read
+    back from the CSVs they are ISO text.
+
+    ``scenario`` is the resolved `sim.Scenario`, ``seed`` the master seed used (also when it
+    was drawn), ``replicates`` the number of replicates, ``provenance`` the library versions,
+    git commit, command line and wall time (run.json). Two `Results` are equal (``==``) when
+    their scenario, seed, replicates and tables are: the provenance (wall time) is left out,
+    so ``sim.run(s, seed=1) == sim.run(s, seed=1)``.
     """
 
     scenario: Scenario
@@ -125,7 +135,33 @@ class Results:
         tables = self.__dict__.get("tables", {})
         if name in tables:
             return tables[name]
-        raise AttributeError(name)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r} "
+                             f"(its tables: {', '.join(tables)})")
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.__dict__.get("tables", {})})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Results):
+            return NotImplemented
+        return (self.seed == other.seed and self.replicates == other.replicates
+                and self.scenario == other.scenario
+                and list(self.tables) == list(other.tables)
+                and all(self.tables[n].equals(other.tables[n]) for n in self.tables))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        tables = self.__dict__.get("tables", {})
+        net = tables.get("network")
+        span = ""
+        if net is not None and len(net) and "date" in net.columns:
+            span = f", {net['date'].min()} … {net['date'].max()}"
+        sizes = ", ".join(f"{n} {len(df):,}×{len(df.columns)}" for n, df in tables.items())
+        return (f"<sim.Results {getattr(self.scenario, 'name', '?')!r}{span}, seed {self.seed}, "
+                f"{self.replicates} replicate{'s' * (self.replicates != 1)}; tables: {sizes}>")
 
     def _repr_html_(self) -> str:
         from sim.notebook import results_html
@@ -133,7 +169,11 @@ class Results:
         return results_html(self)
 
     def to_numpy(self, table: str) -> dict[str, np.ndarray]:
-        """A table as a dict of numpy columns."""
+        """A table as a dict of numpy columns (column name → array).
+
+        Raises `ArgumentError` (a ValueError) naming the tables for an unknown `table`."""
+        if not isinstance(table, str) or table not in self.tables:
+            raise ArgumentError(f"unknown table {table!r}; one of {', '.join(self.tables)}")
         df = self.tables[table]
         return {c: df[c].to_numpy() for c in df.columns}
 
@@ -154,8 +194,15 @@ class Results:
 
         The files go to a temporary directory beside it that is renamed into place, so an
         interrupted write leaves nothing half-written. An existing directory is replaced only
-        with `force`.
+        with `force` (else `sim.errors.ResultsExistError`). Returns the directory's path.
+        A directory that is not a path, or an `extra` table that is not a DataFrame, is not
+        named with a plain file name or would replace one of the run's own files, is an
+        `ArgumentError` (nothing is written).
         """
+        if not isinstance(directory, str | os.PathLike):
+            raise ArgumentTypeError(f"directory must be a folder's path (a str or a path), not "
+                                    f"{type(directory).__name__}")
+        extra = check_extra(extra)
         target = Path(directory)
         if target.exists() and not force:
             raise ResultsExistError(f"{target} exists; pass force=True to replace it (the CLI's "
@@ -183,6 +230,28 @@ class Results:
         return target
 
 
+def check_extra(extra: Any) -> dict[str, pd.DataFrame]:
+    """`extra` tables of `Results.write` as a dict, or an `ArgumentError` that says why not."""
+    if extra is None:
+        return {}
+    if not isinstance(extra, dict):
+        raise ArgumentTypeError(f"extra must be a dict of name → DataFrame, not "
+                                f"{type(extra).__name__}")
+    taken = {*TABLES, "run"}
+    for name, table in extra.items():
+        if not isinstance(name, str) or not name or name != Path(name).name \
+                or name.startswith("."):
+            raise ArgumentError(f"extra table name {name!r} must be a plain file name "
+                                f"(written as NAME.csv)")
+        if name in taken:
+            raise ArgumentError(f"extra table {name!r} would replace the run's own {name}."
+                                f"{'json' if name == 'run' else 'csv'}; give it another name")
+        if not isinstance(table, pd.DataFrame):
+            raise ArgumentTypeError(f"extra table {name!r} must be a pandas DataFrame, not "
+                                    f"{type(table).__name__}")
+    return dict(extra)
+
+
 def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
         on_day: Callable[[int, int], None] | None = None, command: list[str] | None = None,
         on_start: Callable[[int, World], None] | None = None) -> Results:
@@ -195,6 +264,14 @@ def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
     if not isinstance(scenario, Scenario):
         raise ArgumentTypeError(f"scenario must be a sim.Scenario (from sim.load), not "
                                 f"{type(scenario).__name__}")
+    for hook_name, hook_fn in (("on_day", on_day), ("on_start", on_start)):
+        if hook_fn is not None and not callable(hook_fn):
+            raise ArgumentTypeError(f"{hook_name} must be a function (or None), not "
+                                    f"{type(hook_fn).__name__}")
+    if command is not None and (not isinstance(command, list | tuple)
+                                or not all(isinstance(c, str) for c in command)):
+        raise ArgumentTypeError(f"command must be a list of strings (the command line), not "
+                                f"{command!r}")
     replicates = whole_number(replicates, "replicates", 1)
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else draw_seed()
@@ -212,7 +289,7 @@ def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
     provenance = {
         "versions": versions(),
         "git_commit": git_commit(),
-        "command": command if command is not None else list(sys.argv),
+        "command": list(command) if command is not None else list(sys.argv),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
     return Results(scenario, seed, replicates, tables, provenance)

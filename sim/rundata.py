@@ -76,6 +76,18 @@ class RunData:
         runs = net[["arm", *MEMBER]].drop_duplicates()
         self._members = runs.groupby("arm").size().to_dict()
 
+    def __repr__(self) -> str:
+        # the dataclass's own would print every table and the whole scenario (megabytes)
+        net = self.tables["network"]
+        span = (f", {self.span[0].date()} … {self.span[1].date()}"
+                if len(net) and net["date"].notna().any() else "")
+        runs = sum(self._members.values())
+        arms = f", arms {', '.join(self.arms)}" if self.experiment else ""
+        where = f", from {str(self.source)!r}" if self.source else ""
+        sizes = ", ".join(f"{n} {len(df):,}" for n, df in self.tables.items())
+        return (f"<sim.plots.RunData {self.name!r}{span}, {runs} run{'s' * (runs != 1)}{arms}"
+                f"{where}; rows: {sizes}>")
+
     @classmethod
     def from_results(cls, results: Results) -> RunData:
         """An in-memory `sim.results.Results` (no files needed)."""
