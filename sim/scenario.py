@@ -852,6 +852,13 @@ class Scenario(Model):
             raise ValueError(f"a scenario may span at most 50 years (start is {start})")
         return end
 
+    def __repr__(self) -> str:
+        """One line for a notebook (model_dump() gives everything): the full pydantic repr of
+        china-2021 is some 70 kB."""
+        return (f"<sim.Scenario {self.name!r} {self.start} … {self.end}, {len(self.regions)} "
+                f"regions, {len(self.coins)} coin(s), {sum(f.rigs for f in self.fleet):,} rigs, "
+                f"{len(self.policies)} policies, {self.resolution} resolution>")
+
     @property
     def num_days(self) -> int:
         """Number of simulated days, `start` and `end` included."""

@@ -172,3 +172,29 @@ def test_help_answers_units_returns_and_errors() -> None:
         assert word in run_doc, word
     assert "on_day" in sim.run.__code__.co_varnames  # a named argument, not **kwargs
     assert "H/s" in (sim.Results.__doc__ or "") and "==" in (sim.Results.__doc__ or "")
+
+
+def test_scenario_plan_and_comparison_reprs_are_short(tmp_path: Path) -> None:
+    """A notebook cell ending in a scenario printed 70 kB (china-2021), a plan 17 kB and a
+    comparison 30 kB with whole tables inside."""
+    import sim
+    from sim.experiments import compare as cmp
+    from sim.experiments.plan import prepare
+
+    scenario = sim.load("china-2021")
+    assert len(repr(scenario)) < 200 and "'china-2021'" in repr(scenario)
+    assert len(repr(prepare("tutorial-sweep"))) < 400
+    res = sim.run(sim.load("tutorial", ["end=2021-02-15"]), seed=1)
+    for side in ("a", "b"):
+        res.write(tmp_path / side)
+    found = cmp.compare(cmp.load_side(tmp_path / "a"), cmp.load_side(tmp_path / "b"))
+    assert len(repr(found)) < 1000
+
+
+def test_a_bad_override_in_python_does_not_speak_of_the_cli() -> None:
+    import sim
+
+    with pytest.raises(sim.ScenarioError) as err:
+        sim.load("tutorial", ["end"])
+    assert "expected PATH=VALUE" in str(err.value.issues[0]) and "--set behaviour" not in \
+        str(err.value.issues[0])

@@ -56,10 +56,10 @@ class Side:
 
     path: Path
     kind: str  # "run", "sweep" or "table"
-    summary: pd.DataFrame | None = None
-    series: pd.DataFrame | None = None
+    summary: pd.DataFrame | None = field(default=None, repr=False)
+    series: pd.DataFrame | None = field(default=None, repr=False)
     table: str = ""
-    inputs: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict, repr=False)
     arms: tuple[str, ...] = ()  # the arms asked for (--arm)
 
     @property
@@ -74,10 +74,10 @@ class Comparison:
 
     a: Side
     b: Side
-    input_diff: list[tuple[str, Any, Any]]
-    metrics: pd.DataFrame
-    nrmse: pd.DataFrame
-    notes: list[str]
+    input_diff: list[tuple[str, Any, Any]] = field(repr=False)
+    metrics: pd.DataFrame = field(repr=False)  # (a short repr: a notebook shows the object)
+    nrmse: pd.DataFrame = field(repr=False)
+    notes: list[str] = field(repr=False)
 
     def exceeding(self, threshold_pct: float, patterns: Sequence[str] = ()) -> list[str]:
         """Descriptions of the deltas and NRMSEs above ``threshold_pct`` percent.

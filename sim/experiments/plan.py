@@ -90,11 +90,11 @@ class Task:
 class Plan:
     """A validated experiment, ready to run."""
 
-    experiment: Experiment
+    experiment: Experiment = field(repr=False)  # (a short repr: a notebook shows the plan)
     file: str
-    text: str
-    arms: list[ArmPlan]
-    design: Design
+    text: str = field(repr=False)
+    arms: list[ArmPlan] = field(repr=False)
+    design: Design = field(repr=False)
     seed: int
     seed_source: str
     extra_overrides: tuple[str, ...] = ()

@@ -44,7 +44,7 @@ def _apply_one(doc: CommentedMap, expr: str, written: dict[FieldPath, str]) -> I
     path_text, sep, value_text = expr.partition("=")
     segments = path_text.strip().split(".")
     if not sep or not all(s.strip() for s in segments):
-        message = "expected PATH=VALUE, e.g. --set behaviour.horizon_days=90"
+        message = "expected PATH=VALUE, e.g. behaviour.horizon_days=90"
         return Issue((expr,), message, SET_FILE)
     segments = [s.strip() for s in segments]
     value, parse_issues = parse_yaml(value_text, SET_FILE)
