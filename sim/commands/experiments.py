@@ -84,7 +84,10 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
                    f"{plan.num_tasks} runs; seed {plan.seed} ({plan.seed_source})")
         for arm in plan.arms:
             click.echo(f"  arm {arm.name}: {arm.scenario_file} {' '.join(arm.overrides)}")
-        click.echo(samples_csv(plan).head(20).to_string(index=False))
+        samples = samples_csv(plan)
+        click.echo(samples.head(20).to_string(index=False))
+        if len(samples) > 20:
+            click.echo(f"… {len(samples) - 20} more rows (all in samples.csv of the sweep)")
         return
     check_target(target, "results folder")  # before a pool or cluster is started
     report = run_sweep(plan, target, jobs=jobs, scheduler=scheduler, resume=resume,

@@ -6,7 +6,9 @@ no run uses (runs use ``(sample, replicate, stream)``). Sample ids are 0, 1, …
 
 Random designs draw points ``u`` in the unit cube; parameter ``j`` of point ``i`` is
 ``Parameter.from_unit(u[i, j])`` (a range: ``low + u·(high − low)``, or the same in log space;
-a list of values: the value of index ``floor(u·k)``).
+a list of values: the value of index ``floor(u·k)``; an integer range: each whole number with
+the same chance). Grid, zip and Morris levels are ``Parameter.at(u)``: evenly spaced points from
+``low`` to ``high`` (whole numbers rounded half up).
 """
 
 from __future__ import annotations
@@ -77,7 +79,11 @@ def build(parameters: Mapping[str, Parameter], design: Any, seed: int) -> Design
                     delta=design.levels / (2 * (design.levels - 1)), steps=steps)
     else:
         raise ValueError(f"unknown design {kind!r}")
-    values = [{n: p.from_unit(float(u)) for n, p, u in zip(names, params, row, strict=True)}
+    # Morris' points lie on a p-level grid: its levels are the range's evenly spaced points
+    # (as a grid design's); the other designs sample the parameters' distributions.
+    to_value = (lambda p, u: p.at(u)) if kind == "morris" else \
+        (lambda p, u: p.from_unit(u))
+    values = [{n: to_value(p, float(u)) for n, p, u in zip(names, params, row, strict=True)}
               for row in unit]
     return Design(kind, names, values, unit, info)
 

@@ -538,6 +538,11 @@ def _with_fingerprint(plan: Plan) -> Plan:
         "extra_overrides": list(plan.extra_overrides),
         "seed": plan.seed,
         "arms": {a.name: [a.scenario_sha256, list(a.overrides)] for a in plan.arms},
+        # the design's values themselves: another scipy (or hashsim) may draw other points from
+        # the same seed, and a resume must not mix shards of two designs
+        "design": hashlib.sha256(json.dumps(
+            [[yaml_value(v) for v in point.values()] for point in plan.design.values],
+            separators=(",", ":")).encode()).hexdigest(),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return replace(plan, fingerprint=hashlib.sha256(text.encode()).hexdigest())

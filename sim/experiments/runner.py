@@ -450,8 +450,9 @@ def _check_resumable(plan: Plan, out: Path, fmt: str) -> None:
     if manifest.get("fingerprint") != plan.fingerprint:
         raise UsageError(
             f"{out} holds the results of a different experiment (or of other scenario files, "
-            "--set values or seed) than the one given; resume it with the same inputs, or use "
-            "--force to start again")
+            "--set values, seed or design points — another version may draw other points) "
+            "than the one given; resume it with the same inputs and version, or use --force "
+            "to start again")
     if manifest.get("format") != fmt:
         raise UsageError(f"{out} was written with --format {manifest.get('format')}; resume "
                            "it with the same format")

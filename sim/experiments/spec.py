@@ -66,7 +66,8 @@ class Parameter(_Model):
     high: float | None = Field(None, allow_inf_nan=False, description="upper end of a range")
     scale: Literal["linear", "log"] = Field(
         "linear", description="log: uniform in log(value) (low must be > 0)")
-    integer: bool = Field(False, description="round sampled values to whole numbers")
+    integer: bool = Field(False, description="whole numbers from low (rounded up) to high "
+                          "(rounded down), each equally likely in random designs")
     levels: int | None = Field(
         None, ge=2, le=100_000, description="points of a range in a grid or zip design, "
         "evenly spaced from low to high")
@@ -87,6 +88,9 @@ class Parameter(_Model):
                 raise ValueError(f"low ({self.low}) must be below high ({self.high})")
             if self.scale == "log" and self.low <= 0:
                 raise ValueError(f"a log scale needs low > 0 (got {self.low})")
+            if self.integer and math.ceil(self.low) > math.floor(self.high):
+                raise ValueError(f"integer: true needs a whole number from low ({self.low}) "
+                                 f"to high ({self.high})")
         elif self.levels is not None:
             raise ValueError("levels applies to a range (low/high), not to values")
         return self
@@ -101,24 +105,68 @@ class Parameter(_Model):
         return self.values is None
 
     def from_unit(self, u: float) -> Any:
-        """The parameter value at ``u`` in [0, 1] (a quantile of its uniform distribution)."""
+        """The parameter value at ``u`` in [0, 1] (a quantile of its uniform distribution).
+
+        This is how random designs (lhs, halton, sobol) map the unit cube. ``u = 0`` and
+        ``u = 1`` give ``low`` and ``high`` exactly. A list of values: the value of index
+        ``floor(u·k)``. An integer range: every whole number ``n`` from ``ceil(low)`` to
+        ``floor(high)`` owns the cell ``[n − ½, n + ½]`` of the (log-)uniform distribution, so
+        each is equally likely on a linear scale and a Latin hypercube of k points over k whole
+        numbers takes each once.
+        """
         if self.values is not None:
-            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+            return self.values[min(max(int(u * len(self.values)), 0), len(self.values) - 1)]
+        if self.integer:
+            lo, hi = self._whole_ends()
+            return self._whole(self._interpolate(u, lo - 0.5, hi + 0.5), lo, hi)
         assert self.low is not None and self.high is not None
+        return self._interpolate(u, self.low, self.high)
+
+    def at(self, u: float) -> Any:
+        """The point at fraction ``u`` of the range: evenly spaced points of a grid or zip
+        design (``levels``) and Morris' levels. Linear (or, with ``scale: log``, geometric)
+        interpolation from ``low`` to ``high``; an integer range goes from ``ceil(low)`` to
+        ``floor(high)`` and is rounded half up. ``u = 0`` and ``u = 1`` are the ends exactly."""
+        if self.values is not None:
+            return self.from_unit(u)
+        if self.integer:
+            lo, hi = self._whole_ends()
+            return self._whole(self._interpolate(u, lo, hi), lo, hi)
+        assert self.low is not None and self.high is not None
+        return self._interpolate(u, self.low, self.high)
+
+    def _whole_ends(self) -> tuple[int, int]:
+        assert self.low is not None and self.high is not None
+        return math.ceil(self.low), math.floor(self.high)
+
+    @staticmethod
+    def _whole(x: float, lo: int, hi: int) -> int:
+        return min(max(math.floor(x + 0.5), lo), hi)  # half up, not to even; inside the range
+
+    def _interpolate(self, u: float, low: float, high: float) -> float:
+        if u <= 0.0:
+            return float(low)
+        if u >= 1.0:
+            return float(high)
         if self.scale == "log":
-            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+            x = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
         else:
-            x = self.low + u * (self.high - self.low)
-        x = min(max(x, self.low), self.high)  # no rounding past the ends
-        return round(x) if self.integer else float(x)
+            x = low + u * (high - low)
+        return float(min(max(x, low), high))  # no rounding past the ends
 
     def grid(self) -> list[Any]:
-        """Every value of a grid or zip design: the values, or `levels` points of the range."""
+        """Every value of a grid or zip design: the values, or `levels` points of the range
+        (floats tidied to 12 significant digits, so that 0.1 to 0.7 in 4 levels is 0.1, 0.3,
+        0.5, 0.7 and 30 to 3000 on a log scale in 3 is 30, 300, 3000)."""
         if self.values is not None:
             return list(self.values)
         if self.levels is None:
             raise ValueError("a range in a grid or zip design needs levels: N")
-        return [self.from_unit(k / (self.levels - 1)) for k in range(self.levels)]
+        assert self.low is not None and self.high is not None
+        out = [self.at(k / (self.levels - 1)) for k in range(self.levels)]
+        if not self.integer:
+            out = [min(max(float(f"{x:.12g}"), self.low), self.high) for x in out]
+        return out
 
 
 class Grid(_Model):
@@ -279,6 +327,22 @@ def semantic_issues(exp: Experiment) -> list[tuple[tuple[str | int, ...], str]]:
                 out.append((("parameters", name, "values"),
                             f"a {kind} design samples ranges: give low and high instead of "
                             "values"))
+    for name, par in exp.parameters.items():  # whole numbers too few for the levels
+        if not (par.is_range and par.integer):
+            continue
+        if kind in ("grid", "zip") and par.levels is not None:
+            points, what = par.grid(), f"levels: {par.levels}"
+        elif isinstance(exp.design, Morris):
+            points = [par.at(k / (exp.design.levels - 1)) for k in range(exp.design.levels)]
+            what = f"the morris design's levels: {exp.design.levels}"
+        else:
+            continue
+        if len(set(points)) < len(points):
+            lo, hi = math.ceil(par.low or 0), math.floor(par.high or 0)
+            shown = ", ".join(str(v) for v in points[:8]) + (", …" if len(points) > 8 else "")
+            out.append((("parameters", name, "integer"),
+                        f"{what} on the whole numbers {lo} to {hi} repeat values ({shown}): "
+                        "use fewer levels or a wider range"))
     return out
 
 
