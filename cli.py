@@ -195,8 +195,7 @@ def _print_summary(results: Any) -> None:
                 text += f" ({reached} of {n} replicates recovered)"
             click.echo(f"  recovery to {level:3d} %       {text}")
         finals = [m for m in by if m.startswith("final_share.")]
-        leaves = {r.name for r in results.scenario.regions
-                  if r.name not in {x.parent for x in results.scenario.regions}}
+        leaves = set(results.scenario.leaf_regions)
         shares = {m.split(".", 1)[1]: median(m) for m in finals
                   if m.split(".", 1)[1] in leaves}
         top = sorted(((v, r) for r, v in shares.items() if v is not None), reverse=True)[:6]

@@ -145,5 +145,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY, "bundled", "errors", "experiments", "notebook", "plots",
-                   "report", "results", "scenario"})
+    import pkgutil
+
+    return sorted({*globals(), *_LAZY, *(m.name for m in pkgutil.iter_modules(__path__))})

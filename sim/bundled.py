@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -38,20 +39,21 @@ def bundled_experiments() -> dict[str, Path]:
 def resolve_experiment(name_or_path: str) -> Path:
     """An experiment file as given, else the bundled experiment of that name (as
     :func:`resolve` finds scenarios: `hashsim sweep tutorial-sweep` works in any folder)."""
-    path = Path(name_or_path)
-    if path.is_file() or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
-        return path
-    return bundled_experiments().get(name_or_path, path)
+    return _resolve(name_or_path, bundled_experiments)
 
 
 def resolve(name_or_path: str) -> Path:
     """A file as given if there is one (or a name that looks like a path), else the bundled
     scenario of that name, else the name as a path. A folder named like a bundled scenario
     (``hashsim run tutorial -o tutorial`` makes one) does not hide the scenario."""
+    return _resolve(name_or_path, bundled_scenarios)
+
+
+def _resolve(name_or_path: str, bundled: Callable[[], dict[str, Path]]) -> Path:
     path = Path(name_or_path)
     if path.is_file() or path.suffix in (".yaml", ".yml") or "/" in name_or_path:
         return path
-    return bundled_scenarios().get(name_or_path, path)
+    return bundled().get(name_or_path, path)
 
 
 def describe(path: Path) -> str:

@@ -558,6 +558,10 @@ class PowerOutage(RegionalPolicy):
         "over this many days after `days` (farm by farm), instead of all at once"
     )
 
+    def over_before(self, start: dt.date) -> bool:
+        """Whether it ended before a run starting on `start` (it then does nothing)."""
+        return self.days is not None and (self.date - start).days + self.days <= 0
+
     @model_validator(mode="after")
     def _partial_outage_has_a_length(self) -> PowerOutage:
         if self.share < 1.0 and self.days is None:
@@ -858,6 +862,12 @@ class Scenario(Model):
         return (f"<sim.Scenario {self.name!r} {self.start} … {self.end}, {len(self.regions)} "
                 f"regions, {len(self.coins)} coin(s), {sum(f.rigs for f in self.fleet):,} rigs, "
                 f"{len(self.policies)} policies, {self.resolution} resolution>")
+
+    @property
+    def leaf_regions(self) -> list[str]:
+        """Names of the regions without sub-regions (where rigs are), in the file's order."""
+        parents = {r.parent for r in self.regions}
+        return [r.name for r in self.regions if r.name not in parents]
 
     @property
     def num_days(self) -> int:

@@ -9,13 +9,12 @@ is compared.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sim import kernels
-from sim.scenario import Scenario
+from sim.scenario import PowerOutage, Scenario
 
 COLUMNS = ["replicate", "coin", "metric", "value", "unit", "date"]
 
@@ -26,7 +25,8 @@ def shock_date(scenario: Scenario) -> dt.date | None:
     if scenario.shock_date is not None:
         inside_run = scenario.start <= scenario.shock_date <= scenario.end
         return scenario.shock_date if inside_run else None
-    dates: list[dt.date] = [p.date for p in scenario.policies if not _over_before(p, scenario)]
+    dates: list[dt.date] = [p.date for p in scenario.policies
+                            if not (isinstance(p, PowerOutage) and p.over_before(scenario.start))]
     for pool in scenario.pools:
         for ev in pool.events:
             dates.append(ev.date - dt.timedelta(days=getattr(ev, "wind_down_days", 0)))
@@ -35,13 +35,6 @@ def shock_date(scenario: Scenario) -> dt.date | None:
     # an intervention dated before the start is in force from day 0 (docs/model.md)
     inside = [max(d, scenario.start) for d in dates if d <= scenario.end]
     return min(inside) if inside else None
-
-
-def _over_before(policy: Any, scenario: Scenario) -> bool:
-    """An outage that ended before the run starts: it has no effect (sim/agents/regulators)."""
-    days = getattr(policy, "days", None)
-    return (getattr(policy, "kind", "") == "power_outage" and days is not None
-            and (policy.date - scenario.start).days + days <= 0)
 
 
 def summarize(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -86,15 +79,10 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     mine = (flows["replicate"] == rep) & (flows["coin"] == coin) if len(flows) else None
     moved = (flows[mine].groupby("destination")["rigs_departed"].sum()
              if mine is not None else pd.Series(dtype=float))
-    for dest in sorted(_leaves(scenario)):  # every leaf, 0 where no rig went
+    for dest in sorted(scenario.leaf_regions):  # every leaf, 0 where no rig went
         out.append(_row(rep, coin, f"relocated_rigs.{dest}", float(moved.get(dest, 0.0)),
                         "rigs"))
     return out
-
-
-def _leaves(scenario: Scenario) -> set[str]:
-    parents = {r.parent for r in scenario.regions}
-    return {r.name for r in scenario.regions if r.name not in parents}
 
 
 def retargets(events: pd.DataFrame, coin: str) -> pd.DataFrame:

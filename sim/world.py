@@ -331,12 +331,17 @@ def add_rigs(fleet: Fleet, rigs: int, resolution: str, tiers: bool = False,
         fleet.append(count=counts, tier=tier, **attrs)
 
 
+def whole_on(rate_per_day: float, day: int) -> int:
+    """Whole units on day `day` (from 0) of a steady rate: the cumulative count's step, so
+    that the days add up exactly (0.5 a day: one every other day; a whole rate is itself)."""
+    return (int(np.floor((day + 1) * rate_per_day + 1e-9))
+            - int(np.floor(day * rate_per_day + 1e-9)))
+
+
 def purchase_rigs_on(purchase: Purchase, day: int, start: dt.date) -> int:
     """Rigs a purchase delivers on `day`: whole rigs of the cumulative rate (exact over time)."""
     d0 = (purchase.start - start).days
     d1 = (purchase.end - start).days
     if day < d0 or day >= d1:
         return 0
-    done = int(np.floor((day - d0) * purchase.rigs_per_day + 1e-9))
-    upto = int(np.floor((day - d0 + 1) * purchase.rigs_per_day + 1e-9))
-    return upto - done
+    return whole_on(purchase.rigs_per_day, day - d0)

@@ -42,9 +42,9 @@ from worlds import scenario, three_regions
 import sim
 from sim.results import Results, run
 from sim.scenario import Scenario
+from sim.state import STATUS_NAMES
 
-STATUSES = ("online", "offline", "banned_off", "in_transit", "queued", "underground", "retired")
-RIG_COLUMNS = [f"rigs_{s}" for s in STATUSES]
+RIG_COLUMNS = [f"rigs_{s}" for s in STATUS_NAMES]
 SECONDS_PER_DAY = 86_400.0
 REL = 1e-12  # float sums in another order: a few ulps
 

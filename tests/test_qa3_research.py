@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from sim.commands.experiments import compare, sensitivity, summarize
 from sim.experiments.runner import FAULTS_ENV
+from sim.results import TABLES
 from tests.test_experiments import TUTORIAL, _sweep, _write
 
 ARMS = f"""\
@@ -46,7 +47,6 @@ design: {{kind: morris, trajectories: 2}}
 seed: 3
 """
 
-TABLES = ("network", "regions", "pools", "facilities", "flows", "events", "summary")
 
 
 def _invoke(command: object, *args: str | Path) -> tuple[int, str]:

@@ -372,12 +372,13 @@ def test_a_date_axis_offset_names_the_year_not_the_last_month() -> None:
     plt.close(fig)
 
 
-def test_a_pools_stop_of_new_users_is_a_marker() -> None:
+def test_a_pools_stop_of_new_users_is_a_marker(data: RunData) -> None:
     """Sparkpool's 24 September stop of new mainland users (sparkpool-2021's headline event)
-    had no marker on the time axes."""
-    from sim.plot_series import MARKER_KINDS
+    had no marker on the time axes; the tutorial's pool stops new users on 1 May."""
+    from sim.plot_series import markers
 
-    assert "pool_stop_new_users" in MARKER_KINDS
+    stop = [m for m in markers(data, "") if m.date == pd.Timestamp("2021-05-01")]
+    assert stop and "stops new users" in stop[0].label
 
 
 def test_the_rigs_figure_says_it_is_a_mean_of_runs(data: RunData) -> None:

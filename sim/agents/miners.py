@@ -33,7 +33,7 @@ from sim.state import (
     UNDERGROUND,
     keys_of,
 )
-from sim.world import TIER_OFFSETS, World, new_rows, pool_split, purchase_rigs_on
+from sim.world import TIER_OFFSETS, World, new_rows, pool_split, purchase_rigs_on, whole_on
 
 F64 = NDArray[np.float64]
 Rows = NDArray[np.intp]
@@ -225,13 +225,10 @@ class Relocation:
         bookable = world.capacity_on(horizon) - general_used + hosting - host_used
         bookable -= self._committed_mw()
         self.bookable_mw = bookable[self.dest]
-        # whole rigs a route carries today: its rate's cumulative count, as purchases deliver
-        # (0.5 a day: one every other day; an integer rate is itself)
+        # whole rigs a route carries today, as purchases deliver (0.5 a day: every other day)
         self.route_left = np.array([
-            np.inf if rt.capacity_rigs_per_day is None else float(
-                np.floor((world.day + 1) * rt.capacity_rigs_per_day + 1e-9)
-                - np.floor(world.day * rt.capacity_rigs_per_day + 1e-9))
-            for rt in geo.routes])
+            np.inf if rt.capacity_rigs_per_day is None
+            else float(whole_on(rt.capacity_rigs_per_day, world.day)) for rt in geo.routes])
         self.econ = econ
 
     def _committed_mw(self) -> F64:

@@ -121,8 +121,8 @@ class Regulator:
     def _apply(self, policy: Policy) -> Generator[Any, Any, None]:
         world = self.world
         day = day_index(world.scenario, policy.date)
-        if isinstance(policy, PowerOutage) and policy.days is not None and day + policy.days <= 0:
-            return  # over before the run starts
+        if isinstance(policy, PowerOutage) and policy.over_before(world.scenario.start):
+            return
         yield self.env.timeout(max(day, 0))
         if isinstance(policy, Lift):
             world.active_policies = [(p, d) for p, d in world.active_policies

@@ -54,7 +54,6 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
     score = scores(table, loaded, res.tables)
     import pandas as pd
 
-    res.tables["backtest"] = table
     # with the run's tables, in one atomic write: an interrupted backtest leaves no folder
     # without them
     res.write(target, force=force,
