@@ -27,21 +27,32 @@ from sim.rng import Streams
 from sim.scenario import Scenario
 from sim.world import World, build_world
 
-#: simpy orders same-time events by priority (0 urgent, 1 normal); the tick comes after both.
+#: simpy orders same-time events by priority (0 urgent, 1 normal); the tick comes after both,
+#: and the start of a day before both (institutions acting on day d see world.day == d).
 TICK_PRIORITY = 2
+DAY_START_PRIORITY = 0
 #: In cohort resolution, merge identical rows this often (days), and whenever the fleet has
 #: doubled in rows since the last merge.
 COMPACT_EVERY_DAYS = 7
 
 
 class TickTimeout(simpy.events.Event):
-    """A timeout that fires after every normal event scheduled for the same time."""
+    """A timeout that fires after (or, with `priority` 0, before) every normal event
+    scheduled for the same time."""
 
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
+    def __init__(self, env: simpy.Environment, delay: float, priority: int = TICK_PRIORITY
+                 ) -> None:
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, TICK_PRIORITY, delay)  # type: ignore[arg-type]
+        env.schedule(self, priority, delay)  # type: ignore[arg-type]
+
+
+def _day_starts(env: simpy.Environment, world: World) -> Generator[Any, Any, None]:
+    """Set `world.day` at the start of each day, before the institutions act on it."""
+    for day in range(1, world.scenario.num_days):
+        yield TickTimeout(env, day - env.now, DAY_START_PRIORITY)
+        world.day = day
 
 
 def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | None = None
@@ -51,6 +62,7 @@ def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | Non
     if world.fleet.size > rowsearch.LARGE:  # its searches will run compiled, where they can
         compiled.warm()
     env = simpy.Environment()
+    env.process(_day_starts(env, world))
     Market(env, world)
     Regulator(env, world)
     GridOperator(env, world)

@@ -67,38 +67,46 @@ class Timers:
 
     def __init__(self) -> None:
         self.by_day: dict[int, list[NDArray[np.intp]]] = {}
+        # writes since the last filing: filed together, one sort a day instead of one a write
+        self._staged: list[tuple[NDArray[np.intp], NDArray[np.integer] | int]] = []
 
     def file(self, rows: NDArray[np.intp], t_due: NDArray[np.integer] | int) -> None:
         """`rows` have their timers set to `t_due` (one day, or one per row; NEVER: none)."""
-        from sim.state import NEVER
-
         if len(rows) == 0:
             return
-        if np.ndim(t_due) == 0:
-            if int(t_due) != NEVER:
-                self.by_day.setdefault(int(t_due), []).append(np.array(rows, dtype=np.intp))
+        self._staged.append((np.array(rows, dtype=np.intp),
+                             t_due if np.ndim(t_due) == 0 else np.array(t_due)))
+
+    def _file_staged(self) -> None:
+        from sim.state import NEVER
+
+        if not self._staged:
             return
-        days = np.broadcast_to(t_due, rows.shape)
+        staged, self._staged = self._staged, []
+        rows = np.concatenate([r for r, _ in staged])
+        days = np.concatenate([np.broadcast_to(np.asarray(d, dtype=np.int64), r.shape)
+                               for r, d in staged])
         running = days != NEVER
         if not running.all():
             rows, days = rows[running], days[running]
         if len(rows) == 0:
             return
         first = int(days.min())
-        offset = (days - first).astype(np.int64)
+        offset = days - first
         span = int(offset.max()) + 1
         if span == 1:
-            self.by_day.setdefault(first, []).append(np.array(rows, dtype=np.intp))
+            self.by_day.setdefault(first, []).append(rows)
             return
         # by day: a stable counting sort (radix) of the offsets, then one slice per day
         order = np.argsort(offset.astype(np.int16) if span < 2**15 else offset, kind="stable")
-        rows = rows[order].astype(np.intp)
+        rows = rows[order]
         bounds = np.concatenate([[0], np.cumsum(np.bincount(offset, minlength=span))])
         for j in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
             self.by_day.setdefault(first + j, []).append(rows[bounds[j]:bounds[j + 1]])
 
     def due(self, fleet: Fleet, day: int) -> NDArray[np.intp]:
         """Rows whose timer fires on or before `day`, in row order."""
+        self._file_staged()
         days = [d for d in self.by_day if d <= day]
         if not days:
             return np.zeros(0, dtype=np.intp)
@@ -112,6 +120,7 @@ class Timers:
         and not here)."""
         from sim.state import NEVER
 
+        self._file_staged()
         pending = np.flatnonzero(t_due != NEVER)
         for day in np.unique(t_due[pending]).tolist():
             filed = self.by_day.get(day, [])

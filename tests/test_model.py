@@ -346,3 +346,39 @@ def test_the_tally_stays_exact_through_suspensions_and_a_ban(resolution: str) ->
     run_replicate(scenario(doc), seed=3, on_start=worlds.append,
                   on_day=lambda day: worlds[0].fleet.check())
     assert worlds[0].fleet.total_by_status().sum() == 8000
+
+
+def test_no_rig_mines_for_a_pool_that_has_shut_down() -> None:
+    # In the tutorial, red_country's rigs are left without a pool by the service ban of 1 June
+    # (forced off, still redpool's); redpool shuts down on 1 July. With hiding made
+    # attractive, the old code let such rigs go underground and mine for the closed pool
+    # (512 rigs on 1 July with seed 1).
+    import datetime as dt
+
+    import sim
+
+    res = sim.run(sim.load("tutorial", ["behaviour.constants.underground=3"]), seed=1)
+    pools = res.pools
+    after = pools[(pools["pool"] == "redpool") & (pools["date"] >= dt.date(2021, 7, 1))]
+    assert len(after) and (after["rigs"] == 0).all()
+    leaves = res.regions[res.regions["region"].isin(["highland", "plains"])]
+    assert leaves["rigs_underground"].iloc[-1] > 0  # hiding did happen, with a running pool
+
+
+def test_institutions_acting_on_a_day_see_that_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pool's wind-down (tutorial: 1 July after 7 days) makes miners leave on days 174–181;
+    # rigs it strands are stamped with world.day, which the old engine set only at the
+    # day's tick, after the institutions (so they read the day before).
+    import sim
+    from sim.agents import pools
+
+    seen: list[int] = []
+    real = pools.leave_pools
+
+    def spy(world, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(world.day)
+        return real(world, *args, **kwargs)
+
+    monkeypatch.setattr(pools, "leave_pools", spy)
+    sim.run(sim.load("tutorial", ["end=2021-07-05"]), seed=1)
+    assert sorted(set(seen)) == [*range(151, 152), *range(174, 182)]

@@ -187,20 +187,14 @@ def enforce(world: World) -> None:
     # only regions with rigs to hit (an empty one would draw nothing anyway)
     banned = populated(world, np.flatnonzero(p_ban > 0), EXPOSED)
     hidden = populated(world, np.flatnonzero(p_detect > 0), (UNDERGROUND,))
-    if world.scenario.resolution == "rig":  # every region at once: one search of the rows
-        exposed = [cohorts_in(world, banned, EXPOSED, rng),
-                   cohorts_in(world, hidden, (UNDERGROUND,), rng)]
-        for group, p in zip(exposed, (p_ban, p_detect), strict=True):
+    # every region at once (one search, one draw); the rigs exposed and the underground ones
+    # are fixed before either is hit
+    exposed = [cohorts_in(world, banned, EXPOSED, rng),
+               cohorts_in(world, hidden, (UNDERGROUND,), rng)]
+    for group, p in zip(exposed, (p_ban, p_detect), strict=True):
+        if len(group):
             out = group.take(rng.binomial(group.counts, p[group.origin]).astype(np.int64))
             world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
-    else:
-        # the rigs exposed and the underground ones are fixed before either is hit
-        by_region = [{r: cohorts_in(world, int(r), EXPOSED, rng) for r in banned},
-                     {r: cohorts_in(world, int(r), (UNDERGROUND,), rng) for r in hidden}]
-        for hit, p in zip(by_region, (p_ban, p_detect), strict=True):
-            for r, group in hit.items():
-                out = group.take(kernels.thin(rng, group.counts, float(p[r])))
-                world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
 
 
 class Relocation:
@@ -215,6 +209,7 @@ class Relocation:
             allowed &= np.any(geo.covers[[geo.index(n) for n in b.destinations]], axis=0)
         self.dest = np.flatnonzero(allowed)
         self.reachable = geo.reachable()[:, self.dest]  # (R, D)
+        self.on_path = geo.on_path[:, self.dest, :]  # (R, D, routes)
         general_used, fac_used = occupancy_mw(world)
         horizon = world.day + int(b.capacity_lookahead_days)
         hosts = world.fac_region[world.fac_hosting]
@@ -230,6 +225,24 @@ class Relocation:
             np.inf if rt.capacity_rigs_per_day is None
             else float(whole_on(rt.capacity_rigs_per_day, world.day)) for rt in geo.routes])
         self.econ = econ
+        # the day's shipments (rows, destination, extra days), sent together by ship_all
+        self.shipments: list[tuple[Rows, NDArray[np.intp], NDArray[np.int64]]] = []
+
+    def send(self, movers: Cohorts, alloc: NDArray[np.int64], extra_days: int = 0) -> None:
+        """Name the rows of `alloc[i, d]` rigs of (narrowed) cohort i bound for destination d;
+        they leave with the day's other shipments (:meth:`ship_all`)."""
+        for d in np.flatnonzero(alloc.sum(axis=0)):
+            rows = movers.take(alloc[:, d])
+            self.shipments.append((rows, np.full(len(rows), self.dest[d], dtype=np.intp),
+                                   np.full(len(rows), extra_days, dtype=np.int64)))
+
+    def ship_all(self) -> None:
+        """Ship the day's shipments: one draw of transit times and one write per destination.
+        (Rows named for shipment keep their status until then; nothing between reads it.)"""
+        if self.shipments:
+            rows, dest, extra = (np.concatenate(a) for a in zip(*self.shipments, strict=True))
+            self.shipments = []
+            ship(self.world, rows, dest, extra)
 
     def _committed_mw(self) -> F64:
         fleet = self.world.fleet
@@ -259,16 +272,14 @@ class Relocation:
         factor = np.broadcast_to(kernels.ration(mw.sum(axis=0), self.bookable_mw),
                                  rigs.shape).copy()
         if np.isfinite(self.route_left).any():
-            route_demand = np.zeros(len(self.route_left))
-            for o in np.unique(origin):
-                for d in range(len(self.dest)):
-                    route_demand[self._path(o, d)] += rigs[origin == o, d].sum()
+            world = self.world
+            by_pair = np.zeros((world.num_regions, len(self.dest)))  # rigs by (origin, dest)
+            np.add.at(by_pair, origin, rigs)
+            route_demand = np.tensordot(by_pair, self.on_path, axes=([0, 1], [0, 1]))
             by_route = kernels.ration(route_demand, self.route_left)
-            for o in np.unique(origin):
-                for d in range(len(self.dest)):
-                    path = self._path(o, d)
-                    if path:
-                        factor[origin == o, d] *= by_route[path].min()
+            # each pair: its path's scarcest route (1 without routes)
+            pair = np.where(self.on_path, by_route, 1.0).min(axis=2, initial=1.0)
+            factor *= pair[origin]
         return factor
 
     def _path(self, origin: int, d: int) -> list[int]:
@@ -280,73 +291,101 @@ class Relocation:
         in a random order; book what is kept. The rest wait and decide again."""
         alloc = alloc.copy()
         order = self.world.streams["decisions"].permutation(len(origin))
-        mw_per_rig = self.world.hw_power_w[hw] / 1e6
-        for d in np.flatnonzero(alloc.sum(axis=0)):
-            for o in np.unique(origin[alloc[:, d] > 0]):
-                sel = order[(origin[order] == o) & (alloc[order, d] > 0)]
-                take = kernels.admit_fifo(alloc[sel, d], mw_per_rig[sel],
-                                          float(self.bookable_mw[d]))
-                path = self._path(int(o), int(d))
-                if path:
-                    rigs_left = float(self.route_left[path].min())
-                    take = kernels.admit_fifo(take, np.ones(len(sel)), rigs_left)
-                    self.route_left[path] -= take.sum()
-                alloc[sel, d] = take
-                self.bookable_mw[d] -= float(np.dot(take, mw_per_rig[sel]))
+        rows, cols = np.nonzero(alloc[order])
+        if len(rows) == 0:
+            return alloc
+        # one loop over the (cohort, destination) pairs with rigs drawn, destinations in turn
+        # and cohorts in the drawn order: each takes what its destination's MW and its
+        # path's routes still hold (whole rigs)
+        by_dest = np.lexsort((rows, cols))
+        cohort = order[rows[by_dest]].tolist()
+        dest = cols[by_dest].tolist()
+        wanted = alloc[cohort, dest].tolist()
+        mw = (self.world.hw_power_w[hw] / 1e6)[cohort].tolist()
+        org = origin[cohort].tolist()
+        bookable = self.bookable_mw.tolist()
+        route_left = self.route_left.tolist()
+        paths = self.world.geo.path_routes
+        dest_region = self.dest.tolist()
+        taken = []
+        for i, d in enumerate(dest):
+            fit = bookable[d] / mw[i] + 1e-9 if bookable[d] > 0.0 else 0.0
+            take = wanted[i] if fit >= wanted[i] else int(fit)
+            path = paths[org[i]][dest_region[d]]
+            if path and take:
+                left = min(route_left[k] for k in path)
+                if left < take:
+                    take = int(left) if left > 0.0 else 0
+                for k in path:
+                    route_left[k] -= take
+            bookable[d] -= take * mw[i]
+            taken.append(take)
+        alloc[cohort, dest] = taken
+        self.bookable_mw[:] = bookable
+        self.route_left[:] = route_left
         return alloc
 
 
-def ship(world: World, rows: Rows, dest: int, extra_days: int = 0) -> None:
-    """Send whole `rows` from their region to `dest`: in transit, arriving after a draw from
-    the path's transit-time distribution (per rig: rows are split by arrival day)."""
+def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
+         extra_days: int | NDArray[np.int64] = 0) -> None:
+    """Send whole `rows` from their region to `dest` (one region, or one per row), leaving
+    `extra_days` from today (one number, or one per row): in transit, arriving after a draw
+    from the path's transit-time distribution (per rig: rows are split by arrival day). One
+    draw per call, whatever the destinations."""
     fleet = world.fleet
     if len(rows) == 0:
         return
+    dest = np.broadcast_to(np.asarray(dest, dtype=np.intp), rows.shape)
     origin = fleet.region[rows].copy()
     count = fleet.count[rows].copy()
     hw = fleet.hw[rows]
     coin = world.hw_coin[hw]
-    hashrate = count * world.hw_hashrate_hs[hw]
     # rigs are whole numbers (any order of sums is exact); hashrate is summed row by row
-    np.add.at(world.flow_departed[:, :, dest], (coin, origin), count)
-    np.add.at(world.flow_hashrate[:, :, dest], (coin, origin), hashrate)
-    world.relocated_total[dest] += count.sum()
+    np.add.at(world.flow_departed, (coin, origin, dest), count)
+    np.add.at(world.flow_hashrate, (coin, origin, dest), count * world.hw_hashrate_hs[hw])
+    np.add.at(world.relocated_total, dest, count)
+    # the transit-time distribution of each row's (origin, destination) pair
+    pair_id, pair = np.unique(origin * world.num_regions + dest, return_inverse=True)
+    pmfs = [world.geo.pair_pmf[divmod(int(p), world.num_regions)] for p in pair_id]
+    span = max(len(p) for p in pmfs)
     rng = world.streams["transit"]
-    moved, due = [], []
-    for o in np.unique(origin):
-        at = origin == o
-        sel, sel_coin = rows[at], coin[at]
-        pmf = world.geo.pair_pmf[(int(o), dest)]
-        if bool(np.all(fleet.count[sel] == 1)):  # single rigs: one day each, no (n, J) matrix
-            days = rng.choice(len(pmf), size=len(sel), p=pmf)
-            for c in np.unique(sel_coin).tolist():
-                _schedule_arrivals(world, c, int(o), dest, world.day + extra_days,
-                                   np.bincount(days[sel_coin == c], minlength=len(pmf)))
-            moved.append(sel)
-            due.append(world.day + extra_days + days)
-            continue
-        by_day = rng.multinomial(fleet.count[sel], pmf)  # (n, J)
-        for c in np.unique(sel_coin).tolist():
-            _schedule_arrivals(world, c, int(o), dest, world.day + extra_days,
-                               by_day[sel_coin == c].sum(axis=0))
+    first = world.day + np.broadcast_to(np.asarray(extra_days, dtype=np.int64), rows.shape)
+    if fleet.single or bool(np.all(count == 1)):  # single rigs: one day each, no (n, J) matrix
+        # inverse CDF, all pairs at once: pair k's CDF is shifted by 2k into one sorted list
+        cdf = np.concatenate([np.minimum(np.cumsum(p), 1.0) + 2.0 * k
+                              for k, p in enumerate(pmfs)])
+        starts = np.cumsum([0] + [len(p) for p in pmfs])
+        lengths = np.diff(starts)
+        j = np.searchsorted(cdf, rng.random(len(rows)) + 2.0 * pair, side="right") - starts[pair]
+        j = np.minimum(j, lengths[pair] - 1)
+        moved, by_day = rows, None
+    else:
+        pvals = np.zeros((len(pmfs), span))
+        for k, p in enumerate(pmfs):
+            pvals[k, :len(p)] = p
+        by_day = rng.multinomial(count, pvals[pair])  # (n, J)
         r_idx, j = np.nonzero(by_day)
-        moved.append(fleet.split(sel[r_idx], by_day[r_idx, j]))
-        due.append(world.day + extra_days + j)
-    # in transit, a rig counts where it is going; a shipped rig leaves its facility
-    fleet.set(np.concatenate(moved), status=IN_TRANSIT, region=dest, facility=-1,
-              t_since=world.day, t_due=np.concatenate(due))
-
-
-def _schedule_arrivals(world: World, coin: int, origin: int, dest: int, first_day: int,
-                       rigs_by_offset: NDArray[np.int64]) -> None:
-    """Note the rigs of `coin` arriving `first_day + j` days (j = offset) from `origin` at
-    `dest`."""
+        moved = fleet.split(rows[r_idx], by_day[r_idx, j])
+        pair, coin, dest, first = pair[r_idx], coin[r_idx], dest[r_idx], first[r_idx]
+    rigs = np.ones(len(j), dtype=np.int64) if by_day is None else by_day[r_idx, j]
+    due = first + j
+    # arrivals by (coin, pair) and day, for flows.csv (those after the last day are not seen)
     days = world.scenario.num_days
-    due = world.arrivals.get((coin, origin, dest))
-    if due is None:
-        due = world.arrivals[(coin, origin, dest)] = np.zeros(days)
-    span = min(len(rigs_by_offset), max(days - first_day, 0))
-    due[first_day:first_day + span] += rigs_by_offset[:span]
+    combo_id, combo = np.unique(coin * len(pair_id) + pair, return_inverse=True)
+    arriving = np.zeros((len(combo_id), days + 1))
+    np.add.at(arriving, (combo, np.minimum(due, days)), rigs)
+    for k, cid in enumerate(combo_id.tolist()):
+        c, p = divmod(cid, len(pair_id))
+        o, d = divmod(int(pair_id[p]), world.num_regions)
+        pending = world.arrivals.get((c, o, d))
+        if pending is None:
+            pending = world.arrivals[(c, o, d)] = np.zeros(days)
+        pending += arriving[k, :days]
+    # in transit, a rig counts where it is going; a shipped rig leaves its facility
+    for d in np.unique(dest).tolist():
+        to = dest == d
+        fleet.set(moved[to], status=IN_TRANSIT, region=d, facility=-1, t_since=world.day,
+                  t_due=due[to])
 
 
 def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.int64],
@@ -355,24 +394,25 @@ def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.
     capacity allows (the rest stay)."""
     alloc = kernels.allocate(world.streams["decisions"], counts, probs)
     alloc = reloc.book(movers.origin, movers.hw, alloc)
-    movers = movers.narrow(alloc.sum(axis=1))
-    for d in np.flatnonzero(alloc.sum(axis=0)):
-        ship(world, movers.take(alloc[:, d]), int(reloc.dest[d]), extra_days)
+    reloc.send(movers.narrow(alloc.sum(axis=1)), alloc, extra_days)
 
 
 def exits(world: World, reloc: Relocation) -> None:
     """After an announcement, a share of online rigs leaves pre-emptively each day."""
     rng = world.streams["departures"]
-    for r in populated(world, np.flatnonzero(world.exit_rate_per_day > 0), (ONLINE,)):
-        online = cohorts_in(world, int(r), (ONLINE,), rng)
-        moving = kernels.thin(rng, online.counts, float(world.exit_rate_per_day[r]))
-        movers = online.with_counts(moving)
-        if len(movers) == 0:
-            continue
-        origin, hw = movers.origin, movers.hw
-        probs = kernels.softmax(reloc.utilities(origin, hw), reloc.available(origin))
-        probs *= reloc.ration(origin, hw, probs * movers.counts[:, None])
-        _leave(world, reloc, movers, movers.counts, probs)
+    regions = populated(world, np.flatnonzero(world.exit_rate_per_day > 0), (ONLINE,))
+    if len(regions) == 0:
+        return
+    # every region at once: one draw, rationed and booked together (no region goes first)
+    online = cohorts_in(world, regions, (ONLINE,), rng)
+    movers = online.with_counts(
+        rng.binomial(online.counts, world.exit_rate_per_day[online.origin]).astype(np.int64))
+    if len(movers) == 0:
+        return
+    origin, hw = movers.origin, movers.hw
+    probs = kernels.softmax(reloc.utilities(origin, hw), reloc.available(origin))
+    probs *= reloc.ration(origin, hw, probs * movers.counts[:, None])
+    _leave(world, reloc, movers, movers.counts, probs)
 
 
 ALTERNATIVES = ("underground", "hibernate", "sell", "retire")
@@ -392,7 +432,8 @@ def decide(world: World, reloc: Relocation) -> None:
     n_dest = len(reloc.dest)
     u_reloc = reloc.utilities(origin, hw)
     avail_reloc = reloc.available(origin)
-    u, avail = _other_utilities(world, reloc, origin, hw, np.any(avail_reloc, axis=1))
+    u, avail = _other_utilities(world, reloc, origin, hw, deciders.pool,
+                                np.any(avail_reloc, axis=1))
     probs = kernels.softmax(np.concatenate([u_reloc, u], axis=1),
                             np.concatenate([avail_reloc, avail], axis=1))
     # The buyer of a sold rig takes it where relocating miners would go.
@@ -412,12 +453,14 @@ def decide(world: World, reloc: Relocation) -> None:
 
 
 def _other_utilities(world: World, reloc: Relocation, origin: NDArray[np.intp],
-                     hw: NDArray[np.intp], can_move: NDArray[np.bool_]
+                     hw: NDArray[np.intp], pool: NDArray[np.intp], can_move: NDArray[np.bool_]
                      ) -> tuple[F64, NDArray[np.bool_]]:
     b = world.scenario.behaviour
     scale = b.profit_scale_usd
     hazard = world.underground_hazard_per_day[origin]
-    ug_ok = ~np.isnan(hazard)
+    # hidden mining needs a pool still running: a rig left without one (its pool shut down
+    # and none other takes its region) cannot mine in hiding
+    ug_ok = ~np.isnan(hazard) & world.pool_open[pool]
     days = kernels.expected_mining_days(np.nan_to_num(hazard), b.horizon_days)
     u_under = (days * reloc.econ.margin_rk[origin, hw] / scale
                - b.risk_aversion * world.risk[origin] + b.constants.underground)
@@ -435,8 +478,7 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
     n_dest = len(reloc.dest)
     fleet = world.fleet
     deciders = deciders.narrow(alloc.sum(axis=1))
-    for d in np.flatnonzero(alloc[:, :n_dest].sum(axis=0)):
-        ship(world, deciders.take(alloc[:, d]), int(reloc.dest[d]))
+    reloc.send(deciders, alloc[:, :n_dest])
     col = {name: n_dest + i for i, name in enumerate(ALTERNATIVES)}
     # hidden mining leaves the facility (its books and capacity), as a shipped rig does
     fleet.set(deciders.take(alloc[:, col["underground"]]), status=UNDERGROUND, facility=-1)
@@ -444,10 +486,10 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
               t_due=world.day + int(np.ceil(b.hibernate_days)))
     fleet.set(deciders.take(alloc[:, col["retire"]]), status=RETIRED)
     sold = alloc[:, col["sell"]]
-    if sold.any():
-        keep = sold > 0
-        _leave(world, reloc, deciders.subset(keep), sold[keep], buyer[keep],
-               extra_days=int(np.ceil(b.sell_delay_days)))
+    if sold.any():  # buyers' destinations, booked after the owners' own relocations
+        bought = reloc.book(deciders.origin, deciders.hw,
+                            kernels.allocate(world.streams["decisions"], sold, buyer))
+        reloc.send(deciders, bought, extra_days=int(np.ceil(b.sell_delay_days)))
 
 
 def purchase(world: World) -> None:
@@ -487,5 +529,6 @@ def daily_step(world: World) -> Economics:
         reloc = Relocation(world, econ)
         exits(world, reloc)
         decide(world, reloc)
+        reloc.ship_all()
     purchase(world)
     return econ
