@@ -88,10 +88,10 @@ class Cohorts:
         moving = np.asarray(moving, dtype=np.int64)
         starts = self.cursor.copy()
         np.add(self.cursor, moving, out=self.cursor)  # taken rows are not taken again
-        return self.members[_ranges(starts, moving)]
+        return self.members[ranges(starts, moving)]
 
 
-def _ranges(starts: I64, lengths: I64) -> Rows:
+def ranges(starts: NDArray[np.integer], lengths: NDArray[np.integer]) -> Rows:
     """Concatenated index ranges [start, start + length)."""
     total = int(lengths.sum())
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
+from numpy.typing import NDArray
 
 from sim import compiled, kernels, rowsearch
 from sim.agents.facilities import FacilityOperator, GridOperator
@@ -55,10 +56,15 @@ def _day_starts(env: simpy.Environment, world: World) -> Generator[Any, Any, Non
         world.day = day
 
 
-def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | None = None
-                ) -> tuple[simpy.Environment, World]:
-    """The world at day 0 with its institutions started."""
-    world = build_world(scenario, Streams(seed, replicate, sample))
+def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | None = None,
+                copies: list[Streams] | None = None, region_block: int = 0,
+                coin_block: int = 0) -> tuple[simpy.Environment, World]:
+    """The world at day 0 with its institutions started. A batch world (sim/batch.py) gives
+    the streams of its `copies` and how many regions and coins each copy has."""
+    world = build_world(scenario, Streams(seed, replicate, sample) if copies is None
+                        else copies[0])
+    if copies is not None:
+        world.make_batch(copies, region_block, coin_block)
     if world.fleet.size > rowsearch.LARGE:  # its searches will run compiled, where they can
         compiled.warm()
     env = simpy.Environment()
@@ -90,7 +96,7 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
            on_day: Callable[[int], None] | None) -> Generator[Any, Any, None]:
     rng = world.streams["chain"]
     num_c = len(world.chains)
-    compacted = world.fleet.size
+    compacted = _rows_by_copy(world)
     for day in range(world.scenario.num_days):
         yield TickTimeout(env, day - env.now)
         world.day = day
@@ -99,19 +105,45 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
         blocks = np.zeros(num_c, dtype=np.int64)
         reward = np.zeros(num_c)
         for c, chain in enumerate(world.chains):
-            mined = chain.advance_day(day, float(hashrate[c]), rng)
+            mined = chain.advance_day(day, float(hashrate[c]),
+                                      rng if world.copies == 1 else
+                                      world.stream("chain", c // world.coin_block))
             blocks[c], reward[c] = mined.blocks, mined.reward_coins
             for rt in mined.retargets:
                 world.log(rt.time_days, "retarget", chain.coin.name, "",
                           f"difficulty {rt.change_pct:+.2f}% at height {rt.height:,} "
                           f"(epoch of {rt.epoch_seconds / 86400:.4f} days)")
         recorder.record(day, econ, hashrate, blocks, reward)
-        if world.scenario.resolution == "cohort" and (
-                day % COMPACT_EVERY_DAYS == 0 or world.fleet.size > 2 * compacted):
-            world.fleet.compact()
-            compacted = max(world.fleet.size, 64)
+        if world.scenario.resolution == "cohort":
+            # each copy of a batch on its own schedule, as if it ran alone
+            due = (day % COMPACT_EVERY_DAYS == 0) | (_rows_by_copy(world) > 2 * compacted)
+            if due.all():
+                world.fleet.compact()
+            elif due.any():
+                world.fleet.compact(only=due[world.region_copy(world.fleet.region)])
+            compacted = np.where(due, np.maximum(_rows_by_copy(world), 64), compacted)
         if on_day is not None:
             on_day(day)
+
+
+def run_batch_world(scenario: Scenario, stacked: Scenario, copies: list[Streams]
+                    ) -> list[dict[str, pd.DataFrame]]:
+    """Run `stacked`, the batch world of `scenario` (sim/batch.py) with the streams of its
+    `copies`; each copy's tables, named as in `scenario`."""
+    first = copies[0]
+    env, world = start_world(stacked, first.seed, first.replicate, first.sample, copies,
+                             len(scenario.regions), len(scenario.coins))
+    recorder = Recorder(world)
+    env.process(_ticks(env, world, recorder, None))
+    env.run(until=stacked.num_days)
+    return [recorder.tables(s.replicate, k, scenario) for k, s in enumerate(copies)]
+
+
+def _rows_by_copy(world: World) -> NDArray[np.int64]:
+    """Fleet rows of each copy of the world (one copy: the fleet's size)."""
+    if world.copies == 1:
+        return np.array([world.fleet.size])
+    return np.bincount(world.region_copy(world.fleet.region), minlength=world.copies)
 
 
 def run_replicate(scenario: Scenario, seed: int, replicate: int = 0, sample: int | None = None,

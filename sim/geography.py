@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -91,8 +91,6 @@ class Geography:
     pair_pmf: dict[tuple[int, int], NDArray[np.float64]]  # (o, d) leaf pairs with a path
     mean_transit_days: NDArray[np.float64]  # (R, R), inf where unreachable
     cost_usd_per_rig: NDArray[np.float64]  # (R, R), inf where unreachable
-    # on_path[o, d, k]: route k is on the path from o to d (R, R, routes)
-    on_path: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0, 0), bool))
 
     @property
     def num_regions(self) -> int:
@@ -138,17 +136,7 @@ def build_geography(scenario: Scenario) -> Geography:
         base_risk=np.array([r.risk for r in scenario.regions]),
         path_routes=paths, routes=routes, route_pmfs=route_pmfs, pair_pmf=pair_pmf,
         mean_transit_days=mean_days, cost_usd_per_rig=cost,
-        on_path=_on_path(paths, len(routes)),
     )
-
-
-def _on_path(paths: list[list[list[int]]], num_routes: int) -> NDArray[np.bool_]:
-    num = len(paths)
-    out = np.zeros((num, num, num_routes), dtype=bool)
-    for o in range(num):
-        for d in range(num):
-            out[o, d, paths[o][d]] = True
-    return out
 
 
 def _root(parent: NDArray[np.intp], r: int) -> int:

@@ -89,10 +89,16 @@ def allocate(rng: np.random.Generator, counts: I64, probs: F64) -> I64:
     n, a = probs.shape
     if n == 0:
         return np.zeros((0, a), dtype=np.int64)
+    return rng.multinomial(counts, with_rest(probs))[:, :a].astype(np.int64)
+
+
+def with_rest(probs: F64) -> F64:
+    """`probs` (n, A) with a last column for the rest, rows normalised (row by row: a row's
+    result does not depend on the others)."""
     rest = np.clip(1.0 - probs.sum(axis=1, keepdims=True), 0.0, 1.0)
     full = np.concatenate([np.clip(probs, 0.0, 1.0), rest], axis=1)
     full /= full.sum(axis=1, keepdims=True)
-    return rng.multinomial(counts, full)[:, :a].astype(np.int64)
+    return full
 
 
 def ration(demand: F64, supply: F64) -> F64:
@@ -117,6 +123,58 @@ def admit_fifo(counts: I64, power_mw_per_rig: F64, free_mw: float) -> I64:
     room = np.maximum(free_mw - before, 0.0)
     fit = np.floor(np.minimum(room / power_mw_per_rig + 1e-9, np.iinfo(np.int64).max / 2))
     return np.minimum(counts, fit.astype(np.int64))
+
+
+def admit_fifo_queues(counts: I64, power_mw_per_rig: F64, queue: NDArray[np.intp],
+                      free_mw: F64) -> tuple[I64, F64]:
+    """:func:`admit_fifo` of several queues at once: row i (in the given order within its
+    queue) waits in queue `queue[i]`, which has `free_mw[queue[i]]` free. Returns the rigs
+    admitted per row and the MW taken per queue (of len(free_mw)).
+
+    Each queue's sums run from its first row, in order, as they would alone (a padded matrix,
+    one queue a line: a cumulative sum along a line is sequential).
+    """
+    n = len(counts)
+    taken = np.zeros(len(free_mw))
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), taken
+    if queue.min() == queue.max():  # one queue: the same sums, without the padding
+        q = int(queue[0])
+        free_q = float(free_mw[q])
+        need = counts * power_mw_per_rig
+        before = np.concatenate([[0.0], np.cumsum(need)[:-1]])
+        if not free_q > 0.0:
+            admitted = np.zeros(n, dtype=np.int64)
+        elif not np.isfinite(free_q):
+            admitted = np.asarray(counts, dtype=np.int64).copy()
+        else:
+            room = np.maximum(free_q - before, 0.0)
+            fit = np.floor(np.minimum(room / power_mw_per_rig + 1e-9,
+                                      np.iinfo(np.int64).max / 2))
+            admitted = np.minimum(counts, fit.astype(np.int64))
+        taken[q] = np.cumsum(admitted * power_mw_per_rig)[-1]
+        return admitted, taken
+    lines, line = np.unique(queue, return_inverse=True)
+    order = np.argsort(line, kind="stable")
+    starts = np.searchsorted(line[order], np.arange(len(lines)))
+    pos = np.empty(n, dtype=np.intp)
+    pos[order] = np.arange(n) - starts[line[order]]
+    width = int(pos.max()) + 1
+    need = np.zeros((len(lines), width))
+    need[line, pos] = counts * power_mw_per_rig
+    done = np.cumsum(need, axis=1)
+    before = np.where(pos > 0, done[line, np.maximum(pos - 1, 0)], 0.0)
+    free = free_mw[queue]
+    room = np.maximum(free - before, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit = np.floor(np.minimum(room / power_mw_per_rig + 1e-9, np.iinfo(np.int64).max / 2))
+    admitted = np.minimum(counts, np.nan_to_num(fit, nan=0.0).astype(np.int64))
+    admitted = np.where(np.isfinite(free), admitted, counts)
+    admitted = np.where(free > 0.0, admitted, 0).astype(np.int64)
+    got = np.zeros((len(lines), width))
+    got[line, pos] = admitted * power_mw_per_rig
+    taken[lines] = np.cumsum(got, axis=1)[:, -1]
+    return admitted, taken
 
 
 def hhi(shares: F64) -> float:

@@ -10,6 +10,7 @@ counted at their destination. Parent regions hold the sums of their descendants
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,9 @@ from numpy.typing import NDArray
 from sim import kernels
 from sim.agents.miners import Economics, group_cost_usd_per_day
 from sim.chain import SECONDS_PER_DAY
+from sim.scenario import Scenario
 from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, SUSPENDED, UNDERGROUND
-from sim.world import World
+from sim.world import Event, World
 
 F64 = NDArray[np.float64]
 
@@ -33,18 +35,29 @@ FLOW_FIELDS = ("rigs_departed", "rigs_arrived", "hashrate_hs")
 
 
 class Recorder:
+    """The daily aggregates of a world — of each copy of a batch world (sim/batch.py), whose
+    regions, coins, pools, hardware and facilities come in equal blocks, one per copy: every
+    figure is computed per copy, never across two."""
+
     def __init__(self, world: World) -> None:
         sc = world.scenario
         self.world = world
+        k = world.copies
         days, num_c, num_r = sc.num_days, len(sc.coins), world.num_regions
+        # per copy: coins, regions and hardware of one copy
+        self.num_c, self.num_r, self.num_k = num_c // k, num_r // k, len(world.hw_coin) // k
         self.network = np.zeros((days, num_c, len(NETWORK_FIELDS)))
-        self.regions = np.zeros((days, num_c, num_r, len(REGION_FIELDS)))
+        self.regions = np.zeros((days, k, self.num_c, self.num_r, len(REGION_FIELDS)))
         self.pools = np.zeros((days, len(sc.pools), len(POOL_FIELDS)))
         self.facilities = np.zeros((days, len(sc.facilities), len(FACILITY_FIELDS)))
         self.flows: list[F64] = []
-        num_k = len(world.hw_coin)
-        self.onehot = np.zeros((num_k, num_c))
-        self.onehot[np.arange(num_k), world.hw_coin] = 1.0
+        # a hardware model's and a coin's index within its copy
+        self.hw_local = np.arange(len(world.hw_coin)) % self.num_k
+        self.coin_of_hw = world.hw_coin[: self.num_k] % self.num_c
+        self.onehot = np.zeros((self.num_k, self.num_c))
+        self.onehot[np.arange(self.num_k), self.coin_of_hw] = 1.0
+        self._covers = np.nonzero(world.geo.covers)  # (region, region it covers), in order
+        self._up_keys: dict[int, NDArray[np.int64]] = {}
 
     def record(self, day: int, econ: Economics, hashrate: F64, blocks: NDArray[np.int64],
                reward_coins: F64) -> None:
@@ -73,40 +86,68 @@ class Recorder:
         out[:, 6] = revenue
 
     def _counts(self) -> F64:
-        """Rigs by (location, hardware, status), shape (R, K, S)."""
+        """Rigs by (location, hardware of its copy, status), shape (R, K, S)."""
         w, fleet = self.world, self.world.fleet
-        num_k = len(w.hw_coin)
+        num_k = self.num_k
         g = fleet.group
-        loc = (g("region") * num_k + g("hw"))[:, None] * NUM_STATUSES + np.arange(NUM_STATUSES)
+        loc = (g("region") * num_k + self.hw_local[g("hw")])[:, None] * NUM_STATUSES \
+            + np.arange(NUM_STATUSES)
         flat = kernels.bincount(loc.ravel(), fleet.tally_by_status().ravel(),
                                 w.num_regions * num_k * NUM_STATUSES)
         return flat.reshape(w.num_regions, num_k, NUM_STATUSES)
 
     def _regions(self, day: int, econ: Economics, hashrate: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
+        k, num_c, num_r = w.copies, self.num_c, self.num_r
         counts = self._counts()
-        covers = w.geo.covers.astype(float)
-        rigs = np.einsum("rks,kc->crs", counts, self.onehot)  # (C, R, S)
+        rigs = np.einsum("rks,kc->rcs", counts, self.onehot)  # (R, C, S), whole numbers
         mining = counts[:, :, ONLINE] + counts[:, :, UNDERGROUND]  # (R, K)
-        hash_rc = (mining * w.hw_hashrate_hs) @ self.onehot  # (R, C)
-        power_rc = (mining * w.hw_power_w / 1e6) @ self.onehot
+        hw_hs, hw_mw = w.hw_hashrate_hs[: self.num_k], w.hw_power_w[: self.num_k] / 1e6
+        hash_rc = self._by_region_coin(mining * hw_hs)  # (R, C)
+        power_rc = self._by_region_coin(mining * hw_mw)
         tally, g = fleet.tally, fleet.group
         cost = group_cost_usd_per_day(w, econ) * (tally[:, ONLINE] + tally[:, UNDERGROUND])
-        num_c = len(w.chains)
-        key = g("region") * num_c + w.hw_coin[g("hw")]
+        key = g("region") * num_c + self.coin_of_hw[self.hw_local[g("hw")]]
         cost_rc = kernels.bincount(key, cost, w.num_regions * num_c).reshape(w.num_regions,
                                                                              num_c)
-        out = self.regions[day]  # (C, R, F)
-        out[:, :, 0] = (covers @ hash_rc).T
-        out[:, :, 1] = np.divide(out[:, :, 0], hashrate[:, None], out=np.zeros_like(out[:, :, 0]),
-                                 where=hashrate[:, None] > 0)
-        out[:, :, 2:2 + NUM_STATUSES] = np.einsum("ar,crs->cas", covers, rigs)
-        power = (covers @ power_rc).T
-        out[:, :, 9] = power
-        out[:, :, 10] = power * 24.0
-        out[:, :, 11] = (covers @ (power_rc * 24.0 * w.geo.carbon_g_per_kwh[:, None] / 1000.0)).T
-        out[:, :, 12] = out[:, :, 0] * rev_per_hs[:, None]
-        out[:, :, 13] = (covers @ cost_rc).T
+        up = self._up
+
+        def blocks(per_rc: F64) -> F64:  # (R, C) → (copies, C, R of a copy)
+            return per_rc.reshape(k, num_r, num_c).transpose(0, 2, 1)
+
+        out = self.regions[day]  # (copies, C, R, F)
+        hs = blocks(up(hash_rc))
+        total = hashrate.reshape(k, num_c)[:, :, None]
+        out[..., 0] = hs
+        out[..., 1] = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
+        by_status = up(rigs.reshape(w.num_regions, num_c * NUM_STATUSES))
+        out[..., 2:2 + NUM_STATUSES] = by_status.reshape(
+            k, num_r, num_c, NUM_STATUSES).transpose(0, 2, 1, 3)
+        power = blocks(up(power_rc))
+        out[..., 9] = power
+        out[..., 10] = power * 24.0
+        out[..., 11] = blocks(up(power_rc * 24.0 * w.geo.carbon_g_per_kwh[:, None] / 1000.0))
+        out[..., 12] = hs * rev_per_hs.reshape(k, num_c)[:, :, None]
+        out[..., 13] = blocks(up(cost_rc))
+
+    # Sums of floats run in a fixed order (bincount adds in input order), so that a copy of a
+    # batch world (sim/batch.py) sums the same terms in the same order as a world alone.
+    def _by_region_coin(self, per_region_hw: F64) -> F64:
+        """(R, K) by hardware of a copy → (R, C) by the hardware's coin."""
+        num_r, num_c = per_region_hw.shape[0], self.num_c
+        key = (np.arange(num_r)[:, None] * num_c + self.coin_of_hw[None, :]).ravel()
+        sums = kernels.bincount(key, per_region_hw.ravel(), num_r * num_c)
+        return sums.reshape(num_r, num_c)
+
+    def _up(self, per_region: F64) -> F64:
+        """(R, X) of leaf regions → (R, X) with each region's the sum over what it covers."""
+        parent, child = self._covers
+        num_r, num_x = per_region.shape
+        key = self._up_keys.get(num_x)
+        if key is None:
+            key = self._up_keys[num_x] = (parent[:, None] * num_x + np.arange(num_x)).ravel()
+        sums = kernels.bincount(key, per_region[child].ravel(), num_r * num_x)
+        return sums.reshape(num_r, num_x)
 
     def _pools(self, day: int, hashrate: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
@@ -152,65 +193,75 @@ class Recorder:
     def _flows(self, day: int) -> None:
         w = self.world
         moved = (w.flow_departed > 0) | (w.flow_arrived > 0)
-        c, o, d = np.nonzero(moved)  # by coin, then origin, then destination
+        k, c, o, d = np.nonzero(moved)  # by copy, coin, then origin, then destination
         if len(o):
             self.flows.append(np.column_stack([
-                np.full(len(o), day), c, o, d, w.flow_departed[c, o, d], w.flow_arrived[c, o, d],
-                w.flow_hashrate[c, o, d]]))
+                np.full(len(o), day), k, c, o, d, w.flow_departed[k, c, o, d],
+                w.flow_arrived[k, c, o, d], w.flow_hashrate[k, c, o, d]]))
         w.flow_departed[:] = 0.0
         w.flow_arrived[:] = 0.0
         w.flow_hashrate[:] = 0.0
 
     # ------------------------------------------------------------------ tables
 
-    def tables(self, replicate: int) -> dict[str, pd.DataFrame]:
-        _w, sc = self.world, self.world.scenario
+    def tables(self, replicate: int, copy: int = 0, scenario: Scenario | None = None
+               ) -> dict[str, pd.DataFrame]:
+        """The tables of `replicate`: of the world, or of copy `copy` of a batch world with the
+        names of `scenario` (the scenario the batch stacked)."""
+        w = self.world
+        sc = w.scenario if scenario is None else scenario
         dates = pd.Index([sc.start + dt.timedelta(days=d) for d in range(sc.num_days)])
         coins = [c.name for c in sc.coins]
+        c0, p0, f0 = copy * len(sc.coins), copy * len(sc.pools), copy * len(sc.facilities)
+        regions = _tidy(self.regions[:, copy], ["date", "coin", "region"],
+                        [dates, coins, [r.name for r in sc.regions]], REGION_FIELDS, replicate)
+        regions.insert(4, "aggregate",
+                       np.tile(~w.geo.is_leaf[: self.num_r], len(dates) * len(coins)))
         return {
-            "network": _tidy(self.network, ["date", "coin"], [dates, coins], NETWORK_FIELDS,
-                             replicate),
-            "regions": self._region_table(dates, coins, replicate),
-            "pools": _tidy(self.pools, ["date", "pool"], [dates, [p.name for p in sc.pools]],
-                           POOL_FIELDS, replicate,
-                           extra={"coin": [sc.pools[i].coin for i in range(len(sc.pools))]}),
-            "facilities": _tidy(self.facilities, ["date", "facility"],
-                                [dates, [f.name for f in sc.facilities]], FACILITY_FIELDS,
-                                replicate, extra={"region": [f.region for f in sc.facilities]}),
-            "flows": self._flow_table(replicate),
-            "events": self._event_table(replicate),
+            "network": _tidy(self.network[:, c0:c0 + len(sc.coins)], ["date", "coin"],
+                             [dates, coins], NETWORK_FIELDS, replicate),
+            "regions": regions,
+            "pools": _tidy(self.pools[:, p0:p0 + len(sc.pools)], ["date", "pool"],
+                           [dates, [p.name for p in sc.pools]], POOL_FIELDS, replicate,
+                           extra={"coin": [p.coin for p in sc.pools]}),
+            "facilities": _tidy(self.facilities[:, f0:f0 + len(sc.facilities)],
+                                ["date", "facility"], [dates, [f.name for f in sc.facilities]],
+                                FACILITY_FIELDS, replicate,
+                                extra={"region": [f.region for f in sc.facilities]}),
+            "flows": self._flow_table(sc, copy, replicate),
+            "events": self._event_table(copy, replicate, batch=scenario is not None),
         }
 
-    def _region_table(self, dates: pd.Index, coins: list[str], replicate: int) -> pd.DataFrame:
-        w = self.world
-        df = _tidy(self.regions, ["date", "coin", "region"], [dates, coins, w.geo.names],
-                   REGION_FIELDS, replicate)
-        df.insert(4, "aggregate", np.tile(~w.geo.is_leaf, len(dates) * len(coins)))
-        return df
-
-    def _flow_table(self, replicate: int) -> pd.DataFrame:
+    def _flow_table(self, sc: Scenario, copy: int, replicate: int) -> pd.DataFrame:
         w = self.world
         cols = ["date", "replicate", "coin", "origin", "destination", *FLOW_FIELDS]
-        if not self.flows:
+        a = np.concatenate(self.flows) if self.flows else np.zeros((0, 8))
+        a = a[a[:, 1] == copy]
+        if not len(a):
             return pd.DataFrame({c: pd.Series(dtype=object if c in ("date", "coin", "origin",
                                  "destination") else float) for c in cols})
-        a = np.concatenate(self.flows)
-        names = np.array(w.geo.names, dtype=object)
-        coins = np.array([c.name for c in w.scenario.coins], dtype=object)
+        names = np.array([r.name for r in sc.regions], dtype=object)
+        coins = np.array([c.name for c in sc.coins], dtype=object)
         return pd.DataFrame({
             "date": [w.date(d) for d in a[:, 0]],
             "replicate": replicate,
-            "coin": coins[a[:, 1].astype(int)],
-            "origin": names[a[:, 2].astype(int)],
-            "destination": names[a[:, 3].astype(int)],
-            "rigs_departed": a[:, 4].astype(np.int64),
-            "rigs_arrived": a[:, 5].astype(np.int64),
-            "hashrate_hs": a[:, 6],
+            "coin": coins[a[:, 2].astype(int)],
+            "origin": names[a[:, 3].astype(int)],
+            "destination": names[a[:, 4].astype(int)],
+            "rigs_departed": a[:, 5].astype(np.int64),
+            "rigs_arrived": a[:, 6].astype(np.int64),
+            "hashrate_hs": a[:, 7],
         })
 
-    def _event_table(self, replicate: int) -> pd.DataFrame:
+    def _event_table(self, copy: int, replicate: int, batch: bool) -> pd.DataFrame:
         w = self.world
         events = sorted(w.events, key=lambda e: e.time_days)
+        if batch:  # a batch world's: the copy's own, named as in the scenario
+            from sim.batch import copy_of_event, unsuffixed
+
+            events = [Event(e.time_days, e.kind, unsuffixed(e.actor), unsuffixed(e.region),
+                            unsuffixed(e.description))
+                      for e in events if copy_of_event(e) == copy]
         return pd.DataFrame({
             "date": [w.date(e.time_days) for e in events],
             "replicate": pd.Series([replicate] * len(events), dtype=np.int64),
@@ -224,18 +275,22 @@ class Recorder:
 
 def _tidy(values: F64, keys: list[str], labels: list[list | pd.Index], fields: tuple[str, ...],
           replicate: int, extra: dict[str, list] | None = None) -> pd.DataFrame:
-    """A (n1, n2, …, F) array as a long table with one row per key combination."""
+    """A (n1, n2, …, F) array as a long table with one row per key combination: the keys,
+    `replicate` after the first, the `extra` columns (one value per last key), the fields."""
     shape = values.shape[:-1]
-    index = pd.MultiIndex.from_product(labels, names=keys)
-    df = pd.DataFrame(values.reshape(-1, values.shape[-1]), columns=list(fields))
-    for name in reversed(keys):
-        df.insert(0, name, index.get_level_values(name))
-    df.insert(1, "replicate", replicate)
-    if extra:
-        for name, per_last in extra.items():
-            df.insert(len(keys) + 1, name, np.tile(np.asarray(per_last, dtype=object),
-                                                   int(np.prod(shape[:-1]))))
-    for col in fields:
-        if col.startswith("rigs") or col == "blocks":
-            df[col] = df[col].round().astype(np.int64)
-    return df
+    n = int(np.prod(shape))
+    columns: dict[str, Any] = {}
+    for i, (name, label) in enumerate(zip(keys, labels, strict=True)):
+        index = label if isinstance(label, pd.Index) else pd.Index(label)
+        codes = np.tile(np.repeat(np.arange(len(index)), int(np.prod(shape[i + 1:]))),
+                        int(np.prod(shape[:i])))
+        columns[name] = index.take(codes)
+        if i == 0:
+            columns["replicate"] = np.full(n, replicate, dtype=np.int64)
+    for name, per_last in reversed(list((extra or {}).items())):
+        columns[name] = np.tile(np.asarray(per_last, dtype=object), int(np.prod(shape[:-1])))
+    flat = values.reshape(n, values.shape[-1])
+    for j, col in enumerate(fields):
+        columns[col] = (flat[:, j].round().astype(np.int64)
+                        if col.startswith("rigs") or col == "blocks" else flat[:, j].copy())
+    return pd.DataFrame(columns)

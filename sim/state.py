@@ -264,6 +264,18 @@ class Fleet:
             old = self.cols["key"][rows] // NUM_SUBS
             groups = self._regroup(old, {n: int(v) for n, v in regroup.items()})
             self.cols["key"][rows] = groups * NUM_SUBS + subs
+        elif sum(np.ndim(v) > 0 for v in regroup.values()) == 1:
+            # one column takes a value per row: map each (old group, value) pair once
+            name = next(n for n, v in regroup.items() if np.ndim(v) > 0)
+            per_row = np.asarray(regroup[name], dtype=np.int64)
+            old = self.cols["key"][rows] // NUM_SUBS
+            span = int(per_row.max()) + 2  # values from −1
+            pairs, inverse = np.unique(old * span + per_row + 1, return_inverse=True)
+            attrs = self.group_attrs[pairs // span].T.copy()
+            for n, v in regroup.items():
+                attrs[GROUP_COLUMNS.index(n)] = pairs % span - 1 if n == name else int(v)
+            groups = self._gids(list(attrs))[inverse.ravel()]
+            self.cols["key"][rows] = groups * NUM_SUBS + subs
         else:
             self.cols["key"][rows] = self._keys(rows)
         self._count(rows, 1)
@@ -395,21 +407,48 @@ class Fleet:
             out[~whole] = np.arange(lo, hi, dtype=np.intp)
         return out
 
-    def compact(self, merge: bool = True) -> None:
+    def compact(self, merge: bool = True, only: NDArray[np.bool_] | None = None) -> None:
         """Drop empty rows and (if `merge`) merge rows that agree on all columns but `count`.
 
         Rig resolution passes ``merge=False``: there a row is one rig and stays one.
-        The tally does not change.
+        With `only` (a mask of the rows), only those rows are dropped or merged; the others
+        keep their order and all they hold, before them (a batch of copies compacts the
+        copies that need it, sim/engine.py). The tally does not change.
         """
         n = self.size
-        live = np.flatnonzero(self.cols["count"][:n] > 0)
+        if only is not None:
+            only = only[:n]
+            if not only.any():
+                return
+            if not only.all():
+                self._move_first(np.flatnonzero(~only))
+                self._compact_from(n - int(only.sum()), merge)
+                return
+        self._compact_from(0, merge)
+
+    def _move_first(self, rows: NDArray[np.intp]) -> None:
+        """Put `rows` first, in their order, the other rows after them in theirs."""
+        n = self.size
+        rest = np.ones(n, dtype=bool)
+        rest[rows] = False
+        order = np.concatenate([rows, np.flatnonzero(rest)])
+        for col in self.cols.values():
+            col[:n] = col[:n][order]
+        if self.timers is not None:  # rows are renumbered: file the timers again
+            self.timers = rowsearch.Timers()
+            self.timers.file(np.arange(n, dtype=np.intp), self.cols["t_due"][:n])
+
+    def _compact_from(self, start: int, merge: bool) -> None:
+        """:meth:`compact` of the rows from `start` on."""
+        n = self.size
+        live = start + np.flatnonzero(self.cols["count"][start:n] > 0)
         # Entry day matters only for queue order; forget it elsewhere so more rows merge.
-        status = self.cols["status"][:n]
-        self.cols["t_since"][:n][(status != QUEUED)] = 0
+        status = self.cols["status"][start:n]
+        self.cols["t_since"][start:n][(status != QUEUED)] = 0
         if not merge:
             for col in self.cols.values():
-                col[: len(live)] = col[:n][live]
-            self.size = len(live)
+                col[start:start + len(live)] = col[:n][live]
+            self.size = start + len(live)
             if self.timers is not None:  # rows are renumbered: file the timers again
                 self.timers = rowsearch.Timers()
                 self.timers.file(np.arange(self.size, dtype=np.intp),
@@ -421,10 +460,11 @@ class Fleet:
         counts = np.bincount(inverse, weights=self.cols["count"][:n][live],
                              minlength=len(first)).astype(np.int64)
         rows = live[first]
+        end = start + len(rows)
         for name in [*names, "key"]:
-            self.cols[name][: len(rows)] = self.cols[name][:n][rows]
-        self.cols["count"][: len(rows)] = counts
-        self.size = len(rows)
+            self.cols[name][start:end] = self.cols[name][:n][rows]
+        self.cols["count"][start:end] = counts
+        self.size = end
 
     def total_by_status(self) -> IntArray:
         """Rigs in each status, shape (NUM_STATUSES,)."""
@@ -453,10 +493,16 @@ def _group(columns: list[IntArray]) -> tuple[NDArray[np.intp], NDArray[np.intp]]
     for col in columns:
         lo, hi = int(col.min()), int(col.max())
         span = hi - lo + 1
-        if radix * span >= 2**62:
-            _, first, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_index=True,
-                                          return_inverse=True)
-            return first, inverse.ravel()
+        if radix * span >= 2**62:  # the same order without packing: the last column first
+            order = np.lexsort(columns)
+            change = np.zeros(n, dtype=bool)
+            change[0] = True
+            for c in columns:
+                change[1:] |= c[order][1:] != c[order][:-1]
+            starts = np.flatnonzero(change)
+            inverse = np.empty(n, dtype=np.intp)
+            inverse[order] = np.cumsum(change) - 1
+            return order[starts], inverse
         key += (col - lo) * radix
         radix *= span
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)

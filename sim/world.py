@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,35 @@ class Event:
     actor: str
     region: str
     description: str
+
+
+@dataclass(frozen=True)
+class TemplateGeo:
+    """The regions and routes of one copy of a world (all of them, in a world of one copy):
+    its copies' are the same, shifted by the copy's first region and route."""
+
+    num_regions: int
+    num_routes: int
+    reachable: NDArray[np.bool_]  # (R, R)
+    mean_transit_days: F64  # (R, R)
+    cost_usd_per_rig: F64  # (R, R)
+    path_routes: list[list[list[int]]]  # [o][d] -> routes of the copy along the path
+    # the same as flat arrays: pair (o, d)'s routes are path_route[start : start + length]
+    path_start: NDArray[np.intp]  # (R * R,)
+    path_length: NDArray[np.intp]  # (R * R,)
+    path_route: NDArray[np.intp]
+
+    @classmethod
+    def of(cls, geo: Geography, copies: int) -> TemplateGeo:
+        num = geo.num_regions // copies
+        paths = [row[:num] for row in geo.path_routes[:num]]
+        lengths = np.array([len(paths[o][d]) for o in range(num) for d in range(num)],
+                           dtype=np.intp)
+        flat = [k for o in range(num) for d in range(num) for k in paths[o][d]]
+        return cls(num, len(geo.routes) // copies, geo.reachable()[:num, :num],
+                   geo.mean_transit_days[:num, :num], geo.cost_usd_per_rig[:num, :num], paths,
+                   np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp), lengths,
+                   np.array(flat, dtype=np.intp))
 
 
 @dataclass(frozen=True)
@@ -117,14 +147,91 @@ class World:
     events: list[Event] = field(default_factory=list)
     _capacity_steps: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     _capacity_by_day: F64 | None = None
-    # per-day accumulators of migration flows (C, R, R) by the rigs' coin: departures,
-    # arrivals, hashrate departed
+    # per-day accumulators of migration flows (copies, C, R, R) by the rigs' coin, with the
+    # coin and regions of each copy (flow_at): departures, arrivals, hashrate departed
     flow_departed: F64 = field(default_factory=lambda: np.zeros(0))
     flow_arrived: F64 = field(default_factory=lambda: np.zeros(0))
     flow_hashrate: F64 = field(default_factory=lambda: np.zeros(0))
     relocated_total: F64 = field(default_factory=lambda: np.zeros(0))
-    # rigs of a coin due to arrive from origin at destination, by day (flows.csv's arrivals)
+    # rigs of a coin due to arrive from origin at destination, by copy and day (flows.csv's
+    # arrivals; coin and regions within their copy)
     arrivals: dict[tuple[int, int, int], F64] = field(default_factory=dict)
+    # A batch (sim/batch.py): `copies` independent copies of one scenario in one world, each
+    # with its own streams; a copy's regions (coins) are the `region_block` (`coin_block`)
+    # consecutive ones from copy × block.
+    copies: int = 1
+    copy_streams: list[Streams] = field(default_factory=list)
+    region_block: int = 0
+    coin_block: int = 0
+    _template: TemplateGeo | None = None
+    _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
+
+    def draw(self, name: str, copy: NDArray[np.integer],
+             fn: Callable[[np.random.Generator, Any], NDArray[Any]]) -> NDArray[Any]:
+        """`fn(generator, which)` for the elements of each copy (`copy[i]` is element i's),
+        from that copy's stream `name`, assembled in the elements' order: elements of one copy
+        get the draws a world of that copy alone would make. In a world of one copy, `which`
+        is every element (a slice)."""
+        if self.copies == 1:
+            return fn(self.streams[name], slice(None))
+        copy = np.asarray(copy)
+        if len(copy) == 0:
+            return fn(self.copy_streams[0][name], np.zeros(0, dtype=np.intp))
+        order = np.argsort(copy, kind="stable")  # each copy's elements, in their order
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(copy, minlength=self.copies))])
+        out: NDArray[Any] | None = None
+        for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+            which = order[bounds[k]:bounds[k + 1]]
+            got = np.asarray(fn(self.copy_streams[k][name], which))
+            if out is None:
+                out = np.zeros((len(copy), *got.shape[1:]), dtype=got.dtype)
+            out[which] = got
+        assert out is not None
+        return out
+
+    def purchase_plan(self) -> tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]]:
+        """Pools by name, and each purchase with its region, hardware and whether its region
+        has power-price tiers (computed once)."""
+        if self._purchase_plan is None:
+            sc = self.scenario
+            hw_idx = {h.name: i for i, h in enumerate(sc.hardware)}
+            reg = self.geo.index
+            self._purchase_plan = (
+                {p.name: i for i, p in enumerate(sc.pools)},
+                [(spec, reg(spec.region), hw_idx[spec.hardware],
+                  bool(self.geo.electricity_spread_usd_per_kwh[reg(spec.region)] > 0))
+                 for spec in sc.purchases])
+        return self._purchase_plan
+
+    def template_geo(self) -> TemplateGeo:
+        """The routes of one copy (of the world, if it is one copy), computed once."""
+        if self._template is None:
+            self._template = TemplateGeo.of(self.geo, self.copies)
+        return self._template
+
+    def make_batch(self, copies: list[Streams], region_block: int, coin_block: int) -> None:
+        """Make this world (of a stacked scenario, sim/batch.py) one of `copies`."""
+        self.copies, self.copy_streams = len(copies), copies
+        self.region_block, self.coin_block = region_block, coin_block
+        shape = (len(copies), coin_block, region_block, region_block)
+        self.flow_departed, self.flow_arrived = np.zeros(shape), np.zeros(shape)
+        self.flow_hashrate = np.zeros(shape)
+
+    def flow_at(self, coin: Any, origin: Any, dest: Any) -> tuple[Any, Any, Any, Any]:
+        """Where flows of `coin` from `origin` to `dest` are counted (arrays or numbers)."""
+        if self.copies == 1:
+            return 0, coin, origin, dest
+        return (origin // self.region_block, coin % self.coin_block,
+                origin % self.region_block, dest % self.region_block)
+
+    def stream(self, name: str, copy: int = 0) -> np.random.Generator:
+        """Stream `name` of one copy (of the only one, in a world of one copy)."""
+        return self.streams[name] if self.copies == 1 else self.copy_streams[copy][name]
+
+    def region_copy(self, region: NDArray[np.integer]) -> NDArray[np.integer]:
+        """The copy each region belongs to (0 in a world of one copy)."""
+        return np.asarray(region) // self.region_block if self.copies > 1 else \
+            np.zeros(np.shape(region), dtype=np.intp)
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -254,9 +361,9 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         cutoff=np.zeros(num_r, dtype=bool), haircut=np.zeros(num_r),
         risk=geo.base_risk.copy(), discount_usd_per_kwh=np.zeros(num_r),
         price_usd=np.zeros(len(scenario.coins)),
-        flow_departed=np.zeros((num_c, num_r, num_r)),
-        flow_arrived=np.zeros((num_c, num_r, num_r)),
-        flow_hashrate=np.zeros((num_c, num_r, num_r)), relocated_total=np.zeros(num_r),
+        flow_departed=np.zeros((1, num_c, num_r, num_r)),
+        flow_arrived=np.zeros((1, num_c, num_r, num_r)),
+        flow_hashrate=np.zeros((1, num_c, num_r, num_r)), relocated_total=np.zeros(num_r),
     )
     world.exit_rate_per_day = np.zeros(num_r)
     world.suspend_rate_per_day = np.zeros(num_r)

@@ -292,7 +292,7 @@ def test_recorder_aggregation_equals_reference(seed: int) -> None:
     today = world.day
     recorder.record(today, econ, hashrate, blocks, reward_coins)
     day = ref.aggregate(world, list(hashrate), list(reward_coins * world.price_usd))
-    got = recorder.regions[today]  # (C, R, fields)
+    got = recorder.regions[today][0]  # (C, R, fields) of the world's one copy
     col = {name: j for j, name in enumerate(REGION_FIELDS)}
     for c in range(num_c):
         for a in range(world.num_regions):

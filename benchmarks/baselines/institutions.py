@@ -312,14 +312,14 @@ class Market:
         """Book room for `rig` at destination k, and on its route; False if none is left."""
         reloc = self.reloc
         mw = self.desk.power_mw[rig.hw]
-        if not fits(float(reloc.bookable_mw[k]), mw):
+        if not fits(float(reloc.bookable_mw[0, k]), mw):
             return False
         path = self.paths[rig.region][self.dests[k]]
         if path:
             if not fits(float(reloc.route_left[path].min()), 1.0):
                 return False
             reloc.route_left[path] -= 1.0
-        reloc.bookable_mw[k] -= mw
+        reloc.bookable_mw[0, k] -= mw
         return True
 
     def exit_choices(self, region: int, movers_by_hw: dict[int, int]) -> dict[int, list[float]]:

@@ -67,17 +67,28 @@ def admit_queued(world: World) -> None:
     since = fleet.t_since[queued]
     queued = queued[np.argsort(since.astype(np.int16) if world.scenario.num_days < 2**15
                                else since, kind="stable")]
+    # Queue by queue, in the order of a copy's facilities and regions; a batch world's copies
+    # (sim/batch.py) each have the same queues, served together, each from its own capacity.
+    num_f = len(world.fac_region) // world.copies
+    num_r = world.num_regions // world.copies
     ordered = fleet.facility[queued] >= 0
-    for f in np.unique(fleet.facility[queued[ordered]]):
-        rows = queued[fleet.facility[queued] == f]
-        fac_free[f] -= _admit(world, rows, fac_free[f], int(f))
+    facility = fleet.facility[queued[ordered]]
+    for f in np.unique(facility % num_f).tolist() if num_f else []:
+        rows = queued[ordered][facility % num_f == f]
+        at = fleet.facility[rows]  # the facility of each row's copy
+        fac_free -= _admit(world, rows, at, fac_free, at)
     rest = queued[~ordered]
-    for r in np.unique(fleet.region[rest]):
-        rows = rest[fleet.region[rest] == r]
-        for f in np.flatnonzero((world.fac_region == r) & world.fac_hosting):
-            fac_free[f] -= _admit(world, rows, fac_free[f], int(f))
-            rows = rows[fleet.status[rows] == QUEUED]
-        _admit(world, rows, general_free[r], -1)
+    region = fleet.region[rest]
+    for r in np.unique(region % num_r).tolist():
+        rows = rest[region % num_r == r]
+        copy = fleet.region[rows] // num_r
+        for f in np.flatnonzero((world.fac_region[:num_f] == r)
+                                & world.fac_hosting[:num_f]).tolist():
+            at = copy * num_f + f
+            fac_free -= _admit(world, rows, at, fac_free, at)
+            queued_still = fleet.status[rows] == QUEUED
+            rows, copy = rows[queued_still], copy[queued_still]
+        _admit(world, rows, copy * num_r + r, general_free, -1)
 
 
 def _within_reach(world: World, queued: NDArray[np.intp], free: NDArray[np.float64]
@@ -107,15 +118,23 @@ def _within_reach(world: World, queued: NDArray[np.intp], free: NDArray[np.float
     return queued[since <= last_day[unit]]
 
 
-def _admit(world: World, rows: NDArray[np.intp], free_mw: float, facility: int) -> float:
-    """Admit queued `rows` (in order) into `free_mw`; returns the MW taken."""
+def _admit(world: World, rows: NDArray[np.intp], queue: NDArray[np.intp],
+           free_mw: NDArray[np.float64], facility: NDArray[np.intp] | int) -> NDArray[np.float64]:
+    """Admit queued `rows` (in order) into the free MW of their queue (`free_mw[queue[i]]`:
+    one queue, or one per copy of a batch world), first come first served; the rigs go
+    online in `facility` (one, or one per row). Returns the MW taken, by queue."""
     fleet = world.fleet
-    if len(rows) == 0 or not free_mw > 0:
-        return 0.0
+    taken = np.zeros(len(free_mw))
+    if len(rows) == 0 or not (free_mw[queue] > 0.0).any():
+        return taken
     mw_per_rig = world.hw_power_w[fleet.hw[rows]] / 1e6
-    admitted = kernels.admit_fifo(fleet.count[rows], mw_per_rig, float(free_mw))
-    taken = float(np.dot(admitted, mw_per_rig))
-    fleet.set(fleet.split(rows, admitted), status=ONLINE, facility=facility, t_since=world.day)
+    admitted, by_queue = kernels.admit_fifo_queues(fleet.count[rows], mw_per_rig, queue,
+                                                   free_mw)
+    if not admitted.any():
+        return taken
+    taken += by_queue
+    where = facility if isinstance(facility, int) else facility[admitted > 0]
+    fleet.set(fleet.split(rows, admitted), status=ONLINE, facility=where, t_since=world.day)
     return taken
 
 

@@ -10,6 +10,7 @@ alternatives.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +20,7 @@ from sim.agents.facilities import admit_queued, occupancy_mw
 from sim.agents.pools import ensure_served
 from sim.agents.suspensions import wait_and_see
 from sim.chain import subsidy_sum
-from sim.cohorts import Cohorts, cohorts_in, cohorts_of, populated
+from sim.cohorts import Cohorts, cohorts_in, cohorts_of, populated, ranges
 from sim.state import (
     BANNED_OFF,
     HIBERNATING,
@@ -142,8 +143,8 @@ def switch(world: World, econ: Economics) -> None:
 def resolve_timers(world: World) -> None:
     """Shipments that arrive today queue at their destination; hibernations and suspensions
     end (suspended rigs then switch on by the margin like any offline rig)."""
-    for (coin, origin, dest), by_day in world.arrivals.items():
-        world.flow_arrived[coin, origin, dest] += by_day[world.day]
+    for (coin, origin, dest), by_day in world.arrivals.items():  # of every copy at once
+        world.flow_arrived[:, coin, origin, dest] += by_day[:, world.day]
     fleet = world.fleet
     tally = fleet.tally
     if not (tally[:, IN_TRANSIT].any() or tally[:, HIBERNATING].any()
@@ -193,23 +194,33 @@ def enforce(world: World) -> None:
                cohorts_in(world, hidden, (UNDERGROUND,), rng)]
     for group, p in zip(exposed, (p_ban, p_detect), strict=True):
         if len(group):
-            out = group.take(rng.binomial(group.counts, p[group.origin]).astype(np.int64))
+            def hit(gen: np.random.Generator, w: Any, c: Cohorts = group, p: F64 = p
+                    ) -> NDArray[np.int64]:
+                return gen.binomial(c.counts[w], p[c.origin[w]])
+
+            hits = world.draw("enforcement", world.region_copy(group.origin), hit)
+            out = group.take(hits.astype(np.int64))
             world.fleet.set(out, status=BANNED_OFF, t_since=world.day, t_due=NEVER)
 
 
 class Relocation:
-    """Where relocating rigs can go today, and how much of each destination is left."""
+    """Where relocating rigs can go today, and how much of each destination is left.
+
+    Destinations are columns of the regions of one copy (`dest`, a batch world's copies have
+    the same regions, sim/batch.py): a cohort's column j is region `dest[j]` of its own copy.
+    """
 
     def __init__(self, world: World, econ: Economics) -> None:
         self.world = world
-        geo = world.geo
+        geo, tmpl = world.geo, world.template_geo()
         b = world.scenario.behaviour
         allowed = geo.is_leaf & ~world.banned()
         if b.destinations is not None:
             allowed &= np.any(geo.covers[[geo.index(n) for n in b.destinations]], axis=0)
-        self.dest = np.flatnonzero(allowed)
-        self.reachable = geo.reachable()[:, self.dest]  # (R, D)
-        self.on_path = geo.on_path[:, self.dest, :]  # (R, D, routes)
+        self.allowed = allowed.reshape(world.copies, tmpl.num_regions)  # (copies, R)
+        self.dest = np.flatnonzero(self.allowed.any(axis=0))  # (D,) regions of a copy
+        self.column = np.full(tmpl.num_regions, -1)
+        self.column[self.dest] = np.arange(len(self.dest))
         general_used, fac_used = occupancy_mw(world)
         horizon = world.day + int(b.capacity_lookahead_days)
         hosts = world.fac_region[world.fac_hosting]
@@ -219,7 +230,7 @@ class Relocation:
         host_used = kernels.bincount(hosts, fac_used[world.fac_hosting], world.num_regions)
         bookable = world.capacity_on(horizon) - general_used + hosting - host_used
         bookable -= self._committed_mw()
-        self.bookable_mw = bookable[self.dest]
+        self.bookable_mw = bookable.reshape(world.copies, -1)[:, self.dest]  # (copies, D)
         # whole rigs a route carries today, as purchases deliver (0.5 a day: every other day)
         self.route_left = np.array([
             np.inf if rt.capacity_rigs_per_day is None
@@ -228,12 +239,28 @@ class Relocation:
         # the day's shipments (rows, destination, extra days), sent together by ship_all
         self.shipments: list[tuple[Rows, NDArray[np.intp], NDArray[np.int64]]] = []
 
+    def _local(self, origin: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """(copy, region within the copy) of regions `origin`."""
+        if self.world.copies == 1:
+            return np.zeros(len(origin), dtype=np.intp), origin
+        num = self.world.template_geo().num_regions
+        return origin // num, origin % num
+
+    def dest_region(self, origin: NDArray[np.intp], column: NDArray[np.intp]
+                    ) -> NDArray[np.intp]:
+        """The region of destination `column` for rigs from `origin` (broadcasting)."""
+        copy, _ = self._local(origin)
+        return copy * self.world.template_geo().num_regions + self.dest[column]
+
     def send(self, movers: Cohorts, alloc: NDArray[np.int64], extra_days: int = 0) -> None:
         """Name the rows of `alloc[i, d]` rigs of (narrowed) cohort i bound for destination d;
         they leave with the day's other shipments (:meth:`ship_all`)."""
         for d in np.flatnonzero(alloc.sum(axis=0)):
+            going = alloc[:, d] > 0
             rows = movers.take(alloc[:, d])
-            self.shipments.append((rows, np.full(len(rows), self.dest[d], dtype=np.intp),
+            region = self.dest_region(movers.origin[going], np.full(going.sum(), d))
+            self.shipments.append((rows, np.repeat(region, _rows_per_cohort(movers, alloc[:, d],
+                                                                           rows)),
                                    np.full(len(rows), extra_days, dtype=np.int64)))
 
     def ship_all(self) -> None:
@@ -253,77 +280,111 @@ class Relocation:
     def utilities(self, origin: NDArray[np.intp], hw: NDArray[np.intp]) -> F64:
         """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
         world, b = self.world, self.world.scenario.behaviour
-        geo = world.geo
-        transit = geo.mean_transit_days[np.ix_(origin, self.dest)]
-        cost = geo.cost_usd_per_rig[np.ix_(origin, self.dest)]
+        tmpl = world.template_geo()
+        _, here = self._local(origin)
+        transit = tmpl.mean_transit_days[np.ix_(here, self.dest)]
+        cost = tmpl.cost_usd_per_rig[np.ix_(here, self.dest)]
         days = np.maximum(b.horizon_days - np.nan_to_num(transit, posinf=b.horizon_days), 0.0)
-        profit = days * self.econ.margin_rk[np.ix_(self.dest, hw)].T - np.nan_to_num(
-            cost, posinf=0.0)
-        return (profit / b.profit_scale_usd - b.risk_aversion * world.risk[self.dest][None, :]
-                + b.constants.relocate)
+        if world.copies == 1:  # the same figures, gathered more cheaply
+            margin = self.econ.margin_rk[np.ix_(self.dest, hw)].T
+            risk = world.risk[self.dest][None, :]
+        else:
+            there = self.dest_region(origin[:, None], np.arange(len(self.dest))[None, :])
+            margin, risk = self.econ.margin_rk[there, hw[:, None]], world.risk[there]
+        profit = days * margin - np.nan_to_num(cost, posinf=0.0)
+        return profit / b.profit_scale_usd - b.risk_aversion * risk + b.constants.relocate
 
     def available(self, origin: NDArray[np.intp]) -> NDArray[np.bool_]:
-        return self.reachable[origin] & (self.dest[None, :] != origin[:, None])
+        copy, here = self._local(origin)
+        reach = self.world.template_geo().reachable[np.ix_(here, self.dest)]
+        ok = reach & (self.dest[None, :] != here[:, None])
+        return ok if self.world.copies == 1 else ok & self.allowed[copy][:, self.dest]
 
     def ration(self, origin: NDArray[np.intp], hw: NDArray[np.intp], rigs: F64) -> F64:
         """Fraction of the expected relocations `rigs` (G, D) that destination and route
         capacity allow today (so that the logit shares what is left, not what is wanted)."""
-        mw = rigs * (self.world.hw_power_w[hw] / 1e6)[:, None]
-        factor = np.broadcast_to(kernels.ration(mw.sum(axis=0), self.bookable_mw),
-                                 rigs.shape).copy()
-        if np.isfinite(self.route_left).any():
-            world = self.world
-            by_pair = np.zeros((world.num_regions, len(self.dest)))  # rigs by (origin, dest)
-            np.add.at(by_pair, origin, rigs)
-            route_demand = np.tensordot(by_pair, self.on_path, axes=([0, 1], [0, 1]))
-            by_route = kernels.ration(route_demand, self.route_left)
-            # each pair: its path's scarcest route (1 without routes)
-            pair = np.where(self.on_path, by_route, 1.0).min(axis=2, initial=1.0)
-            factor *= pair[origin]
+        world = self.world
+        num_d = len(self.dest)
+        copy, _ = self._local(origin)
+        rows, cols = np.nonzero(rigs)  # sums in a fixed order: row by row, per column
+        mw = rigs[rows, cols] * (world.hw_power_w[hw[rows]] / 1e6)
+        demand = kernels.bincount(copy[rows] * num_d + cols, mw, world.copies * num_d)
+        factor = kernels.ration(demand, self.bookable_mw.ravel()).reshape(
+            world.copies, num_d)[copy]
+        if np.isfinite(self.route_left).any() and len(rows):
+            tmpl = world.template_geo()
+            # rigs by (origin, destination) pair, then by route on the pairs' paths
+            pairs, inverse = np.unique(origin[rows] * num_d + cols, return_inverse=True)
+            by_pair = kernels.bincount(inverse, rigs[rows, cols], len(pairs))
+            pair_copy, pair_here = self._local(pairs // num_d)
+            path = pair_here * tmpl.num_regions + self.dest[pairs % num_d]
+            lengths = tmpl.path_length[path]
+            on = np.repeat(np.arange(len(pairs)), lengths)
+            route = (tmpl.path_route[ranges(tmpl.path_start[path], lengths)]
+                     + pair_copy[on] * tmpl.num_routes)
+            by_route = kernels.ration(kernels.bincount(route, by_pair[on], len(self.route_left)),
+                                      self.route_left)
+            scarcest = np.ones(len(pairs))  # each pair: its path's scarcest route
+            np.minimum.at(scarcest, on, by_route[route])
+            factor[rows, cols] *= scarcest[inverse]
         return factor
-
-    def _path(self, origin: int, d: int) -> list[int]:
-        return self.world.geo.path_routes[int(origin)][int(self.dest[d])]
 
     def book(self, origin: NDArray[np.intp], hw: NDArray[np.intp], alloc: NDArray[np.int64]
              ) -> NDArray[np.int64]:
         """Trim drawn relocations `alloc` (n, D) to what capacity really holds, rows taken
         in a random order; book what is kept. The rest wait and decide again."""
         alloc = alloc.copy()
-        order = self.world.streams["decisions"].permutation(len(origin))
+        world = self.world
+        copy, here = self._local(origin)  # each copy's cohorts in its own random order
+        rank = world.draw("decisions", copy,
+                          lambda gen, w: np.argsort(gen.permutation(len(origin[w]))))
+        order = np.lexsort((rank, copy))
         rows, cols = np.nonzero(alloc[order])
         if len(rows) == 0:
             return alloc
         # one loop over the (cohort, destination) pairs with rigs drawn, destinations in turn
         # and cohorts in the drawn order: each takes what its destination's MW and its
         # path's routes still hold (whole rigs)
+        tmpl = world.template_geo()
         by_dest = np.lexsort((rows, cols))
         cohort = order[rows[by_dest]].tolist()
         dest = cols[by_dest].tolist()
         wanted = alloc[cohort, dest].tolist()
-        mw = (self.world.hw_power_w[hw] / 1e6)[cohort].tolist()
-        org = origin[cohort].tolist()
-        bookable = self.bookable_mw.tolist()
+        mw = (world.hw_power_w[hw] / 1e6)[cohort].tolist()
+        slot = (copy[cohort] * len(self.dest) + cols[by_dest]).tolist()  # in bookable_mw
+        route_base = (copy[cohort] * tmpl.num_routes).tolist()
+        org = here[cohort].tolist()
+        bookable = self.bookable_mw.ravel().tolist()
         route_left = self.route_left.tolist()
-        paths = self.world.geo.path_routes
+        paths = tmpl.path_routes
         dest_region = self.dest.tolist()
         taken = []
         for i, d in enumerate(dest):
-            fit = bookable[d] / mw[i] + 1e-9 if bookable[d] > 0.0 else 0.0
+            at = slot[i]
+            fit = bookable[at] / mw[i] + 1e-9 if bookable[at] > 0.0 else 0.0
             take = wanted[i] if fit >= wanted[i] else int(fit)
             path = paths[org[i]][dest_region[d]]
             if path and take:
-                left = min(route_left[k] for k in path)
+                base = route_base[i]
+                left = min(route_left[base + k] for k in path)
                 if left < take:
                     take = int(left) if left > 0.0 else 0
                 for k in path:
-                    route_left[k] -= take
-            bookable[d] -= take * mw[i]
+                    route_left[base + k] -= take
+            bookable[at] -= take * mw[i]
             taken.append(take)
         alloc[cohort, dest] = taken
-        self.bookable_mw[:] = bookable
+        self.bookable_mw[:] = np.reshape(bookable, self.bookable_mw.shape)
         self.route_left[:] = route_left
         return alloc
+
+
+def _rows_per_cohort(movers: Cohorts, moving: NDArray[np.int64], rows: Rows
+                     ) -> NDArray[np.int64]:
+    """How many of the `rows` a take of `moving` gave each cohort with rigs moving (in
+    cohort order): one row each in cohort resolution, the rigs themselves in rig resolution."""
+    going = moving[moving > 0]
+    return np.ones(len(going), dtype=np.int64) if movers.rows is not None else going
 
 
 def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
@@ -341,60 +402,90 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     hw = fleet.hw[rows]
     coin = world.hw_coin[hw]
     # rigs are whole numbers (any order of sums is exact); hashrate is summed row by row
-    np.add.at(world.flow_departed, (coin, origin, dest), count)
-    np.add.at(world.flow_hashrate, (coin, origin, dest), count * world.hw_hashrate_hs[hw])
+    at = world.flow_at(coin, origin, dest)
+    np.add.at(world.flow_departed, at, count)
+    np.add.at(world.flow_hashrate, at, count * world.hw_hashrate_hs[hw])
     np.add.at(world.relocated_total, dest, count)
-    # the transit-time distribution of each row's (origin, destination) pair
-    pair_id, pair = np.unique(origin * world.num_regions + dest, return_inverse=True)
-    pmfs = [world.geo.pair_pmf[divmod(int(p), world.num_regions)] for p in pair_id]
-    span = max(len(p) for p in pmfs)
-    rng = world.streams["transit"]
+    # the transit-time distribution of each row's (origin, destination) pair, by the pair's
+    # regions within their copy (a batch world's copies share them, sim/batch.py)
+    num_r = world.num_regions // world.copies
+    copy = origin // num_r
+    pair_id, pair = np.unique((origin % num_r) * num_r + dest % num_r, return_inverse=True)
+    pmfs = [world.geo.pair_pmf[divmod(int(p), num_r)] for p in pair_id]
+    lengths = np.array([len(p) for p in pmfs])
+    span = int(lengths.max())
     first = world.day + np.broadcast_to(np.asarray(extra_days, dtype=np.int64), rows.shape)
-    if fleet.single or bool(np.all(count == 1)):  # single rigs: one day each, no (n, J) matrix
-        # inverse CDF, all pairs at once: pair k's CDF is shifted by 2k into one sorted list
-        cdf = np.concatenate([np.minimum(np.cumsum(p), 1.0) + 2.0 * k
-                              for k, p in enumerate(pmfs)])
-        starts = np.cumsum([0] + [len(p) for p in pmfs])
-        lengths = np.diff(starts)
-        j = np.searchsorted(cdf, rng.random(len(rows)) + 2.0 * pair, side="right") - starts[pair]
-        j = np.minimum(j, lengths[pair] - 1)
+    if fleet.single:  # single rigs: one day each, no (n, J) matrix
+        u = world.draw("transit", copy, lambda gen, w: gen.random(len(origin[w])))
+        j = np.zeros(len(rows), dtype=np.int64)
+        for k, pmf in enumerate(pmfs):  # inverse CDF, pair by pair
+            at = pair == k
+            j[at] = np.minimum(np.searchsorted(np.cumsum(pmf), u[at], side="right"),
+                               len(pmf) - 1)
         moved, by_day = rows, None
     else:
         pvals = np.zeros((len(pmfs), span))
+        cdf = np.full((len(pmfs), span), np.inf)
         for k, p in enumerate(pmfs):
             pvals[k, :len(p)] = p
-        by_day = rng.multinomial(count, pvals[pair])  # (n, J)
+            cdf[k, :len(p)] = np.cumsum(p)
+        last = lengths[pair] - 1
+
+        def cohort_days(gen: np.random.Generator, w: Any) -> NDArray[np.int64]:
+            rows_w = np.arange(len(count[w]))
+            if bool(np.all(count[w] == 1)):  # rows of one rig: one day each (inverse CDF)
+                day = (gen.random(len(rows_w))[:, None] >= cdf[pair[w]]).sum(axis=1)
+                out = np.zeros((len(rows_w), span), dtype=np.int64)
+                out[rows_w, np.minimum(day, last[w])] = 1
+                return out
+            out = gen.multinomial(count[w], pvals[pair[w]])
+            # a rounding remainder lands in the last column: it belongs to the pair's last day
+            extra = out[:, -1].copy()
+            out[:, -1] = 0
+            out[rows_w, last[w]] += extra
+            return out
+
+        by_day = world.draw("transit", copy, cohort_days)  # (n, J)
         r_idx, j = np.nonzero(by_day)
         moved = fleet.split(rows[r_idx], by_day[r_idx, j])
-        pair, coin, dest, first = pair[r_idx], coin[r_idx], dest[r_idx], first[r_idx]
+        pair, coin, dest, first, copy = (pair[r_idx], coin[r_idx], dest[r_idx], first[r_idx],
+                                         copy[r_idx])
     rigs = np.ones(len(j), dtype=np.int64) if by_day is None else by_day[r_idx, j]
     due = first + j
     # arrivals by (coin, pair) and day, for flows.csv (those after the last day are not seen)
     days = world.scenario.num_days
-    combo_id, combo = np.unique(coin * len(pair_id) + pair, return_inverse=True)
-    arriving = np.zeros((len(combo_id), days + 1))
-    np.add.at(arriving, (combo, np.minimum(due, days)), rigs)
+    num_c = len(world.chains) // world.copies
+    combo_id, combo = np.unique((coin % num_c) * len(pair_id) + pair, return_inverse=True)
     for k, cid in enumerate(combo_id.tolist()):
         c, p = divmod(cid, len(pair_id))
-        o, d = divmod(int(pair_id[p]), world.num_regions)
+        o, d = divmod(int(pair_id[p]), num_r)
         pending = world.arrivals.get((c, o, d))
         if pending is None:
-            pending = world.arrivals[(c, o, d)] = np.zeros(days)
-        pending += arriving[k, :days]
+            pending = world.arrivals[(c, o, d)] = np.zeros((world.copies, days + 1))
+        at = combo == k
+        np.add.at(pending, (copy[at], np.minimum(due[at], days)), rigs[at])
     # in transit, a rig counts where it is going; a shipped rig leaves its facility
-    for d in np.unique(dest).tolist():
-        to = dest == d
-        fleet.set(moved[to], status=IN_TRANSIT, region=d, facility=-1, t_since=world.day,
-                  t_due=due[to])
+    fleet.set(moved, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day, t_due=due)
 
 
 def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.int64],
            probs: F64, extra_days: int = 0) -> None:
     """Ship `counts` rigs of `movers` to destinations drawn from `probs` (n, D), as far as
     capacity allows (the rest stay)."""
-    alloc = kernels.allocate(world.streams["decisions"], counts, probs)
+    alloc = _allocate(world, movers.origin, counts, probs)
     alloc = reloc.book(movers.origin, movers.hw, alloc)
     reloc.send(movers.narrow(alloc.sum(axis=1)), alloc, extra_days)
+
+
+def _allocate(world: World, origin: NDArray[np.intp], counts: NDArray[np.int64], probs: F64
+              ) -> NDArray[np.int64]:
+    """kernels.allocate from each copy's decisions stream."""
+    if len(counts) == 0:
+        return np.zeros(probs.shape, dtype=np.int64)
+    full = kernels.with_rest(probs)
+    alloc = world.draw("decisions", world.region_copy(origin),
+                       lambda gen, w: gen.multinomial(counts[w], full[w]))
+    return alloc[:, :probs.shape[1]].astype(np.int64)
 
 
 def exits(world: World, reloc: Relocation) -> None:
@@ -405,8 +496,10 @@ def exits(world: World, reloc: Relocation) -> None:
         return
     # every region at once: one draw, rationed and booked together (no region goes first)
     online = cohorts_in(world, regions, (ONLINE,), rng)
-    movers = online.with_counts(
-        rng.binomial(online.counts, world.exit_rate_per_day[online.origin]).astype(np.int64))
+    rate = world.exit_rate_per_day[online.origin]
+    movers = online.with_counts(world.draw(
+        "departures", world.region_copy(online.origin),
+        lambda gen, w: gen.binomial(online.counts[w], rate[w])).astype(np.int64))
     if len(movers) == 0:
         return
     origin, hw = movers.origin, movers.hw
@@ -425,7 +518,9 @@ def decide(world: World, reloc: Relocation) -> None:
     b = world.scenario.behaviour
     rng = world.streams["decisions"]
     waiting = cohorts_of(world, keys_of(np.arange(fleet.num_groups), BANNED_OFF), rng)
-    deciders = waiting.with_counts(kernels.thin(rng, waiting.counts, b.decision_rate_per_day))
+    deciders = waiting.with_counts(world.draw(
+        "decisions", world.region_copy(waiting.origin),
+        lambda gen, w: kernels.thin(gen, waiting.counts[w], b.decision_rate_per_day)))
     if len(deciders) == 0:
         return
     origin, hw, counts = deciders.origin, deciders.hw, deciders.counts
@@ -446,7 +541,7 @@ def decide(world: World, reloc: Relocation) -> None:
     buyer = np.divide(buyer * factor, buyer_ok[:, None], out=np.zeros_like(buyer),
                       where=buyer_ok[:, None] > 0)
     probs[:, sell] *= buyer_ok
-    alloc = kernels.allocate(rng, counts, probs)
+    alloc = _allocate(world, origin, counts, probs)
     alloc[:, :n_dest] = reloc.book(origin, hw, alloc[:, :n_dest])
     # Rigs not allocated wait (stay banned_off) and decide again on a later day.
     _apply_choices(world, reloc, deciders, alloc, buyer)
@@ -486,34 +581,45 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
               t_due=world.day + int(np.ceil(b.hibernate_days)))
     fleet.set(deciders.take(alloc[:, col["retire"]]), status=RETIRED)
     sold = alloc[:, col["sell"]]
-    if sold.any():  # buyers' destinations, booked after the owners' own relocations
-        bought = reloc.book(deciders.origin, deciders.hw,
-                            kernels.allocate(world.streams["decisions"], sold, buyer))
+    # buyers' destinations, booked after the owners' own relocations (drawn where rigs were
+    # sold: in a batch, only for the copies that sold any)
+    copy = world.region_copy(deciders.origin)
+    selling = np.flatnonzero(np.isin(copy, copy[sold > 0]))
+    if len(selling):
+        origin, hw = deciders.origin[selling], deciders.hw[selling]
+        bought = np.zeros((len(sold), n_dest), dtype=np.int64)
+        bought[selling] = reloc.book(origin, hw,
+                                     _allocate(world, origin, sold[selling], buyer[selling]))
         reloc.send(deciders, bought, extra_days=int(np.ceil(b.sell_delay_days)))
 
 
 def purchase(world: World) -> None:
     """Scheduled purchases: new rigs queue for capacity in their region."""
     sc = world.scenario
-    hw_idx = {h.name: i for i, h in enumerate(sc.hardware)}
-    pool_idx = {p.name: i for i, p in enumerate(sc.pools)}
-    reg = world.geo.index
-    for spec in sc.purchases:
+    if not sc.purchases:
+        return
+    pool_idx, plan = world.purchase_plan()
+    # the day's deliveries of every purchase, in the file's order and each one's pools' order
+    parts = []
+    for spec, region, hw, tiers in plan:
         rigs = purchase_rigs_on(spec, world.day, sc.start)
         if rigs == 0:
             continue
-        tiers = bool(world.geo.electricity_spread_usd_per_kwh[reg(spec.region)] > 0)
-        parts = [(pool, *new_rows(n, sc.resolution, tiers))
-                 for pool, n in pool_split(spec.pool, pool_idx, rigs)]
-        counts = np.concatenate([c for _, c, _ in parts])
-        if len(counts) == 0:
-            continue
-        rows = world.fleet.append(  # in the pools' order, as one append per pool would
-            count=counts, tier=np.concatenate([t for _, _, t in parts]),
-            pool=np.concatenate([np.full(len(c), pool) for pool, c, _ in parts]),
-            status=QUEUED, region=reg(spec.region), hw=hw_idx[spec.hardware],
-            t_since=world.day)
-        ensure_served(world, rows)
+        for pool, n in pool_split(spec.pool, pool_idx, rigs):
+            counts, tier = new_rows(n, sc.resolution, tiers)
+            parts.append((counts, tier, pool, region, hw))
+    if not parts:
+        return
+    counts = np.concatenate([p[0] for p in parts])
+    if len(counts) == 0:
+        return
+    sizes = [len(p[0]) for p in parts]
+    rows = world.fleet.append(
+        count=counts, tier=np.concatenate([p[1] for p in parts]),
+        pool=np.repeat([p[2] for p in parts], sizes), status=QUEUED,
+        region=np.repeat([p[3] for p in parts], sizes),
+        hw=np.repeat([p[4] for p in parts], sizes), t_since=world.day)
+    ensure_served(world, rows)
 
 
 def daily_step(world: World) -> Economics:

@@ -58,7 +58,8 @@ def reassign(world: World, movers: Cohorts, moving: NDArray[np.int64]) -> None:
              & (world.pool_coin[None, :] == coin[:, None]))
     avail[np.arange(len(movers)), old] = False
     probs = kernels.softmax(pool_utilities(world, region), avail)
-    alloc = kernels.allocate(world.streams["pools"], moving, probs)
+    alloc = world.draw("pools", world.region_copy(region),
+                       lambda gen, w: kernels.allocate(gen, moving[w], probs[w]))
     stranded = moving - alloc.sum(axis=1)
     movers = movers.narrow(moving)
     for p in np.flatnonzero(alloc.sum(axis=0)):
@@ -84,7 +85,9 @@ def leave_pools(world: World, pools: NDArray[np.bool_], regions: NDArray[np.bool
     members = cohorts_of(world, keys, rng)
     if len(members) == 0:
         return
-    reassign(world, members, kernels.thin(rng, members.counts, fraction))
+    reassign(world, members, world.draw(
+        "pools", world.region_copy(members.origin),
+        lambda gen, w: kernels.thin(gen, members.counts[w], fraction)))
 
 
 def ensure_served(world: World, rows: Rows) -> None:

@@ -20,7 +20,7 @@ def suspend(world: World, region: int, share: float, until_day: int, spread_days
     """Each rig of leaf `region` in `subs` is suspended with probability `share`, until a day
     drawn evenly from the `spread_days` days `until_day` … `until_day + spread_days − 1` (all
     on `until_day` for 0 or 1); returns how many were."""
-    rng = world.streams["suspensions"]
+    rng = world.stream("suspensions", int(world.region_copy(np.array(region))))
     running = cohorts_in(world, region, subs, rng)
     hit = kernels.thin(rng, running.counts, share)
     if not hit.any():

@@ -50,13 +50,18 @@ _report_errors = report_errors(interrupted="interrupted: finished runs are kept 
               "--set end=2021-06-30. Repeatable.")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1),
               help="Master seed, replacing the experiment's.")
+@click.option("--batch", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Replicates of one design point and arm run together as one world of N "
+              "copies (cohort resolution), which costs far less per replicate; the results "
+              "are the same whatever N. 1 runs them one at a time [default: automatic, at "
+              "most 32].")
 @click.option("--dry-run", is_flag=True, help="Check the experiment and show its design; "
               "run nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_report_errors
 def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: str | None,
           resume: bool, force: bool, fmt: str, overrides: Sequence[str], seed: int | None,
-          dry_run: bool, quiet: bool) -> None:
+          batch: int | None, dry_run: bool, quiet: bool) -> None:
     """Run EXPERIMENT (a file, or a bundled experiment's name: see `hashsim scenarios`):
     every design point × arm × replicate, one shard per run.
 
@@ -91,7 +96,7 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
         return
     check_target(target, "results folder")  # before a pool or cluster is started
     report = run_sweep(plan, target, jobs=jobs, scheduler=scheduler, resume=resume,
-                       force=force, fmt=fmt, progress=not quiet, command=sys.argv)
+                       force=force, fmt=fmt, progress=not quiet, command=sys.argv, batch=batch)
     ran = report.ran - len(report.failed)
     click.echo(f"wrote {target}/ ({report.num_tasks} runs: {ran} ran, {report.skipped} kept "
                f"from before, {len(report.failed)} failed; {report.executor}; "

@@ -120,12 +120,83 @@ def execute(task: Task) -> Outcome:
         scenario = _scenario(task.scenario_text, task.scenario_file, task.overrides)
         tables, _ = run_replicate(scenario, task.seed, task.replicate, sample=task.stream_sample)
         tables["summary"] = summarize(scenario, tables)
-        encoded = {name: encode(decorate(tables[name], task), task.fmt) for name in TABLES}
+        encoded = {name: encode_run(tables[name], task) for name in TABLES}
     except Exception:
         return Outcome(task.order, None, traceback.format_exc(),
                        time.perf_counter() - started, _worker_versions())
     return Outcome(task.order, encoded, None, time.perf_counter() - started,
                    _worker_versions())
+
+
+def execute_batch(tasks: list[Task]) -> list[Outcome]:
+    """Run tasks that differ only in their replicate as one batch world (sim/batch.py): the
+    same tables as running each alone, in a fraction of the time. Should the batch raise,
+    each task runs alone, so that a failure is the failing run's only."""
+    from sim.batch import run_batch
+    from sim.results import TABLES
+    from sim.summary import summarize
+
+    if len(tasks) == 1:
+        return [execute(tasks[0])]
+    first = tasks[0]
+    started = time.perf_counter()
+    try:
+        scenario = _scenario(first.scenario_text, first.scenario_file, first.overrides)
+        runs = run_batch(scenario, first.seed, [t.replicate for t in tasks],
+                         sample=first.stream_sample)
+        encoded = []
+        for task, tables in zip(tasks, runs, strict=True):
+            tables["summary"] = summarize(scenario, tables)
+            encoded.append({name: encode_run(tables[name], task) for name in TABLES})
+    except Exception:
+        return [execute(task) for task in tasks]
+    seconds = (time.perf_counter() - started) / len(tasks)
+    return [Outcome(task.order, tables, None, seconds, _worker_versions())
+            for task, tables in zip(tasks, encoded, strict=True)]
+
+
+#: Most replicates run together in one batch world (per-copy cost flattens out by then).
+MAX_BATCH = 32
+
+
+def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[list[Task]]:
+    """The tasks in jobs: runs of consecutive tasks that differ only in their replicate, of
+    a cohort-resolution scenario and without an injected fault, go together, in batches of
+    `size` (default: enough batches to keep `workers` busy twice over, at most MAX_BATCH);
+    any other task alone. Results do not depend on the batches (tests/test_batch.py)."""
+    jobs: list[list[Task]] = []
+    group: list[Task] = []
+
+    def key(t: Task) -> tuple[Any, ...]:
+        return (t.sample, t.arm, t.scenario_file, t.scenario_text, t.overrides, t.seed,
+                t.stream_sample, t.fmt)
+
+    def flush() -> None:
+        if not group:
+            return
+        n = size or max(1, min(MAX_BATCH, -(-len(group) // (2 * max(workers, 1)))))
+        jobs.extend(group[i:i + n] for i in range(0, len(group), n))
+        group.clear()
+
+    for task in tasks:
+        if task.fault is not None or not _batchable(task):
+            flush()
+            jobs.append([task])
+        elif group and key(group[-1]) != key(task):
+            flush()
+            group.append(task)
+        else:
+            group.append(task)
+    flush()
+    return jobs
+
+
+def _batchable(task: Task) -> bool:
+    try:
+        scenario = _scenario(task.scenario_text, task.scenario_file, task.overrides)
+    except Exception:
+        return False  # runs alone, and fails there with its own message
+    return bool(scenario.resolution == "cohort")
 
 
 def _inject(fault: str | None) -> None:
@@ -143,6 +214,30 @@ def decorate(df: pd.DataFrame, task: Task) -> pd.DataFrame:
     n = len(rest)
     head = pd.DataFrame({k: pd.Series([v] * n, dtype=_dtype(v)) for k, v in front.items()})
     return pd.concat([head, rest.reset_index(drop=True)], axis=1)
+
+
+def encode_run(df: pd.DataFrame, task: Task) -> bytes:
+    """``encode(decorate(df, task), task.fmt)``; in CSV without building the decorated table:
+    the key columns are the same on every line, so their text is written once and put in
+    front of each line (the same bytes)."""
+    rest = df.drop(columns=["replicate"], errors="ignore")
+    body = rest.to_csv(index=False, lineterminator="\n") if task.fmt == "csv" else ""
+    if task.fmt != "csv" or '"' in body:  # a quoted field may hold a line break
+        return encode(decorate(df, task), task.fmt)
+    head_names, head_values = _key_text(task).split("\n")[:2]
+    header, _, lines = body.partition("\n")
+    out = [f"{head_names},{header}"]
+    if lines:
+        prefix = head_values + ","
+        out.extend(prefix + line for line in lines[:-1].split("\n"))
+    return ("\n".join(out) + "\n").encode()
+
+
+@functools.lru_cache(maxsize=256)
+def _key_text(task: Task) -> str:
+    """The CSV text of a run's key columns: names, then values (as pandas writes them)."""
+    return decorate(pd.DataFrame(index=range(1)), task).to_csv(index=False,
+                                                               lineterminator="\n")
 
 
 def _dtype(value: Any) -> str:
@@ -185,8 +280,12 @@ def parse_faults(text: str | None) -> dict[str, str]:
 def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = None,
               scheduler: str | None = None, resume: bool = False, force: bool = False,
               fmt: str = "csv", progress: bool = False, command: list[str] | None = None,
-              on_done: Callable[[Task, Outcome], None] | None = None) -> SweepReport:
+              on_done: Callable[[Task, Outcome], None] | None = None,
+              batch: int | None = None) -> SweepReport:
     """Run every task of ``plan`` that has no shard in ``directory`` yet, then combine.
+
+    Replicates of one design point and arm run together in batch worlds of ``batch``
+    replicates (default: automatic; 1: one at a time); the results do not depend on it.
 
     Raises
     ------
@@ -221,7 +320,8 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
         report.executor = manifest["executor"] = pool.description
         _write_json(out / MANIFEST, {**manifest, "status": "running"})
         try:
-            _drive(pool, pending, out, report, progress, on_done)
+            work = batches(pending, pool.threads or pool.jobs, batch)
+            _drive(pool, work, out, report, progress, on_done)
         except KeyboardInterrupt:
             manifest.update(status="interrupted", failed=report.failed)
             _write_json(out / MANIFEST, manifest)
@@ -261,9 +361,10 @@ def _need_pyarrow() -> None:
                                 "'hashsim[parquet]'") from None
 
 
-def _drive(pool: Pool, pending: list[Task], out: Path, report: SweepReport, progress: bool,
-           on_done: Callable[[Task, Outcome], None] | None) -> None:
-    """Submit tasks in a bounded window; write each result as it arrives.
+def _drive(pool: Pool, jobs: list[list[Task]], out: Path, report: SweepReport,
+           progress: bool, on_done: Callable[[Task, Outcome], None] | None) -> None:
+    """Submit jobs (a task, or a batch of tasks) in a bounded window; write each run's result
+    as it arrives.
 
     When a worker process dies (a killed or crashed process breaks a process pool), every run
     then in flight is requeued as a suspect and rerun alone in a fresh pool: a suspect whose
@@ -271,30 +372,34 @@ def _drive(pool: Pool, pending: list[Task], out: Path, report: SweepReport, prog
     """
     from tqdm import tqdm
 
-    queue = deque(pending)
-    in_flight: dict[Future[Outcome], Task] = {}
+    queue = deque(jobs)
+    in_flight: dict[Future[list[Outcome]], list[Task]] = {}
     suspects: set[str] = set()
     show = progress and sys.stderr.isatty()
-    with tqdm(total=len(pending), unit="run", disable=not show, file=sys.stderr,
+    with tqdm(total=sum(len(j) for j in jobs), unit="run", disable=not show, file=sys.stderr,
               dynamic_ncols=True, leave=False) as bar:
 
-        def collect(future: Future[Outcome], task: Task) -> bool:
+        def collect(future: Future[list[Outcome]], job: list[Task]) -> bool:
             """Handle a finished future; True if its worker process died."""
             try:
-                outcome = future.result()
+                outcomes = future.result()
             except BrokenProcessPool:
-                if task.label not in suspects:
-                    suspects.add(task.label)
-                    queue.appendleft(task)
+                again = [t for t in job if t.label not in suspects]
+                if again:
+                    for task in reversed(again):
+                        suspects.add(task.label)
+                        queue.appendleft([task])
                     return True
-                outcome = Outcome(task.order, None, "the worker process died while running "
-                                  "this run (killed, out of memory, or crashed)\n", 0.0)
+                outcomes = [Outcome(t.order, None, "the worker process died while running "
+                                    "this run (killed, out of memory, or crashed)\n", 0.0)
+                            for t in job]
             except Exception:
-                outcome = Outcome(task.order, None, traceback.format_exc(), 0.0)
-            _store(out, task, outcome, report)
-            if on_done is not None:
-                on_done(task, outcome)
-            bar.update(1)
+                outcomes = [Outcome(t.order, None, traceback.format_exc(), 0.0) for t in job]
+            for task, outcome in zip(job, outcomes, strict=True):
+                _store(out, task, outcome, report)
+                if on_done is not None:
+                    on_done(task, outcome)
+                bar.update(1)
             return False
 
         while queue or in_flight:
@@ -309,26 +414,29 @@ def _drive(pool: Pool, pending: list[Task], out: Path, report: SweepReport, prog
                 pool.restart()
 
 
-def _by_order(futures: set[Future[Outcome]], in_flight: dict[Future[Outcome], Task]
-              ) -> list[Future[Outcome]]:
-    """Futures by descending task order, so that requeued suspects run in order."""
-    return sorted(futures, key=lambda f: in_flight[f].order, reverse=True)
+def _by_order(futures: set[Future[list[Outcome]]],
+              in_flight: dict[Future[list[Outcome]], list[Task]]
+              ) -> list[Future[list[Outcome]]]:
+    """Futures by descending order of their first task, so that requeued suspects run in
+    order."""
+    return sorted(futures, key=lambda f: in_flight[f][0].order, reverse=True)
 
 
-def _fill(pool: Pool, queue: deque[Task], in_flight: dict[Future[Outcome], Task],
-          suspects: set[str]) -> bool:
-    """Submit queued tasks up to the window; False if the pool turned out to be broken."""
+def _fill(pool: Pool, queue: deque[list[Task]],
+          in_flight: dict[Future[list[Outcome]], list[Task]], suspects: set[str]) -> bool:
+    """Submit queued jobs up to the window; False if the pool turned out to be broken."""
     while queue and len(in_flight) < pool.window:
-        if queue[0].label in suspects and in_flight:
+        suspect = any(t.label in suspects for t in queue[0])
+        if suspect and in_flight:
             return True  # a suspect runs alone, so that a second death names the culprit
-        task = queue[0]
+        job = queue[0]
         try:
-            future = pool.executor.submit(execute, task)
+            future = pool.executor.submit(execute_batch, job)
         except BrokenProcessPool:
             return False
         queue.popleft()
-        in_flight[future] = task
-        if task.label in suspects:
+        in_flight[future] = job
+        if suspect:
             return True
     return True
 
