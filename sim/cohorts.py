@@ -108,6 +108,8 @@ def _of_groups(world: World, keys: I64, counts: I64, rng: np.random.Generator,
 
 def _of_rows(world: World, rows: Rows, rng: np.random.Generator) -> Cohorts:
     fleet = world.fleet
+    if world.copies > 1:  # a batch world's copies one after the other, each in row order
+        rows = rows[np.argsort(world.region_copy(fleet.region[rows]), kind="stable")]
     # (indexing by rows copies: later changes to the rows do not reach the cohorts)
     return Cohorts(world, rng, fleet.count[rows], fleet.region[rows], fleet.hw[rows],
                    fleet.pool[rows], rows=rows)

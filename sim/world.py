@@ -177,11 +177,13 @@ class World:
         copy = np.asarray(copy)
         if len(copy) == 0:
             return fn(self.copy_streams[0][name], np.zeros(0, dtype=np.intp))
-        order = np.argsort(copy, kind="stable")  # each copy's elements, in their order
         bounds = np.concatenate([[0], np.cumsum(np.bincount(copy, minlength=self.copies))])
+        ordered = bool((copy[1:] >= copy[:-1]).all())  # (cohorts come sorted by copy)
+        order = None if ordered else np.argsort(copy, kind="stable")
         out: NDArray[Any] | None = None
         for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
-            which = order[bounds[k]:bounds[k + 1]]
+            which: Any = (slice(int(bounds[k]), int(bounds[k + 1])) if order is None
+                          else order[bounds[k]:bounds[k + 1]])
             got = np.asarray(fn(self.copy_streams[k][name], which))
             if out is None:
                 out = np.zeros((len(copy), *got.shape[1:]), dtype=got.dtype)

@@ -366,11 +366,17 @@ class Relocation:
             path = paths[org[i]][dest_region[d]]
             if path and take:
                 base = route_base[i]
-                left = min(route_left[base + k] for k in path)
-                if left < take:
-                    take = int(left) if left > 0.0 else 0
-                for k in path:
-                    route_left[base + k] -= take
+                if len(path) == 1:
+                    k = base + path[0]
+                    if route_left[k] < take:
+                        take = int(route_left[k]) if route_left[k] > 0.0 else 0
+                    route_left[k] -= take
+                else:
+                    left = min(route_left[base + k] for k in path)
+                    if left < take:
+                        take = int(left) if left > 0.0 else 0
+                    for k in path:
+                        route_left[base + k] -= take
             bookable[at] -= take * mw[i]
             taken.append(take)
         alloc[cohort, dest] = taken
@@ -599,7 +605,10 @@ def purchase(world: World) -> None:
     if not sc.purchases:
         return
     pool_idx, plan = world.purchase_plan()
-    # the day's deliveries of every purchase, in the file's order and each one's pools' order
+    # the day's deliveries of every purchase, in the file's order and each one's pools' order;
+    # a batch world's copies buy the same, in their own regions, pools and hardware
+    copies = world.copies
+    plan = plan[: len(plan) // copies]
     parts = []
     for spec, region, hw, tiers in plan:
         rigs = purchase_rigs_on(spec, world.day, sc.start)
@@ -614,11 +623,16 @@ def purchase(world: World) -> None:
     if len(counts) == 0:
         return
     sizes = [len(p[0]) for p in parts]
+
+    def per_copy(values: list[int], block: int) -> NDArray[np.int64]:
+        one = np.repeat(np.asarray(values, dtype=np.int64), sizes)
+        return (one[None, :] + block * np.arange(copies)[:, None]).ravel()
+
     rows = world.fleet.append(
-        count=counts, tier=np.concatenate([p[1] for p in parts]),
-        pool=np.repeat([p[2] for p in parts], sizes), status=QUEUED,
-        region=np.repeat([p[3] for p in parts], sizes),
-        hw=np.repeat([p[4] for p in parts], sizes), t_since=world.day)
+        count=np.tile(counts, copies), tier=np.tile(np.concatenate([p[1] for p in parts]), copies),
+        pool=per_copy([p[2] for p in parts], len(sc.pools) // copies), status=QUEUED,
+        region=per_copy([p[3] for p in parts], world.num_regions // copies),
+        hw=per_copy([p[4] for p in parts], len(sc.hardware) // copies), t_since=world.day)
     ensure_served(world, rows)
 
 
