@@ -58,6 +58,7 @@ class Recorder:
         self.onehot[np.arange(self.num_k), self.coin_of_hw] = 1.0
         self._covers = np.nonzero(world.geo.covers)  # (region, region it covers), in order
         self._up_keys: dict[int, NDArray[np.int64]] = {}
+        self._events_by_copy: dict[int, list[Event]] | None = None  # once the run is over
 
     def record(self, day: int, econ: Economics, hashrate: F64, blocks: NDArray[np.int64],
                reward_coins: F64) -> None:
@@ -257,11 +258,15 @@ class Recorder:
         w = self.world
         events = sorted(w.events, key=lambda e: e.time_days)
         if batch:  # a batch world's: the copy's own, named as in the scenario
-            from sim.batch import copy_of_event, unsuffixed
+            if self._events_by_copy is None:
+                from sim.batch import copy_of_event, unsuffixed
 
-            events = [Event(e.time_days, e.kind, unsuffixed(e.actor), unsuffixed(e.region),
-                            unsuffixed(e.description))
-                      for e in events if copy_of_event(e) == copy]
+                self._events_by_copy = {}
+                for e in events:
+                    self._events_by_copy.setdefault(copy_of_event(e), []).append(
+                        Event(e.time_days, e.kind, unsuffixed(e.actor), unsuffixed(e.region),
+                              unsuffixed(e.description)))
+            events = self._events_by_copy.get(copy, [])
         return pd.DataFrame({
             "date": [w.date(e.time_days) for e in events],
             "replicate": pd.Series([replicate] * len(events), dtype=np.int64),

@@ -55,3 +55,73 @@ def test_stacking_renames_every_copy_apart() -> None:
     assert st.observed is None
     with pytest.raises(ValueError, match="cohort"):
         stack(sim.load("tutorial", ["resolution=rig"]), 2)
+
+
+# ---------------------------------------------------------------------------- in a sweep
+
+def _tasks(tmp_path, replicates: int = 5, extra: str = ""):  # type: ignore[no-untyped-def]
+    from sim.experiments.plan import prepare
+
+    exp = tmp_path / "b.yaml"
+    exp.write_text(f"name: b\nscenario: {sim.bundled.resolve('tutorial')}\n"
+                   f"replicates: {replicates}\nseed: 4\n{extra}")
+    return prepare(exp, ["end=2021-05-15"])
+
+
+def test_a_sweep_gives_the_same_tables_whatever_the_batch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sim.experiments.runner import run_sweep
+
+    plan = _tasks(tmp_path, 5, "arms:\n  a: {}\n  b: {set: {policies: []}}\n")
+    tables = {}
+    for size in (1, 2, 5):
+        out = tmp_path / f"out{size}"
+        assert run_sweep(plan, out, jobs=1, batch=size).ok
+        tables[size] = {name: (out / f"{name}.csv").read_bytes()
+                        for name in ("network", "regions", "flows", "events", "summary")}
+    assert tables[1] == tables[2] == tables[5]
+
+
+def test_batches_group_replicates_of_one_point_and_arm(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from sim.experiments.runner import MAX_BATCH, batches
+
+    plan = _tasks(tmp_path, 7, "arms:\n  a: {}\n  b: {set: {policies: []}}\n")
+    tasks = plan.tasks("csv", {})
+    jobs = batches(tasks, workers=1, size=3)
+    assert [len(j) for j in jobs] == [3, 3, 1, 3, 3, 1]
+    assert all(len({(t.sample, t.arm) for t in j}) == 1 for j in jobs)
+    # automatic: enough batches for twice the workers, at most MAX_BATCH
+    assert [len(j) for j in batches(tasks, workers=2)] == [2, 2, 2, 1] * 2
+    assert max(len(j) for j in batches(tasks * 10, workers=1)) <= MAX_BATCH
+    # a run with an injected fault runs alone, and so does a rig-resolution run
+    faulty = [replace(t, fault="raise") if t.replicate == 1 else t for t in tasks[:7]]
+    assert [len(j) for j in batches(faulty, workers=1, size=7)] == [1, 1, 5]
+    rig = [replace(t, overrides=(*t.overrides, "resolution=rig")) for t in tasks[:3]]
+    assert [len(j) for j in batches(rig, workers=1, size=3)] == [1, 1, 1]
+
+
+def test_a_batch_that_raises_runs_its_replicates_alone(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sim.batch
+    from sim.experiments.runner import execute, execute_batch
+
+    tasks = _tasks(tmp_path, 3).tasks("csv", {})
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a batch that fails")
+
+    monkeypatch.setattr(sim.batch, "run_batch", broken)
+    got = execute_batch(tasks)
+    assert all(o.error is None for o in got)
+    assert [o.tables for o in got] == [execute(t).tables for t in tasks]
+
+
+def test_sweep_refuses_a_batch_of_none(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from sim.commands.experiments import sweep
+
+    result = CliRunner().invoke(sweep, ["tutorial-sweep", "-o", str(tmp_path / "x"),
+                                        "--batch", "0"])
+    assert result.exit_code == 2 and "--batch" in result.output
+    assert not (tmp_path / "x").exists()

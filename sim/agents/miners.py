@@ -2,9 +2,10 @@
 
 Within a day the order is explicit: timers (arrivals, ends of hibernation and suspension) →
 queue admission → economics → switching on/off → waiting after announcements → enforcement →
-pre-emptive exits → decisions of forced-off rigs → purchases. The chain and the recorder follow
-(sim/engine.py). No Python loop runs over rigs; loops run over regions, destinations or
-alternatives.
+pre-emptive exits → decisions of forced-off rigs → the day's shipments → purchases. The chain
+and the recorder follow (sim/engine.py). No Python loop runs over rigs: loops run over a copy's
+regions, destinations or routes, over the day's (cohort, destination) bookings, and — for the
+draws only — over the copies of a batch world (sim/batch.py).
 """
 
 from __future__ import annotations
