@@ -226,11 +226,10 @@ def encode_run(df: pd.DataFrame, task: Task) -> bytes:
         return encode(decorate(df, task), task.fmt)
     head_names, head_values = _key_text(task).split("\n")[:2]
     header, _, lines = body.partition("\n")
-    out = [f"{head_names},{header}"]
-    if lines:
-        prefix = head_values + ","
-        out.extend(prefix + line for line in lines[:-1].split("\n"))
-    return ("\n".join(out) + "\n").encode()
+    prefix = head_values + ","
+    # every line but the header starts with the key values: put them after each line break
+    text = lines[:-1].replace("\n", "\n" + prefix) if lines else ""
+    return (f"{head_names},{header}\n" + (prefix + text + "\n" if lines else "")).encode()
 
 
 @functools.lru_cache(maxsize=256)
