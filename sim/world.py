@@ -73,6 +73,9 @@ class TemplateGeo:
     path_start: NDArray[np.intp]  # (R * R,)
     path_length: NDArray[np.intp]  # (R * R,)
     path_route: NDArray[np.intp]
+    # the longest transit-time distribution of any pair, in days (cohort shipments draw over
+    # this many days whatever pairs a day's shipments have, so a draw never depends on them)
+    transit_span: int = 1
 
     @classmethod
     def of(cls, geo: Geography, copies: int) -> TemplateGeo:
@@ -84,7 +87,8 @@ class TemplateGeo:
         return cls(num, len(geo.routes) // copies, geo.reachable()[:num, :num],
                    geo.mean_transit_days[:num, :num], geo.cost_usd_per_rig[:num, :num], paths,
                    np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp), lengths,
-                   np.array(flat, dtype=np.intp))
+                   np.array(flat, dtype=np.intp),
+                   max((len(p) for p in geo.pair_pmf.values()), default=1))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_properties import scenario_of, worlds
 
 import sim
 from sim.batch import SEP, run_batch, stack
@@ -125,3 +128,18 @@ def test_sweep_refuses_a_batch_of_none(tmp_path) -> None:  # type: ignore[no-unt
                                         "--batch", "0"])
     assert result.exit_code == 2 and "--batch" in result.output
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------------------- random worlds
+
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds(), st.integers(0, 2**31 - 1))
+def test_batches_of_random_worlds_are_their_replicates(doc, seed) -> None:  # type: ignore[no-untyped-def]
+    # every feature the generator knows (coins, hierarchies, routes with capacities, pools and
+    # their events, facilities with orders, services, policies of every kind, lifts, outages)
+    sc = scenario_of(doc)
+    for rep, batched in zip((1, 0), run_batch(sc, seed, [1, 0]), strict=True):
+        alone, _ = run_replicate(sc, seed, rep)
+        _same(alone, batched)

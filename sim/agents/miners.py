@@ -420,7 +420,9 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     pair_id, pair = np.unique((origin % num_r) * num_r + dest % num_r, return_inverse=True)
     pmfs = [world.geo.pair_pmf[divmod(int(p), num_r)] for p in pair_id]
     lengths = np.array([len(p) for p in pmfs])
-    span = int(lengths.max())
+    # every multinomial over the same days: numpy draws a binomial for each day but the last,
+    # so a shorter or longer row would use other random numbers
+    span = world.template_geo().transit_span
     first = world.day + np.broadcast_to(np.asarray(extra_days, dtype=np.int64), rows.shape)
     if fleet.single:  # single rigs: one day each, no (n, J) matrix
         u = world.draw("transit", copy, lambda gen, w: gen.random(len(origin[w])))

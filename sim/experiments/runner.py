@@ -10,6 +10,9 @@ Layout of a sweep's results folder::
       errors/sSSSSSS-ARM-rRRRRRR.txt   the traceback of each run that failed
       network.csv …        the combined tables (sample, arm, replicate, param_*, columns)
 
+Replicates of one design point and arm run together as batch worlds (sim/batch.py, `batches`),
+which give each replicate exactly its tables alone; each still gets its own shard.
+
 A shard is written to a temporary folder beside its place and renamed into it, so a shard that
 exists is complete; ``--resume`` runs only the runs without a shard. The combined tables are
 rebuilt from the shards in (sample, arm, replicate) order, so they are the same bytes whatever
