@@ -479,8 +479,8 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
 
 def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.int64],
            probs: F64, extra_days: int = 0) -> None:
-    """Ship `counts` rigs of `movers` to destinations drawn from `probs` (n, D), as far as
-    capacity allows (the rest stay)."""
+    """Send `counts` rigs of `movers` to destinations drawn from `probs` (n, D), as far as
+    capacity allows (the rest stay); they leave with the day's shipments."""
     alloc = _allocate(world, movers.origin, counts, probs)
     alloc = reloc.book(movers.origin, movers.hw, alloc)
     reloc.send(movers.narrow(alloc.sum(axis=1)), alloc, extra_days)
