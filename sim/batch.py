@@ -20,7 +20,7 @@ about 60 ms in a batch of 32 against 340 ms alone (docs/performance.md, "Batches
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -28,6 +28,9 @@ import pandas as pd
 from sim.rng import Streams
 from sim.scenario import Scenario
 from sim.world import Event
+
+#: Most copies in a batch world: the cost per copy flattens out by then (docs/performance.md).
+MAX_COPIES = 32
 
 #: Joins a name and its copy in a batch world (a private-use character: in no real name).
 SEP = "\ue000"
@@ -108,12 +111,14 @@ def stack(scenario: Scenario, copies: int) -> Scenario:
 
 
 def run_batch(scenario: Scenario, seed: int, replicates: Sequence[int],
-              sample: int | None = None) -> list[dict[str, pd.DataFrame]]:
-    """The tables of each of `replicates`, run together as one world (one copy each)."""
+              sample: int | None = None, on_day: Callable[[int], None] | None = None
+              ) -> list[dict[str, pd.DataFrame]]:
+    """The tables of each of `replicates`, run together as one world (one copy each);
+    `on_day(day)` runs after each day of all of them."""
     from sim.engine import run_batch_world
 
     return run_batch_world(scenario, stack(scenario, len(replicates)),
-                           [Streams(seed, rep, sample) for rep in replicates])
+                           [Streams(seed, rep, sample) for rep in replicates], on_day)
 
 
 def copy_of_event(event: Event) -> int:

@@ -126,7 +126,8 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
             on_day(day)
 
 
-def run_batch_world(scenario: Scenario, stacked: Scenario, copies: list[Streams]
+def run_batch_world(scenario: Scenario, stacked: Scenario, copies: list[Streams],
+                    on_day: Callable[[int], None] | None = None
                     ) -> list[dict[str, pd.DataFrame]]:
     """Run `stacked`, the batch world of `scenario` (sim/batch.py) with the streams of its
     `copies`; each copy's tables, named as in `scenario`."""
@@ -134,7 +135,7 @@ def run_batch_world(scenario: Scenario, stacked: Scenario, copies: list[Streams]
     env, world = start_world(stacked, first.seed, first.replicate, first.sample, copies,
                              len(scenario.regions), len(scenario.coins))
     recorder = Recorder(world)
-    env.process(_ticks(env, world, recorder, None))
+    env.process(_ticks(env, world, recorder, on_day))
     env.run(until=stacked.num_days)
     return [recorder.tables(s.replicate, k, scenario) for k, s in enumerate(copies)]
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.batch import MAX_COPIES, run_batch
 from sim.engine import run_replicate
 from sim.errors import HashsimError, ResultsExistError
 from sim.rng import draw_seed
@@ -252,6 +253,15 @@ def check_extra(extra: Any) -> dict[str, pd.DataFrame]:
     return dict(extra)
 
 
+def _batches(scenario: Scenario, replicates: int, alone: bool) -> list[list[int]]:
+    """Replicate numbers in batches of at most MAX_COPIES (cohort resolution), else one by
+    one."""
+    if alone or scenario.resolution != "cohort":
+        return [[rep] for rep in range(replicates)]
+    return [list(range(lo, min(lo + MAX_COPIES, replicates)))
+            for lo in range(0, replicates, MAX_COPIES)]
+
+
 def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
         on_day: Callable[[int, int], None] | None = None, command: list[str] | None = None,
         on_start: Callable[[int, World], None] | None = None) -> Results:
@@ -278,12 +288,21 @@ def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
     seed = whole_number(seed, "seed", 0)
     started = time.perf_counter()
     parts: dict[str, list[pd.DataFrame]] = {}
-    for rep in range(replicates):
-        hook = (lambda day, rep=rep: on_day(rep, day)) if on_day else None
-        start = (lambda world, rep=rep: on_start(rep, world)) if on_start else None
-        tables, _ = run_replicate(scenario, seed, rep, on_day=hook, on_start=start)
-        for name, df in tables.items():
-            parts.setdefault(name, []).append(df)
+    for reps in _batches(scenario, replicates, on_start is not None):
+        if len(reps) == 1:  # one at a time (rig resolution, a narration's on_start)
+            rep = reps[0]
+            hook = (lambda day, rep=rep: on_day(rep, day)) if on_day else None
+            start = (lambda world, rep=rep: on_start(rep, world)) if on_start else None
+            runs = [run_replicate(scenario, seed, rep, on_day=hook, on_start=start)[0]]
+        else:  # together, as one batch world: the same tables (sim/batch.py)
+            def each(day: int, reps: list[int] = reps) -> None:
+                for rep in reps:
+                    on_day(rep, day)  # type: ignore[misc]
+
+            runs = run_batch(scenario, seed, reps, on_day=each if on_day else None)
+        for tables in runs:
+            for name, df in tables.items():
+                parts.setdefault(name, []).append(df)
     tables = {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}
     tables["summary"] = summarize(scenario, tables)
     provenance = {

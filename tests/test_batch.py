@@ -143,3 +143,15 @@ def test_batches_of_random_worlds_are_their_replicates(doc, seed) -> None:  # ty
     for rep, batched in zip((1, 0), run_batch(sc, seed, [1, 0]), strict=True):
         alone, _ = run_replicate(sc, seed, rep)
         _same(alone, batched)
+
+
+def test_sim_run_batches_replicates_and_reports_every_day_of_each() -> None:
+    sc = sim.load("tutorial", ["end=2021-04-30"])
+    seen: list[tuple[int, int]] = []
+    res = sim.run(sc, seed=8, replicates=3, on_day=lambda rep, day: seen.append((rep, day)))
+    assert sorted(seen) == [(rep, day) for rep in range(3) for day in range(sc.num_days)]
+    for rep in range(3):
+        alone, _ = run_replicate(sc, 8, rep)
+        for name, df in alone.items():
+            got = res.tables[name]
+            _same({name: df}, {name: got[got["replicate"] == rep].reset_index(drop=True)})

@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.batch import MAX_COPIES
 from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
@@ -159,7 +160,7 @@ def execute_batch(tasks: list[Task]) -> list[Outcome]:
 
 
 #: Most replicates run together in one batch world (per-copy cost flattens out by then).
-MAX_BATCH = 32
+MAX_BATCH = MAX_COPIES
 
 
 def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[list[Task]]:
