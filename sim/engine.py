@@ -94,7 +94,6 @@ def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | Non
 
 def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
            on_day: Callable[[int], None] | None) -> Generator[Any, Any, None]:
-    rng = world.streams["chain"]
     num_c = len(world.chains)
     compacted = _rows_by_copy(world)
     for day in range(world.scenario.num_days):
@@ -106,7 +105,6 @@ def _ticks(env: simpy.Environment, world: World, recorder: Recorder,
         reward = np.zeros(num_c)
         for c, chain in enumerate(world.chains):
             mined = chain.advance_day(day, float(hashrate[c]),
-                                      rng if world.copies == 1 else
                                       world.stream("chain", c // world.coin_block))
             blocks[c], reward[c] = mined.blocks, mined.reward_coins
             for rt in mined.retargets:
@@ -141,9 +139,7 @@ def run_batch_world(scenario: Scenario, stacked: Scenario, copies: list[Streams]
 
 
 def _rows_by_copy(world: World) -> NDArray[np.int64]:
-    """Fleet rows of each copy of the world (one copy: the fleet's size)."""
-    if world.copies == 1:
-        return np.array([world.fleet.size])
+    """Fleet rows of each copy of the world."""
     return np.bincount(world.region_copy(world.fleet.region), minlength=world.copies)
 
 

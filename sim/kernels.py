@@ -140,18 +140,7 @@ def admit_fifo_queues(counts: I64, power_mw_per_rig: F64, queue: NDArray[np.intp
         return np.zeros(0, dtype=np.int64), taken
     if queue.min() == queue.max():  # one queue: the same sums, without the padding
         q = int(queue[0])
-        free_q = float(free_mw[q])
-        need = counts * power_mw_per_rig
-        before = np.concatenate([[0.0], np.cumsum(need)[:-1]])
-        if not free_q > 0.0:
-            admitted = np.zeros(n, dtype=np.int64)
-        elif not np.isfinite(free_q):
-            admitted = np.asarray(counts, dtype=np.int64).copy()
-        else:
-            room = np.maximum(free_q - before, 0.0)
-            fit = np.floor(np.minimum(room / power_mw_per_rig + 1e-9,
-                                      np.iinfo(np.int64).max / 2))
-            admitted = np.minimum(counts, fit.astype(np.int64))
+        admitted = admit_fifo(counts, power_mw_per_rig, float(free_mw[q]))
         taken[q] = np.cumsum(admitted * power_mw_per_rig)[-1]
         return admitted, taken
     lines, line = np.unique(queue, return_inverse=True)

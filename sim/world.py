@@ -162,11 +162,11 @@ class World:
     arrivals: dict[tuple[int, int, int], F64] = field(default_factory=dict)
     # A batch (sim/batch.py): `copies` independent copies of one scenario in one world, each
     # with its own streams; a copy's regions (coins) are the `region_block` (`coin_block`)
-    # consecutive ones from copy × block.
+    # consecutive ones from copy × block. A world alone is one copy of all its regions.
     copies: int = 1
     copy_streams: list[Streams] = field(default_factory=list)
-    region_block: int = 0
-    coin_block: int = 0
+    region_block: int = 1
+    coin_block: int = 1
     _template: TemplateGeo | None = None
     _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
 
@@ -225,8 +225,6 @@ class World:
 
     def flow_at(self, coin: Any, origin: Any, dest: Any) -> tuple[Any, Any, Any, Any]:
         """Where flows of `coin` from `origin` to `dest` are counted (arrays or numbers)."""
-        if self.copies == 1:
-            return 0, coin, origin, dest
         return (origin // self.region_block, coin % self.coin_block,
                 origin % self.region_block, dest % self.region_block)
 
@@ -234,10 +232,9 @@ class World:
         """Stream `name` of one copy (of the only one, in a world of one copy)."""
         return self.streams[name] if self.copies == 1 else self.copy_streams[copy][name]
 
-    def region_copy(self, region: NDArray[np.integer]) -> NDArray[np.integer]:
+    def region_copy(self, region: NDArray[np.integer]) -> NDArray[np.intp]:
         """The copy each region belongs to (0 in a world of one copy)."""
-        return np.asarray(region) // self.region_block if self.copies > 1 else \
-            np.zeros(np.shape(region), dtype=np.intp)
+        return np.asarray(region, dtype=np.intp) // self.region_block
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -370,6 +367,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         flow_departed=np.zeros((1, num_c, num_r, num_r)),
         flow_arrived=np.zeros((1, num_c, num_r, num_r)),
         flow_hashrate=np.zeros((1, num_c, num_r, num_r)), relocated_total=np.zeros(num_r),
+        region_block=num_r, coin_block=num_c,
     )
     world.exit_rate_per_day = np.zeros(num_r)
     world.suspend_rate_per_day = np.zeros(num_r)

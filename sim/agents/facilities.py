@@ -70,7 +70,7 @@ def admit_queued(world: World) -> None:
     # Queue by queue, in the order of a copy's facilities and regions; a batch world's copies
     # (sim/batch.py) each have the same queues, served together, each from its own capacity.
     num_f = len(world.fac_region) // world.copies
-    num_r = world.num_regions // world.copies
+    num_r = world.region_block
     ordered = fleet.facility[queued] >= 0
     facility = fleet.facility[queued[ordered]]
     for f in np.unique(facility % num_f).tolist() if num_f else []:

@@ -38,7 +38,7 @@ def price_path(scenario: Scenario, coin_index: int, rng: np.random.Generator) ->
 class Market:
     def __init__(self, env: simpy.Environment, world: World) -> None:
         self.env, self.world = env, world
-        block = world.coin_block or len(world.scenario.coins)
+        block = world.coin_block
         self.paths = np.stack([price_path(world.scenario, c, world.stream("price", c // block))
                                for c in range(len(world.scenario.coins))])
         world.price_usd = self.paths[:, 0].copy()

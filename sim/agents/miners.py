@@ -220,8 +220,6 @@ class Relocation:
             allowed &= np.any(geo.covers[[geo.index(n) for n in b.destinations]], axis=0)
         self.allowed = allowed.reshape(world.copies, tmpl.num_regions)  # (copies, R)
         self.dest = np.flatnonzero(self.allowed.any(axis=0))  # (D,) regions of a copy
-        self.column = np.full(tmpl.num_regions, -1)
-        self.column[self.dest] = np.arange(len(self.dest))
         general_used, fac_used = occupancy_mw(world)
         horizon = world.day + int(b.capacity_lookahead_days)
         hosts = world.fac_region[world.fac_hosting]
@@ -242,10 +240,7 @@ class Relocation:
 
     def _local(self, origin: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """(copy, region within the copy) of regions `origin`."""
-        if self.world.copies == 1:
-            return np.zeros(len(origin), dtype=np.intp), origin
-        num = self.world.template_geo().num_regions
-        return origin // num, origin % num
+        return self.world.region_copy(origin), origin % self.world.region_block
 
     def dest_region(self, origin: NDArray[np.intp], column: NDArray[np.intp]
                     ) -> NDArray[np.intp]:
@@ -415,8 +410,8 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     np.add.at(world.relocated_total, dest, count)
     # the transit-time distribution of each row's (origin, destination) pair, by the pair's
     # regions within their copy (a batch world's copies share them, sim/batch.py)
-    num_r = world.num_regions // world.copies
-    copy = origin // num_r
+    num_r = world.region_block
+    copy = world.region_copy(origin)
     pair_id, pair = np.unique((origin % num_r) * num_r + dest % num_r, return_inverse=True)
     pmfs = [world.geo.pair_pmf[divmod(int(p), num_r)] for p in pair_id]
     lengths = np.array([len(p) for p in pmfs])
@@ -463,7 +458,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     due = first + j
     # arrivals by (coin, pair) and day, for flows.csv (those after the last day are not seen)
     days = world.scenario.num_days
-    num_c = len(world.chains) // world.copies
+    num_c = world.coin_block
     combo_id, combo = np.unique((coin % num_c) * len(pair_id) + pair, return_inverse=True)
     for k, cid in enumerate(combo_id.tolist()):
         c, p = divmod(cid, len(pair_id))

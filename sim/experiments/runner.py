@@ -178,12 +178,15 @@ def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[li
     def flush() -> None:
         if not group:
             return
+        # (a group of one runs alone anyway: its scenario is not loaded here)
         n = size or max(1, min(MAX_BATCH, -(-len(group) // (2 * max(workers, 1)))))
+        if len(group) == 1 or not _batchable(group[0]):
+            n = 1
         jobs.extend(group[i:i + n] for i in range(0, len(group), n))
         group.clear()
 
     for task in tasks:
-        if task.fault is not None or not _batchable(task):
+        if task.fault is not None:
             flush()
             jobs.append([task])
         elif group and key(group[-1]) != key(task):
@@ -196,6 +199,7 @@ def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[li
 
 
 def _batchable(task: Task) -> bool:
+    """Whether the task's scenario runs in cohort resolution (loaded once per group)."""
     try:
         scenario = _scenario(task.scenario_text, task.scenario_file, task.overrides)
     except Exception:
