@@ -30,7 +30,7 @@ from sim.scenario import Scenario
 from sim.world import Event
 
 #: Most copies in a batch world: the cost per copy flattens out by then (docs/performance.md).
-MAX_COPIES = 32
+MAX_COPIES = 64
 
 #: Joins a name and its copy in a batch world (a private-use character: in no real name).
 SEP = "\ue000"

@@ -10,6 +10,7 @@ transit time) and the hops' times add up.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -97,7 +98,11 @@ class Geography:
         return len(self.names)
 
     def index(self, name: str) -> int:
-        return self.names.index(name)
+        return self._positions[name]
+
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.names)}
 
     def reachable(self) -> NDArray[np.bool_]:
         return np.isfinite(self.mean_transit_days)

@@ -169,6 +169,8 @@ class World:
     coin_block: int = 1
     _template: TemplateGeo | None = None
     _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
+    _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
+        np.zeros((0, 0), bool), np.zeros(0), np.zeros(0), np.zeros(0))
 
     def draw(self, name: str, copy: NDArray[np.integer],
              fn: Callable[[np.random.Generator, Any], NDArray[Any]]) -> NDArray[Any]:
@@ -232,6 +234,10 @@ class World:
         """Stream `name` of one copy (of the only one, in a world of one copy)."""
         return self.streams[name] if self.copies == 1 else self.copy_streams[copy][name]
 
+    def copy_of(self, region: str) -> int | None:
+        """The copy that region `region` belongs to in a batch (None in a world alone)."""
+        return None if self.copies == 1 else self.geo.index(region) // self.region_block
+
     def region_copy(self, region: NDArray[np.integer]) -> NDArray[np.intp]:
         """The copy each region belongs to (0 in a world of one copy)."""
         return np.asarray(region, dtype=np.intp) // self.region_block
@@ -258,21 +264,28 @@ class World:
         Each active ban ramps up on its own clock; where bans overlap, the strongest today
         applies (a later ban never restarts an earlier one's ramp).
         """
-        hazard = np.zeros(self.num_regions)
-        for ban in self.bans:
-            since = self.day - ban.start_day
-            if since < 0:
-                continue
-            ramp = min(1.0, (since + 1.0) / ban.ramp_days) if ban.ramp_days > 0 else 1.0
-            np.maximum(hazard, np.where(ban.where, ban.hazard_per_day * ramp, 0.0), out=hazard)
+        where, hazard_per_day, start_day, ramp_days = self._ban_table
+        since = self.day - start_day
+        ramp = np.ones_like(since)
+        slow = ramp_days > 0
+        ramp[slow] = np.minimum(1.0, (since[slow] + 1.0) / ramp_days[slow])
+        today = np.where(where & (since >= 0)[:, None], (hazard_per_day * ramp)[:, None], 0.0)
+        hazard = today.max(axis=0, initial=0.0)
         return np.where(self.cutoff, 1.0, -np.expm1(-hazard))
 
     def banned(self) -> NDArray[np.bool_]:
         """Regions where mining is forbidden now or by an announced ban (R,)."""
-        out = self.cutoff.copy()
-        for ban in self.bans:
-            out |= ban.where & (ban.hazard_per_day > 0)
-        return out
+        where, hazard_per_day, _, _ = self._ban_table
+        return self.cutoff | (where & (hazard_per_day > 0)[:, None]).any(axis=0)
+
+    def set_bans(self, bans: list[Ban]) -> None:
+        """The active bans, and their table: where (bans, R), hazard, start day, ramp days."""
+        self.bans = bans
+        self._ban_table = (
+            np.array([b.where for b in bans], dtype=bool).reshape(len(bans), self.num_regions),
+            np.array([b.hazard_per_day for b in bans], dtype=float),
+            np.array([b.start_day for b in bans], dtype=float),
+            np.array([b.ramp_days for b in bans], dtype=float))
 
     def capacity_on(self, day: int) -> F64:
         """General hosting capacity per region on `day` from the schedules, incentives
@@ -373,6 +386,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
     world.suspend_rate_per_day = np.zeros(num_r)
     world.suspend_days = np.zeros(num_r)
     world.outage = np.zeros(num_r, dtype=bool)
+    world.set_bans([])
     world.pool_share = np.full(num_p, 1.0 / num_p)
     world.initial_serves = serves.copy()
     world.capacity_mw = world.capacity_on(0)

@@ -32,23 +32,32 @@ RegionalPolicy = (Announcement | MiningBan | PowerCutoff | PowerOutage | PoolSer
                   | ExchangeBan | Incentive)
 
 
-def refresh_regions(world: World) -> None:
-    """Recompute the regional policy state from active policies and service withdrawals."""
-    num = world.num_regions
-    covers = world.geo.covers
-    bans: list[Ban] = []
-    underground = np.full(num, np.nan)
-    cutoff = np.zeros(num, dtype=bool)
-    outage = np.zeros(num, dtype=bool)
-    haircut, risk = np.zeros(num), world.geo.base_risk.copy()
-    discount, capacity, exit_rate = np.zeros(num), np.zeros(num), np.zeros(num)
-    suspend_rate, suspend_days = np.zeros(num), np.zeros(num)
+def refresh_regions(world: World, copy: int | None = None) -> None:
+    """Recompute the regional policy state from active policies and service withdrawals: of
+    every region, or (in a batch, sim/batch.py) of one `copy`'s regions only, when an event
+    of that copy changed them (a batch of K copies would otherwise redo all K copies' state
+    at each of their events)."""
+    geo, num = world.geo, world.num_regions
+    lo, hi = (0, num) if copy is None else (copy * world.region_block,
+                                             (copy + 1) * world.region_block)
+    mine = lambda region: lo <= geo.index(region) < hi  # noqa: E731
+    covers = geo.covers[:, lo:hi]
+    n = hi - lo
+    bans = [] if copy is None else [b for b in world.bans if not b.where[lo:hi].any()]
+    underground = np.full(n, np.nan)
+    cutoff = np.zeros(n, dtype=bool)
+    outage = np.zeros(n, dtype=bool)
+    haircut, risk = np.zeros(n), geo.base_risk[lo:hi].copy()
+    discount, capacity, exit_rate = np.zeros(n), np.zeros(n), np.zeros(n)
+    suspend_rate, suspend_days = np.zeros(n), np.zeros(n)
     for policy, day in world.active_policies:
-        where = covers[world.geo.index(policy.region)]
+        if copy is not None and not mine(policy.region):
+            continue
+        where = covers[geo.index(policy.region)]
         match policy:
             case MiningBan():
-                bans.append(Ban(where, policy.hazard_per_day, day + policy.grace_days,
-                                policy.ramp_days))
+                bans.append(Ban(geo.covers[geo.index(policy.region)], policy.hazard_per_day,
+                                day + policy.grace_days, policy.ramp_days))
                 if policy.underground_detection_per_day is not None:
                     # the strictest detection of the bans that allow hiding applies
                     underground[where] = np.fmax(underground[where],
@@ -72,17 +81,30 @@ def refresh_regions(world: World) -> None:
                 risk[where] -= policy.risk_reduction
     for s, level in world.service_levels.items():
         service = world.scenario.services[s]
-        where = np.any(covers[[world.geo.index(n) for n in service.regions]], axis=0)
+        if copy is not None and not mine(service.regions[0]):
+            continue
+        where = np.any(covers[[geo.index(name) for name in service.regions]], axis=0)
         haircut[where] += level * service.haircut
         risk[where] += (level > 0) * service.risk
-    world.bans = bans
-    world.underground_hazard_per_day = underground
-    world.cutoff, world.haircut = cutoff, np.clip(haircut, 0.0, 1.0)
-    world.outage = outage
-    world.risk, world.discount_usd_per_kwh = np.maximum(risk, 0.0), discount
-    world.exit_rate_per_day = exit_rate
-    world.suspend_rate_per_day, world.suspend_days = suspend_rate, suspend_days
-    world.incentive_capacity_mw = capacity
+
+    def put(old: np.ndarray, part: np.ndarray) -> np.ndarray:
+        if copy is None:
+            return part
+        out = old.copy()  # (a fresh array, as a full recompute gives)
+        out[lo:hi] = part
+        return out
+
+    world.set_bans(bans)
+    world.underground_hazard_per_day = put(world.underground_hazard_per_day, underground)
+    world.cutoff = put(world.cutoff, cutoff)
+    world.haircut = put(world.haircut, np.clip(haircut, 0.0, 1.0))
+    world.outage = put(world.outage, outage)
+    world.risk = put(world.risk, np.maximum(risk, 0.0))
+    world.discount_usd_per_kwh = put(world.discount_usd_per_kwh, discount)
+    world.exit_rate_per_day = put(world.exit_rate_per_day, exit_rate)
+    world.suspend_rate_per_day = put(world.suspend_rate_per_day, suspend_rate)
+    world.suspend_days = put(world.suspend_days, suspend_days)
+    world.incentive_capacity_mw = put(world.incentive_capacity_mw, capacity)
     world.capacity_mw = world.capacity_on(world.day)
 
 
@@ -129,12 +151,13 @@ class Regulator:
                                      if p.id != policy.policy]  # (an id lifts all its entries)
             self._restore_pools(policy.policy)
             region = ""
+            refresh_regions(world)
         else:
             world.active_policies.append((policy, day))
             region = policy.region
             if isinstance(policy, PoolServiceBan):
                 self._ban_pools(policy)
-        refresh_regions(world)
+            refresh_regions(world, world.copy_of(region))
         world.log(self.env.now, policy.kind, policy.actor or "regulator", region,
                   describe(policy))
         if isinstance(policy, PowerOutage) and policy.share < 1.0 and policy.days is not None:
@@ -146,7 +169,7 @@ class Regulator:
         if isinstance(policy, PowerOutage) and policy.days is not None:
             yield self.env.timeout(day + policy.days - self.env.now)  # (begun before the start)
             world.active_policies = [(p, d) for p, d in world.active_policies if p is not policy]
-            refresh_regions(world)
+            refresh_regions(world, world.copy_of(region))
             world.log(self.env.now, "power_restored", policy.actor or "regulator", region,
                       f"power back in {region}")
 

@@ -33,7 +33,7 @@ class ServiceProvider:
         for date, level, what in steps:
             yield self.env.timeout(max(day_index(world.scenario, date), 0) - self.env.now)
             world.service_levels[self.index] = level
-            refresh_regions(world)
+            refresh_regions(world, world.copy_of(spec.regions[0]))
             where = ", ".join(spec.regions)
             world.log(self.env.now, f"service_{'close' if level == 1.0 else 'stop_new_users'}",
                       spec.name, where, f"{spec.name} ({spec.kind}) {what} in {where}")
