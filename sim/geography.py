@@ -58,6 +58,20 @@ def whole_days(days: NDArray[np.float64]) -> NDArray[np.int64]:
 
 def transit_pmf(spec: Transit) -> NDArray[np.float64]:
     """P(whole_days(T) = j) for j = 0, 1, …; entry 0 is always 0."""
+    # (a batch world has each route once per copy: computed once per distinct spec)
+    key = spec.model_dump_json()
+    pmf = _PMFS.get(key)
+    if pmf is None:
+        if len(_PMFS) > 1024:
+            _PMFS.clear()
+        pmf = _PMFS[key] = _transit_pmf(spec)
+    return pmf.copy()
+
+
+_PMFS: dict[str, NDArray[np.float64]] = {}
+
+
+def _transit_pmf(spec: Transit) -> NDArray[np.float64]:
     if spec.distribution == "fixed":
         j = int(whole_days(np.array([spec.days]))[0])
         pmf = np.zeros(j + 1)
@@ -181,7 +195,9 @@ def _compile_routes(
     means = [float(np.dot(np.arange(len(p)), p)) for p in pmfs]
     for (o, d), (_, k) in best.items():
         graph.add_edge(int(o), int(d), weight=means[k], route=k)
-    paths: list[list[list[int]]] = [[[] for _ in range(num)] for _ in range(num)]
+    # (a batch world's regions are many: the pairs without a path share one empty list)
+    none: list[int] = []
+    paths: list[list[list[int]]] = [[none] * num for _ in range(num)]
     mean_days = np.full((num, num), np.inf)
     cost = np.full((num, num), np.inf)
     pair_pmf: dict[tuple[int, int], NDArray[np.float64]] = {}

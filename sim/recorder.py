@@ -10,6 +10,7 @@ counted at their destination. Parent regions hold the sums of their descendants
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,8 @@ class Recorder:
         self._covers = np.nonzero(world.geo.covers)  # (region, region it covers), in order
         self._up_keys: dict[int, NDArray[np.int64]] = {}
         self._events_by_copy: dict[int, list[Event]] | None = None  # once the run is over
+        self._flows_by_copy: list[F64] | None = None  # likewise
+        self._dates: dict[tuple[dt.date, int], pd.Index] = {}
 
     def record(self, day: int, econ: Economics, hashrate: F64, blocks: NDArray[np.int64],
                reward_coins: F64) -> None:
@@ -211,7 +214,10 @@ class Recorder:
         names of `scenario` (the scenario the batch stacked)."""
         w = self.world
         sc = w.scenario if scenario is None else scenario
-        dates = pd.Index([sc.start + dt.timedelta(days=d) for d in range(sc.num_days)])
+        dates = self._dates.get((sc.start, sc.num_days))
+        if dates is None:  # (once: the same for every copy)
+            dates = self._dates[(sc.start, sc.num_days)] = pd.Index(
+                [sc.start + dt.timedelta(days=d) for d in range(sc.num_days)])
         coins = [c.name for c in sc.coins]
         c0, p0, f0 = copy * len(sc.coins), copy * len(sc.pools), copy * len(sc.facilities)
         regions = _tidy(self.regions[:, copy], ["date", "coin", "region"],
@@ -236,8 +242,12 @@ class Recorder:
     def _flow_table(self, sc: Scenario, copy: int, replicate: int) -> pd.DataFrame:
         w = self.world
         cols = ["date", "replicate", "coin", "origin", "destination", *FLOW_FIELDS]
-        a = np.concatenate(self.flows) if self.flows else np.zeros((0, 8))
-        a = a[a[:, 1] == copy]
+        if self._flows_by_copy is None:  # (once: the rows of every copy, split by copy)
+            a = np.concatenate(self.flows) if self.flows else np.zeros((0, 8))
+            a = a[np.argsort(a[:, 1], kind="stable")]
+            bounds = np.searchsorted(a[:, 1], np.arange(w.copies + 1))
+            self._flows_by_copy = [a[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+        a = self._flows_by_copy[copy]
         if not len(a):
             return pd.DataFrame({c: pd.Series(dtype=object if c in ("date", "coin", "origin",
                                  "destination") else float) for c in cols})

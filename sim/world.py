@@ -169,6 +169,7 @@ class World:
     coin_block: int = 1
     _template: TemplateGeo | None = None
     _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
+    _generators: dict[str, list[np.random.Generator]] = field(default_factory=dict)
     _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
         np.zeros((0, 0), bool), np.zeros(0), np.zeros(0), np.zeros(0))
 
@@ -181,19 +182,30 @@ class World:
         if self.copies == 1:
             return fn(self.streams[name], slice(None))
         copy = np.asarray(copy)
+        gens = self._generators.get(name)
+        if gens is None:
+            gens = self._generators[name] = [streams[name] for streams in self.copy_streams]
         if len(copy) == 0:
-            return fn(self.copy_streams[0][name], np.zeros(0, dtype=np.intp))
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(copy, minlength=self.copies))])
-        ordered = bool((copy[1:] >= copy[:-1]).all())  # (cohorts come sorted by copy)
-        order = None if ordered else np.argsort(copy, kind="stable")
+            return fn(gens[0], np.zeros(0, dtype=np.intp))
+        bounds = np.cumsum(np.bincount(copy, minlength=self.copies)).tolist()
+        if bool((copy[1:] >= copy[:-1]).all()):  # (cohorts come sorted by copy)
+            parts, lo = [], 0
+            for k, hi in enumerate(bounds):
+                if hi > lo:
+                    parts.append(np.asarray(fn(gens[k], slice(lo, hi))))
+                    lo = hi
+            return np.concatenate(parts)
+        order = np.argsort(copy, kind="stable")
         out: NDArray[Any] | None = None
-        for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
-            which: Any = (slice(int(bounds[k]), int(bounds[k + 1])) if order is None
-                          else order[bounds[k]:bounds[k + 1]])
-            got = np.asarray(fn(self.copy_streams[k][name], which))
-            if out is None:
-                out = np.zeros((len(copy), *got.shape[1:]), dtype=got.dtype)
-            out[which] = got
+        lo = 0
+        for k, hi in enumerate(bounds):
+            if hi > lo:
+                which = order[lo:hi]
+                got = np.asarray(fn(gens[k], which))
+                if out is None:
+                    out = np.zeros((len(copy), *got.shape[1:]), dtype=got.dtype)
+                out[which] = got
+                lo = hi
         assert out is not None
         return out
 
@@ -220,6 +232,7 @@ class World:
     def make_batch(self, copies: list[Streams], region_block: int, coin_block: int) -> None:
         """Make this world (of a stacked scenario, sim/batch.py) one of `copies`."""
         self.copies, self.copy_streams = len(copies), copies
+        self._generators = {}
         self.region_block, self.coin_block = region_block, coin_block
         shape = (len(copies), coin_block, region_block, region_block)
         self.flow_departed, self.flow_arrived = np.zeros(shape), np.zeros(shape)

@@ -195,9 +195,9 @@ def enforce(world: World) -> None:
                cohorts_in(world, hidden, (UNDERGROUND,), rng)]
     for group, p in zip(exposed, (p_ban, p_detect), strict=True):
         if len(group):
-            def hit(gen: np.random.Generator, w: Any, c: Cohorts = group, p: F64 = p
-                    ) -> NDArray[np.int64]:
-                return gen.binomial(c.counts[w], p[c.origin[w]])
+            def hit(gen: np.random.Generator, w: Any, n: NDArray[np.int64] = group.counts,
+                    p: F64 = p[group.origin]) -> NDArray[np.int64]:
+                return gen.binomial(n[w], p[w])
 
             hits = world.draw("enforcement", world.region_copy(group.origin), hit)
             out = group.take(hits.astype(np.int64))
@@ -434,22 +434,23 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
             pvals[k, :len(p)] = p
             cdf[k, :len(p)] = np.cumsum(p)
         last = lengths[pair] - 1
+        pvals, cdf, single = pvals[pair], cdf[pair], count == 1
 
         def cohort_days(gen: np.random.Generator, w: Any) -> NDArray[np.int64]:
-            rows_w = np.arange(len(count[w]))
-            if bool(np.all(count[w] == 1)):  # rows of one rig: one day each (inverse CDF)
-                day = (gen.random(len(rows_w))[:, None] >= cdf[pair[w]]).sum(axis=1)
-                out = np.zeros((len(rows_w), span), dtype=np.int64)
-                out[rows_w, np.minimum(day, last[w])] = 1
+            if bool(single[w].all()):  # rows of one rig: one day each (inverse CDF)
+                n = len(cdf[w])
+                day = (gen.random(n)[:, None] >= cdf[w]).sum(axis=1)
+                out = np.zeros((n, span), dtype=np.int64)
+                out[np.arange(n), np.minimum(day, last[w])] = 1
                 return out
-            out = gen.multinomial(count[w], pvals[pair[w]])
-            # a rounding remainder lands in the last column: it belongs to the pair's last day
-            extra = out[:, -1].copy()
-            out[:, -1] = 0
-            out[rows_w, last[w]] += extra
-            return out
+            return gen.multinomial(count[w], pvals[w])
 
         by_day = world.draw("transit", copy, cohort_days)  # (n, J)
+        # a multinomial's rounding remainder lands in the last column: it belongs to the
+        # pair's last day (nothing moves for a row of one rig, or a pair of the longest span)
+        extra = by_day[:, -1].copy()
+        by_day[:, -1] = 0
+        by_day[np.arange(len(by_day)), last] += extra
         r_idx, j = np.nonzero(by_day)
         moved = fleet.split(rows[r_idx], by_day[r_idx, j])
         pair, coin, dest, first, copy = (pair[r_idx], coin[r_idx], dest[r_idx], first[r_idx],
