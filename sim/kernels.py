@@ -6,6 +6,8 @@ Shapes: `n` rows of the fleet, `R` regions, `K` hardware models, `P` pools, `C` 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -13,10 +15,29 @@ from sim.chain import SECONDS_PER_DAY, TWO_32
 
 F64 = NDArray[np.float64]
 
+#: From this many values on, `add_at` sums them with a bincount.
+ADD_AT_BINCOUNT = 1024
+
 
 def bincount(keys: NDArray[np.integer], weights: NDArray[np.number] | None, size: int) -> F64:
     """Sums of `weights` by integer key 0 … size − 1 (float64; keys must be < size)."""
     return np.bincount(keys, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
+def add_at(into: F64, index: Any, values: NDArray[np.number]) -> None:
+    """``np.add.at(into, index, values)``: the values added one by one in their order. Many
+    values are summed by a bincount first (the same order, several times faster); the sums
+    then equal ``np.add.at``'s exactly where `into` is zero there, or where all are whole
+    numbers (counts of rigs)."""
+    values = np.asarray(values)
+    if values.size < ADD_AT_BINCOUNT:
+        np.add.at(into, index, values)
+        return
+    index = index if isinstance(index, tuple) else (index,)
+    flat = np.ravel_multi_index(tuple(np.broadcast_arrays(*index)), into.shape)
+    into += np.bincount(flat.ravel(), weights=np.broadcast_to(values, flat.shape).ravel(),
+                        minlength=into.size).reshape(into.shape)
+
 
 I64 = NDArray[np.int64]
 

@@ -91,3 +91,28 @@ def test_expected_mining_days() -> None:
     days = kernels.expected_mining_days(np.array([0.0, 0.01]), 180.0)
     assert days[0] == 180.0
     assert days[1] == pytest.approx((1 - np.exp(-1.8)) / 0.01)
+
+
+@pytest.mark.parametrize("n", [10, kernels.ADD_AT_BINCOUNT, 5 * kernels.ADD_AT_BINCOUNT])
+def test_add_at_is_np_add_at(n: int) -> None:
+    """Bit for bit np.add.at's sums, below and above the bincount threshold: of floats into
+    zeros (a day's flows), and of whole numbers into whole numbers (arrivals)."""
+    rng = np.random.default_rng(n)
+    shape = (3, 4, 5)
+    index = tuple(rng.integers(0, s, n) for s in shape)
+    floats = rng.random(n) * 10.0 ** rng.integers(-3, 15, n)
+    into, expected = np.zeros(shape), np.zeros(shape)
+    kernels.add_at(into, index, floats)
+    np.add.at(expected, index, floats)
+    assert np.array_equal(into, expected)
+    whole = rng.integers(0, 1000, n)
+    into = rng.integers(0, 10**12, shape).astype(float)
+    expected = into.copy()
+    kernels.add_at(into, index, whole)
+    np.add.at(expected, index, whole)
+    assert np.array_equal(into, expected)
+    flat, expected = np.zeros(7), np.zeros(7)  # one index array, not a tuple
+    where = rng.integers(0, 7, n)
+    kernels.add_at(flat, where, whole)
+    np.add.at(expected, where, whole)
+    assert np.array_equal(flat, expected)

@@ -405,9 +405,9 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     coin = world.hw_coin[hw]
     # rigs are whole numbers (any order of sums is exact); hashrate is summed row by row
     at = world.flow_at(coin, origin, dest)
-    np.add.at(world.flow_departed, at, count)
-    np.add.at(world.flow_hashrate, at, count * world.hw_hashrate_hs[hw])
-    np.add.at(world.relocated_total, dest, count)
+    kernels.add_at(world.flow_departed, at, count)
+    kernels.add_at(world.flow_hashrate, at, count * world.hw_hashrate_hs[hw])  # (zero: a day's)
+    kernels.add_at(world.relocated_total, dest, count)
     # the transit-time distribution of each row's (origin, destination) pair, by the pair's
     # regions within their copy (a batch world's copies share them, sim/batch.py)
     num_r = world.region_block
@@ -468,7 +468,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
         if pending is None:
             pending = world.arrivals[(c, o, d)] = np.zeros((world.copies, days + 1))
         at = combo == k
-        np.add.at(pending, (copy[at], np.minimum(due[at], days)), rigs[at])
+        kernels.add_at(pending, (copy[at], np.minimum(due[at], days)), rigs[at])
     # in transit, a rig counts where it is going; a shipped rig leaves its facility
     fleet.set(moved, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day, t_due=due)
 
