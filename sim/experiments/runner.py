@@ -42,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from sim.batch import MAX_COPIES
+from sim.csvtext import csv_text
 from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
@@ -229,8 +230,9 @@ def encode_run(df: pd.DataFrame, task: Task) -> bytes:
     the key columns are the same on every line, so their text is written once and put in
     front of each line (the same bytes)."""
     rest = df.drop(columns=["replicate"], errors="ignore")
-    body = rest.to_csv(index=False, lineterminator="\n") if task.fmt == "csv" else ""
-    if task.fmt != "csv" or '"' in body:  # a quoted field may hold a line break
+    fast = csv_text(rest) if task.fmt == "csv" else ""
+    body = rest.to_csv(index=False, lineterminator="\n") if fast is None else fast
+    if task.fmt != "csv" or body.count("\n") != len(rest) + 1:  # a field holds a line break
         return encode(decorate(df, task), task.fmt)
     head_names, head_values = _key_text(task).split("\n")[:2]
     header, _, lines = body.partition("\n")
