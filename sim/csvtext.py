@@ -1,6 +1,7 @@
 """CSV text of a results table, the same as pandas writes it, in a fraction of the time.
 
-A sweep writes every replicate's tables as CSV (`sim.experiments.runner.encode_run`), and
+A sweep writes every replicate's tables as CSV (`sim.experiments.runner.encode_run`), as
+does a run's `Results.write` (`write_csv`), and
 ``df.to_csv(index=False, lineterminator="\\n")`` spends most of its time on its own machinery.
 `csv_text` formats each column once into a list of strings and joins the rows, for the column
 kinds the result tables have: float64, integers, bool, text (object or string dtype) and dates.
@@ -22,6 +23,7 @@ so as not to depend on that, a text holding one goes to pandas.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -50,6 +52,15 @@ def csv_text(df: pd.DataFrame) -> str | None:
         header, columns = _alone(header), [_alone(columns[0])]
     lines = "\n".join(map(",".join, zip(*columns, strict=True)))
     return ",".join(header) + "\n" + (lines + "\n" if len(df) else "")
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """``df.to_csv(path, index=False, lineterminator="\n")``, through `csv_text` where it can."""
+    text = csv_text(df)
+    if text is None:
+        df.to_csv(path, index=False, lineterminator="\n")
+    else:
+        path.write_text(text, encoding="utf-8", newline="")
 
 
 def _column(column: pd.Series) -> list[str] | None:

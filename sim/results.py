@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.batch import MAX_COPIES, run_batch
+from sim.csvtext import write_csv
 from sim.engine import run_replicate
 from sim.errors import HashsimError, ResultsExistError
 from sim.rng import draw_seed
@@ -214,7 +215,7 @@ class Results:
         tmp = staging_dir(target)
         try:
             for name in TABLES:
-                self.tables[name].to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
+                write_csv(self.tables[name], tmp / f"{name}.csv")
             for name, table in (extra or {}).items():
                 table.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
             (tmp / "run.json").write_text(json.dumps(self.run_json(), indent=2) + "\n")

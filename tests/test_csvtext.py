@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import sim
 from sim.batch import run_batch
-from sim.csvtext import csv_text
+from sim.csvtext import csv_text, write_csv
 from sim.experiments.plan import Task
 from sim.experiments.runner import decorate, encode, encode_run
 from sim.results import TABLES
@@ -171,3 +171,10 @@ def test_floats_are_numpys_text() -> None:
     bits = np.random.default_rng(7).integers(0, 2**64, size=200_000, dtype=np.uint64)
     values = bits.view(np.float64)
     assert values.astype(str).tolist() == list(map(repr, values.tolist()))
+
+
+def test_written_files_are_pandas_files(tutorial: dict[str, pd.DataFrame], tmp_path) -> None:
+    for table in TABLES:
+        write_csv(tutorial[table], tmp_path / "ours.csv")
+        tutorial[table].to_csv(tmp_path / "pandas.csv", index=False, lineterminator="\n")
+        assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
