@@ -9,11 +9,14 @@ is compared.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from sim import kernels
+from sim.kernels import F64
 from sim.scenario import PowerOutage, Scenario
 
 COLUMNS = ["replicate", "coin", "metric", "value", "unit", "date"]
@@ -38,10 +41,15 @@ def shock_date(scenario: Scenario) -> dt.date | None:
 
 
 def summarize(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    network = tables["network"]
+    reps, coins = network["replicate"].to_numpy(), network["coin"].to_numpy()
+    dates, hashrate = network["date"].to_numpy(), network["hashrate_hs"].to_numpy()
     rows: list[dict] = []
-    for rep, net_rep in tables["network"].groupby("replicate", sort=True):
-        for coin, net in net_rep.groupby("coin", sort=False):
-            rows += _coin_metrics(scenario, tables, int(str(rep)), str(coin), net)
+    for rep in np.unique(reps):  # replicates in order, each one's coins in order of appearance
+        for coin in dict.fromkeys(coins[reps == rep]):
+            net = _rows_of(network, int(rep), str(coin))
+            rows += _coin_metrics(scenario, tables, int(rep), str(coin), list(dates[net]),
+                                  hashrate[net])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -51,14 +59,26 @@ def _row(rep: int, coin: str, metric: str, value: float, unit: str,
             "unit": unit, "date": date.isoformat() if date else ""}
 
 
+# The tables are read as numpy arrays, not filtered as DataFrames: a summary is a few dozen
+# figures from small tables, and pandas' overhead per operation would be most of its cost.
+
+def _equal(column: pd.Series, value: object) -> NDArray[np.bool_]:
+    """`column == value` as a numpy mask (a text column is compared without converting it)."""
+    return np.asarray(column.array == value)
+
+
+def _rows_of(table: pd.DataFrame, rep: int, coin: str) -> NDArray[np.bool_]:
+    """The rows of `table` that are replicate `rep`'s, of `coin`."""
+    return (table["replicate"].to_numpy() == rep) & _equal(table["coin"], coin)
+
+
 def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int, coin: str,
-                  net: pd.DataFrame) -> list[dict]:
-    dates = list(net["date"])
-    mean7 = net["hashrate_hs"].rolling(7, min_periods=1).mean().to_numpy()
+                  dates: list[dt.date], hashrate: F64) -> list[dict]:
+    # pandas' rolling mean, kept: a running sum with its own rounding (and so sim/backtest.py's)
+    mean7 = pd.Series(hashrate).rolling(7, min_periods=1).mean().to_numpy()
     shock = shock_date(scenario)
     k = dates.index(shock) if shock in dates else 0
-    pre = float(np.mean(net["hashrate_hs"].to_numpy()[max(0, k - 7):k])) if k > 0 else \
-        float(np.mean(net["hashrate_hs"].to_numpy()[:7]))
+    pre = float(np.mean(hashrate[max(0, k - 7):k])) if k > 0 else float(np.mean(hashrate[:7]))
     trough_i = k + int(np.argmin(mean7[k:]))
     out = [
         _row(rep, coin, "pre_shock_hashrate", pre, "H/s", dates[k] if shock else None),
@@ -74,15 +94,27 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
                         dates[trough_i + int(after[0])] if len(after) else None))
     out += _retarget_metrics(tables["events"], rep, coin, scenario)
     out += _region_metrics(tables["regions"], rep, coin)
-    out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)])
-    flows = tables["flows"]
-    mine = (flows["replicate"] == rep) & (flows["coin"] == coin) if len(flows) else None
-    moved = (flows[mine].groupby("destination")["rigs_departed"].sum()
-             if mine is not None else pd.Series(dtype=float))
+    out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)], dates[-1])
+    moved = _relocated(tables["flows"], rep, coin)
     for dest in sorted(scenario.leaf_regions):  # every leaf, 0 where no rig went
-        out.append(_row(rep, coin, f"relocated_rigs.{dest}", float(moved.get(dest, 0.0)),
-                        "rigs"))
+        out.append(_row(rep, coin, f"relocated_rigs.{dest}", moved.get(dest, 0.0), "rigs"))
     return out
+
+
+def _relocated(flows: pd.DataFrame, rep: int, coin: str) -> dict[str, float]:
+    """The rigs of `coin` that left for each destination in replicate `rep`. (Counts of rigs
+    are whole, so their sums in floating point are exact: those of the int64 column.)"""
+    if not len(flows):
+        return {}
+    mine = _rows_of(flows, rep, coin)
+    to, names = pd.factorize(flows["destination"].array[mine], use_na_sentinel=False)
+    departed = flows["rigs_departed"].to_numpy()[mine]
+    sums = np.bincount(to, weights=departed, minlength=len(names))
+    return dict(zip(names, sums, strict=True))
+
+
+_PCT = re.compile(r"difficulty ([+-][0-9.]+)%")
+_EPOCH_DAYS = re.compile(r"epoch of ([0-9.]+) days")
 
 
 def retargets(events: pd.DataFrame, coin: str) -> pd.DataFrame:
@@ -90,54 +122,72 @@ def retargets(events: pd.DataFrame, coin: str) -> pd.DataFrame:
 
     The figures are read back from the event text the engine writes (sim/engine.py).
     """
-    ev = events[(events["kind"] == "retarget") & (events["actor"] == coin)]
-    text = ev["description"].astype(str)
-    return pd.DataFrame({
-        "date": [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
-                 for d in ev["date"]],
-        "pct": text.str.extract(r"difficulty ([+-][0-9.]+)%")[0].astype(float).to_numpy(),
-        "epoch_days": text.str.extract(r"epoch of ([0-9.]+) days")[0].astype(float).to_numpy(),
-    })
+    dates, pct, epoch_days = _retargets(events, _equal(events["actor"], coin))
+    return pd.DataFrame({"date": dates, "pct": pct, "epoch_days": epoch_days})
+
+
+def _retargets(events: pd.DataFrame, rows: NDArray[np.bool_]
+               ) -> tuple[list[dt.date], F64, F64]:
+    """`retargets` of the retarget events among `events[rows]`."""
+    rows = rows & _equal(events["kind"], "retarget")
+    text = [str(t) for t in events["description"].array[rows]]
+    dates = [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
+             for d in events["date"].array[rows]]
+    return dates, _numbers(_PCT, text), _numbers(_EPOCH_DAYS, text)
+
+
+def _numbers(pattern: re.Pattern[str], texts: list[str]) -> F64:
+    """The number `pattern` finds in each text (its first match; NaN where none)."""
+    found = [pattern.search(t) for t in texts]
+    return np.array([float(m[1]) if m else np.nan for m in found], dtype=float)
 
 
 def _retarget_metrics(events: pd.DataFrame, rep: int, coin: str, scenario: Scenario
                       ) -> list[dict]:
-    rt = retargets(events[events["replicate"] == rep], coin)
+    dates, pct, _ = _retargets(events, (events["replicate"].to_numpy() == rep)
+                               & _equal(events["actor"], coin))
     nan = float("nan")
-    if not len(rt):  # an epoch-rule coin's run too short for one: the same metrics, empty
+    if not len(pct):  # an epoch-rule coin's run too short for one: the same metrics, empty
         rule = next((c.rule for c in scenario.coins if c.name == coin), None)
         if rule != "bitcoin":
             return []  # a tracking coin has no epochs to count
         return [_row(rep, coin, name, nan, "%") for name in
                 ("largest_adjustment", "largest_upward_adjustment",
                  "largest_downward_adjustment")] + [_row(rep, coin, "retargets", 0, "count")]
-    pct = rt["pct"].to_numpy()
     i = int(np.argmax(np.abs(pct)))  # the largest in size, either way (its sign kept)
     up, down = int(np.argmax(pct)), int(np.argmin(pct))
-    return [_row(rep, coin, "largest_adjustment", pct[i], "%", rt["date"].iloc[i]),
+    return [_row(rep, coin, "largest_adjustment", pct[i], "%", dates[i]),
             _row(rep, coin, "largest_upward_adjustment", pct[up] if pct[up] > 0 else nan, "%",
-                 rt["date"].iloc[up] if pct[up] > 0 else None),
+                 dates[up] if pct[up] > 0 else None),
             _row(rep, coin, "largest_downward_adjustment", pct[down] if pct[down] < 0 else nan,
-                 "%", rt["date"].iloc[down] if pct[down] < 0 else None),
-            _row(rep, coin, "retargets", len(rt), "count")]
+                 "%", dates[down] if pct[down] < 0 else None),
+            _row(rep, coin, "retargets", len(pct), "count")]
 
 
 def _region_metrics(regions: pd.DataFrame, rep: int, coin: str) -> list[dict]:
-    reg = regions[(regions["replicate"] == rep) & (regions["coin"] == coin)]
-    last = reg[reg["date"] == reg["date"].max()]
+    mine = _rows_of(regions, rep, coin)
+    dates = regions["date"].to_numpy()[mine]
+    last = np.flatnonzero(mine)[dates == dates.max()]
     out = [_row(rep, coin, f"final_share.{r}", s, "fraction")
-           for r, s in zip(last["region"], last["share"], strict=True)]
-    leaves = reg[~reg["aggregate"]]
-    out.append(_row(rep, coin, "energy", leaves["energy_mwh"].sum(), "MWh"))
-    out.append(_row(rep, coin, "co2", leaves["co2_t"].sum(), "t"))
+           for r, s in zip(regions["region"].array[last], regions["share"].to_numpy()[last],
+                           strict=True)]
+    leaves = mine & ~regions["aggregate"].to_numpy()
+    # np.nansum is Series.sum: NaN counted as 0, the rest summed pairwise by numpy
+    out.append(_row(rep, coin, "energy", np.nansum(regions["energy_mwh"].to_numpy()[leaves]),
+                    "MWh"))
+    out.append(_row(rep, coin, "co2", np.nansum(regions["co2_t"].to_numpy()[leaves]), "t"))
     return out
 
 
-def _pool_metrics(pools: pd.DataFrame, rep: int, coin: str, before: dt.date) -> list[dict]:
-    p = pools[(pools["replicate"] == rep) & (pools["coin"] == coin)]
+def _pool_metrics(pools: pd.DataFrame, rep: int, coin: str, before: dt.date, after: dt.date
+                  ) -> list[dict]:
+    """Pool concentration the day before the shock and on the last day (a coin without pools
+    has none: an HHI of 0 and a Nakamoto coefficient of 0)."""
+    mine = _rows_of(pools, rep, coin)
+    dates, shares = pools["date"].to_numpy()[mine], pools["share"].to_numpy()[mine]
     out = []
-    for label, day in (("before", before), ("after", p["date"].max())):
-        shares = p.loc[p["date"] == day, "share"].to_numpy()
-        out.append(_row(rep, coin, f"pool_hhi_{label}", kernels.hhi(shares), "0-1", day))
-        out.append(_row(rep, coin, f"nakamoto_{label}", kernels.nakamoto(shares), "pools", day))
+    for label, day in (("before", before), ("after", after)):
+        on_day = shares[dates == day]
+        out.append(_row(rep, coin, f"pool_hhi_{label}", kernels.hhi(on_day), "0-1", day))
+        out.append(_row(rep, coin, f"nakamoto_{label}", kernels.nakamoto(on_day), "pools", day))
     return out
