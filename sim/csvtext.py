@@ -54,6 +54,27 @@ def csv_text(df: pd.DataFrame) -> str | None:
     return ",".join(header) + "\n" + (lines + "\n" if len(df) else "")
 
 
+def csv_line(values: list[object]) -> str | None:
+    """The CSV line (without its line break) of a row of Python scalars as pandas writes a
+    one-row table of them (bools, ints, floats, text); None for anything else."""
+    fields: list[str] = []
+    for value in values:
+        if isinstance(value, bool):
+            fields.append(str(value))
+        elif isinstance(value, int):
+            fields.append(str(int(value)))
+        elif isinstance(value, float):  # (a numpy float's repr is not its text)
+            fields.append("" if value != value else repr(float(value)))
+        elif isinstance(value, str):
+            fields.append(value)
+        else:
+            return None
+    if len(fields) == 1:
+        fields = _alone(fields)
+    quoted = _quote(fields)
+    return None if quoted is None else ",".join(quoted)
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     """``df.to_csv(path, index=False, lineterminator="\n")``, through `csv_text` where it can."""
     text = csv_text(df)

@@ -266,13 +266,14 @@ class Recorder:
 
     def _event_table(self, copy: int, replicate: int, batch: bool) -> pd.DataFrame:
         w = self.world
-        events = sorted(w.events, key=lambda e: e.time_days)
-        if batch:  # a batch world's: the copy's own, named as in the scenario
+        if not batch:
+            events = sorted(w.events, key=lambda e: e.time_days)
+        else:  # a batch world's: the copy's own, named as in the scenario
             if self._events_by_copy is None:
                 from sim.batch import copy_of_event, unsuffixed
 
                 self._events_by_copy = {}
-                for e in events:
+                for e in sorted(w.events, key=lambda e: e.time_days):
                     self._events_by_copy.setdefault(copy_of_event(e), []).append(
                         Event(e.time_days, e.kind, unsuffixed(e.actor), unsuffixed(e.region),
                               unsuffixed(e.description)))

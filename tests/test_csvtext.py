@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import numpy as np
@@ -160,6 +161,12 @@ def test_shards_are_the_decorated_tables(tutorial: dict[str, pd.DataFrame]) -> N
     task = Task(sample=2, arm="ban", arm_index=1, replicate=0, stream_sample=2, seed=1,
                 scenario_file="tutorial.yaml", scenario_text="", overrides=(),
                 params=(("rate", 0.25), ("strict", True), ("label", "a,b"), ("n", 3)))
+    odd = [("x", np.float64(0.1)), ("nan", float("nan")), ("quote", 'say "hi"'), ("e", ""),
+           ("big", 1e300), ("neg", -7), ("np_int", np.int64(3)), ("np_bool", np.bool_(True))]
+    for params in (task.params, tuple(odd)):
+        keyed = dataclasses.replace(task, params=params)
+        assert encode_run(tutorial["network"], keyed) == encode(
+            decorate(tutorial["network"], keyed), "csv"), params
     # quoted fields on one line (the events' "height 1,016"), and across lines
     broken = tutorial["events"].assign(description="two\nlines, quoted")
     for name, df in [*((t, tutorial[t]) for t in TABLES), ("broken events", broken)]:

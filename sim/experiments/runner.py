@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 
 from sim.batch import MAX_COPIES
-from sim.csvtext import csv_text
+from sim.csvtext import csv_line, csv_text
 from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
@@ -245,8 +245,13 @@ def encode_run(df: pd.DataFrame, task: Task) -> bytes:
 @functools.lru_cache(maxsize=256)
 def _key_text(task: Task) -> str:
     """The CSV text of a run's key columns: names, then values (as pandas writes them)."""
-    return decorate(pd.DataFrame(index=range(1)), task).to_csv(index=False,
-                                                               lineterminator="\n")
+    names = ["sample", "arm", "replicate", *(f"param_{name}" for name, _ in task.params)]
+    values = [task.sample, task.arm, task.replicate, *(value for _, value in task.params)]
+    head, line = csv_line(list(names)), csv_line(values)
+    if head is None or line is None:
+        return decorate(pd.DataFrame(index=range(1)), task).to_csv(index=False,
+                                                                   lineterminator="\n")
+    return f"{head}\n{line}\n"
 
 
 def _dtype(value: Any) -> str:
