@@ -27,10 +27,13 @@ import pandas as pd
 
 from sim.rng import Streams
 from sim.scenario import Scenario
-from sim.world import Event
+from sim.world import Event, build_world
 
 #: Most copies in a batch world: the cost per copy flattens out by then (docs/performance.md).
 MAX_COPIES = 64
+#: Fleet rows a batch world starts with, at most (unless one copy has more): merging one
+#: copy's rows moves every copy's, so worlds of many cohorts gain from few copies only.
+START_ROWS = 2048
 
 #: Joins a name and its copy in a batch world (a private-use character: in no real name).
 SEP = "\ue000"
@@ -91,6 +94,16 @@ def _copy(doc: dict[str, Any], k: int) -> dict[str, list[Any]]:
         policies.append(p)
     out["policies"] = policies
     return out
+
+
+def batch_size(scenario: Scenario) -> int:
+    """Most copies of `scenario` worth running as one world: MAX_COPIES, fewer where a copy
+    starts with many fleet rows (china-2021: 336 rows, 6 copies; the tutorial: 6 rows, 64);
+    1 outside cohort resolution."""
+    if scenario.resolution != "cohort":
+        return 1
+    rows = build_world(scenario, Streams(0, 0)).fleet.size
+    return max(1, min(MAX_COPIES, START_ROWS // max(rows, 1)))
 
 
 def stack(scenario: Scenario, copies: int) -> Scenario:

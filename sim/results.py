@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.batch import MAX_COPIES, run_batch
+from sim.batch import batch_size, run_batch
 from sim.csvtext import write_csv
 from sim.engine import run_replicate
 from sim.errors import HashsimError, ResultsExistError
@@ -255,12 +255,10 @@ def check_extra(extra: Any) -> dict[str, pd.DataFrame]:
 
 
 def _batches(scenario: Scenario, replicates: int, alone: bool) -> list[list[int]]:
-    """Replicate numbers in batches of at most MAX_COPIES (cohort resolution), else one by
-    one."""
-    if alone or scenario.resolution != "cohort":
-        return [[rep] for rep in range(replicates)]
-    return [list(range(lo, min(lo + MAX_COPIES, replicates)))
-            for lo in range(0, replicates, MAX_COPIES)]
+    """Replicate numbers in batches of at most `batch_size(scenario)` (cohort resolution),
+    else one by one."""
+    size = 1 if alone or replicates == 1 else batch_size(scenario)
+    return [list(range(lo, min(lo + size, replicates))) for lo in range(0, replicates, size)]
 
 
 def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,

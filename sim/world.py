@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,33 +181,38 @@ class World:
         is every element (a slice)."""
         if self.copies == 1:
             return fn(self.streams[name], slice(None))
+        parts = [(which, np.asarray(fn(gen, which))) for gen, which in self.each(name, copy)]
+        if isinstance(parts[0][0], slice):  # (elements sorted by copy: in order already)
+            return np.concatenate([got for _, got in parts])
+        first = parts[0][1]
+        out = np.zeros((len(copy), *first.shape[1:]), dtype=first.dtype)
+        for which, got in parts:
+            out[which] = got
+        return out
+
+    def each(self, name: str, copy: NDArray[np.integer]
+             ) -> Iterator[tuple[np.random.Generator, Any]]:
+        """Each copy's stream `name` with the elements that are its (`copy[i]` is element
+        i's), copy by copy: a slice of them where the elements are sorted by copy, else their
+        indices; at least one pair. In a world of one copy: its stream and every element."""
+        if self.copies == 1:
+            yield self.streams[name], slice(None)
+            return
         copy = np.asarray(copy)
         gens = self._generators.get(name)
         if gens is None:
             gens = self._generators[name] = [streams[name] for streams in self.copy_streams]
         if len(copy) == 0:
-            return fn(gens[0], np.zeros(0, dtype=np.intp))
+            yield gens[0], np.zeros(0, dtype=np.intp)
+            return
         bounds = np.cumsum(np.bincount(copy, minlength=self.copies)).tolist()
-        if bool((copy[1:] >= copy[:-1]).all()):  # (cohorts come sorted by copy)
-            parts, lo = [], 0
-            for k, hi in enumerate(bounds):
-                if hi > lo:
-                    parts.append(np.asarray(fn(gens[k], slice(lo, hi))))
-                    lo = hi
-            return np.concatenate(parts)
-        order = np.argsort(copy, kind="stable")
-        out: NDArray[Any] | None = None
+        ordered = bool((copy[1:] >= copy[:-1]).all())  # (cohorts come sorted by copy)
+        order = None if ordered else np.argsort(copy, kind="stable")
         lo = 0
         for k, hi in enumerate(bounds):
             if hi > lo:
-                which = order[lo:hi]
-                got = np.asarray(fn(gens[k], which))
-                if out is None:
-                    out = np.zeros((len(copy), *got.shape[1:]), dtype=got.dtype)
-                out[which] = got
+                yield gens[k], slice(lo, hi) if order is None else order[lo:hi]
                 lo = hi
-        assert out is not None
-        return out
 
     def purchase_plan(self) -> tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]]:
         """Pools by name, and each purchase with its region, hardware and whether its region

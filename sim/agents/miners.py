@@ -426,7 +426,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
             at = pair == k
             j[at] = np.minimum(np.searchsorted(np.cumsum(pmf), u[at], side="right"),
                                len(pmf) - 1)
-        moved, by_day = rows, None
+        moved, rigs = rows, np.ones(len(rows), dtype=np.int64)
     else:
         pvals = np.zeros((len(pmfs), span))
         cdf = np.full((len(pmfs), span), np.inf)
@@ -435,27 +435,28 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
             cdf[k, :len(p)] = np.cumsum(p)
         last = lengths[pair] - 1
         pvals, cdf, single = pvals[pair], cdf[pair], count == 1
-
-        def cohort_days(gen: np.random.Generator, w: Any) -> NDArray[np.int64]:
+        # each copy's rows at once, kept sparse: (row, day, rigs) where rigs arrive (a dense
+        # (rows, days) matrix of every copy would be rows × the longest transit in memory)
+        parts = []
+        for gen, w in world.each("transit", copy):
+            which = np.arange(len(rows))[w]
             if bool(single[w].all()):  # rows of one rig: one day each (inverse CDF)
-                n = len(cdf[w])
-                day = (gen.random(n)[:, None] >= cdf[w]).sum(axis=1)
-                out = np.zeros((n, span), dtype=np.int64)
-                out[np.arange(n), np.minimum(day, last[w])] = 1
-                return out
-            return gen.multinomial(count[w], pvals[w])
-
-        by_day = world.draw("transit", copy, cohort_days)  # (n, J)
-        # a multinomial's rounding remainder lands in the last column: it belongs to the
-        # pair's last day (nothing moves for a row of one rig, or a pair of the longest span)
-        extra = by_day[:, -1].copy()
-        by_day[:, -1] = 0
-        by_day[np.arange(len(by_day)), last] += extra
-        r_idx, j = np.nonzero(by_day)
-        moved = fleet.split(rows[r_idx], by_day[r_idx, j])
+                day = (gen.random(len(which))[:, None] >= cdf[w]).sum(axis=1)
+                parts.append((which, np.minimum(day, last[w]), np.ones(len(which), np.int64)))
+                continue
+            by_day = gen.multinomial(count[w], pvals[w])  # (n, J)
+            # a rounding remainder lands in the last column: it belongs to the pair's last day
+            extra = by_day[:, -1].copy()
+            by_day[:, -1] = 0
+            by_day[np.arange(len(by_day)), last[w]] += extra
+            r, d = np.nonzero(by_day)
+            parts.append((which[r], d, by_day[r, d]))
+        r_idx, j, rigs = (np.concatenate(a) for a in zip(*parts, strict=True))
+        order = np.argsort(r_idx, kind="stable")  # by row, each row's days in order
+        r_idx, j, rigs = r_idx[order], j[order], rigs[order]
+        moved = fleet.split(rows[r_idx], rigs)
         pair, coin, dest, first, copy = (pair[r_idx], coin[r_idx], dest[r_idx], first[r_idx],
                                          copy[r_idx])
-    rigs = np.ones(len(j), dtype=np.int64) if by_day is None else by_day[r_idx, j]
     due = first + j
     # arrivals by (coin, pair) and day, for flows.csv (those after the last day are not seen)
     days = world.scenario.num_days

@@ -54,7 +54,7 @@ _report_errors = report_errors(interrupted="interrupted: finished runs are kept 
               help="Replicates of one design point and arm run together as one world of N "
               "copies (cohort resolution), which costs far less per replicate; the results "
               "are the same whatever N. 1 runs them one at a time [default: automatic, at "
-              "most 64].")
+              "most 64, fewer for worlds of many cohorts].")
 @click.option("--dry-run", is_flag=True, help="Check the experiment and show its design; "
               "run nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")

@@ -41,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.batch import MAX_COPIES
+from sim.batch import batch_size
 from sim.csvtext import csv_line, csv_text
 from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
@@ -160,15 +160,11 @@ def execute_batch(tasks: list[Task]) -> list[Outcome]:
             for task, tables in zip(tasks, encoded, strict=True)]
 
 
-#: Most replicates run together in one batch world (per-copy cost flattens out by then).
-MAX_BATCH = MAX_COPIES
-
-
 def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[list[Task]]:
     """The tasks in jobs: runs of consecutive tasks that differ only in their replicate, of
     a cohort-resolution scenario and without an injected fault, go together, in batches of
-    `size` (default: enough batches to keep `workers` busy twice over, at most MAX_BATCH);
-    any other task alone. Results do not depend on the batches (tests/test_batch.py)."""
+    `size` (default: enough batches to keep `workers` busy twice over, at most
+    `sim.batch.batch_size` of the scenario); any other task alone. Results do not depend on the batches (tests/test_batch.py)."""
     jobs: list[list[Task]] = []
     group: list[Task] = []
 
@@ -180,9 +176,8 @@ def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[li
         if not group:
             return
         # (a group of one runs alone anyway: its scenario is not loaded here)
-        n = size or max(1, min(MAX_BATCH, -(-len(group) // (2 * max(workers, 1)))))
-        if len(group) == 1 or not _batchable(group[0]):
-            n = 1
+        cap = 0 if len(group) == 1 else _batch_cap(group[0])
+        n = (size or min(cap, -(-len(group) // (2 * max(workers, 1))))) if cap else 1
         jobs.extend(group[i:i + n] for i in range(0, len(group), n))
         group.clear()
 
@@ -199,13 +194,15 @@ def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[li
     return jobs
 
 
-def _batchable(task: Task) -> bool:
-    """Whether the task's scenario runs in cohort resolution (loaded once per group)."""
+def _batch_cap(task: Task) -> int:
+    """Most replicates of the task's scenario to run as one world by default
+    (sim.batch.batch_size), or 0 where they run alone: outside cohort resolution. The
+    scenario is loaded once per group."""
     try:
         scenario = _scenario(task.scenario_text, task.scenario_file, task.overrides)
     except Exception:
-        return False  # runs alone, and fails there with its own message
-    return bool(scenario.resolution == "cohort")
+        return 0  # runs alone, and fails there with its own message
+    return batch_size(scenario) if scenario.resolution == "cohort" else 0
 
 
 def _inject(fault: str | None) -> None:
