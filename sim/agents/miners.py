@@ -449,8 +449,8 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
             extra = by_day[:, -1].copy()
             by_day[:, -1] = 0
             by_day[np.arange(len(by_day)), last[w]] += extra
-            r, d = np.nonzero(by_day)
-            parts.append((which[r], d, by_day[r, d]))
+            row, day = np.nonzero(by_day)
+            parts.append((which[row], day, by_day[row, day]))
         r_idx, j, rigs = (np.concatenate(a) for a in zip(*parts, strict=True))
         order = np.argsort(r_idx, kind="stable")  # by row, each row's days in order
         r_idx, j, rigs = r_idx[order], j[order], rigs[order]

@@ -164,7 +164,8 @@ def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[li
     """The tasks in jobs: runs of consecutive tasks that differ only in their replicate, of
     a cohort-resolution scenario and without an injected fault, go together, in batches of
     `size` (default: enough batches to keep `workers` busy twice over, at most
-    `sim.batch.batch_size` of the scenario); any other task alone. Results do not depend on the batches (tests/test_batch.py)."""
+    `sim.batch.batch_size` of the scenario); any other task alone. Results do not depend on
+    the batches (tests/test_batch.py)."""
     jobs: list[list[Task]] = []
     group: list[Task] = []
 
