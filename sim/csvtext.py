@@ -35,15 +35,18 @@ UNSURE = "\r"
 BOOLS = ("False", "True")
 
 
-def csv_text(df: pd.DataFrame) -> str | None:
-    """``df.to_csv(index=False, lineterminator="\\n")``, or None for a table it does not write
-    (other dtypes, mixed object columns, non-text column names, no columns)."""
-    names = df.columns.tolist()  # a MultiIndex gives tuples
+def csv_text(df: pd.DataFrame, skip: str | None = None) -> str | None:
+    """``df.to_csv(index=False, lineterminator="\\n")`` (of `df` without its column `skip`),
+    or None for a table it does not write (other dtypes, mixed object columns, non-text
+    column names, no columns)."""
+    names = [name for name in df.columns.tolist() if name != skip]  # (a MultiIndex: tuples)
     header = _quote(names) if names and all(type(name) is str for name in names) else None
     if header is None:
         return None
     columns = []
-    for _, column in df.items():
+    for name, column in df.items():
+        if name == skip:
+            continue
         fields = _column(column)
         if fields is None:
             return None

@@ -227,10 +227,11 @@ def encode_run(df: pd.DataFrame, task: Task) -> bytes:
     """``encode(decorate(df, task), task.fmt)``; in CSV without building the decorated table:
     the key columns are the same on every line, so their text is written once and put in
     front of each line (the same bytes)."""
-    rest = df.drop(columns=["replicate"], errors="ignore")
-    fast = csv_text(rest) if task.fmt == "csv" else ""
-    body = rest.to_csv(index=False, lineterminator="\n") if fast is None else fast
-    if task.fmt != "csv" or body.count("\n") != len(rest) + 1:  # a field holds a line break
+    body = csv_text(df, skip="replicate") if task.fmt == "csv" else ""
+    if body is None:
+        body = df.drop(columns=["replicate"], errors="ignore").to_csv(index=False,
+                                                                      lineterminator="\n")
+    if task.fmt != "csv" or body.count("\n") != len(df) + 1:  # a field holds a line break
         return encode(decorate(df, task), task.fmt)
     head_names, head_values = _key_text(task).split("\n")[:2]
     header, _, lines = body.partition("\n")
