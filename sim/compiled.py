@@ -12,8 +12,9 @@ and both give the same rows (tests/test_compiled.py).
 
 Only fleets of more than ``sim.rowsearch.LARGE`` rows use the compiled versions (each function
 takes `large`): rig resolution, in practice, and cohort batches of many copies (sim/batch.py)
-that grow past it (a cohort world alone seldom does). numba caches what it compiles (next to this file, or in a per-user folder), so the compilation, a second or
-two, happens once per installation; where nothing can be cached, each process compiles them.
+that grow past it (a cohort world alone seldom does). numba caches what it compiles (next to
+this file, or in a per-user folder), so the compilation, a second or two, happens once per
+installation; where nothing can be cached, each process compiles them.
 """
 
 from __future__ import annotations
