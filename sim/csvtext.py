@@ -23,6 +23,7 @@ so as not to depend on that, a text holding one goes to pandas.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,7 @@ def csv_text(df: pd.DataFrame, skip: str | None = None) -> str | None:
     return ",".join(header) + "\n" + (lines + "\n" if len(df) else "")
 
 
-def csv_line(values: list[object]) -> str | None:
+def csv_line(values: Sequence[object]) -> str | None:
     """The CSV line (without its line break) of a row of Python scalars as pandas writes a
     one-row table of them (bools, ints, floats, text); None for anything else."""
     fields: list[str] = []

@@ -246,7 +246,7 @@ def _key_text(task: Task) -> str:
     """The CSV text of a run's key columns: names, then values (as pandas writes them)."""
     names = ["sample", "arm", "replicate", *(f"param_{name}" for name, _ in task.params)]
     values = [task.sample, task.arm, task.replicate, *(value for _, value in task.params)]
-    head, line = csv_line(list(names)), csv_line(values)
+    head, line = csv_line(names), csv_line(values)
     if head is None or line is None:
         return decorate(pd.DataFrame(index=range(1)), task).to_csv(index=False,
                                                                    lineterminator="\n")
