@@ -221,23 +221,25 @@ class Fleet:
     def _keys(self, rows: NDArray[np.intp]) -> IntArray:
         return self._groups_of(rows) * NUM_SUBS + self._subs(rows)
 
-    def _bincount(self, rows: NDArray[np.intp]) -> IntArray:
-        keys = self.cols["key"][rows]
-        if self.single:
-            return np.bincount(keys, minlength=len(self._tally))
-        return np.bincount(keys, weights=self.cols["count"][rows],
-                           minlength=len(self._tally)).astype(np.int64)
-
     def _count(self, rows: NDArray[np.intp], sign: int) -> None:
         """Add (sign 1) or remove (sign −1) the rigs of `rows` to or from their cells."""
-        if len(rows) <= 8:  # a few rows: plain Python beats allocating a tally-sized array
-            counts = self.cols["count"]
-            for r, k in zip(rows.tolist(), self.cols["key"][rows].tolist(), strict=True):
-                self._tally[k] += sign * int(counts[r])
-        elif sign > 0:
-            self._tally += self._bincount(rows)
+        self._add(self.cols["key"][rows], None if self.single else self.cols["count"][rows],
+                  sign)
+
+    def _add(self, keys: NDArray[np.integer], rigs: NDArray[np.int64] | None, sign: int
+             ) -> None:
+        """Add (sign 1) or remove (sign −1) `rigs` (one each if None) to or from cells `keys`."""
+        if len(keys) <= 8:  # a few rows: plain Python beats allocating a tally-sized array
+            for k, n in zip(keys.tolist(), [1] * len(keys) if rigs is None else rigs.tolist(),
+                            strict=True):
+                self._tally[k] += sign * int(n)
+            return
+        by_key = (np.bincount(keys, minlength=len(self._tally)) if rigs is None else
+                  np.bincount(keys, weights=rigs, minlength=len(self._tally)).astype(np.int64))
+        if sign > 0:
+            self._tally += by_key
         else:
-            self._tally -= self._bincount(rows)
+            self._tally -= by_key
 
     def set(self, rows: NDArray[np.intp], **values: NDArray[Any] | int) -> None:
         """Write columns of `rows` (distinct) and move their rigs between tally cells."""
@@ -252,33 +254,37 @@ class Fleet:
             raise ValueError("the key column is the fleet's own")
         if self.timers is not None and "t_due" in values:
             self.timers.file(rows, values["t_due"])
-        self._count(rows, -1)
+        key = self.cols["key"]
+        old = key[rows]  # (read once: the rows' cells before, and their groups)
+        rigs = None if self.single else self.cols["count"][rows]
+        self._add(old, rigs, -1)
         for name, value in values.items():
             self.cols[name][rows] = value
         regroup = {n: v for n, v in values.items() if n in GROUP_COLUMNS_SET}
         sub = self._sub_written(values)
         subs = self._subs(rows) if sub is None else sub
         if not regroup:  # same group: only the sub-status moves
-            self.cols["key"][rows] = (self.cols["key"][rows] & ~(NUM_SUBS - 1)) | subs
+            new = (old & ~(NUM_SUBS - 1)) | subs
         elif all(isinstance(v, int | np.integer) for v in regroup.values()):
-            old = self.cols["key"][rows] // NUM_SUBS
-            groups = self._regroup(old, {n: int(v) for n, v in regroup.items()})
-            self.cols["key"][rows] = groups * NUM_SUBS + subs
+            groups = self._regroup(old // NUM_SUBS, {n: int(v) for n, v in regroup.items()})
+            new = groups * NUM_SUBS + subs
         elif sum(np.ndim(v) > 0 for v in regroup.values()) == 1:
             # one column takes a value per row: map each (old group, value) pair once
             name = next(n for n, v in regroup.items() if np.ndim(v) > 0)
             per_row = np.asarray(regroup[name], dtype=np.int64)
-            old = self.cols["key"][rows] // NUM_SUBS
             span = int(per_row.max()) + 2  # values from −1
-            pairs, inverse = np.unique(old * span + per_row + 1, return_inverse=True)
+            pairs, inverse = np.unique((old // NUM_SUBS) * span + per_row + 1,
+                                       return_inverse=True)
             attrs = self.group_attrs[pairs // span].T.copy()
             for n, v in regroup.items():
                 attrs[GROUP_COLUMNS.index(n)] = pairs % span - 1 if n == name else int(v)
-            groups = self._gids(list(attrs))[inverse.ravel()]
-            self.cols["key"][rows] = groups * NUM_SUBS + subs
+            new = self._gids(list(attrs))[inverse.ravel()] * NUM_SUBS + subs
         else:
-            self.cols["key"][rows] = self._keys(rows)
-        self._count(rows, 1)
+            new = self._keys(rows)
+        key[rows] = new
+        if "count" in values and rigs is not None:
+            rigs = self.cols["count"][rows]
+        self._add(new, rigs, 1)
 
     def move(self, keys: NDArray[np.integer], status: int, **values: NDArray[Any] | int
              ) -> None:
