@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,10 @@ from numpy.typing import NDArray
 Rows = NDArray[np.intp]
 #: Set to 0 to run the numpy passes even where numba is installed.
 ENV = "HASHSIM_NUMBA"
+#: A status held by fewer than this share of the rows is searched 8 bytes at a time,
+#: judged from about SAMPLE rows.
+WORDS_BELOW = 0.02
+SAMPLE = 4096
 
 
 def enabled() -> bool:
@@ -57,6 +62,27 @@ def _build(jit: Any) -> dict[str, Any]:
         for i in range(len(column)):
             out[k] = i
             k += table[column[i]]
+        return k
+
+    @jit
+    def rows_of_byte(words: Any, tail: Any, value: Any, out: Any) -> int:
+        # the bytes of `words` (8 to a word, little-endian) and then of `tail` that equal
+        # `value`: a word without one is passed over whole (a sparse status skips most)
+        ones = np.uint64(0x0101010101010101)
+        highs = np.uint64(0x8080808080808080)
+        pattern = ones * value
+        k = 0
+        for w in range(len(words)):
+            x = words[w] ^ pattern  # zero bytes where the value is
+            if (x - ones) & ~x & highs:  # some byte is zero
+                base = w * 8
+                for b in range(8):
+                    out[k] = base + b
+                    k += ((x >> np.uint64(8 * b)) & np.uint64(0xFF)) == np.uint64(0)
+        start = len(words) * 8
+        for i in range(len(tail)):
+            out[k] = start + i
+            k += tail[i] == value
         return k
 
     @jit
@@ -118,7 +144,7 @@ def _build(jit: Any) -> dict[str, Any]:
                 if set_since:
                     since[i] = day
 
-    return {"rows_in": rows_in, "keep_in": keep_in, "group_by_slot": group_by_slot,
+    return {"rows_in": rows_in, "rows_of_byte": rows_of_byte, "keep_in": keep_in, "group_by_slot": group_by_slot,
             "first_seen": first_seen, "move_cells": move_cells}
 
 
@@ -192,6 +218,21 @@ def _out(k: int) -> Rows:
     return _Scratch.buffer[:k].astype(np.intp)
 
 
+def _rows_of_byte(kernels: dict[str, Any], column: NDArray[np.int8], value: int,
+                  out: NDArray[np.int32]) -> int:
+    """Rows of a byte column holding `value`, written to `out`; how many."""
+    column, byte = column.view(np.uint8), value % 256
+    # words of 8 bytes pay where few bytes match; past a few percent, matches in most words
+    # make the byte-by-byte pass faster (estimated from every SAMPLE-th byte)
+    step = max(1, len(column) // SAMPLE)
+    dense = np.count_nonzero(column[::step] == byte) > WORDS_BELOW * len(column[::step])
+    if dense or sys.byteorder != "little":
+        return int(kernels["rows_in"](column, _status_table(byte), out))
+    whole = len(column) - len(column) % 8
+    return int(kernels["rows_of_byte"](column[:whole].view(np.uint64), column[whole:],
+                                       np.uint64(byte), out))
+
+
 def _status_table(value: int) -> NDArray[np.bool_]:
     """A lookup table over a status byte: True at `value` only."""
     table = np.zeros(256, dtype=bool)
@@ -208,7 +249,7 @@ def rows_equal(column: NDArray[np.int8], value: int, key: NDArray[np.int32] | No
         rows = np.flatnonzero(column == value)
         return rows if key is None or wanted is None else rows[np.take(wanted, key[rows])]
     buffer = _Scratch.get(len(column))
-    k = kernels["rows_in"](column.view(np.uint8), _status_table(value), buffer)
+    k = _rows_of_byte(kernels, column, value, buffer)
     if key is not None and wanted is not None:
         k = kernels["keep_in"](buffer, k, key, wanted)
     return _out(k)
@@ -241,6 +282,6 @@ def rows_by_slot(key: NDArray[np.int32], slot: NDArray[np.int64], num_slots: int
     if status is None:
         k = kernels["rows_in"](key, slot >= 0, buffer)
     else:
-        k = kernels["rows_in"](status.view(np.uint8), _status_table(value), buffer)
+        k = _rows_of_byte(kernels, status, value, buffer)
     rows, bounds = kernels["group_by_slot"](buffer, k, key, slot, num_slots)
     return rows, bounds

@@ -56,6 +56,31 @@ def test_passes_equal_numpy(monkeypatch: pytest.MonkeyPatch, n: int, density: fl
             assert got.dtype == want.dtype
 
 
+@pytest.mark.parametrize("value", [0, 1, 2, 127, -128, -1])
+def test_rows_of_a_byte_word_by_word(value: int) -> None:
+    """The pass over 8 bytes at a time finds exactly the bytes equal to `value`: at every
+    position in a word, beside bytes one above or below it (where a word's test for a zero
+    byte borrows), in runs, and in a tail shorter than a word."""
+    kernels = compiled._kernels()
+    assert kernels is not None
+    rng = np.random.default_rng(value + 128)
+    for n in (0, 5, 8, 64, 1003, 100_005):
+        column = rng.integers(-128, 128, n).astype(np.int8)
+        near = rng.random(n)
+        column[near < 0.05] = np.int8(value)
+        column[(near >= 0.05) & (near < 0.1)] = np.int8((value + 1 + 128) % 256 - 128)
+        column[(near >= 0.1) & (near < 0.15)] = np.int8((value - 1 + 128) % 256 - 128)
+        if n >= 64:
+            column[16:40] = np.int8(value)  # a run
+        out = np.empty(n, dtype=np.int32)
+        k = compiled._rows_of_byte(kernels, column, value, out)
+        np.testing.assert_array_equal(out[:k], np.flatnonzero(column == value))
+        whole = n - n % 8  # the word pass itself, whatever the density
+        k = kernels["rows_of_byte"](column.view(np.uint8)[:whole].view(np.uint64),
+                                    column.view(np.uint8)[whole:], np.uint64(value % 256), out)
+        np.testing.assert_array_equal(out[:k], np.flatnonzero(column == value))
+
+
 def test_distinct_in_order_and_move_cells_equal_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(3)
     drawn = rng.integers(0, 500, 2_000)
