@@ -144,8 +144,8 @@ def _build(jit: Any) -> dict[str, Any]:
                 if set_since:
                     since[i] = day
 
-    return {"rows_in": rows_in, "rows_of_byte": rows_of_byte, "keep_in": keep_in, "group_by_slot": group_by_slot,
-            "first_seen": first_seen, "move_cells": move_cells}
+    return {"rows_in": rows_in, "rows_of_byte": rows_of_byte, "keep_in": keep_in,
+            "group_by_slot": group_by_slot, "first_seen": first_seen, "move_cells": move_cells}
 
 
 def warm() -> None:
