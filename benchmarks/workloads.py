@@ -2,7 +2,8 @@
 widened to more regions or pools), and china-2021 at rig resolution.
 
 Scaling keeps the tutorial's shares: every fleet entry and every capacity is multiplied by the
-same factor, so a 3M-rig tutorial migrates as the 28,000-rig one does. Extra
+same factor, and so is the coin's price (a rig's share of the reward shrinks with the fleet's
+growth), so a 3M-rig tutorial mines and migrates as the 28,000-rig one does. Extra
 regions are leaves of a new country ("grey") with rigs of their own, mining for the same pools;
 extra pools serve everyone and take an equal part of every fleet entry's pool mix. Neither is a
 destination of the migration: they widen the tables, which is what they are for.
@@ -23,10 +24,19 @@ CHINA = ROOT / "scenarios" / "china-2021.yaml"
 
 def _scaled(doc: dict[str, Any], rigs: int) -> None:
     """Multiply the fleet, and every capacity and inflow with it (regions' and facilities' MW,
-    incentives' MW, routes' rigs per day, purchases and facility orders), so that the world
-    plays out as at its own size."""
+    incentives' MW, routes' rigs per day, purchases and facility orders), and the coins' prices
+    and starting difficulty: the network's reward is shared by `factor` times the hashrate, so
+    a rig earns what it earns in the unscaled world only if the coin is worth `factor` times
+    as much. The world then plays out as at its own size."""
     total = sum(f["rigs"] for f in doc["fleet"])
     factor = rigs / total
+    for coin in doc["coins"]:
+        price = coin["price"]
+        for point in price.get("points", [price]):
+            key = "initial_usd" if price["kind"] == "gbm" else "usd"
+            point[key] *= factor
+        if coin.get("initial_difficulty") is not None:
+            coin["initial_difficulty"] *= factor
     for f in doc["fleet"]:
         f["rigs"] = max(1, round(f["rigs"] * factor))
     for purchase in doc.get("purchases", []):

@@ -157,6 +157,7 @@ def warm() -> None:
     status, key, t_due = np.zeros(2, np.int8), np.zeros(2, np.int32), np.zeros(2, np.int32)
     wanted, slot = np.ones(16, dtype=bool), np.zeros(16, dtype=np.int64)
     rows_equal(status, 0, key, wanted)
+    rows_equal(np.ones(SAMPLE, np.int8), 0)  # (sparse: 8 bytes at a time)
     rows_wanted(key, wanted)
     rows_by_slot(key, slot, 1, status, 0)
     distinct_in_order(np.zeros(2, dtype=np.int64), 2)
