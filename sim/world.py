@@ -286,7 +286,8 @@ class World:
         since = self.day - start_day
         ramp = np.ones_like(since)
         slow = ramp_days > 0
-        ramp[slow] = np.minimum(1.0, (since[slow] + 1.0) / ramp_days[slow])
+        with np.errstate(over="ignore"):  # (a ramp of a tiny fraction of a day: at once)
+            ramp[slow] = np.minimum(1.0, (since[slow] + 1.0) / ramp_days[slow])
         today = np.where(where & (since >= 0)[:, None], (hazard_per_day * ramp)[:, None], 0.0)
         hazard = today.max(axis=0, initial=0.0)
         return np.where(self.cutoff, 1.0, -np.expm1(-hazard))

@@ -382,3 +382,27 @@ def test_institutions_acting_on_a_day_see_that_day(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(pools, "leave_pools", spy)
     sim.run(sim.load("tutorial", ["end=2021-07-05"]), seed=1)
     assert sorted(set(seen)) == [*range(151, 152), *range(174, 182)]
+
+
+def test_ban_ramps_are_one_table() -> None:
+    """Each ban ramps on its own clock, the strongest applies, and a ramp of a tiny fraction
+    of a day is full at once (without a floating-point warning)."""
+    import warnings
+
+    import sim
+    from sim.engine import start_world
+    from sim.world import Ban
+
+    _, world = start_world(sim.load("tutorial"), 1, 0)
+    num = world.num_regions
+    first, second = np.zeros(num, bool), np.zeros(num, bool)
+    first[:2], second[1:3] = True, True
+    world.set_bans([Ban(first, 0.2, 10.0, 4.0), Ban(second, 0.1, 0.0, 1e-310)])
+    world.day = 11  # the first ban's second day of four: half strength, 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = world.ban_probability()
+    expected = np.zeros(num)
+    expected[:3] = -np.expm1(-0.1)
+    np.testing.assert_allclose(p, expected, rtol=0, atol=0)
+    assert world.banned().tolist() == (first | second).tolist()
