@@ -14,7 +14,7 @@ world of that copy alone would draw them, so copy j of a batch gives the tables 
 The daily step has no loop over copies except where each copy must draw from its own
 generator; the recorder stores and sums per copy. `hashsim sweep` runs replicates of one design
 point and arm this way (sim/experiments/runner.py, ``batches``): a tutorial replicate costs
-about 60 ms in a batch of 32 against 340 ms alone (docs/performance.md, "Batches").
+about 45 ms in a batch of 64 against 378 ms alone (docs/performance.md, "Batches").
 """
 
 from __future__ import annotations

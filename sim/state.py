@@ -440,9 +440,13 @@ class Fleet:
         order = np.concatenate([rows, np.flatnonzero(rest)])
         for col in self.cols.values():
             col[:n] = col[:n][order]
-        if self.timers is not None:  # rows are renumbered: file the timers again
+        self._refile_timers()
+
+    def _refile_timers(self) -> None:
+        """Rows were renumbered: file every running timer again (rig resolution)."""
+        if self.timers is not None:
             self.timers = rowsearch.Timers()
-            self.timers.file(np.arange(n, dtype=np.intp), self.cols["t_due"][:n])
+            self.timers.file(np.arange(self.size, dtype=np.intp), self.cols["t_due"][: self.size])
 
     def _compact_from(self, start: int, merge: bool) -> None:
         """:meth:`compact` of the rows from `start` on."""
@@ -455,10 +459,7 @@ class Fleet:
             for col in self.cols.values():
                 col[start:start + len(live)] = col[:n][live]
             self.size = start + len(live)
-            if self.timers is not None:  # rows are renumbered: file the timers again
-                self.timers = rowsearch.Timers()
-                self.timers.file(np.arange(self.size, dtype=np.intp),
-                                 self.cols["t_due"][: self.size])
+            self._refile_timers()
             return
         names = [c for c in COLUMNS if c not in ("count", "key")]
         values = [self.cols[c][:n][live].astype(np.int64) for c in names]

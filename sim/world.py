@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sim import kernels
 from sim.chain import Chain
 from sim.errors import HashsimError
 from sim.geography import Geography, build_geography
@@ -189,6 +190,16 @@ class World:
         for which, got in parts:
             out[which] = got
         return out
+
+    def allocate(self, name: str, copy: NDArray[np.integer], counts: NDArray[np.int64],
+                 probs: F64) -> NDArray[np.int64]:
+        """``kernels.allocate`` of rows `counts` over `probs` (n, A) from each copy's stream
+        `name` (`copy[i]` is row i's); the rows are normalised once for every copy."""
+        if len(counts) == 0:
+            return np.zeros(probs.shape, dtype=np.int64)
+        full = kernels.with_rest(probs)
+        alloc = self.draw(name, copy, lambda gen, w: gen.multinomial(counts[w], full[w]))
+        return alloc[:, :probs.shape[1]].astype(np.int64)
 
     def each(self, name: str, copy: NDArray[np.integer]
              ) -> Iterator[tuple[np.random.Generator, Any]]:

@@ -87,7 +87,6 @@ def test_a_sweep_gives_the_same_tables_whatever_the_batch(tmp_path) -> None:  # 
 def test_batches_group_replicates_of_one_point_and_arm(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from sim.batch import MAX_COPIES
     from sim.experiments.runner import batches
 
     plan = _tasks(tmp_path, 7, "arms:\n  a: {}\n  b: {set: {policies: []}}\n")
@@ -100,7 +99,6 @@ def test_batches_group_replicates_of_one_point_and_arm(tmp_path) -> None:  # typ
     many = _tasks(tmp_path, 200).tasks("csv", {})
     assert [len(j) for j in batches(many, workers=1)] == [64, 64, 64, 8]  # the tutorial's
     assert [len(j) for j in batches(many, workers=1, size=100)] == [100, 100]  # as asked
-    assert MAX_COPIES == 64
     # a run with an injected fault runs alone, and so does a rig-resolution run
     faulty = [replace(t, fault="raise") if t.replicate == 1 else t for t in tasks[:7]]
     assert [len(j) for j in batches(faulty, workers=1, size=7)] == [1, 1, 5]
@@ -109,14 +107,10 @@ def test_batches_group_replicates_of_one_point_and_arm(tmp_path) -> None:  # typ
 
 
 def test_batch_size_shrinks_with_the_rows_a_copy_starts_with() -> None:
-    from sim.batch import START_ROWS, batch_size
-    from sim.world import build_world
+    from sim.batch import batch_size
 
-    for name in ("tutorial", "china-2021"):
-        scenario = sim.load(name)
-        rows = build_world(scenario, sim.rng.Streams(0, 0)).fleet.size
-        assert batch_size(scenario) == max(1, min(64, START_ROWS // rows))
-    assert batch_size(sim.load("tutorial")) == 64
+    assert batch_size(sim.load("tutorial")) == 64  # 6 cohorts a copy: the most copies
+    assert batch_size(sim.load("wuhan-general-2018")) == 24  # 84 cohorts
     assert batch_size(sim.load("china-2021")) == 6  # 336 cohorts a copy: merging costs O(copies)
     assert batch_size(sim.load("tutorial", ["resolution=rig"])) == 1
 
@@ -148,7 +142,6 @@ def test_sweep_refuses_a_batch_of_none(tmp_path) -> None:  # type: ignore[no-unt
 
 
 # ---------------------------------------------------------------------------- random worlds
-
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

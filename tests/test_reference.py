@@ -397,13 +397,14 @@ def test_pool_reassignment_candidates_equal_reference(seed: int,
     old_pool, count_before = fleet.pool.copy(), fleet.count.copy()
 
     captured: list[np.ndarray] = []
-    real_allocate = kernels.allocate
+    real_allocate = World.allocate
 
-    def spy(rng: np.random.Generator, counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    def spy(self: World, name: str, copy: np.ndarray, counts: np.ndarray, probs: np.ndarray
+            ) -> np.ndarray:
         captured.append(probs.copy())
-        return real_allocate(rng, counts, probs)
+        return real_allocate(self, name, copy, counts, probs)
 
-    monkeypatch.setattr(kernels, "allocate", spy)
+    monkeypatch.setattr(World, "allocate", spy)
     movers = cohorts_among(world, rows.astype(np.intp), world.streams["pools"])
     pool_agents.reassign(world, movers, moving)
     moved_rows = rows[moving > 0]

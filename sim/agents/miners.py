@@ -281,20 +281,15 @@ class Relocation:
         transit = tmpl.mean_transit_days[np.ix_(here, self.dest)]
         cost = tmpl.cost_usd_per_rig[np.ix_(here, self.dest)]
         days = np.maximum(b.horizon_days - np.nan_to_num(transit, posinf=b.horizon_days), 0.0)
-        if world.copies == 1:  # the same figures, gathered more cheaply
-            margin = self.econ.margin_rk[np.ix_(self.dest, hw)].T
-            risk = world.risk[self.dest][None, :]
-        else:
-            there = self.dest_region(origin[:, None], np.arange(len(self.dest))[None, :])
-            margin, risk = self.econ.margin_rk[there, hw[:, None]], world.risk[there]
+        there = self.dest_region(origin[:, None], np.arange(len(self.dest))[None, :])
+        margin, risk = self.econ.margin_rk[there, hw[:, None]], world.risk[there]
         profit = days * margin - np.nan_to_num(cost, posinf=0.0)
         return profit / b.profit_scale_usd - b.risk_aversion * risk + b.constants.relocate
 
     def available(self, origin: NDArray[np.intp]) -> NDArray[np.bool_]:
         copy, here = self._local(origin)
         reach = self.world.template_geo().reachable[np.ix_(here, self.dest)]
-        ok = reach & (self.dest[None, :] != here[:, None])
-        return ok if self.world.copies == 1 else ok & self.allowed[copy][:, self.dest]
+        return reach & (self.dest[None, :] != here[:, None]) & self.allowed[copy][:, self.dest]
 
     def ration(self, origin: NDArray[np.intp], hw: NDArray[np.intp], rigs: F64) -> F64:
         """Fraction of the expected relocations `rigs` (G, D) that destination and route
@@ -362,17 +357,11 @@ class Relocation:
             path = paths[org[i]][dest_region[d]]
             if path and take:
                 base = route_base[i]
-                if len(path) == 1:
-                    k = base + path[0]
-                    if route_left[k] < take:
-                        take = int(route_left[k]) if route_left[k] > 0.0 else 0
-                    route_left[k] -= take
-                else:
-                    left = min(route_left[base + k] for k in path)
-                    if left < take:
-                        take = int(left) if left > 0.0 else 0
-                    for k in path:
-                        route_left[base + k] -= take
+                left = min(route_left[base + k] for k in path)
+                if left < take:
+                    take = int(left) if left > 0.0 else 0
+                for k in path:
+                    route_left[base + k] -= take
             bookable[at] -= take * mw[i]
             taken.append(take)
         alloc[cohort, dest] = taken
@@ -419,30 +408,33 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     # so a shorter or longer row would use other random numbers
     span = world.template_geo().transit_span
     first = world.day + np.broadcast_to(np.asarray(extra_days, dtype=np.int64), rows.shape)
+    cdfs = [np.cumsum(p) for p in pmfs]
+
+    def arrival_days(u: F64, of_pair: NDArray[np.intp]) -> NDArray[np.int64]:
+        """Single rigs: the day each arrives, from its uniform `u` (inverse CDF by pair)."""
+        j = np.zeros(len(u), dtype=np.int64)
+        for k in np.unique(of_pair).tolist():
+            at = of_pair == k
+            j[at] = np.minimum(np.searchsorted(cdfs[k], u[at], side="right"), len(cdfs[k]) - 1)
+        return j
+
     if fleet.single:  # single rigs: one day each, no (n, J) matrix
         u = world.draw("transit", copy, lambda gen, w: gen.random(len(origin[w])))
-        j = np.zeros(len(rows), dtype=np.int64)
-        for k, pmf in enumerate(pmfs):  # inverse CDF, pair by pair
-            at = pair == k
-            j[at] = np.minimum(np.searchsorted(np.cumsum(pmf), u[at], side="right"),
-                               len(pmf) - 1)
-        moved, rigs = rows, np.ones(len(rows), dtype=np.int64)
+        moved, j, rigs = rows, arrival_days(u, pair), np.ones(len(rows), dtype=np.int64)
     else:
         pvals = np.zeros((len(pmfs), span))
-        cdf = np.full((len(pmfs), span), np.inf)
         for k, p in enumerate(pmfs):
             pvals[k, :len(p)] = p
-            cdf[k, :len(p)] = np.cumsum(p)
         last = lengths[pair] - 1
-        pvals, cdf, single = pvals[pair], cdf[pair], count == 1
+        pvals, single = pvals[pair], count == 1
         # each copy's rows at once, kept sparse: (row, day, rigs) where rigs arrive (a dense
         # (rows, days) matrix of every copy would be rows × the longest transit in memory)
         parts = []
         for gen, w in world.each("transit", copy):
             which = np.arange(len(rows))[w]
-            if bool(single[w].all()):  # rows of one rig: one day each (inverse CDF)
-                day = (gen.random(len(which))[:, None] >= cdf[w]).sum(axis=1)
-                parts.append((which, np.minimum(day, last[w]), np.ones(len(which), np.int64)))
+            if bool(single[w].all()):  # rows of one rig: one day each, as in rig resolution
+                day = arrival_days(gen.random(len(which)), pair[w])
+                parts.append((which, day, np.ones(len(which), np.int64)))
                 continue
             by_day = gen.multinomial(count[w], pvals[w])  # (n, J)
             # a rounding remainder lands in the last column: it belongs to the pair's last day
@@ -478,20 +470,9 @@ def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.
            probs: F64, extra_days: int = 0) -> None:
     """Send `counts` rigs of `movers` to destinations drawn from `probs` (n, D), as far as
     capacity allows (the rest stay); they leave with the day's shipments."""
-    alloc = _allocate(world, movers.origin, counts, probs)
+    alloc = world.allocate("decisions", world.region_copy(movers.origin), counts, probs)
     alloc = reloc.book(movers.origin, movers.hw, alloc)
     reloc.send(movers.narrow(alloc.sum(axis=1)), alloc, extra_days)
-
-
-def _allocate(world: World, origin: NDArray[np.intp], counts: NDArray[np.int64], probs: F64
-              ) -> NDArray[np.int64]:
-    """kernels.allocate from each copy's decisions stream."""
-    if len(counts) == 0:
-        return np.zeros(probs.shape, dtype=np.int64)
-    full = kernels.with_rest(probs)
-    alloc = world.draw("decisions", world.region_copy(origin),
-                       lambda gen, w: gen.multinomial(counts[w], full[w]))
-    return alloc[:, :probs.shape[1]].astype(np.int64)
 
 
 def exits(world: World, reloc: Relocation) -> None:
@@ -547,7 +528,7 @@ def decide(world: World, reloc: Relocation) -> None:
     buyer = np.divide(buyer * factor, buyer_ok[:, None], out=np.zeros_like(buyer),
                       where=buyer_ok[:, None] > 0)
     probs[:, sell] *= buyer_ok
-    alloc = _allocate(world, origin, counts, probs)
+    alloc = world.allocate("decisions", world.region_copy(origin), counts, probs)
     alloc[:, :n_dest] = reloc.book(origin, hw, alloc[:, :n_dest])
     # Rigs not allocated wait (stay banned_off) and decide again on a later day.
     _apply_choices(world, reloc, deciders, alloc, buyer)
@@ -594,8 +575,8 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
     if len(selling):
         origin, hw = deciders.origin[selling], deciders.hw[selling]
         bought = np.zeros((len(sold), n_dest), dtype=np.int64)
-        bought[selling] = reloc.book(origin, hw,
-                                     _allocate(world, origin, sold[selling], buyer[selling]))
+        bought[selling] = reloc.book(origin, hw, world.allocate(
+            "decisions", world.region_copy(origin), sold[selling], buyer[selling]))
         reloc.send(deciders, bought, extra_days=int(np.ceil(b.sell_delay_days)))
 
 

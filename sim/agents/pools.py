@@ -58,8 +58,7 @@ def reassign(world: World, movers: Cohorts, moving: NDArray[np.int64]) -> None:
              & (world.pool_coin[None, :] == coin[:, None]))
     avail[np.arange(len(movers)), old] = False
     probs = kernels.softmax(pool_utilities(world, region), avail)
-    alloc = world.draw("pools", world.region_copy(region),
-                       lambda gen, w: kernels.allocate(gen, moving[w], probs[w]))
+    alloc = world.allocate("pools", world.region_copy(region), moving, probs)
     stranded = moving - alloc.sum(axis=1)
     movers = movers.narrow(moving)
     for p in np.flatnonzero(alloc.sum(axis=0)):
