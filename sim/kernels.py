@@ -39,6 +39,27 @@ def add_at(into: F64, index: Any, values: NDArray[np.number]) -> None:
                         minlength=into.size).reshape(into.shape)
 
 
+#: `unique` tabulates codes below this bound (past it, it sorts as np.unique does).
+UNIQUE_TABLE = 1 << 20
+
+
+def unique(codes: NDArray[np.integer], bound: int
+           ) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
+    """``np.unique(codes, return_inverse=True)`` for integer codes in [0, bound): the distinct
+    codes in increasing order and where each code is among them. Below UNIQUE_TABLE codes are
+    marked in a table of `bound` cells instead of sorted (one pass, whatever their number)."""
+    codes = np.asarray(codes, dtype=np.int64).ravel()
+    if bound > UNIQUE_TABLE or bound > 64 * len(codes) + 4096:
+        found, inverse = np.unique(codes, return_inverse=True)
+        return found, inverse.ravel().astype(np.intp, copy=False)
+    seen = np.zeros(bound, dtype=bool)
+    seen[codes] = True
+    found = np.flatnonzero(seen)
+    rank = np.empty(bound, dtype=np.intp)
+    rank[found] = np.arange(len(found))
+    return found.astype(np.int64, copy=False), rank[codes]
+
+
 I64 = NDArray[np.int64]
 
 #: Below this many unit rows a per-row binomial is as fast as drawing sparsely.

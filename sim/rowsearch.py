@@ -72,25 +72,24 @@ class Timers:
 
     def file(self, rows: NDArray[np.intp], t_due: NDArray[np.integer] | int) -> None:
         """`rows` have their timers set to `t_due` (one day, or one per row; NEVER: none)."""
-        if len(rows) == 0:
-            return
-        self._staged.append((np.array(rows, dtype=np.intp),
-                             t_due if np.ndim(t_due) == 0 else np.array(t_due)))
-
-    def _file_staged(self) -> None:
         from sim.state import NEVER
 
+        if np.ndim(t_due) == 0:
+            if t_due != NEVER and len(rows):  # a timer cleared needs no filing
+                self._staged.append((np.array(rows, dtype=np.intp), t_due))
+            return
+        running = np.flatnonzero(np.asarray(t_due) != NEVER)
+        if len(running):
+            self._staged.append((np.asarray(rows, dtype=np.intp)[running],
+                                 np.asarray(t_due)[running]))
+
+    def _file_staged(self) -> None:
         if not self._staged:
             return
         staged, self._staged = self._staged, []
         rows = np.concatenate([r for r, _ in staged])
         days = np.concatenate([np.broadcast_to(np.asarray(d, dtype=np.int64), r.shape)
                                for r, d in staged])
-        running = days != NEVER
-        if not running.all():
-            rows, days = rows[running], days[running]
-        if len(rows) == 0:
-            return
         first = int(days.min())
         offset = days - first
         span = int(offset.max()) + 1

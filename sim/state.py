@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import compiled, rowsearch
+from sim import compiled, kernels, rowsearch
 
 ONLINE, OFFLINE, BANNED_OFF, IN_TRANSIT, QUEUED, UNDERGROUND, RETIRED = range(7)
 STATUS_NAMES = ("online", "offline", "banned_off", "in_transit", "queued", "underground", "retired")
@@ -273,12 +273,12 @@ class Fleet:
             name = next(n for n, v in regroup.items() if np.ndim(v) > 0)
             per_row = np.asarray(regroup[name], dtype=np.int64)
             span = int(per_row.max()) + 2  # values from −1
-            pairs, inverse = np.unique((old // NUM_SUBS) * span + per_row + 1,
-                                       return_inverse=True)
+            pairs, inverse = kernels.unique((old // NUM_SUBS) * span + per_row + 1,
+                                            self.num_groups * span)
             attrs = self.group_attrs[pairs // span].T.copy()
             for n, v in regroup.items():
                 attrs[GROUP_COLUMNS.index(n)] = pairs % span - 1 if n == name else int(v)
-            new = self._gids(list(attrs))[inverse.ravel()] * NUM_SUBS + subs
+            new = self._gids(list(attrs))[inverse] * NUM_SUBS + subs
         else:
             new = self._keys(rows)
         key[rows] = new

@@ -116,3 +116,17 @@ def test_add_at_is_np_add_at(n: int) -> None:
     kernels.add_at(flat, where, whole)
     np.add.at(expected, where, whole)
     assert np.array_equal(flat, expected)
+
+
+@pytest.mark.parametrize(("n", "bound"), [(0, 1), (1, 1), (7, 5), (3000, 400), (50, 10**6),
+                                          (2000, 2**21)])
+def test_unique_is_np_unique(n: int, bound: int) -> None:
+    """The same distinct codes and inverse as np.unique, tabulated (small bounds) or sorted
+    (bounds past the table's, or far above the number of codes)."""
+    rng = np.random.default_rng(n + bound)
+    codes = rng.integers(0, bound, n)
+    found, inverse = kernels.unique(codes, bound)
+    expected, expected_inverse = np.unique(codes, return_inverse=True)
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(inverse, expected_inverse)
+    assert found.dtype == np.int64 and inverse.dtype == np.intp

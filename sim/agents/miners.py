@@ -305,7 +305,7 @@ class Relocation:
         if np.isfinite(self.route_left).any() and len(rows):
             tmpl = world.template_geo()
             # rigs by (origin, destination) pair, then by route on the pairs' paths
-            pairs, inverse = np.unique(origin[rows] * num_d + cols, return_inverse=True)
+            pairs, inverse = kernels.unique(origin[rows] * num_d + cols, world.num_regions * num_d)
             by_pair = kernels.bincount(inverse, rigs[rows, cols], len(pairs))
             pair_copy, pair_here = self._local(pairs // num_d)
             path = pair_here * tmpl.num_regions + self.dest[pairs % num_d]
@@ -401,7 +401,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     # regions within their copy (a batch world's copies share them, sim/batch.py)
     num_r = world.region_block
     copy = world.region_copy(origin)
-    pair_id, pair = np.unique((origin % num_r) * num_r + dest % num_r, return_inverse=True)
+    pair_id, pair = kernels.unique((origin % num_r) * num_r + dest % num_r, num_r * num_r)
     pmfs = [world.geo.pair_pmf[divmod(int(p), num_r)] for p in pair_id]
     lengths = np.array([len(p) for p in pmfs])
     # every multinomial over the same days: numpy draws a binomial for each day but the last,
@@ -413,8 +413,11 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     def arrival_days(u: F64, of_pair: NDArray[np.intp]) -> NDArray[np.int64]:
         """Single rigs: the day each arrives, from its uniform `u` (inverse CDF by pair)."""
         j = np.zeros(len(u), dtype=np.int64)
-        for k in np.unique(of_pair).tolist():
-            at = of_pair == k
+        order = np.argsort(of_pair.astype(np.int16) if len(cdfs) < 2**15 else of_pair,
+                           kind="stable")  # each pair's rigs together (a radix sort)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(of_pair, minlength=len(cdfs)))])
+        for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+            at = order[bounds[k]:bounds[k + 1]]
             j[at] = np.minimum(np.searchsorted(cdfs[k], u[at], side="right"), len(cdfs[k]) - 1)
         return j
 
@@ -453,7 +456,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     # arrivals by (coin, pair) and day, for flows.csv (those after the last day are not seen)
     days = world.scenario.num_days
     num_c = world.coin_block
-    combo_id, combo = np.unique((coin % num_c) * len(pair_id) + pair, return_inverse=True)
+    combo_id, combo = kernels.unique((coin % num_c) * len(pair_id) + pair, num_c * len(pair_id))
     for k, cid in enumerate(combo_id.tolist()):
         c, p = divmod(cid, len(pair_id))
         o, d = divmod(int(pair_id[p]), num_r)
