@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from sim.kernels import group_order
+
 Rows = NDArray[np.intp]
 #: Set to 0 to run the numpy passes even where numba is installed.
 ENV = "HASHSIM_NUMBA"
@@ -275,10 +277,8 @@ def rows_by_slot(key: NDArray[np.int32], slot: NDArray[np.int64], num_slots: int
         wanted = slot >= 0
         rows = (rows_wanted(key, wanted, large=False) if status is None
                 else rows_equal(status, value, key, wanted, large=False))
-        which = slot[key[rows]].astype(np.int16 if num_slots < 2**15 else np.int64)
-        rows = rows[np.argsort(which, kind="stable")]  # a radix sort for 16-bit slots
-        counts = np.bincount(which, minlength=num_slots)
-        return rows, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        order, bounds = group_order(slot[key[rows]], num_slots)
+        return rows[order], bounds
     buffer = _Scratch.get(len(key))
     if status is None:
         k = kernels["rows_in"](key, slot >= 0, buffer)

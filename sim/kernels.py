@@ -60,6 +60,20 @@ def unique(codes: NDArray[np.integer], bound: int
     return found.astype(np.int64, copy=False), rank[codes]
 
 
+def radix_order(labels: NDArray[np.integer], num: int) -> NDArray[np.intp]:
+    """A stable order of integer `labels` in [0, num) (a radix sort where they fit 16 bits)."""
+    labels = np.asarray(labels)
+    return np.argsort(labels.astype(np.int16) if num < 2**15 else labels, kind="stable")
+
+
+def group_order(labels: NDArray[np.integer], num: int
+                ) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """:func:`radix_order` of `labels` in [0, num), and where each label starts in it:
+    ``order[bounds[j]:bounds[j + 1]]`` are the elements of label j, in their order."""
+    counts = np.bincount(np.asarray(labels), minlength=num)
+    return radix_order(labels, num), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
 I64 = NDArray[np.int64]
 
 #: Below this many unit rows a per-row binomial is as fast as drawing sparsely.
@@ -185,9 +199,9 @@ def admit_fifo_queues(counts: I64, power_mw_per_rig: F64, queue: NDArray[np.intp
         admitted = admit_fifo(counts, power_mw_per_rig, float(free_mw[q]))
         taken[q] = np.cumsum(admitted * power_mw_per_rig)[-1]
         return admitted, taken
-    lines, line = np.unique(queue, return_inverse=True)
-    order = np.argsort(line, kind="stable")
-    starts = np.searchsorted(line[order], np.arange(len(lines)))
+    lines, line = unique(queue, len(free_mw))
+    order, bounds = group_order(line, len(lines))
+    starts = bounds[:-1]
     pos = np.empty(n, dtype=np.intp)
     pos[order] = np.arange(n) - starts[line[order]]
     width = int(pos.max()) + 1

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import compiled
+from sim import compiled, kernels
 
 if TYPE_CHECKING:
     from sim.state import Fleet
@@ -96,10 +96,9 @@ class Timers:
         if span == 1:
             self.by_day.setdefault(first, []).append(rows)
             return
-        # by day: a stable counting sort (radix) of the offsets, then one slice per day
-        order = np.argsort(offset.astype(np.int16) if span < 2**15 else offset, kind="stable")
+        # by day: a stable (radix) sort of the offsets, then one slice per day
+        order, bounds = kernels.group_order(offset, span)
         rows = rows[order]
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(offset, minlength=span))])
         for j in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
             self.by_day.setdefault(first + j, []).append(rows[bounds[j]:bounds[j + 1]])
 

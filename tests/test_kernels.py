@@ -130,3 +130,15 @@ def test_unique_is_np_unique(n: int, bound: int) -> None:
     np.testing.assert_array_equal(found, expected)
     np.testing.assert_array_equal(inverse, expected_inverse)
     assert found.dtype == np.int64 and inverse.dtype == np.intp
+
+
+@pytest.mark.parametrize(("n", "num"), [(0, 1), (9, 3), (5000, 40), (3000, 2**15 + 5)])
+def test_group_order_is_a_stable_sort(n: int, num: int) -> None:
+    """The stable order of np.argsort (whether the labels fit a 16-bit radix sort or not),
+    and each label's slice of it."""
+    labels = np.random.default_rng(n + num).integers(0, num, n)
+    order, bounds = kernels.group_order(labels, num)
+    np.testing.assert_array_equal(order, np.argsort(labels, kind="stable"))
+    assert len(bounds) == num + 1 and bounds[0] == 0 and bounds[-1] == n
+    for j in np.unique(labels).tolist()[:50]:
+        np.testing.assert_array_equal(order[bounds[j]:bounds[j + 1]], np.flatnonzero(labels == j))

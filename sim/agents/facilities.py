@@ -65,8 +65,7 @@ def admit_queued(world: World) -> None:
     # first come first served: by day queued, then by row (the rows come in row order, so a
     # stable sort by day is enough: a radix sort where days fit in 16 bits)
     since = fleet.t_since[queued]
-    queued = queued[np.argsort(since.astype(np.int16) if world.scenario.num_days < 2**15
-                               else since, kind="stable")]
+    queued = queued[kernels.radix_order(since, world.scenario.num_days + 1)]
     # Queue by queue, in the order of a copy's facilities and regions; a batch world's copies
     # (sim/batch.py) each have the same queues, served together, each from its own capacity.
     num_f = len(world.fac_region) // world.copies

@@ -246,7 +246,7 @@ class Relocation:
                     ) -> NDArray[np.intp]:
         """The region of destination `column` for rigs from `origin` (broadcasting)."""
         copy, _ = self._local(origin)
-        return copy * self.world.template_geo().num_regions + self.dest[column]
+        return copy * self.world.region_block + self.dest[column]
 
     def send(self, movers: Cohorts, alloc: NDArray[np.int64], extra_days: int = 0) -> None:
         """Name the rows of `alloc[i, d]` rigs of (narrowed) cohort i bound for destination d;
@@ -413,9 +413,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     def arrival_days(u: F64, of_pair: NDArray[np.intp]) -> NDArray[np.int64]:
         """Single rigs: the day each arrives, from its uniform `u` (inverse CDF by pair)."""
         j = np.zeros(len(u), dtype=np.int64)
-        order = np.argsort(of_pair.astype(np.int16) if len(cdfs) < 2**15 else of_pair,
-                           kind="stable")  # each pair's rigs together (a radix sort)
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(of_pair, minlength=len(cdfs)))])
+        order, bounds = kernels.group_order(of_pair, len(cdfs))  # each pair's rigs together
         for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
             at = order[bounds[k]:bounds[k + 1]]
             j[at] = np.minimum(np.searchsorted(cdfs[k], u[at], side="right"), len(cdfs[k]) - 1)
@@ -457,13 +455,14 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     days = world.scenario.num_days
     num_c = world.coin_block
     combo_id, combo = kernels.unique((coin % num_c) * len(pair_id) + pair, num_c * len(pair_id))
+    order, bounds = kernels.group_order(combo, len(combo_id))
     for k, cid in enumerate(combo_id.tolist()):
         c, p = divmod(cid, len(pair_id))
         o, d = divmod(int(pair_id[p]), num_r)
         pending = world.arrivals.get((c, o, d))
         if pending is None:
             pending = world.arrivals[(c, o, d)] = np.zeros((world.copies, days + 1))
-        at = combo == k
+        at = order[bounds[k]:bounds[k + 1]]  # (in the rows' order)
         kernels.add_at(pending, (copy[at], np.minimum(due[at], days)), rigs[at])
     # in transit, a rig counts where it is going; a shipped rig leaves its facility
     fleet.set(moved, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day, t_due=due)
