@@ -462,8 +462,8 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
         pending = world.arrivals.get((c, o, d))
         if pending is None:
             pending = world.arrivals[(c, o, d)] = np.zeros((world.copies, days + 1))
-        at = order[bounds[k]:bounds[k + 1]]  # (in the rows' order)
-        kernels.add_at(pending, (copy[at], np.minimum(due[at], days)), rigs[at])
+        mine = order[bounds[k]:bounds[k + 1]]  # (in the rows' order)
+        kernels.add_at(pending, (copy[mine], np.minimum(due[mine], days)), rigs[mine])
     # in transit, a rig counts where it is going; a shipped rig leaves its facility
     fleet.set(moved, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day, t_due=due)
 
