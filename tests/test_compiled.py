@@ -104,6 +104,32 @@ def test_distinct_in_order_and_move_cells_equal_numpy(monkeypatch: pytest.Monkey
         assert not np.array_equal(reference["key"], start["key"])  # something moved
 
 
+@pytest.mark.parametrize("counted", [False, True])
+def test_queues_within_reach_equal_numpy(monkeypatch: pytest.MonkeyPatch, counted: bool) -> None:
+    """The rows of queues that could be served (each queue's MW summed day by day up to its
+    free MW) are the same compiled and in numpy, with free MW that some queues reach on
+    some day, one never, and one of none (reached on the first day)."""
+    rng = np.random.default_rng(11 + counted)
+    n, groups, days = 50_000, 30, 40
+    key = (rng.integers(0, groups, n) * 16 + rng.integers(0, 16, n)).astype(np.int32)
+    unit_of_key = np.full(groups * 16, -1, dtype=np.int64)
+    queued_keys = np.arange(groups) * 16 + 3
+    unit_of_key[queued_keys] = rng.integers(0, 4, groups)
+    rows = np.flatnonzero(unit_of_key[key] >= 0)
+    since = rng.integers(0, days, n).astype(np.int32)
+    count = rng.integers(1, 5, n) if counted else None
+    power = rng.uniform(1_000.0, 3_500.0, groups)
+    free = np.array([5.0, 1e9, 0.0, 20.0])
+    fast, reference = _both(monkeypatch, lambda: compiled.within_reach(
+        rows, key, unit_of_key, power, 16, since, count, free, days))
+    np.testing.assert_array_equal(fast, reference)
+    assert fast.dtype == reference.dtype
+    assert 0 < len(reference) < len(rows)  # some queues were cut
+    unit = unit_of_key[key[reference]]
+    assert (since[reference[unit == 2]] == 0).all()  # no free MW: reached on the first day
+    assert np.isin(rows[unit_of_key[key[rows]] == 1], reference).all()  # never reached
+
+
 def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tutorial in rig resolution, with every search taking the large-fleet path (the
     compiled passes, then their numpy references) and timers filed by day, gives the same

@@ -24,7 +24,7 @@ import pytest
 import reference_loop as ref
 from scipy import stats
 
-from sim import kernels
+from sim import kernels, rowsearch
 from sim.agents import facilities
 from sim.agents import pools as pool_agents
 from sim.agents.facilities import admit_queued
@@ -329,14 +329,17 @@ def _admission_outcome(world: World, tags: np.ndarray) -> Counter[tuple[int, int
     return out
 
 
-@pytest.mark.parametrize("reach", [False, True])
+@pytest.mark.parametrize("reach", [False, True, "large"])
 @pytest.mark.parametrize("resolution", ["cohort", "rig"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_fifo_admission_equals_reference(seed: int, resolution: str, reach: bool,
+def test_fifo_admission_equals_reference(seed: int, resolution: str, reach: bool | str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # reach: the queue is cut to the rows within reach of free capacity before sorting
-    # (normally only for long queues), which must change nothing
+    # (normally only for long queues), which must change nothing; "large": the way a fleet
+    # of millions does it (compiled, where numba is installed)
     monkeypatch.setattr(facilities, "REACH_MIN_QUEUE", 0 if reach else 10**9)
+    if reach == "large":
+        monkeypatch.setattr(rowsearch, "LARGE", 0)
     world = (random_world(seed, rows=60) if resolution == "cohort"
              else random_world(seed, rows=200, max_count=1, resolution="rig"))
     fleet = world.fleet

@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from sim import kernels
+from sim import compiled, kernels, rowsearch
 from sim.agents.pools import ensure_served
 from sim.state import NEVER, NUM_SUBS, OFFLINE, ONLINE, QUEUED, SUSPENDED, keys_of
 from sim.world import World, add_rigs, day_index
@@ -60,7 +60,7 @@ def admit_queued(world: World) -> None:
     groups = np.flatnonzero((fleet.tally[:, QUEUED] > 0) & (free > 0))
     if len(groups) == 0:
         return
-    queued = _within_reach(world, fleet.rows_with(keys_of(groups, QUEUED)),
+    queued = _within_reach(world, groups, fleet.rows_with(keys_of(groups, QUEUED)),
                            np.concatenate([region_free, np.maximum(fac_free, 0.0)]))
     # first come first served: by day queued, then by row (the rows come in row order, so a
     # stable sort by day is enough: a radix sort where days fit in 16 bits)
@@ -90,31 +90,26 @@ def admit_queued(world: World) -> None:
         _admit(world, rows, copy * num_r + r, general_free, -1)
 
 
-def _within_reach(world: World, queued: NDArray[np.intp], free: NDArray[np.float64]
-                  ) -> NDArray[np.intp]:
-    """The queued rows that could be admitted today: in each queue (a region's rigs, for its
-    hosting facilities and then its general capacity; or a facility's orders), those that came
-    no later than the day on which the queue's MW first reach its `free` MW (regions first,
-    then facilities). Later ones find no room whatever the order, so the queue need not be
-    sorted past them."""
+def _within_reach(world: World, groups: NDArray[np.intp], queued: NDArray[np.intp],
+                  free: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Of the `queued` rows (of `groups`), those that could be admitted today: in each queue
+    (a region's rigs, for its hosting facilities and then its general capacity; or a
+    facility's orders), those that came no later than the day on which the queue's MW first
+    reach its `free` MW (regions first, then facilities). Later ones find no room whatever the
+    order, so the queue need not be sorted past them."""
     if len(queued) < REACH_MIN_QUEUE:  # sorting a short queue costs nothing
         return queued
     fleet = world.fleet
-    num_r, days = world.num_regions, world.scenario.num_days + 1
-    # a row's queue and power follow from its group: two columns are read per row, not five
+    n = fleet.size
+    # a row's queue and power follow from its key: two columns are read per row, not five
     g = fleet.group
-    unit_of = np.where(g("facility") >= 0, num_r + g("facility"), g("region"))
-    power_of = world.hw_power_w[g("hw")]
-    group = fleet.key[queued] // NUM_SUBS
-    unit = unit_of[group]
-    since = fleet.t_since[queued]
-    rigs = 1 if fleet.single else fleet.count[queued]
-    mw = rigs * power_of[group] / 1e6
-    by_day = np.bincount(unit * days + since, mw,
-                         minlength=len(free) * days).reshape(len(free), days)
-    reached = np.cumsum(by_day, axis=1) >= free[:, None]
-    last_day = np.where(reached.any(axis=1), reached.argmax(axis=1), days)
-    return queued[since <= last_day[unit]]
+    unit_of_key = np.full(fleet.num_groups * NUM_SUBS, -1, dtype=np.int64)
+    unit_of_key[keys_of(groups, QUEUED)] = np.where(
+        g("facility") >= 0, world.num_regions + g("facility"), g("region"))[groups]
+    return compiled.within_reach(
+        queued, fleet.cols["key"][:n], unit_of_key, world.hw_power_w[g("hw")], NUM_SUBS,
+        fleet.cols["t_since"][:n], None if fleet.single else fleet.cols["count"][:n], free,
+        world.scenario.num_days + 1, large=n > rowsearch.LARGE)
 
 
 def _admit(world: World, rows: NDArray[np.intp], queue: NDArray[np.intp],
