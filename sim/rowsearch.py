@@ -30,6 +30,12 @@ DRAW_SHARE = 1 / 32
 #: SPARSE_SHARE of the rows hold.
 LARGE = 1 << 16
 SPARSE_SHARE = 1 / 4
+#: A pick that passes over a fleet of more than KEPT_FROM rows (rig resolution) keeps the
+#: rows it found of cells of at most KEPT_SHARE of the fleet, of at most KEPT_CELLS cells at
+#: once (in smaller fleets a pass costs less than keeping them).
+KEPT_FROM = 1 << 19
+KEPT_SHARE = 1 / 256
+KEPT_CELLS = 64
 
 
 def rows_with(fleet: Fleet, keys: NDArray[np.integer]) -> NDArray[np.intp]:
@@ -127,6 +133,100 @@ class Timers:
                 raise AssertionError(f"a timer for day {day} is not filed")
 
 
+class Cells:
+    """Rig resolution: the rows of a few small tally cells, kept from one pick to the next.
+
+    Enforcement and the decisions of forced-off rigs take a few dozen rigs a day from the
+    same cells of a few hundred or thousand rows; in a fleet of millions, finding those rows
+    is a pass over the key column each time. A pick that made such a pass keeps the rows it
+    found of small cells here (:meth:`keep`). The fleet reports every row that takes a kept
+    key (:meth:`enter`) and every kept key that whole cells move into (:meth:`forget`); rows
+    that left a kept key are dropped when it is read (:meth:`rows`), as the timers do. A cell
+    that grows past the size it may have is forgotten (the next pick passes over the fleet
+    again). A kept cell's rows, read in row order, are those a pass would find, so a pick from
+    them draws the same rows."""
+
+    def __init__(self) -> None:
+        self.kept = np.zeros(0, dtype=bool)  # by key: are its rows kept?
+        self.chunks: dict[int, list[NDArray[np.intp]]] = {}  # key → rows (stale ones too)
+        self.held: dict[int, int] = {}  # key → rows in its chunks
+        self.most = 0  # rows a kept cell may hold
+
+    def grow(self, num_keys: int) -> None:
+        """The tally has `num_keys` keys now."""
+        if num_keys > len(self.kept):
+            self.kept = np.concatenate([self.kept, np.zeros(num_keys - len(self.kept), bool)])
+
+    def keep(self, keys: IntArray, rows: NDArray[np.intp], bounds: IntArray, most: int
+             ) -> None:
+        """Keep the rows of `keys` (``rows[bounds[j]:bounds[j + 1]]`` for ``keys[j]``, all
+        of each cell) of cells of at most `most` rows."""
+        self.most = most
+        for j, k in enumerate(keys.tolist()):
+            lo, hi = int(bounds[j]), int(bounds[j + 1])
+            if hi - lo > most or k in self.chunks:
+                continue
+            if len(self.chunks) >= KEPT_CELLS:  # the cell kept longest makes room
+                self.forget(np.array([next(iter(self.chunks))]))
+            self.chunks[k] = [rows[lo:hi]]
+            self.held[k] = hi - lo
+            self.kept[k] = True
+
+    def enter(self, rows: NDArray[np.intp], keys: NDArray[np.integer]) -> None:
+        """`rows` took `keys` (one per row)."""
+        if not self.chunks:
+            return
+        hit = np.flatnonzero(self.kept[keys])
+        if len(hit) == 0:
+            return
+        rows, keys = rows[hit], np.asarray(keys)[hit]
+        for k in np.unique(keys).tolist():
+            entered = rows[keys == k]
+            self.held[k] += len(entered)
+            if self.held[k] > self.most:  # too big to keep (or too busy)
+                self.forget(np.array([k]))
+            else:
+                self.chunks[k].append(entered)
+
+    def forget(self, keys: NDArray[np.integer]) -> None:
+        """Stop keeping `keys` (whole cells moved into them)."""
+        if not self.chunks:
+            return
+        for k in np.asarray(keys)[self.kept[keys]].tolist():
+            del self.chunks[k], self.held[k]
+            self.kept[k] = False
+
+    def clear(self) -> None:
+        """The rows were renumbered."""
+        self.forget(np.array(list(self.chunks), dtype=np.int64))
+
+    def holds(self, keys: IntArray) -> bool:
+        """Whether the rows of all `keys` are kept."""
+        return bool(self.kept[keys].all())
+
+    def rows(self, key: NDArray[np.int32], k: int) -> NDArray[np.intp]:
+        """The rows of kept key `k` in row order, as a pass over the key column finds them."""
+        rows, *entered = self.chunks[k]  # in row order, then the rows that entered since
+        rows = rows[key[rows] == k]
+        if entered:  # merged in: those still there, once each
+            more = np.unique(np.concatenate(entered))
+            more = more[key[more] == k]
+            at = np.searchsorted(rows, more)
+            known = np.zeros(len(more), dtype=bool)
+            inside = at < len(rows)
+            known[inside] = rows[at[inside]] == more[inside]
+            rows = np.insert(rows, at[~known], more[~known])
+        self.chunks[k] = [rows]
+        self.held[k] = len(rows)
+        return rows
+
+    def check(self, key: NDArray[np.int32]) -> None:
+        """Raise unless each kept key's rows are those of a pass."""
+        for k in list(self.chunks):
+            if not np.array_equal(self.rows(key, k), np.flatnonzero(key == k)):
+                raise AssertionError(f"the kept rows of cell {k} are not its rows")
+
+
 def rows_due(fleet: Fleet, day: int) -> NDArray[np.intp]:
     """Rows whose timer fires on or before `day`, in row order: from the fleet's filed timers
     in rig resolution, else by one pass over the timers."""
@@ -174,10 +274,19 @@ def _rows_by_key(fleet: Fleet, keys: IntArray, slot: IntArray
     """The rows of `keys` (``slot[keys]`` = 0, 1, …), grouped by key in that order, each key's
     in row order; with the bounds of each key's rows."""
     n = fleet.size
+    cells = fleet.cells if n > KEPT_FROM else None
+    if cells is not None and cells.holds(keys):  # no pass: the rows were kept
+        parts = [cells.rows(fleet.cols["key"][:n], k) for k in keys.tolist()]
+        bounds = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=bounds[1:])
+        return np.concatenate(parts), bounds
     status = _sparse_status(fleet, keys) if n > LARGE else None
-    return compiled.rows_by_slot(fleet.cols["key"][:n], slot, len(keys),
-                                 None if status is None else fleet.cols["status"][:n],
-                                 status or 0, large=n > LARGE)
+    rows, bounds = compiled.rows_by_slot(fleet.cols["key"][:n], slot, len(keys),
+                                         None if status is None else fleet.cols["status"][:n],
+                                         status or 0, large=n > LARGE)
+    if cells is not None:
+        cells.keep(keys, rows, bounds, int(n * KEPT_SHARE))
+    return rows, bounds
 
 
 def _pick_by_drawing(fleet: Fleet, rng: np.random.Generator, slot: IntArray, want: IntArray,

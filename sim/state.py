@@ -71,6 +71,8 @@ class Fleet:
         self.single = single  # rig resolution: every row holds one rig (tally counts rows)
         # rig resolution: rows by the day their timer fires (sim/rowsearch.py)
         self.timers = rowsearch.Timers() if single else None
+        # rig resolution: the rows of small cells that picks read again and again
+        self.cells = rowsearch.Cells() if single else None
         self._gid: dict[int, int] = {}  # packed attribute code → group index
         # written attribute values → the group each group's rows then join (−1: not yet seen)
         self._remaps: dict[tuple[tuple[str, int], ...], IntArray] = {}
@@ -170,6 +172,8 @@ class Fleet:
             grown = np.zeros(self.num_groups * NUM_SUBS, dtype=np.int64)
             grown[: len(self._tally)] = self._tally
             self._tally = grown
+            if self.cells is not None:
+                self.cells.grow(len(grown))
         return gids[inverse.ravel()]
 
     def _groups_of(self, rows: NDArray[np.intp]) -> IntArray:
@@ -282,6 +286,8 @@ class Fleet:
         else:
             new = self._keys(rows)
         key[rows] = new
+        if self.cells is not None:
+            self.cells.enter(rows, new)
         if "count" in values and rigs is not None:
             rigs = self.cols["count"][rows]
         self._add(new, rigs, 1)
@@ -320,6 +326,8 @@ class Fleet:
         moved = self._tally[keys].copy()
         self._tally[keys] = 0
         np.add.at(self._tally, new, moved)
+        if self.cells is not None:
+            self.cells.forget(new)
 
     def check(self) -> None:
         """Raise if the tally or a row's key disagrees with the columns (for tests)."""
@@ -338,6 +346,8 @@ class Fleet:
             raise AssertionError("the tally disagrees with the rows")
         if self.timers is not None:
             self.timers.check(self.cols["t_due"][: self.size])
+        if self.cells is not None:
+            self.cells.check(key)
 
     def rows_with(self, keys: NDArray[np.integer]) -> NDArray[np.intp]:
         """Rows whose key is one of `keys`, in row order (sim/rowsearch.py)."""
@@ -380,6 +390,8 @@ class Fleet:
             raise ValueError("a fleet of single rigs takes rows of one rig")
         self.cols["key"][lo:hi] = self._keys(rows)
         self._count(rows, 1)
+        if self.cells is not None:
+            self.cells.enter(rows, self.cols["key"][lo:hi])
         if self.timers is not None:
             self.timers.file(rows, self.cols["t_due"][lo:hi])
         return rows
@@ -443,7 +455,10 @@ class Fleet:
         self._refile_timers()
 
     def _refile_timers(self) -> None:
-        """Rows were renumbered: file every running timer again (rig resolution)."""
+        """Rows were renumbered: file every running timer again, and forget the rows of
+        kept cells (rig resolution)."""
+        if self.cells is not None:
+            self.cells.clear()
         if self.timers is not None:
             self.timers = rowsearch.Timers()
             self.timers.file(np.arange(self.size, dtype=np.intp), self.cols["t_due"][: self.size])

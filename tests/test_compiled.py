@@ -132,9 +132,10 @@ def test_queues_within_reach_equal_numpy(monkeypatch: pytest.MonkeyPatch, counte
 
 def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tutorial in rig resolution, with every search taking the large-fleet path (the
-    compiled passes, then their numpy references) and timers filed by day, gives the same
-    tables as the small-fleet path with one pass over the timers a day; the tally, the keys
-    and the filed timers are checked after every day."""
+    compiled passes, then their numpy references; picks keeping the rows of small cells) and
+    timers filed by day, gives the same tables as the small-fleet path with one pass over the
+    timers a day; the tally, the keys, the filed timers and the kept cells are checked after
+    every day."""
     scenario = load(resolve("tutorial")).model_copy(update={"resolution": "rig"})
 
     def run(file_timers: bool = True) -> dict:  # type: ignore[type-arg]
@@ -154,11 +155,18 @@ def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(rowsearch, "LARGE", 1 << 40)
     reference = run(file_timers=False)
     monkeypatch.setattr(rowsearch, "LARGE", 0)
+    monkeypatch.setattr(rowsearch, "KEPT_FROM", 0)  # picks keep the rows of small cells
+    kept_reads = []
+    holds = rowsearch.Cells.holds
+    monkeypatch.setattr(rowsearch.Cells, "holds",
+                        lambda cells, keys: kept_reads.append(holds(cells, keys))
+                        or kept_reads[-1])
     for flag in ("1", "0"):
         monkeypatch.setenv(compiled.ENV, flag)
         tables = run()
         for name, table in reference.items():
             assert tables[name].equals(table), (flag, name)
+    assert sum(kept_reads) > 100  # picks did read kept cells, not only pass over the fleet
 
 
 def test_small_worlds_never_load_numba() -> None:
