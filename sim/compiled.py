@@ -209,15 +209,14 @@ def within_reach(rows: Rows, key: NDArray[np.int32], unit_of_key: NDArray[np.int
     kernels = _kernels() if large and enabled() else None
     if kernels is not None:
         rows = rows.copy()
-        rigs = np.zeros(1, dtype=np.int64) if count is None else count
         k = kernels["within_reach"](rows, key, unit_of_key, power_of_group, num_subs, since,
-                                    rigs, count is None, free, days)
+                                    np.zeros(1, dtype=np.int64) if count is None else count,
+                                    count is None, free, days)
         return rows[:k]
     row_key = key[rows]
     unit = unit_of_key[row_key]
     queued_on = since[rows]
-    rigs = 1 if count is None else count[rows]
-    mw = rigs * power_of_group[row_key // num_subs] / 1e6
+    mw = (1 if count is None else count[rows]) * power_of_group[row_key // num_subs] / 1e6
     by_day = np.bincount(unit * days + queued_on, mw,
                          minlength=len(free) * days).reshape(len(free), days)
     reached = np.cumsum(by_day, axis=1) >= free[:, None]

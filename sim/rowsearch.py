@@ -259,7 +259,8 @@ def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
     slot[keys] = np.arange(len(keys))
     n = fleet.size
     draws = float(np.max(want / pop)) * n  # expected row draws to collect every key's share
-    if draws <= n * DRAW_SHARE:
+    kept = n > KEPT_FROM and fleet.cells is not None and fleet.cells.holds(keys)
+    if draws <= n * DRAW_SHARE and not kept:
         return _pick_by_drawing(fleet, rng, slot, want, draws)
     rows, bounds = _rows_by_key(fleet, keys, slot)
     # each key's sample in random order (so that consecutive slices are random too)

@@ -152,10 +152,10 @@ def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> N
         tables, _ = run_replicate(scenario, 5, 0, on_day=on_day, on_start=on_start)
         return tables
 
+    monkeypatch.setattr(rowsearch, "KEPT_FROM", 0)  # picks keep the rows of small cells
     monkeypatch.setattr(rowsearch, "LARGE", 1 << 40)
     reference = run(file_timers=False)
     monkeypatch.setattr(rowsearch, "LARGE", 0)
-    monkeypatch.setattr(rowsearch, "KEPT_FROM", 0)  # picks keep the rows of small cells
     kept_reads = []
     holds = rowsearch.Cells.holds
     monkeypatch.setattr(rowsearch.Cells, "holds",

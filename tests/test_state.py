@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim import rowsearch
 from sim.state import BANNED_OFF, HIBERNATING, NEVER, ONLINE, QUEUED, Fleet
 
 
@@ -75,6 +76,39 @@ def test_tally_follows_every_change_and_columns_are_read_only() -> None:
     fleet.t_since[0] = 3  # not read by the tally: writable
     fleet.compact()
     fleet.check()
+
+
+def test_picks_from_kept_cells_follow_the_rows_and_are_uniform(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rig resolution keeps the rows of a small cell after a pass (rowsearch.Cells): rows that
+    leave it or enter it later are followed, and a pick from the kept rows, however few are
+    wanted, still draws every row of the cell equally often."""
+    monkeypatch.setattr(rowsearch, "KEPT_FROM", 0)
+    monkeypatch.setattr(rowsearch, "KEPT_SHARE", 1 / 2)
+    fleet = Fleet.empty(single=True)
+    region = np.where(np.arange(200) % 5 == 0, 1, 0)
+    fleet.append(count=np.ones(200, dtype=np.int64), status=ONLINE, region=region, pool=0, hw=0)
+    key_a = int(fleet.key[0])
+    rng = np.random.default_rng(5)
+    fleet.pick(rng, np.array([key_a]), np.array([30]))  # a pass: the cell's rows are kept
+    assert fleet.cells is not None and fleet.cells.holds(np.array([key_a]))
+    fleet.set(np.arange(0, 50, 5), region=0)  # 10 rows leave the cell,
+    entering = np.array([101, 102, 103, 104, 106, 107, 108, 109, 111, 112])
+    fleet.set(entering, region=1)  # 10 enter it (one write),
+    fleet.set(np.array([0]), region=1)  # and one comes back
+    fleet.check()  # (the kept rows are the cell's)
+    members = np.flatnonzero(fleet.key == key_a)
+    assert len(members) == 41 and fleet.cells.holds(np.array([key_a]))
+    for want in (1, 5):  # 1/41 would draw row indices at random, were the rows not kept
+        hits = np.zeros(fleet.size)
+        for _ in range(4000):
+            rows = fleet.pick(rng, np.array([key_a]), np.array([want]))
+            assert len(np.unique(rows)) == want and np.all(fleet.key[rows] == key_a)
+            hits[rows] += 1
+        expected = 4000 * want / 41
+        chi2 = float((((hits[members] - expected) ** 2) / expected).sum())
+        # as below: chi² with 40 df bounds the inclusion counts; 0.999 quantile ≈ 73.4
+        assert chi2 < 73.4 and hits[np.setdiff1d(np.arange(200), members)].sum() == 0
 
 
 def test_pick_draws_every_row_of_a_key_equally_often() -> None:
