@@ -27,6 +27,7 @@ from sim.state import (
     HIBERNATING,
     IN_TRANSIT,
     NEVER,
+    NUM_SUBS,
     OFFLINE,
     ONLINE,
     QUEUED,
@@ -388,9 +389,10 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     if len(rows) == 0:
         return
     dest = np.broadcast_to(np.asarray(dest, dtype=np.intp), rows.shape)
-    origin = fleet.region[rows].copy()
-    count = fleet.count[rows].copy()
-    hw = fleet.hw[rows]
+    # a row's region and hardware are its group's: one column read per row, not two
+    group = fleet.key[rows] // NUM_SUBS
+    origin, hw = fleet.group("region")[group], fleet.group("hw")[group]
+    count = np.ones(len(rows), dtype=np.int64) if fleet.single else fleet.count[rows].copy()
     coin = world.hw_coin[hw]
     # rigs are whole numbers (any order of sums is exact); hashrate is summed row by row
     at = world.flow_at(coin, origin, dest)
