@@ -70,17 +70,20 @@ def admit_queued(world: World) -> None:
     # (sim/batch.py) each have the same queues, served together, each from its own capacity.
     num_f = len(world.fac_region) // world.copies
     num_r = world.region_block
-    ordered = fleet.facility[queued] >= 0
-    facility = fleet.facility[queued[ordered]]
+    group = fleet.key[queued] // NUM_SUBS  # a row's facility and region are its group's
+    at_facility = g("facility")[group]
+    ordered = at_facility >= 0
+    facility = at_facility[ordered]
     for f in np.unique(facility % num_f).tolist() if num_f else []:
-        rows = queued[ordered][facility % num_f == f]
-        at = fleet.facility[rows]  # the facility of each row's copy
-        fac_free -= _admit(world, rows, at, fac_free, at)
+        mine = facility % num_f == f
+        at = facility[mine]  # the facility of each row's copy
+        fac_free -= _admit(world, queued[ordered][mine], at, fac_free, at)
     rest = queued[~ordered]
-    region = fleet.region[rest]
+    region = g("region")[group[~ordered]]
     for r in np.unique(region % num_r).tolist():
-        rows = rest[region % num_r == r]
-        copy = fleet.region[rows] // num_r
+        mine = region % num_r == r
+        rows = rest[mine]
+        copy = region[mine] // num_r
         for f in np.flatnonzero((world.fac_region[:num_f] == r)
                                 & world.fac_hosting[:num_f]).tolist():
             at = copy * num_f + f
@@ -122,8 +125,8 @@ def _admit(world: World, rows: NDArray[np.intp], queue: NDArray[np.intp],
     if len(rows) == 0 or not (free_mw[queue] > 0.0).any():
         return taken
     mw_per_rig = world.hw_power_w[fleet.hw[rows]] / 1e6
-    admitted, by_queue = kernels.admit_fifo_queues(fleet.count[rows], mw_per_rig, queue,
-                                                   free_mw)
+    counts = np.ones(len(rows), dtype=np.int64) if fleet.single else fleet.count[rows]
+    admitted, by_queue = kernels.admit_fifo_queues(counts, mw_per_rig, queue, free_mw)
     if not admitted.any():
         return taken
     taken += by_queue
