@@ -147,20 +147,19 @@ def _build(jit: Any) -> dict[str, Any]:
                     since[i] = day
 
     @jit
-    def within_reach(rows: Any, key: Any, unit_of_key: Any, power_of_group: Any,
-                     num_subs: int, since: Any, count: Any, single: bool, free: Any,
-                     days: int) -> int:
-        by_day = np.zeros((len(free), days))  # MW queued by unit and by day (in row order)
+    def within_reach(rows: Any, key: Any, unit_of_key: Any, power_of_key: Any, since: Any,
+                     count: Any, single: bool, free: Any, days: int) -> int:
+        by_day = np.zeros(len(free) * days)  # MW queued by unit and by day (in row order)
         for t in range(len(rows)):
             i = rows[t]
             kk = key[i]
             rigs = 1.0 if single else count[i]
-            by_day[unit_of_key[kk], since[i]] += rigs * power_of_group[kk // num_subs] / 1e6
+            by_day[unit_of_key[kk] * days + since[i]] += rigs * power_of_key[kk] / 1e6
         last_day = np.full(len(free), days, dtype=np.int64)
         for u in range(len(free)):  # the first day on which the running sum reaches free MW
             running = 0.0
             for d in range(days):
-                running += by_day[u, d]
+                running += by_day[u * days + d]
                 if running >= free[u]:
                     last_day[u] = d
                     break
@@ -189,34 +188,34 @@ def warm() -> None:
     rows_wanted(key, wanted)
     rows_by_slot(key, slot, 1, status, 0)
     distinct_in_order(np.zeros(2, dtype=np.int64), 2)
-    within_reach(np.zeros(1, dtype=np.intp), key, np.zeros(16, dtype=np.int64), np.ones(1), 16,
+    within_reach(np.zeros(1, dtype=np.intp), key, np.zeros(16, dtype=np.int64), np.ones(16),
                  t_due, None, np.ones(1), 2)
     move_cells({"key": key, "status": status, "t_due": t_due, "t_since": t_due.copy()}, 2,
                np.zeros(16, dtype=bool), 0, 16, 0, 0)
 
 
 def within_reach(rows: Rows, key: NDArray[np.int32], unit_of_key: NDArray[np.int64],
-                 power_of_group: NDArray[np.float64], num_subs: int, since: NDArray[np.int32],
+                 power_of_key: NDArray[np.float64], since: NDArray[np.int32],
                  count: NDArray[np.int64] | None, free: NDArray[np.float64], days: int,
                  large: bool = True) -> Rows:
     """Of queued `rows`, those that could be served today, in their order.
 
     A row is in the queue ``unit_of_key[key]``; it holds ``count`` rigs (one each if `count`
-    is None) of ``power_of_group[key // num_subs]`` W, queued on day ``since``. A queue's rows
+    is None) of ``power_of_key[key]`` W, queued on day ``since``. A queue's rows
     are kept if they queued no later than the first day on which the queue's MW, summed day by
     day, reach its ``free`` MW: later ones cannot fit, whatever the order. Compiled only for a
     `large` fleet (numpy reads each row's key and day several times over)."""
     kernels = _kernels() if large and enabled() else None
     if kernels is not None:
         rows = rows.copy()
-        k = kernels["within_reach"](rows, key, unit_of_key, power_of_group, num_subs, since,
+        k = kernels["within_reach"](rows, key, unit_of_key, power_of_key, since,
                                     np.zeros(1, dtype=np.int64) if count is None else count,
                                     count is None, free, days)
         return rows[:k]
     row_key = key[rows]
     unit = unit_of_key[row_key]
     queued_on = since[rows]
-    mw = (1 if count is None else count[rows]) * power_of_group[row_key // num_subs] / 1e6
+    mw = (1 if count is None else count[rows]) * power_of_key[row_key] / 1e6
     by_day = np.bincount(unit * days + queued_on, mw,
                          minlength=len(free) * days).reshape(len(free), days)
     reached = np.cumsum(by_day, axis=1) >= free[:, None]

@@ -30,12 +30,14 @@ DRAW_SHARE = 1 / 32
 #: SPARSE_SHARE of the rows hold.
 LARGE = 1 << 16
 SPARSE_SHARE = 1 / 4
-#: A pick that passes over a fleet of more than KEPT_FROM rows (rig resolution) keeps the
-#: rows it found of cells of at most KEPT_SHARE of the fleet, of at most KEPT_CELLS cells at
-#: once (in smaller fleets a pass costs less than keeping them).
+#: A pick of at most KEPT_KEYS cells that passes over a fleet of more than KEPT_FROM rows
+#: (rig resolution) keeps the rows it found of cells of at most KEPT_SHARE of the fleet, of at
+#: most KEPT_CELLS cells at once. In smaller fleets a pass costs less than keeping them; a
+#: pick of many cells seldom finds all of them kept, and would only push others out.
 KEPT_FROM = 1 << 19
 KEPT_SHARE = 1 / 256
 KEPT_CELLS = 64
+KEPT_KEYS = 8
 
 
 def rows_with(fleet: Fleet, keys: NDArray[np.integer]) -> NDArray[np.intp]:
@@ -160,12 +162,12 @@ class Cells:
     def keep(self, keys: IntArray, rows: NDArray[np.intp], bounds: IntArray, most: int
              ) -> None:
         """Keep the rows of `keys` (``rows[bounds[j]:bounds[j + 1]]`` for ``keys[j]``, all
-        of each cell) of cells of at most `most` rows."""
+        of each cell) of cells of at most `most` rows, if there are at most KEPT_KEYS keys."""
         self.most = most
-        for j, k in enumerate(keys.tolist()):
-            lo, hi = int(bounds[j]), int(bounds[j + 1])
-            if hi - lo > most or k in self.chunks:
-                continue
+        if len(keys) > KEPT_KEYS:
+            return
+        for j in np.flatnonzero((np.diff(bounds) <= most) & ~self.kept[keys]).tolist():
+            k, lo, hi = int(keys[j]), int(bounds[j]), int(bounds[j + 1])
             if len(self.chunks) >= KEPT_CELLS:  # the cell kept longest makes room
                 self.forget(np.array([next(iter(self.chunks))]))
             self.chunks[k] = [rows[lo:hi]]

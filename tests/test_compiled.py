@@ -121,7 +121,7 @@ def test_queues_within_reach_equal_numpy(monkeypatch: pytest.MonkeyPatch, counte
     power = rng.uniform(1_000.0, 3_500.0, groups)
     free = np.array([5.0, 1e9, 0.0, 20.0])
     fast, reference = _both(monkeypatch, lambda: compiled.within_reach(
-        rows, key, unit_of_key, power, 16, since, count, free, days))
+        rows, key, unit_of_key, np.repeat(power, 16), since, count, free, days))
     np.testing.assert_array_equal(fast, reference)
     assert fast.dtype == reference.dtype
     assert 0 < len(reference) < len(rows)  # some queues were cut

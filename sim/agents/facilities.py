@@ -110,7 +110,7 @@ def _within_reach(world: World, groups: NDArray[np.intp], queued: NDArray[np.int
     unit_of_key[keys_of(groups, QUEUED)] = np.where(
         g("facility") >= 0, world.num_regions + g("facility"), g("region"))[groups]
     return compiled.within_reach(
-        queued, fleet.cols["key"][:n], unit_of_key, world.hw_power_w[g("hw")], NUM_SUBS,
+        queued, fleet.cols["key"][:n], unit_of_key, np.repeat(world.hw_power_w[g("hw")], NUM_SUBS),
         fleet.cols["t_since"][:n], None if fleet.single else fleet.cols["count"][:n], free,
         world.scenario.num_days + 1, large=n > rowsearch.LARGE)
 
