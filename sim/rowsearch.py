@@ -5,7 +5,8 @@ In rig resolution the rules decide how many rigs of each cell of the tally do so
 the key column, narrowed first by a byte comparison of the status when the keys share one
 (in large fleets these passes are compiled where numba is installed: sim/compiled.py);
 `pick` draws rows uniformly without replacement, by drawing row indices at random when few
-are wanted and by one pass otherwise.
+are wanted and by one pass otherwise, or from the rows of small cells that an earlier pass
+found and the fleet kept up to date (`Cells`, in fleets of millions of rows).
 """
 
 from __future__ import annotations
@@ -145,8 +146,9 @@ class Cells:
     key (:meth:`enter`) and every kept key that whole cells move into (:meth:`forget`); rows
     that left a kept key are dropped when it is read (:meth:`rows`), as the timers do. A cell
     that grows past the size it may have is forgotten (the next pick passes over the fleet
-    again). A kept cell's rows, read in row order, are those a pass would find, so a pick from
-    them draws the same rows."""
+    again). A kept cell's rows, read in row order, are those a pass would find, so a pick that
+    would pass over the fleet draws the same rows from them; one that would draw row indices
+    at random reads them instead (the same law, other rows)."""
 
     def __init__(self) -> None:
         self.kept = np.zeros(0, dtype=bool)  # by key: are its rows kept?
@@ -191,7 +193,7 @@ class Cells:
                 self.chunks[k].append(entered)
 
     def forget(self, keys: NDArray[np.integer]) -> None:
-        """Stop keeping `keys` (whole cells moved into them)."""
+        """Stop keeping `keys` (whole cells moved into them, or room is needed)."""
         if not self.chunks:
             return
         for k in np.asarray(keys)[self.kept[keys]].tolist():
@@ -246,7 +248,8 @@ def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
     Where few rows are wanted relative to their key's population, rows are found by drawing
     row indices uniformly and keeping, per key, the first distinct ones that carry it (no pass
     over the fleet); otherwise one pass finds the key's rows and a sample is drawn among them.
-    Both give each subset of the right size the same probability.
+    Where the fleet keeps the rows of every key (`Cells`), they are read instead of either.
+    All give each subset of the right size the same probability.
     """
     keys = np.asarray(keys, dtype=np.int64)
     want = np.asarray(want, dtype=np.int64)
