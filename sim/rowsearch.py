@@ -269,7 +269,7 @@ def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
         return _pick_by_drawing(fleet, rng, slot, want, draws)
     rows, bounds = _rows_by_key(fleet, keys, slot)
     # each key's sample in random order (so that consecutive slices are random too)
-    parts = [(rows[lo:hi][rng.permutation(hi - lo)] if shuffled else rows[lo:hi])
+    parts = [(rng.permutation(rows[lo:hi]) if shuffled else rows[lo:hi])  # (= a permuted range)
              if k == hi - lo else rows[lo:hi][rng.choice(hi - lo, size=k, replace=False)]
              for lo, hi, k in zip(bounds[:-1], bounds[1:], want.tolist(), strict=True)]
     return np.concatenate(parts).astype(np.intp)

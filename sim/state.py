@@ -406,14 +406,14 @@ class Fleet:
         """
         moving = np.asarray(moving, dtype=np.int64)
         keep = moving > 0
+        if self.single:  # a row of one rig moves whole or not at all
+            return np.asarray(rows, dtype=np.intp)[keep]
         rows, moving = rows[keep], moving[keep]
         whole = moving >= self.cols["count"][rows]
         part_rows, part_moving = rows[~whole], moving[~whole]
         out = np.empty(len(rows), dtype=np.intp)
         out[whole] = rows[whole]
         if len(part_rows):
-            if self.single:
-                raise ValueError("a row of a single rig cannot split")
             self._reserve(len(part_rows))
             lo = self.size
             hi = lo + len(part_rows)
