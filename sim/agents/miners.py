@@ -575,7 +575,9 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
     # buyers' destinations, booked after the owners' own relocations (drawn where rigs were
     # sold: in a batch, only for the copies that sold any)
     copy = world.region_copy(deciders.origin)
-    selling = np.flatnonzero(np.isin(copy, copy[sold > 0]))
+    sold_in = np.zeros(world.copies, dtype=bool)
+    sold_in[copy[sold > 0]] = True
+    selling = np.flatnonzero(sold_in[copy])
     if len(selling):
         origin, hw = deciders.origin[selling], deciders.hw[selling]
         bought = np.zeros((len(sold), n_dest), dtype=np.int64)
