@@ -264,10 +264,11 @@ def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
     slot[keys] = np.arange(len(keys))
     n = fleet.size
     draws = float(np.max(want / pop)) * n  # expected row draws to collect every key's share
-    kept = n > KEPT_FROM and fleet.cells is not None and fleet.cells.holds(keys)
+    cells = fleet.cells if n > KEPT_FROM else None
+    kept = cells is not None and cells.holds(keys)
     if draws <= n * DRAW_SHARE and not kept:
         return _pick_by_drawing(fleet, rng, slot, want, draws)
-    rows, bounds = _rows_by_key(fleet, keys, slot)
+    rows, bounds = _rows_by_key(fleet, keys, slot, cells, kept)
     # each key's sample in random order (so that consecutive slices are random too)
     parts = [(rng.permutation(rows[lo:hi]) if shuffled else rows[lo:hi])  # (= a permuted range)
              if k == hi - lo else rows[lo:hi][rng.choice(hi - lo, size=k, replace=False)]
@@ -275,13 +276,13 @@ def pick(fleet: Fleet, rng: np.random.Generator, keys: IntArray, want: IntArray,
     return np.concatenate(parts).astype(np.intp)
 
 
-def _rows_by_key(fleet: Fleet, keys: IntArray, slot: IntArray
-                 ) -> tuple[NDArray[np.intp], IntArray]:
+def _rows_by_key(fleet: Fleet, keys: IntArray, slot: IntArray, cells: Cells | None,
+                 kept: bool) -> tuple[NDArray[np.intp], IntArray]:
     """The rows of `keys` (``slot[keys]`` = 0, 1, …), grouped by key in that order, each key's
-    in row order; with the bounds of each key's rows."""
+    in row order; with the bounds of each key's rows. Read from `cells` where they keep every
+    key (`kept`); else one pass, whose small cells `cells` (if any) then keep."""
     n = fleet.size
-    cells = fleet.cells if n > KEPT_FROM else None
-    if cells is not None and cells.holds(keys):  # no pass: the rows were kept
+    if cells is not None and kept:  # no pass: the rows were kept
         parts = [cells.rows(fleet.cols["key"][:n], k) for k in keys.tolist()]
         bounds = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(p) for p in parts], out=bounds[1:])

@@ -177,8 +177,19 @@ class Fleet:
         return gids[inverse.ravel()]
 
     def _groups_of(self, rows: NDArray[np.intp]) -> IntArray:
-        """Group index of each row."""
+        """Group index of each row, from its attributes (rows whose key may be stale)."""
         return self._gids([self.cols[n][rows] for n in GROUP_COLUMNS])
+
+    def group_of(self, rows: NDArray[np.intp]) -> IntArray:
+        """Group index of each of `rows`, from its key: one read per row where reading its
+        attributes would take one per attribute (``group(name)[group_of(rows)]``)."""
+        return self.cols["key"][rows] // NUM_SUBS
+
+    def rigs_of(self, rows: NDArray[np.intp]) -> IntArray:
+        """Rigs in each of `rows` (a copy; in rig resolution one each, without a read)."""
+        if self.single:
+            return np.ones(len(rows), dtype=np.int64)
+        return self.cols["count"][rows]
 
     def _regroup(self, old_groups: IntArray, values: dict[str, int]) -> IntArray:
         """Groups of rows that were in `old_groups` once the attributes `values` (one value
@@ -452,9 +463,9 @@ class Fleet:
         order = np.concatenate([rows, np.flatnonzero(rest)])
         for col in self.cols.values():
             col[:n] = col[:n][order]
-        self._refile_timers()
+        self._renumbered()
 
-    def _refile_timers(self) -> None:
+    def _renumbered(self) -> None:
         """Rows were renumbered: file every running timer again, and forget the rows of
         kept cells (rig resolution)."""
         if self.cells is not None:
@@ -474,7 +485,7 @@ class Fleet:
             for col in self.cols.values():
                 col[start:start + len(live)] = col[:n][live]
             self.size = start + len(live)
-            self._refile_timers()
+            self._renumbered()
             return
         names = [c for c in COLUMNS if c not in ("count", "key")]
         values = [self.cols[c][:n][live].astype(np.int64) for c in names]

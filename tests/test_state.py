@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from sim import rowsearch
 from sim.state import BANNED_OFF, HIBERNATING, NEVER, ONLINE, QUEUED, Fleet
@@ -78,6 +79,30 @@ def test_tally_follows_every_change_and_columns_are_read_only() -> None:
     fleet.check()
 
 
+def _assert_uniform_picks(fleet: Fleet, rng: np.random.Generator, key: int, want: int) -> None:
+    """Take `want` rows of `key` 4,000 times: every row of the key is drawn equally often, and
+    no other row ever. Inclusion counts are not independent, but chi² with (rows − 1) degrees
+    of freedom bounds them from above; the bound is its 0.999 quantile."""
+    members = np.flatnonzero(fleet.key == key)
+    hits = np.zeros(fleet.size)
+    for _ in range(4000):
+        rows = fleet.pick(rng, np.array([key]), np.array([want]))
+        assert len(np.unique(rows)) == want and np.all(fleet.key[rows] == key)
+        hits[rows] += 1
+    expected = 4000 * want / len(members)
+    chi2 = float((((hits[members] - expected) ** 2) / expected).sum())
+    assert chi2 < stats.chi2.ppf(0.999, len(members) - 1)
+    assert hits[np.setdiff1d(np.arange(fleet.size), members)].sum() == 0
+
+
+def _fleet_with_a_cell(single: bool) -> tuple[Fleet, int]:
+    """200 rows, 40 of them (every fifth) in a cell of their own; the cell's key."""
+    fleet = Fleet.empty(single=single)
+    region = np.where(np.arange(200) % 5 == 0, 1, 0)
+    fleet.append(count=np.ones(200, dtype=np.int64), status=ONLINE, region=region, pool=0, hw=0)
+    return fleet, int(fleet.key[0])
+
+
 def test_picks_from_kept_cells_follow_the_rows_and_are_uniform(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Rig resolution keeps the rows of a small cell after a pass (rowsearch.Cells): rows that
@@ -85,10 +110,7 @@ def test_picks_from_kept_cells_follow_the_rows_and_are_uniform(
     wanted, still draws every row of the cell equally often."""
     monkeypatch.setattr(rowsearch, "KEPT_FROM", 0)
     monkeypatch.setattr(rowsearch, "KEPT_SHARE", 1 / 2)
-    fleet = Fleet.empty(single=True)
-    region = np.where(np.arange(200) % 5 == 0, 1, 0)
-    fleet.append(count=np.ones(200, dtype=np.int64), status=ONLINE, region=region, pool=0, hw=0)
-    key_a = int(fleet.key[0])
+    fleet, key_a = _fleet_with_a_cell(single=True)
     rng = np.random.default_rng(5)
     fleet.pick(rng, np.array([key_a]), np.array([30]))  # a pass: the cell's rows are kept
     assert fleet.cells is not None and fleet.cells.holds(np.array([key_a]))
@@ -97,36 +119,23 @@ def test_picks_from_kept_cells_follow_the_rows_and_are_uniform(
     fleet.set(entering, region=1)  # 10 enter it (one write),
     fleet.set(np.array([0]), region=1)  # and one comes back
     fleet.check()  # (the kept rows are the cell's)
-    members = np.flatnonzero(fleet.key == key_a)
-    assert len(members) == 41 and fleet.cells.holds(np.array([key_a]))
-    for want in (1, 5):  # 1/41 would draw row indices at random, were the rows not kept
-        hits = np.zeros(fleet.size)
-        for _ in range(4000):
-            rows = fleet.pick(rng, np.array([key_a]), np.array([want]))
-            assert len(np.unique(rows)) == want and np.all(fleet.key[rows] == key_a)
-            hits[rows] += 1
-        expected = 4000 * want / 41
-        chi2 = float((((hits[members] - expected) ** 2) / expected).sum())
-        # as below: chi² with 40 df bounds the inclusion counts; 0.999 quantile ≈ 73.4
-        assert chi2 < 73.4 and hits[np.setdiff1d(np.arange(200), members)].sum() == 0
+    assert np.count_nonzero(fleet.key == key_a) == 41 and fleet.cells.holds(np.array([key_a]))
+    drawn = []
+    monkeypatch.setattr(rowsearch, "_pick_by_drawing", lambda *a: drawn.append(a))
+    for want in (1, 5):  # 1 of 41 would draw row indices at random, were the rows not kept
+        _assert_uniform_picks(fleet, rng, key_a, want)
+    assert not drawn
 
 
-def test_pick_draws_every_row_of_a_key_equally_often() -> None:
-    # 40 rows of key A among 200 rows; take 5 of them 4,000 times (both search methods).
-    fleet = Fleet.empty()
-    region = np.where(np.arange(200) % 5 == 0, 1, 0)
-    fleet.append(count=np.ones(200, dtype=np.int64), status=ONLINE, region=region, pool=0, hw=0)
-    key_a = int(fleet.key[0])
-    members = np.flatnonzero(fleet.key == key_a)
+def test_pick_draws_every_row_of_a_key_equally_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 rows of key A among 200 rows, taken 4,000 times by each search method
+    fleet, key_a = _fleet_with_a_cell(single=False)
     rng = np.random.default_rng(4)
-    for want in (5, 30):  # 5/40 draws rows at random; 30/40 scans the key's rows
-        hits = np.zeros(fleet.size)
-        for _ in range(4000):
-            rows = fleet.pick(rng, np.array([key_a]), np.array([want]))
-            assert len(np.unique(rows)) == want and np.all(fleet.key[rows] == key_a)
-            hits[rows] += 1
-        expected = 4000 * want / 40
-        chi2 = float((((hits[members] - expected) ** 2) / expected).sum())
-        # inclusion counts are not independent, but chi² with 39 df bounds them from above;
-        # 0.999 quantile of chi²(39) ≈ 72.1
-        assert chi2 < 72.1 and hits[np.setdiff1d(np.arange(200), members)].sum() == 0
+    drawing = rowsearch._pick_by_drawing
+    drawn: list[int] = []
+    monkeypatch.setattr(rowsearch, "_pick_by_drawing",
+                        lambda *a: drawn.append(1) or drawing(*a))
+    for want, draws in ((1, 4000), (5, 0), (30, 0)):  # 1 of 40: row indices drawn at random;
+        drawn.clear()                                   # 5 or 30: a pass over the key's rows
+        _assert_uniform_picks(fleet, rng, key_a, want)
+        assert len(drawn) == draws

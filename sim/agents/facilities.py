@@ -70,7 +70,7 @@ def admit_queued(world: World) -> None:
     # (sim/batch.py) each have the same queues, served together, each from its own capacity.
     num_f = len(world.fac_region) // world.copies
     num_r = world.region_block
-    group = fleet.key[queued] // NUM_SUBS  # a row's facility and region are its group's
+    group = fleet.group_of(queued)
     at_facility = g("facility")[group]
     ordered = at_facility >= 0
     facility = at_facility[ordered]
@@ -125,8 +125,8 @@ def _admit(world: World, rows: NDArray[np.intp], queue: NDArray[np.intp],
     if len(rows) == 0 or not (free_mw[queue] > 0.0).any():
         return taken
     mw_per_rig = world.hw_power_w[fleet.hw[rows]] / 1e6
-    counts = np.ones(len(rows), dtype=np.int64) if fleet.single else fleet.count[rows]
-    admitted, by_queue = kernels.admit_fifo_queues(counts, mw_per_rig, queue, free_mw)
+    admitted, by_queue = kernels.admit_fifo_queues(fleet.rigs_of(rows), mw_per_rig, queue,
+                                                   free_mw)
     if not admitted.any():
         return taken
     taken += by_queue

@@ -27,7 +27,6 @@ from sim.state import (
     HIBERNATING,
     IN_TRANSIT,
     NEVER,
-    NUM_SUBS,
     OFFLINE,
     ONLINE,
     QUEUED,
@@ -389,10 +388,9 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     if len(rows) == 0:
         return
     dest = np.broadcast_to(np.asarray(dest, dtype=np.intp), rows.shape)
-    # a row's region and hardware are its group's: one column read per row, not two
-    group = fleet.key[rows] // NUM_SUBS
+    group = fleet.group_of(rows)
     origin, hw = fleet.group("region")[group], fleet.group("hw")[group]
-    count = np.ones(len(rows), dtype=np.int64) if fleet.single else fleet.count[rows].copy()
+    count = fleet.rigs_of(rows)
     coin = world.hw_coin[hw]
     # rigs are whole numbers (any order of sums is exact); hashrate is summed row by row
     at = world.flow_at(coin, origin, dest)
@@ -423,7 +421,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
 
     if fleet.single:  # single rigs: one day each, no (n, J) matrix
         u = world.draw("transit", copy, lambda gen, w: gen.random(len(origin[w])))
-        moved, j, rigs = rows, arrival_days(u, pair), np.ones(len(rows), dtype=np.int64)
+        moved, j, rigs = rows, arrival_days(u, pair), count
     else:
         pvals = np.zeros((len(pmfs), span))
         for k, p in enumerate(pmfs):

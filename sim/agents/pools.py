@@ -21,7 +21,6 @@ from sim.state import (
     BANNED_OFF,
     HIBERNATING,
     NEVER,
-    NUM_SUBS,
     OFFLINE,
     ONLINE,
     QUEUED,
@@ -93,9 +92,9 @@ def leave_pools(world: World, pools: NDArray[np.bool_], regions: NDArray[np.bool
 def ensure_served(world: World, rows: Rows) -> None:
     """Rigs whose pool is closed or does not serve their region pick another pool."""
     fleet = world.fleet
-    pool, region = fleet.group("pool"), fleet.group("region")  # by group: one read per row
-    served = world.pool_open[pool] & world.pool_serves[pool, region]
-    bad = rows[~served[fleet.key[rows] // NUM_SUBS]]
+    pool, region = fleet.group("pool"), fleet.group("region")
+    served = world.pool_open[pool] & world.pool_serves[pool, region]  # by group
+    bad = rows[~served[fleet.group_of(rows)]]
     if len(bad) == 0:
         return
     movers = cohorts_among(world, bad, world.streams["pools"])
