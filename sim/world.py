@@ -133,7 +133,9 @@ class World:
     capacity_mw: F64  # general hosting capacity (inf: unlimited)
     incentive_capacity_mw: F64
     bans: list[Ban]
-    underground_hazard_per_day: F64  # NaN: going underground not possible
+    # NaN: going underground not possible (replaced when policies change, never written in
+    # place: detection() keeps what it derives from the array it last saw)
+    underground_hazard_per_day: F64
     cutoff: NDArray[np.bool_]
     haircut: F64
     risk: F64
@@ -171,6 +173,8 @@ class World:
     _template: TemplateGeo | None = None
     _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
     _generators: dict[str, list[np.random.Generator]] = field(default_factory=dict)
+    _detection: tuple[F64 | None, F64, F64] = (None, np.zeros(0), np.zeros(0))
+    _journeys: tuple[float, F64, F64] | None = None
     _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
         np.zeros((0, 0), bool), np.zeros(0), np.zeros(0), np.zeros(0))
 
@@ -245,6 +249,17 @@ class World:
             self._template = TemplateGeo.of(self.geo, self.copies)
         return self._template
 
+    def journeys(self, horizon_days: float) -> tuple[F64, F64]:
+        """Between the regions of a copy (R, R): the days within `horizon_days` that a
+        relocated rig mines after its journey (none where unreachable), and the journey's
+        cost per rig (0 where unreachable); computed once."""
+        if self._journeys is None or self._journeys[0] != horizon_days:
+            tmpl = self.template_geo()
+            transit = np.nan_to_num(tmpl.mean_transit_days, posinf=horizon_days)
+            self._journeys = (horizon_days, np.maximum(horizon_days - transit, 0.0),
+                              np.nan_to_num(tmpl.cost_usd_per_rig, posinf=0.0))
+        return self._journeys[1], self._journeys[2]
+
     def make_batch(self, copies: list[Streams], region_block: int, coin_block: int) -> None:
         """Make this world (of a stacked scenario, sim/batch.py) one of `copies`."""
         self.copies, self.copy_streams = len(copies), copies
@@ -302,6 +317,15 @@ class World:
         today = np.where(where & (since >= 0)[:, None], (hazard_per_day * ramp)[:, None], 0.0)
         hazard = today.max(axis=0, initial=0.0)
         return np.where(self.cutoff, 1.0, -np.expm1(-hazard))
+
+    def detection(self) -> tuple[F64, F64]:
+        """Per region (R,): the hazard that hidden rigs are found (0 where none can hide)
+        and the probability that one is found today."""
+        hazard = self.underground_hazard_per_day
+        if self._detection[0] is not hazard:
+            known = np.nan_to_num(hazard, nan=0.0)
+            self._detection = (hazard, known, -np.expm1(-known))
+        return self._detection[1], self._detection[2]
 
     def banned(self) -> NDArray[np.bool_]:
         """Regions where mining is forbidden now or by an announced ban (R,)."""

@@ -184,7 +184,7 @@ def come_back(world: World) -> None:
 def enforce(world: World) -> None:
     """Bans force rigs off (cut-offs all at once); underground rigs are detected."""
     p_ban = world.ban_probability()
-    p_detect = -np.expm1(-np.nan_to_num(world.underground_hazard_per_day, nan=0.0))
+    _, p_detect = world.detection()
     rng = world.streams["enforcement"]
     # only regions with rigs to hit (an empty one would draw nothing anyway)
     banned = populated(world, np.flatnonzero(p_ban > 0), EXPOSED)
@@ -235,6 +235,14 @@ class Relocation:
             np.inf if rt.capacity_rigs_per_day is None
             else float(whole_on(rt.capacity_rigs_per_day, world.day)) for rt in geo.routes])
         self.econ = econ
+        # per origin region of a copy (R_copy, D): mining days within the horizon after the
+        # journey, its cost (0 where unreachable), and whether rigs can go there (a route, and
+        # not where they are)
+        days, cost = world.journeys(b.horizon_days)
+        self.days_to, self.cost_to = days[:, self.dest], cost[:, self.dest]
+        self.reach_to = (tmpl.reachable[:, self.dest]
+                         & (self.dest[None, :] != np.arange(tmpl.num_regions)[:, None]))
+        self.allowed_to = self.allowed[:, self.dest]  # (copies, D)
         # the day's shipments (rows, destination, extra days), sent together by ship_all
         self.shipments: list[tuple[Rows, NDArray[np.intp], NDArray[np.int64]]] = []
 
@@ -276,20 +284,15 @@ class Relocation:
     def utilities(self, origin: NDArray[np.intp], hw: NDArray[np.intp]) -> F64:
         """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
         world, b = self.world, self.world.scenario.behaviour
-        tmpl = world.template_geo()
         _, here = self._local(origin)
-        transit = tmpl.mean_transit_days[np.ix_(here, self.dest)]
-        cost = tmpl.cost_usd_per_rig[np.ix_(here, self.dest)]
-        days = np.maximum(b.horizon_days - np.nan_to_num(transit, posinf=b.horizon_days), 0.0)
         there = self.dest_region(origin[:, None], np.arange(len(self.dest))[None, :])
         margin, risk = self.econ.margin_rk[there, hw[:, None]], world.risk[there]
-        profit = days * margin - np.nan_to_num(cost, posinf=0.0)
+        profit = self.days_to[here] * margin - self.cost_to[here]
         return profit / b.profit_scale_usd - b.risk_aversion * risk + b.constants.relocate
 
     def available(self, origin: NDArray[np.intp]) -> NDArray[np.bool_]:
         copy, here = self._local(origin)
-        reach = self.world.template_geo().reachable[np.ix_(here, self.dest)]
-        return reach & (self.dest[None, :] != here[:, None]) & self.allowed[copy][:, self.dest]
+        return self.reach_to[here] & self.allowed_to[copy]
 
     def ration(self, origin: NDArray[np.intp], hw: NDArray[np.intp], rigs: F64) -> F64:
         """Fraction of the expected relocations `rigs` (G, D) that destination and route
@@ -378,6 +381,12 @@ def _rows_per_cohort(movers: Cohorts, moving: NDArray[np.int64], rows: Rows
     return np.ones(len(going), dtype=np.int64) if movers.rows is not None else going
 
 
+def _per_row(value: int | NDArray[np.integer], n: int, dtype: type) -> NDArray[Any]:
+    """`value` for each of `n` rows: one number repeated, or the rows' own."""
+    out: NDArray[Any] = np.asarray(value, dtype=dtype)
+    return out if out.shape == (n,) else np.full(n, out, dtype=dtype)
+
+
 def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
          extra_days: int | NDArray[np.int64] = 0) -> None:
     """Send whole `rows` from their region to `dest` (one region, or one per row), leaving
@@ -387,7 +396,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     fleet = world.fleet
     if len(rows) == 0:
         return
-    dest = np.broadcast_to(np.asarray(dest, dtype=np.intp), rows.shape)
+    dest = _per_row(dest, len(rows), np.intp)
     group = fleet.group_of(rows)
     origin, hw = fleet.group("region")[group], fleet.group("hw")[group]
     count = fleet.rigs_of(rows)
@@ -407,7 +416,7 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     # every multinomial over the same days: numpy draws a binomial for each day but the last,
     # so a shorter or longer row would use other random numbers
     span = world.template_geo().transit_span
-    first = world.day + np.broadcast_to(np.asarray(extra_days, dtype=np.int64), rows.shape)
+    first = world.day + _per_row(extra_days, len(rows), np.int64)
     cdfs = [np.cumsum(p) for p in pmfs]
 
     def arrival_days(u: F64, of_pair: NDArray[np.intp]) -> NDArray[np.int64]:
@@ -545,7 +554,7 @@ def _other_utilities(world: World, reloc: Relocation, origin: NDArray[np.intp],
     # hidden mining needs a pool still running: a rig left without one (its pool shut down
     # and none other takes its region) cannot mine in hiding
     ug_ok = ~np.isnan(hazard) & world.pool_open[pool]
-    days = kernels.expected_mining_days(np.nan_to_num(hazard), b.horizon_days)
+    days = kernels.expected_mining_days(world.detection()[0][origin], b.horizon_days)
     u_under = (days * reloc.econ.margin_rk[origin, hw] / scale
                - b.risk_aversion * world.risk[origin] + b.constants.underground)
     u_hib = np.full(len(origin), b.constants.hibernate)
