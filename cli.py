@@ -142,9 +142,12 @@ def _print_summary(results: Any) -> None:
     import numpy as np
     import pandas as pd
 
+    from sim.summary import shock_date
+
     summary = results.summary
     n = results.replicates
-    for coin in results.scenario.coins:
+    shocked = shock_date(results.scenario) is not None
+    for i, coin in enumerate(results.scenario.coins):
         scale, unit = _display(coin.rule)
         s = summary[(summary["coin"] == coin.name)]
         by = {m: g for m, g in s.groupby("metric", sort=False)}
@@ -160,18 +163,22 @@ def _print_summary(results: Any) -> None:
             return "" if not days else days[0] if len(days) == 1 else f"{days[0]} … {days[-1]}"
 
         reps = f" (median of {n} replicates)" if n > 1 else ""
-        click.echo(f"\n{coin.name}{reps}")
+        click.echo(("\n" if i else "") + f"{coin.name}{reps}")  # a blank line between coins
         pre, trough, drop = (median(m) for m in ("pre_shock_hashrate", "trough_hashrate",
                                                   "drop"))
         # a hashrate that never fell below its level before the shock has no trough to
         # speak of, nor a recovery (the metrics are still in summary.csv: drop ≤ 0)
         no_fall = drop is not None and drop <= 0.0
         if pre is not None and trough is not None and drop is not None:
-            click.echo(f"  hashrate before shock   {pre / scale:10.2f} {unit}  (mean of the "
-                       "7 days before it)")
+            if shocked:
+                click.echo(f"  hashrate before shock   {pre / scale:10.2f} {unit}  (mean of the "
+                           "7 days before it)")
+            else:  # (summary.csv measures from the start: sim/summary.py)
+                click.echo(f"  hashrate at the start   {pre / scale:10.2f} {unit}  (mean of the "
+                           "first 7 days: no shock within the run)")
             if no_fall:
                 click.echo("  trough (7-day mean)     none: the hashrate did not fall below "
-                           "its level before the shock")
+                           f"its level {'before the shock' if shocked else 'at the start'}")
             else:
                 click.echo(f"  trough (7-day mean)     {trough / scale:10.2f} {unit}  on "
                            f"{when('trough_hashrate')}  (drop {drop:.1f} %)")

@@ -53,7 +53,7 @@ WHY = {
     "retarget-2021-05-13": (
         "The early-May peak (~179 EH/s after the April outage's -12.6 % retarget) is not in "
         "the model, which grows smoothly to ~168 EH/s; the +21.5 % of 13 May comes out at "
-        "+8-13 % (median of 15 replicates: +13.1 %; block luck moves it 3-4 points). "
+        "about +8 % (the table above: its replicates' 5-95 % range is a point or two wide). "
         "Same missing mechanism as the late-May retarget: marginal rigs switching on "
         "and off with the hashprice."),
     "retarget-2021-07-17": (

@@ -28,11 +28,28 @@ def test_readme_worked_example_is_what_the_command_prints(tmp_path: Path) -> Non
     from cli import main
 
     readme = (ROOT / "README.md").read_text().splitlines()
-    start = readme.index("$ hashsim run tutorial -o results/tutorial --seed 1") + 1
+    start = readme.index("$ hashsim run tutorial -o results/tutorial-1 --seed 1") + 1
     end = next(i for i in range(start, len(readme)) if readme[i].startswith("wrote "))
     shown = readme[start:end]
     result = CliRunner().invoke(main, ["run", "tutorial", "-o", str(tmp_path / "t"), "--seed",
                                        "1"])
     assert result.exit_code == 0, result.output
-    printed = [line for line in result.stdout.splitlines() if line.strip()]
-    assert printed == shown, "update the worked example in README.md"
+    assert result.stdout.splitlines() == shown, "update the worked example in README.md"
+
+
+def test_readme_commands_can_follow_one_another() -> None:
+    """The worked example does not write where the first of the two commands did (it would
+    stop: the folder exists), and the override compared with it runs on the same seed."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+
+    def target(line: str) -> str:
+        words = line.split()
+        return words[words.index("-o") + 1]
+
+    first = next(line for line in lines if line.startswith("pip install . &&"))
+    example = next(line for line in lines if line.startswith("$ hashsim run tutorial"))
+    assert target(example) != target(first)
+    harsh = next(line for line in lines if "-o results/harsh" in line)
+    compare = next(line for line in lines if line.startswith("hashsim compare"))
+    assert "--seed 1" in example and "--seed 1" in harsh
+    assert compare.split()[2:4] == [target(example), target(harsh)]
