@@ -57,6 +57,11 @@ def test_demo_works_with_no_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert code == 0, err
     assert "hashsim demo: tutorial" in out and "2021-12-31" in out
     assert (tmp_path / "results" / "demo-tutorial" / "run.json").is_file()
+    # docs/visual.md's excerpt of this demo is what it prints today
+    page = (Path(__file__).resolve().parents[1] / "docs" / "visual.md").read_text()
+    excerpt = next(block for block in page.split("```") if "difficulty answers" in block)
+    shown = [line for line in excerpt.splitlines() if line.strip()]
+    assert len(shown) >= 4 and set(shown) <= set(out.splitlines()), "update docs/visual.md"
     ours = [p for p in pauses if p in (0.5, 0.25, 0.05)]  # (subprocess sleeps too)
     assert len(ours) > 52 and 0.5 in ours  # --pace 0.5 by default: a week, an event
     code, _, err = invoke("--no-report", "--pace", "0")  # a previous demo's folder is replaced
