@@ -43,6 +43,24 @@ def main() -> None:
     without --force, or a missing optional package), 3 an invalid scenario or input
     file, 4 some runs of a sweep failed.
     """
+    _stop_on_sigterm(click.get_current_context())
+
+
+def _stop_on_sigterm(ctx: click.Context) -> None:
+    """Treat SIGTERM (`kill`, `timeout`, a batch scheduler) as Ctrl-C for the command, so
+    that it cleans up as after an interrupt: no half-written folder, a sweep's workers
+    stopped and its manifest marked interrupted."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # (only the main thread may set handlers: an embedding program's choice)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @main.command()

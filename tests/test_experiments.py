@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -385,3 +387,32 @@ def test_summarize_a_plain_run_with_replicates(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     metrics = pd.read_csv(tmp_path / "run" / "ensemble_metrics.csv")
     assert set(metrics["arm"]) == {"run"} and (metrics["n"] + metrics["n_missing"] == 3).all()
+
+
+def test_sigterm_stops_the_sweep_and_its_workers(tmp_path: Path) -> None:
+    """`kill` / `timeout` / a batch scheduler (SIGTERM to the sweep alone) acts as Ctrl-C:
+    exit 130, the manifest says interrupted, and no worker is left running."""
+    exp, out = _write(tmp_path), tmp_path / "out"
+    cmd = [sys.executable, "-c", "from cli import main; main()", "sweep", str(exp), "-o",
+           str(out), "-j", "2", "--batch", "1", "-q"]
+    env = {**os.environ, FAULTS_ENV: "hang@*"}  # runs that would not end by themselves
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], text=True, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    if not children.parent.exists():
+        pytest.skip("needs Linux's /proc")
+    deadline, workers = time.monotonic() + 60, []
+    while len(workers) < 2 and time.monotonic() < deadline:  # until both workers run
+        time.sleep(0.1)
+        workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+    time.sleep(1.0)  # (their runs started)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted after" in err
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert len(workers) == 2
+    time.sleep(0.5)
+    for pid in workers:  # gone, or dead and waiting to be reaped
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")

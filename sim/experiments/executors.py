@@ -124,7 +124,16 @@ class Pool:
 
     def close(self, cancel: bool = False) -> None:
         if isinstance(self.executor, ProcessPoolExecutor):
+            # the workers' running tasks too: a process interrupted alone (SIGTERM, not the
+            # terminal's Ctrl-C, which reaches its workers as well) would leave them running
+            # (the executor offers no public way to stop them). SIGKILL: a forked worker has
+            # the CLI's SIGTERM handler, and a run in progress would take it for its own
+            # interrupt and carry on. Shards are written whole or not at all.
+            workers = list((getattr(self.executor, "_processes", None) or {}).values()) \
+                if cancel else []
             self.executor.shutdown(wait=not cancel, cancel_futures=cancel)
+            for process in workers:
+                process.kill()
         else:  # Dask's ClientExecutor has no cancel_futures
             self.executor.shutdown(wait=not cancel)
         self._close_dask()

@@ -49,7 +49,8 @@ from sim.experiments.executors import Pool, default_jobs
 from sim.experiments.plan import Plan, Task
 from sim.results import staging_dir
 
-#: Fault injection for tests: ``HASHSIM_INJECT_FAULTS="raise@s000001-ban-r000002,kill@*"``.
+#: Fault injection for tests: ``HASHSIM_INJECT_FAULTS="raise@s000001-ban-r000002,kill@*"``
+#: (``hang@…``: a run that does not end by itself, for tests of interrupts).
 FAULTS_ENV = "HASHSIM_INJECT_FAULTS"
 MANIFEST = "manifest.json"
 FORMATS = ("csv", "parquet")
@@ -211,6 +212,8 @@ def _inject(fault: str | None) -> None:
         raise RuntimeError("injected fault (HASHSIM_INJECT_FAULTS)")
     if fault == "kill":
         os.kill(os.getpid(), 9)
+    if fault == "hang":
+        time.sleep(3600)
 
 
 def decorate(df: pd.DataFrame, task: Task) -> pd.DataFrame:
@@ -285,7 +288,7 @@ def parse_faults(text: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in (text or "").split(","):
         kind, _, label = item.strip().partition("@")
-        if kind in ("raise", "kill") and label:
+        if kind in ("raise", "kill", "hang") and label:
             out[label] = kind
     return out
 
