@@ -79,7 +79,9 @@ def _interrupt(signum: int, frame: Any) -> None:
 @click.option("--rig", is_flag=True, help="Rig mode: one row per rig (resolution: rig) "
               "instead of cohorts of identical rigs; the same model and the same aggregates "
               "in distribution (docs/performance.md). Same as --set resolution=rig.")
-@click.option("-f", "--force", is_flag=True, help="Replace an existing results directory.")
+@click.option("-f", "--force", is_flag=True, help="Replace an existing results directory "
+              "(hashsim's own output only: one with a run.json, manifest.json or "
+              "calibration.json).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @_report_errors
 def run(scenario: str | None, output: Path | None, seed: int | None, replicates: int | None,
@@ -97,6 +99,7 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
     invalid scenario (every problem as file:line:col: field: message), nothing written.
     """
     import sim
+    from sim.results import check_replaceable
     from sim.results import run as run_scenario
 
     if from_run is not None:
@@ -116,6 +119,7 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
     if target.exists() and not force:
         _fail(f"error: {target} exists; use --force to replace it", 2)
     check_target(target, "results directory")
+    check_replaceable(target)  # (before the run, not after it)
     results = _with_progress(lambda hook: run_scenario(
         loaded, seed=seed_used, replicates=reps, on_day=hook, command=sys.argv),
         total=loaded.num_days * reps, quiet=quiet)

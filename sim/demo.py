@@ -244,9 +244,11 @@ def _target(scenario: Any, output: Path | None, force: bool) -> Path:
     import json
 
     from sim.commands.common import check_target, default_output
+    from sim.results import check_replaceable
 
     target = output or default_output(f"demo-{scenario.name}")
     check_target(target)
+    check_replaceable(target)
     if target.exists() and not force:
         try:
             previous = json.loads((target / "run.json").read_text(encoding="utf-8"))

@@ -48,6 +48,30 @@ def versions() -> dict[str, str]:
     return out
 
 
+#: Files that mark a folder as hashsim's own output (a run's or a backtest's, a sweep's, a
+#: calibration's): the only kind of non-empty folder that --force replaces.
+OUTPUT_MARKERS = ("run.json", "manifest.json", "calibration.json")
+
+
+def check_replaceable(target: Path) -> None:
+    """Refuse (`ResultsExistError`) an output folder that --force must not replace: a
+    non-empty folder that is not hashsim's output (a mistyped ``-o ~/work --force`` would
+    delete someone's work), the current folder or one holding it, or a symbolic link (it
+    would be replaced by a folder, not followed)."""
+    if target.is_symlink():
+        raise ResultsExistError(f"{target} is a symbolic link; give the folder it points to "
+                                "(a link is not replaced)")
+    full, here = target.resolve(), Path.cwd().resolve()
+    if full == here or full in here.parents:
+        raise ResultsExistError(f"{target or '.'} is the current folder or holds it; give "
+                                "the results a folder of their own")
+    if full.is_dir() and any(full.iterdir()) \
+            and not any((full / name).is_file() for name in OUTPUT_MARKERS):
+        raise ResultsExistError(
+            f"{target} is not a hashsim output folder (it has no {', '.join(OUTPUT_MARKERS)}); "
+            "--force replaces only those: move it away or choose another folder")
+
+
 def staging_dir(target: Path, infix: str = ".") -> Path:
     """A new hidden folder beside `target` (``.NAME<infix>XXXXXXXX``) to write into and then
     rename into place. Made with the umask's permissions, as any folder: tempfile.mkdtemp's
@@ -211,6 +235,7 @@ class Results:
                                     "--force)")
         if target.exists() and not target.is_dir():
             raise HashsimError(f"{target} exists and is not a directory")
+        check_replaceable(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = staging_dir(target)
         try:

@@ -67,13 +67,14 @@ def test_replicates_share_the_files(tmp_path: Path) -> None:
 
 def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     target = tmp_path / "r"
-    target.mkdir()
-    (target / "keep.txt").write_text("mine")
+    assert invoke("run", "tutorial", "-o", str(target), *SHORT, "-q")[0] == 0
+    (target / "keep.txt").write_text("mine")  # (a previous run's folder, a file added to it)
     code, _, err = invoke("run", "tutorial", "-o", str(target), *SHORT, "-q")
     assert code == 2 and "--force" in err
     assert (target / "keep.txt").read_text() == "mine"
     assert invoke("run", "tutorial", "-o", str(target), *SHORT, "-q", "--force")[0] == 0
     assert not (target / "keep.txt").exists() and (target / "network.csv").exists()
+    # a folder that is not hashsim's is never replaced (tests/test_output_safety.py)
 
 
 def test_set_overrides_are_validated_and_nothing_is_written(tmp_path: Path) -> None:

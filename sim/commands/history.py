@@ -11,6 +11,7 @@ import pandas as pd
 
 from sim.commands.common import check_target, default_output
 from sim.commands.common import report_errors as _errors
+from sim.results import check_replaceable
 
 
 @click.command()
@@ -23,7 +24,8 @@ from sim.commands.common import report_errors as _errors
               help="Override a scenario value (as for `run`).")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the run and backtest.csv [default: results/<name>-backtest].")
-@click.option("-f", "--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("-f", "--force", is_flag=True,
+              help="Replace an existing output directory (hashsim's own output only).")
 @click.option("--strict", is_flag=True, help="Fail on secondary checks too, not only headline.")
 @_errors
 def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[str, ...],
@@ -48,6 +50,7 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
 
         raise HashsimError(f"{scenario}: no `observed:` section to hold the run against")
     check_target(target)
+    check_replaceable(target)  # (before the runs)
     outside_run(loaded)
     res = run(loaded, seed=seed, replicates=replicates, command=sys.argv)
     table = evaluate(loaded, res.tables)
@@ -123,7 +126,8 @@ def format_table(table: pd.DataFrame, rule: str) -> str:
 @click.option("--max-evaluations", type=click.IntRange(min=2), default=60, show_default=True)
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the fit [default: results/<name>-calibration].")
-@click.option("-f", "--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("-f", "--force", is_flag=True,
+              help="Replace an existing output directory (hashsim's own output only).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_errors
 def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int,
@@ -152,6 +156,7 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
     if target.exists() and not force:
         raise click.UsageError(f"{target} exists; use --force to replace it")
     check_target(target)
+    check_replaceable(target)  # (before the runs)
     show = not quiet and sys.stderr.isatty()
     with tqdm(total=max_evaluations, unit="run", disable=not show, file=sys.stderr,
               leave=False) as bar:

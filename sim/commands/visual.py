@@ -8,6 +8,7 @@ import click
 
 from sim.commands.common import check_target
 from sim.commands.common import report_errors as _errors
+from sim.errors import ResultsExistError
 
 
 @click.command()
@@ -55,9 +56,10 @@ def plot(results: Path, output: Path | None, fmt: str, only: tuple[str, ...]) ->
 @click.command()
 @click.argument("results", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="The page to write [default: RESULTS/report.html].")
+              help="The page to write [default: RESULTS/report.html, replaced if there].")
+@click.option("-f", "--force", is_flag=True, help="Replace the -o file if it exists.")
 @_errors
-def report(results: Path, output: Path | None) -> None:
+def report(results: Path, output: Path | None, force: bool) -> None:
     """Write one self-contained, offline report.html for RESULTS (a run or an experiment).
 
     Interactive figures (hover, zoom, click a legend entry to hide a series), the migration
@@ -72,6 +74,11 @@ def report(results: Path, output: Path | None) -> None:
     data = load_run(results)
     if output is not None:
         check_target(output, "report")
+        if output.is_symlink() or (output.exists() and not output.is_file()):
+            raise ResultsExistError(f"{output} is not a plain file; the report is not written "
+                                    "over it")
+        if output.exists() and not force:
+            raise ResultsExistError(f"{output} exists; use --force to replace it")
     if data.missing:
         click.echo(f"note: {missing_note(data)}", err=True)
     path = write_report(data, output)

@@ -47,7 +47,7 @@ from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
 from sim.experiments.plan import Plan, Task
-from sim.results import staging_dir
+from sim.results import check_replaceable, staging_dir
 
 #: Fault injection for tests: ``HASHSIM_INJECT_FAULTS="raise@s000001-ban-r000002,kill@*"``
 #: (``hang@…``: a run that does not end by itself, for tests of interrupts).
@@ -513,6 +513,7 @@ def _check_directory(plan: Plan, out: Path, resume: bool, force: bool, fmt: str)
     """
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a directory")
+    check_replaceable(out)  # (an empty or new folder is fine; a link or the cwd is not)
     if not (out.exists() and any(out.iterdir())):
         return False
     if resume:
