@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 from sim import plots as P
-from sim.plot_style import PALETTE, named_colours, region_colours
+from sim.plot_style import PALETTE, clip, named_colours, region_colours
 from sim.plots import RunData
 from sim.report_events import (
+    POLICY_KINDS,
     SourceEvent,
     plain_event,
     plain_text,
@@ -46,7 +47,13 @@ if TYPE_CHECKING:
 
 CSP = ("default-src 'none'; script-src 'unsafe-inline'; "
        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:")
-CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False}
+#: plotly.js 4 adds a "Share chart..." button that uploads the chart to Plotly Cloud, and the
+#: logo links to plotly.com: the page must not lead off itself. The button is named
+#: sendChartToCloud in plotly.js 4 and sendDataToCloud / editInChartStudio in plotly.js 2
+#: (plotly.py 5 and 6); removing a name a version lacks does nothing.
+CONFIG = {"displaylogo": False, "responsive": True, "scrollZoom": False,
+          "showSendToCloud": False,
+          "modeBarButtonsToRemove": ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"]}
 
 
 def esc(text: object) -> str:
@@ -245,6 +252,7 @@ def _go() -> Any:
 
 
 TITLE_PX = 44  # the title's band at the top of a figure; event labels start below it
+LEGEND_CHARS = 40  # a legend entry's length; the PNG figures' 30 is for a narrower figure
 
 
 def _layout(fig: Any, title: str, height: int = 440, top: int = 70, stacked: bool = False,
@@ -270,6 +278,12 @@ def _label_room(labels: Sequence[str], size: float, angle: float) -> int:
     longest = max(len(text) for text in labels)
     rad = math.radians(angle)
     return TITLE_PX + math.ceil(0.62 * size * longest * math.sin(rad) + size * math.cos(rad)) + 8
+
+
+def _named(name: str) -> dict[str, str]:
+    """A trace's legend entry, shortened as the PNG figures shorten theirs (a long region name
+    squeezed the plot to half the page), and its hover label, which names it in full."""
+    return {"name": ptext(clip(name, LEGEND_CHARS)), "meta": ptext(name)}
 
 
 def _band_traces(fig: Any, b: pd.DataFrame, scale: float, colour: str, name: str,
@@ -384,9 +398,10 @@ def _stacked(fig: Any, wide: pd.DataFrame, names: Sequence[str], colours: Sequen
     for k, key in enumerate(wide.columns):
         fig.add_trace(go.Scatter(x=x, y=wide[key].to_numpy() * scale, mode="lines",
                                  stackgroup=f"s{col}", line={"width": 0.5,
-                                 "color": colours[k % len(colours)]}, name=ptext(names[k]),
+                                 "color": colours[k % len(colours)]}, **_named(names[k]),
                                  legendgroup=f"k{k}", showlegend=legend,
-                                 hovertemplate=f"%{{y:{fmt}}}"), row=1, col=col)
+                                 hovertemplate=f"%{{y:{fmt}}}<extra>%{{meta}}</extra>"),
+                          row=1, col=col)
 
 
 def pfig_regions(data: RunData, coin: str) -> Any | None:
@@ -440,9 +455,9 @@ def pfig_pools(data: RunData, coin: str) -> Any | None:
         for pool in wide.columns:
             k = order.index(pool)
             fig.add_trace(go.Scatter(x=_days(wide.index), y=wide[pool].to_numpy() * 100.0,
-                                     mode="lines", name=ptext(pool), legendgroup=f"p{k}",
-                                     line={"color": palette[str(pool)]},
-                                     showlegend=c == 1, hovertemplate="%{y:.1f} %"),
+                                     mode="lines", **_named(str(pool)), legendgroup=f"p{k}",
+                                     line={"color": palette[str(pool)]}, showlegend=c == 1,
+                                     hovertemplate="%{y:.1f} %<extra>%{meta}</extra>"),
                           row=1, col=c)
         _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="pool share (%)", rangemode="tozero", col=1)
@@ -481,14 +496,21 @@ def pfig_arrivals(data: RunData) -> Any | None:
     order: list[str] = []
     shown: set[str] = set()
     for c, arm in enumerate(data.arms, start=1):
-        cum = P.cumulative_arrivals(data, arm)
+        moved = len(P.flow_totals(data, arm)) > 0
+        cum = P.cumulative_arrivals(data, arm) if moved else pd.DataFrame()
+        if not moved:  # said as the PNG says it: plotly draws no axes without a trace
+            left, right = fig.get_subplot(1, c).xaxis.domain
+            fig.add_annotation(text="no rigs moved", x=(left + right) / 2, y=0.5,
+                               xref="paper", yref="paper", xanchor="center", showarrow=False,
+                               font={"size": 14, "color": "#555"})
         order += [d for d in cum.columns if d not in order]
         for dest in cum.columns:
             k = order.index(dest)
             fig.add_trace(go.Scatter(x=_days(cum.index), y=cum[dest].to_numpy(), mode="lines",
-                                     name=ptext(data.label(dest)), legendgroup=f"d{k}",
+                                     **_named(data.label(dest)), legendgroup=f"d{k}",
                                      line={"color": palette.get(str(dest), "#7f7f7f")},
-                                     showlegend=dest not in shown, hovertemplate="%{y:,.0f}"),
+                                     showlegend=dest not in shown,
+                                     hovertemplate="%{y:,.0f}<extra>%{meta}</extra>"),
                           row=1, col=c)
             shown.add(dest)
         _event_lines(fig, data, arm, c, labels=False)
@@ -551,56 +573,78 @@ def pfig_energy(data: RunData) -> Any | None:
     return _layout(fig, "Energy and CO₂", height=600, top=_event_lines(fig, data))
 
 
-LANES = ("source articles", "policy", "pools", "services", "capacity", "difficulty")
+#: The timeline's lanes, top to bottom.
+LANES = ("source articles", "policy", "pools", "services", "capacity", "deliveries",
+         "difficulty", "other")
 
 
 def _lane(kind: str) -> str:
-    if kind == "retarget":
-        return "difficulty"
-    if kind.startswith("pool_") and kind != "pool_service_ban":
+    """The lane of an event kind; a kind not named here is 'other', not a government's."""
+    if kind in POLICY_KINDS:
+        return "policy"
+    if kind.startswith("pool_"):
         return "pools"
     if kind.startswith("service_"):
         return "services"
-    if "capacity" in kind:
+    if kind in ("capacity", "facility_capacity"):
         return "capacity"
-    return "policy"
+    if kind == "delivery":
+        return "deliveries"
+    return "difficulty" if kind == "retarget" else "other"
+
+
+def _in_run(data: RunData, sources: Sequence[SourceEvent]) -> list[SourceEvent]:
+    """The source events within the run's days (the timeline and the table show the same)."""
+    start, end = data.span
+    return [e for e in sources if start.date() <= e.date <= end.date()]
 
 
 def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
-    """Simulated events by lane; the source articles' events starred and labelled above."""
+    """Simulated events by lane; the source articles' events starred and labelled above. The
+    time axis is the run's, from its first day to its last, whatever the events' dates."""
     go = _go()
     fig = go.Figure()
     ev = data.first_member()
-    for k, lane in enumerate(LANES[1:]):
-        part = ev[[_lane(x) == lane for x in ev["kind"]]] if len(ev) else ev
-        if not len(part):
-            continue
-        lifted, labels = policy_texts(data.scenario), region_labels(data.scenario)
+    lanes = [lane for lane in LANES[1:] if any(_lane(str(x)) == lane for x in ev["kind"])]
+    lifted, labels = policy_texts(data.scenario), region_labels(data.scenario)
+    for lane in lanes:
+        part = ev[[_lane(str(x)) == lane for x in ev["kind"]]]
+        colour = "#7f7f7f" if lane == "other" else PALETTE[LANES.index(lane) - 1]
         text = [ptext(f"{a}: {d}" if a else d) for a, d in
                 zip(part["actor"], [plain_event(str(k), str(d), lifted, labels) for k, d in
                                     zip(part["kind"], part["description"], strict=True)],
                     strict=True)]
         fig.add_trace(go.Scatter(x=_days(part["date"]), y=[lane] * len(part), mode="markers",
-                                 marker={"size": 10, "color": PALETTE[k], "symbol": "line-ns",
-                                         "line": {"width": 2, "color": PALETTE[k]}},
-                                 name=lane, text=text, hovertemplate="%{x}<br>%{text}"))
-    start, end = data.span
-    shown = [e for e in sources if start.date() <= e.date <= end.date()]
+                                 marker={"size": 10, "color": colour, "symbol": "line-ns",
+                                         "line": {"width": 2, "color": colour}},
+                                 name=lane, text=text, hovertemplate="%{x}<br>%{text}",
+                                 cliponaxis=False))
+    shown = _in_run(data, sources)
+    clusters = P.cluster_markers([P.Marker(pd.Timestamp(e.date), e.title, e.title)
+                                  for e in shown], data.span, width=56)
     if shown:
+        lanes.insert(0, LANES[0])
         fig.add_trace(go.Scatter(
             x=[e.date.isoformat() for e in shown], y=[LANES[0]] * len(shown),
             mode="markers", marker={"size": 12, "symbol": "star", "color": "black"},
             name="source articles", text=[ptext(f"{e.title} — {e.source}") for e in shown],
-            hovertemplate="%{x}<br>%{text}"))
-        marks = [P.Marker(pd.Timestamp(e.date), e.title, e.title) for e in shown]
-        clusters = P.cluster_markers(marks, data.span, width=56)
+            hovertemplate="%{x}<br>%{text}", cliponaxis=False))
         for first, label in clusters:
             fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
                                text=ptext(label), showarrow=False, textangle=-40,
                                xanchor="left", yanchor="bottom", font={"size": 10},
                                hovertext=ptext(first.text))
-    lanes = [lane for lane in LANES if lane != LANES[0] or shown]
-    fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1], type="category")
+    start, end = data.span
+    fig.update_xaxes(type="date", range=[start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")])
+    if lanes:  # (invisible ticks keep a mark on the first day off the lane names)
+        fig.update_yaxes(categoryorder="array", categoryarray=lanes[::-1], type="category",
+                         ticks="outside", ticklen=10, tickcolor="rgba(0,0,0,0)")
+    else:
+        fig.update_yaxes(visible=False)
+        fig.add_annotation(text="No events in this run: no government, pool, service or "
+                           "facility acted and the difficulty was not reset.", x=0.5, y=0.5,
+                           xref="paper", yref="paper", showarrow=False,
+                           font={"size": 14, "color": "#555"})
     top = _label_room([label for _, label in clusters], 10, 40) if shown else 60
     return _layout(fig, "Event timeline (first run; ★ events the source articles report)",
                    height=620 if shown else 420, hovermode="closest", top=top)
@@ -683,9 +727,10 @@ CAPTIONS = {
         " 2021) follows its hashrate day by day."),
     "timeline": (
         "Every event of the first run, one row per kind: policy (governments), pools, "
-        "services (exchanges and wallets), capacity (room for rigs, in megawatts) and "
-        "difficulty resets. ★ marks what the news reported at the time, to compare. Hover "
-        "over a mark to read it."),
+        "services (exchanges and wallets), capacity (room for rigs, in megawatts), "
+        "deliveries (new rigs a facility bought), difficulty resets, and other events. ★ "
+        "marks what the news reported at the time, to compare. Hover over a mark to read "
+        "it."),
     "regions": (
         "Each region's share of all the hashrate: the layers add up to 100 %. A region made "
         "of smaller ones (a country and its provinces) is shown through its parts."),
@@ -743,14 +788,14 @@ def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, s
     pools = divs(pfig_pools, "pools")
     if pools:
         out.append(("pools", "Pools", pools))
-    sankeys = [(i, pfig_sankey(data, arm)) for i, arm in enumerate(data.arms)]
-    migration = [_figure_div(f, f"fig-sankey-{i}") for i, f in sankeys if f is not None]
+    sankeys = [(i, arm, pfig_sankey(data, arm)) for i, arm in enumerate(data.arms)]
+    migration = [_figure_div(f, f"fig-sankey-{i}") if f is not None else
+                 f"<p class='note'>{esc(_no_moves(data, arm))}</p>" for i, arm, f in sankeys]
     arrivals = pfig_arrivals(data)
     if arrivals is not None:
         migration.append(_figure_div(arrivals, "fig-arrivals", data))
     if "flows" not in data.missing:
-        out.append(("migration", "Migration",
-                    "".join(migration) or "<p>No rigs moved in this run.</p>"))
+        out.append(("migration", "Migration", "".join(migration)))
     names = list(dict.fromkeys(data.tables["facilities"]["facility"].tolist()))[:6]
     if names:
         facilities = [_figure_div(pfig_facility(data, n), f"fig-facility-{i}", data)
@@ -764,6 +809,12 @@ def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, s
         out.append(("sensitivity", "Sensitivity",
                     _figure_div(sens, "fig-sensitivity") + _table_html(data.sensitivity)))
     return out
+
+
+def _no_moves(data: RunData, arm: str) -> str:
+    """In place of an arm's migration diagram where none of its rigs moved."""
+    where = f"the arm {data.arm_label(arm)}" if data.experiment else "this run"
+    return f"No rigs moved in {where}, so there is no diagram of where they went."
 
 
 def _table_html(df: pd.DataFrame | None, limit: int = 200) -> str:
@@ -808,10 +859,11 @@ def _events_html(data: RunData) -> str:
 
 
 def _sources_html(data: RunData, sources: Sequence[SourceEvent]) -> str:
-    if not sources:
+    shown = _in_run(data, sources)
+    if not shown:
         return ""
     rows = []
-    for e in sources:
+    for e in shown:
         link = ""
         if e.url and e.url.startswith(("https://", "http://")):
             link = f" <a href='{esc(e.url)}' rel='noreferrer noopener'>link</a>"
@@ -893,7 +945,9 @@ def build_report(results: RunData | Results | str | os.PathLike[str]) -> str:
     desc = esc(data.scenario.get("description", ""))
     note = missing_note(data)
     missing = f"<p class='missing'>Note: {esc(note)}.</p>" if note else ""
-    title = esc(f"hashsim {kind}: {data.name}")
+    # An experiment's name is its manifest's; data.name is its first arm's scenario.
+    name = data.meta.get("name") if data.experiment else None
+    title = esc(f"hashsim {kind}: {name or data.name}")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"

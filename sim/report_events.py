@@ -1,4 +1,5 @@
-"""Dated events of the 2021 China case as the source articles report them, for reports.
+"""Dated events of the bundled cases (China and Sparkpool 2021, Wuhan General 2018) as the
+source articles report them, for reports.
 
 The report's timeline annotates these beside the simulated event log, so a reader can see the
 model's shocks against what happened. They come from the seed articles (``../shared/seeds``:
@@ -34,11 +35,14 @@ class SourceEvent:
     url: str | None = None
 
 
-CHINA_2021: tuple[SourceEvent, ...] = (
+WUHAN_2018: tuple[SourceEvent, ...] = (
     SourceEvent(dt.date(2018, 9, 11),
                 "Wuhan General plans to turn a 3 MW US data centre into a 30 MW mine "
                 "(1,300 → 13,300 rigs; 'over USD 3.5 M a month')", SEED_001,
                 "https://coingeek.com/nevada-firm-talks-transform-us-data-center-crypto-mining-farm/"),
+)
+
+CHINA_2021: tuple[SourceEvent, ...] = (
     SourceEvent(dt.date(2021, 5, 18),
                 "Three financial industry associations bar members from crypto business",
                 SEED_002),
@@ -85,15 +89,21 @@ CHINA_2021: tuple[SourceEvent, ...] = (
                 "Huobi's deadline to close existing mainland accounts", f"{SEED_002}; {SEED_000}"),
 )
 
+#: Sparkpool's case is the 9.24 notice and what followed it; the spring's Bitcoin crackdown
+#: is another story.
+SPARKPOOL_2021 = tuple(e for e in CHINA_2021 if e.date >= dt.date(2021, 9, 24))
+
 #: Scenario-name prefixes and the table each gets.
 CASES: dict[str, tuple[SourceEvent, ...]] = {"china-2021": CHINA_2021,
-                                             "sparkpool-2021": CHINA_2021}
+                                             "sparkpool-2021": SPARKPOOL_2021,
+                                             "wuhan-general-2018": WUHAN_2018}
 
 
 def source_events(scenario: dict[str, Any]) -> list[SourceEvent]:
     """Source events for a scenario (a plain dict): its ``observed.events``, plus the bundled
-    table's events on other dates when its name starts with a known case. Sorted by date;
-    undated entries are dropped."""
+    table's events on other dates when its name starts with a known case; only those from
+    its ``start`` to its ``end`` where it gives them. Sorted by date; undated entries are
+    dropped."""
     out: list[SourceEvent] = []
     observed = scenario.get("observed")
     entries = observed.get("events") if isinstance(observed, dict) else None
@@ -107,7 +117,9 @@ def source_events(scenario: dict[str, Any]) -> list[SourceEvent]:
         if name.startswith(prefix):
             covered = {e.date for e in out}  # the scenario's own entries win on their dates
             out += [e for e in table if e.date not in covered]
-    return sorted(out, key=lambda e: e.date)
+    first = _date(scenario.get("start")) or dt.date.min
+    last = _date(scenario.get("end")) or dt.date.max
+    return sorted((e for e in out if first <= e.date <= last), key=lambda e: e.date)
 
 
 def _date(value: Any) -> dt.date | None:
@@ -157,6 +169,10 @@ _PLAIN: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = {
     "power_outage": (re.compile(r"power outage in (\S+)"), lambda m: f"power outage in {m[1]}"),
     "power_restored": (re.compile(r"power back in (\S+)"), lambda m: f"power back in {m[1]}"),
 }
+#: Event kinds a government logs: a scenario's policies, and the end of a power outage.
+POLICY_KINDS = frozenset({"announcement", "mining_ban", "power_cutoff", "power_outage",
+                          "power_restored", "pool_service_ban", "exchange_ban", "incentive",
+                          "lift"})
 #: Kinds whose generated text names a region first (shown by its label where one is given).
 _REGION_FIRST = frozenset({"mining_ban", "announcement", "exchange_ban", "pool_service_ban",
                            "incentive", "power_cutoff", "power_outage", "power_restored"})
