@@ -24,7 +24,8 @@ MARKER_KINDS = {
     "pool_service_ban": "pool ban", "exchange_ban": "exchange ban", "incentive": "incentive",
     "lift": "lifted", "pool_stop_new_users": "stops new users",
     "pool_stop_service": "stops serving", "pool_wind_down": "winds down",
-    "pool_shutdown": "shuts down", "service_close": "closes accounts",
+    "pool_shutdown": "shuts down", "service_stop_new_users": "stops new users",
+    "service_close": "closes accounts",
 }
 
 
@@ -91,10 +92,13 @@ def key_order(df: pd.DataFrame, value: str, key: str) -> list[str]:
 
 
 def observed_hashrate(data: RunData, coin: str) -> pd.DataFrame | None:
-    """Observed network hashrate (``scenario.observed.hashrate``) for `coin`, if any.
+    """Observed network hashrate (``scenario.observed.hashrate``) for `coin` over the run's
+    dates, if any.
 
     Entries are ``{date, hashrate_hs}``, optionally with ``coin``; entries without a coin
-    belong to the scenario's first coin.
+    belong to the scenario's first coin. Entries outside the run are left out: a scenario's
+    series covers its full period, and a run cut short (``--set end=…``) would otherwise get
+    its date axis stretched to the series' end.
     """
     observed = data.scenario.get("observed") or {}
     entries = observed.get("hashrate") if isinstance(observed, dict) else None
@@ -108,12 +112,19 @@ def observed_hashrate(data: RunData, coin: str) -> pd.DataFrame | None:
         return None
     df["date"] = pd.to_datetime(df["date"], format="ISO8601", errors="coerce")
     df["hashrate_hs"] = pd.to_numeric(df["hashrate_hs"], errors="coerce")
-    return df.dropna().sort_values("date")
+    start, end = data.span
+    df = df.dropna()
+    df = df[(df["date"] >= start) & (df["date"] <= end)]
+    return df.sort_values("date") if len(df) else None
 
 
 def markers(data: RunData, arm: str | None = None) -> list[Marker]:
-    """Policy markers, one per date, from the event log of `arm`'s first member (default: the
-    first arm's), else from the scenario's policies."""
+    """Policy markers, one per date within the run's span, from the event log of `arm`'s first
+    member (default: the first arm's), else from the scenario's policies.
+
+    The policies of a scenario cover its full period: a run cut short (``--set end=…``), in
+    which none of them happened, must not show them, nor get its axes stretched to their dates.
+    """
     ev = data.first_member(arm)
     if len(ev) or len(data.tables["events"]):
         rows = [(d, k, a, r, t) for d, k, a, r, t in zip(
@@ -123,10 +134,13 @@ def markers(data: RunData, arm: str | None = None) -> list[Marker]:
         rows = [(pd.Timestamp(p.get("date")), p.get("kind", ""), p.get("actor") or "",
                  p.get("region") or "", p.get("description") or p.get("kind", ""))
                 for p in data.scenario.get("policies", []) if p.get("date")]
+    start, end = data.span
     by_date: dict[pd.Timestamp, list[tuple[str, str]]] = {}
     for date, kind, actor, region, text in rows:
-        if kind in MARKER_KINDS and pd.notna(date):
-            day = pd.Timestamp(date).normalize()
+        if kind not in MARKER_KINDS or pd.isna(date):
+            continue
+        day = pd.Timestamp(date).normalize()
+        if start <= day <= end:
             by_date.setdefault(day, []).append((_short(data, kind, actor, region, str(text)),
                                                 str(text)))
     out = []

@@ -7,7 +7,7 @@ the interactive report (`sim.report`). matplotlib is an optional extra imported 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,12 @@ from sim.rundata import MissingExtraError, RunData
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import PathCollection
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.path import Path
+    from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
 
 STATUSES = ("online", "offline", "banned_off", "in_transit", "queued", "underground", "retired")
 STATUS_LABELS = {"online": "online", "offline": "offline (unprofitable)",
@@ -65,12 +70,23 @@ def pyplot() -> Any:
 
 
 def counts_axis(ax: Axes, axis: str = "y") -> None:
-    """Thousands separators on a count axis (28,000 rather than 28000)."""
+    """Whole counts on an axis: with thousands separators on a y axis (28,000 rather than
+    28000); on an x axis at most six compact labels (12k, 1.5M), since labels side by side
+    ran together ("12,00018,000") once a count reached five digits."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_locator(MaxNLocator(integer=True))
-    target.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    if axis == "y":
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        return
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: compact_count(v)))
+
+
+def compact_count(value: float) -> str:
+    """A count in at most three significant digits and an SI prefix: 950, 12k, 2.5M."""
+    scale, prefix = si_scale(value, "")
+    return f"{value / scale:.3g}{prefix}"
 
 
 def clip(text: str, width: int = 30) -> str:
@@ -132,6 +148,101 @@ def draw_markers(ax: Axes, marks: Sequence[Marker],
         return 0.0
     longest = max(len(text) for _, text in clusters)
     return 6.5 * 0.56 * longest * float(np.sin(np.radians(50))) + 12.0
+
+
+#: Gap between a point and its label (points), across and up or down.
+LABEL_GAP_PT = 3.0
+#: Where a label may go beside its point, in order of preference: horizontal alignment
+#: ("left": the label starts right of the point), whether on the side away from what leads up
+#: to the point (above a rise, below a fall), and the vertical offset in points. A label
+#: lifted further than the gap, clear of its neighbours, is centred on its point and joined to
+#: it by a stem; none goes left of its point on the near side, where it would read as the
+#: label of what came before.
+LABEL_PLACES = (("left", True, LABEL_GAP_PT), ("left", False, LABEL_GAP_PT),
+                ("center", True, LABEL_GAP_PT), ("right", True, LABEL_GAP_PT),
+                ("center", True, 11.0), ("center", False, 11.0))
+
+
+def label_points(ax: Axes, points: PathCollection, labels: Sequence[tuple[int, str, bool]],
+                 avoid: Sequence[Line2D], fontsize: float = 6.5) -> list[Annotation]:
+    """Label some of a scatter's `points`, each beside its own point, clear of everything else.
+
+    `labels` holds (point index, text, away) in order of priority; `away` is True where the
+    side away from what leads up to the point is above it (a rise). A label goes to the first
+    of :data:`LABEL_PLACES` where it fits: inside the axes and clear of every point, of the
+    `avoid` lines and of the labels placed before it. A label that fits nowhere is left out,
+    so where labels crowd the first ones stay. Labels have a light ground, so that a line
+    not avoided (a policy marker) passes behind them.
+
+    The check is in display space, so the axes' limits are fixed first, with room for a label
+    above the highest point and below the lowest. Returns the labels placed.
+    """
+    figure = cast(Any, ax.figure)
+    renderer, px_per_pt = figure.canvas.get_renderer(), figure.dpi / 72.0
+    room_pt = LABEL_GAP_PT + 1.4 * fontsize
+    ax.set_xlim(ax.get_xlim())
+    low, high = ax.get_ylim()
+    height_pt = ax.bbox.height / px_per_pt
+    room = (high - low) * room_pt / max(height_pt - 2 * room_pt, room_pt)
+    ax.set_ylim(low - room, high + room)
+    offsets = np.asarray(points.get_offsets(), dtype=float)
+    centres = points.get_offset_transform().transform(offsets)
+    radii_pt = np.broadcast_to(np.sqrt(points.get_sizes()) / 2.0, len(offsets))
+    lines = [line.get_transform().transform_path(line.get_path()) for line in avoid]
+    placed: list[Annotation] = []
+    taken: list[Bbox] = []
+    for idx, text, away in labels:
+        if not np.isfinite(offsets[idx]).all():
+            continue
+        for ha, near_side, dy in LABEL_PLACES:
+            up = away if near_side else not away
+            where: dict[str, Any] = {
+                "xy": tuple(offsets[idx]), "textcoords": "offset points",
+                "xytext": ({"left": LABEL_GAP_PT, "center": 0.0, "right": -LABEL_GAP_PT}[ha],
+                           dy if up else -dy),
+                "ha": ha, "va": "bottom" if up else "top", "fontsize": fontsize,
+                "bbox": {"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                         "alpha": 0.8}}
+            boxes = _label_boxes(ax, renderer, text, where, centres[idx],
+                                 (radii_pt[idx] + 1.0) * px_per_pt if dy > LABEL_GAP_PT
+                                 else None)
+            if all(_fits(box, ax.bbox, taken, centres, radii_pt * px_per_pt, lines)
+                   for box in boxes):
+                placed.append(ax.annotate(text, **where, arrowprops={
+                    "arrowstyle": "-", "color": "0.4", "lw": 0.5, "shrinkA": 0.0,
+                    "shrinkB": radii_pt[idx] + 1.0} if len(boxes) > 1 else None))
+                taken += boxes
+                break
+    return placed
+
+
+def _label_boxes(ax: Axes, renderer: Any, text: str, where: dict[str, Any],
+                 centre: np.ndarray, stem_from_px: float | None) -> list[Bbox]:
+    """The display boxes a label takes (padded by a point): its text and, where it has a stem
+    (from `stem_from_px` off its point), the stem's column. The text is measured alone: an
+    annotation's extent would take in its stem."""
+    from matplotlib.transforms import Bbox
+
+    label = ax.annotate(text, **where)
+    pad = renderer.points_to_pixels(1.0)
+    box = label.get_window_extent(renderer).padded(pad)
+    label.remove()
+    if stem_from_px is None:
+        return [box]
+    up = where["va"] == "bottom"
+    ends = sorted((centre[1] + (stem_from_px if up else -stem_from_px),
+                   box.y0 if up else box.y1))
+    return [box, Bbox([[centre[0] - pad, ends[0]], [centre[0] + pad, ends[1]]])]
+
+
+def _fits(box: Bbox, frame: Bbox, taken: Sequence[Bbox], centres: np.ndarray,
+          radii: np.ndarray, lines: Sequence[Path]) -> bool:
+    inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and \
+        box.y1 <= frame.y1
+    near = ((centres[:, 0] > box.x0 - radii) & (centres[:, 0] < box.x1 + radii)
+            & (centres[:, 1] > box.y0 - radii) & (centres[:, 1] < box.y1 + radii))
+    return inside and not near.any() and not any(box.overlaps(t) for t in taken) and \
+        not any(line.intersects_bbox(box, filled=False) for line in lines)
 
 
 def draw_band(ax: Axes, b: pd.DataFrame, scale: float, colour: str, label: str,

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
 import pandas as pd
 
 from sim.errors import HashsimError
@@ -56,6 +55,7 @@ from sim.plot_style import (
     date_axis,
     draw_band,
     draw_markers,
+    label_points,
     named_colours,
     pyplot,
     region_colours,
@@ -170,12 +170,13 @@ def fig_difficulty(data: RunData) -> Figure | None:
         if len(rt):
             on = part[part["arm"] == data.arms[0]].groupby("date")["difficulty"].median()
             y = on.reindex(pd.DatetimeIndex(rt["date"]).normalize()).to_numpy() / dscale
-            ax_d.scatter(rt["date"], y, marker="v", s=14, color="black", zorder=4,
-                         label="retarget (first run)")
-            for d, yy, pct in zip(rt["date"], y, rt["change_pct"], strict=True):
-                if abs(pct) >= 10 and np.isfinite(yy):
-                    ax_d.annotate(f"{pct:+.1f} %", (d, yy), xytext=(0, -11),
-                                  textcoords="offset points", ha="center", fontsize=6.5)
+            retargeted = ax_d.scatter(rt["date"], y, marker="v", s=14, color="black", zorder=4,
+                                      label="retarget (first run)")
+            # the largest changes first: where labels crowd, those are the ones kept
+            big = sorted(((i, pct) for i, pct in enumerate(rt["change_pct"]) if abs(pct) >= 10),
+                         key=lambda item: -abs(item[1]))
+            label_points(ax_d, retargeted, [(i, f"{pct:+.1f} %", pct > 0) for i, pct in big],
+                         avoid=list(ax_d.lines))
         target = target_block_time(data, coin)
         if target:
             ax_t.axhline(target / tscale, color="0.3", lw=0.8, ls="--", label="target")
