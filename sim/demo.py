@@ -25,12 +25,10 @@ import click
 import numpy as np
 
 from sim.errors import HashsimError, ResultsExistError
-from sim.report_events import plain_event, policy_texts, region_labels, source_events
+from sim.report_events import POLICY_KINDS, plain_event, policy_texts, region_labels, source_events
 
 Echo = Callable[[str], None]
 QUIET_KINDS = {"capacity"}  # the grid's monthly capacity steps: too many lines for a class
-POLICY_KINDS = {"announcement", "mining_ban", "power_cutoff", "power_outage", "power_restored",
-                "pool_service_ban", "exchange_ban", "incentive", "lift"}
 BIG_RETARGET_PCT = 5.0  # smaller retargets get a short line
 _RETARGET = re.compile(r"difficulty ([+-]?[0-9.]+)% at height ([0-9,]+) \(epoch of ([0-9.]+)")
 
