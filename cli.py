@@ -133,23 +133,58 @@ def _load_run_json(path: Path, seed: int | None, replicates: int | None) -> tupl
     from pydantic import ValidationError
 
     from sim.errors import HashsimError, Issue, ScenarioError
+    from sim.experiments.errors import InputError
+    from sim.results import scenario_hash, versions
     from sim.scenario import Scenario
 
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        scenario = Scenario.model_validate(doc["scenario"])
-        run_seed, run_reps = int(doc["seed"]), int(doc["replicates"])
     except FileNotFoundError:
         raise HashsimError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
-            ValueError) as err:
-        if isinstance(err, ValidationError):
-            raise ScenarioError([Issue(("scenario", *e["loc"]), e["msg"], str(path))
-                                 for e in err.errors()]) from None
-        raise HashsimError(f"{path}: not a hashsim run.json ({err})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: not a readable run.json ({err})") from None
+    missing = [k for k in ("scenario", "seed", "replicates") if not isinstance(doc, dict)
+               or k not in doc]
+    if missing:
+        raise InputError(f"{path}: not a hashsim run.json (no {', '.join(missing)}; "
+                         "hashsim run writes one beside its tables)")
+    for key in ("seed", "replicates"):
+        if not (isinstance(doc[key], int) and not isinstance(doc[key], bool)
+                and doc[key] >= (0 if key == "seed" else 1)):
+            raise InputError(f"{path}: {key} must be a whole number"
+                             f"{' ≥ 1' if key == 'replicates' else ' ≥ 0'}, not "
+                             f"{json.dumps(doc[key])}")
+    try:
+        scenario = Scenario.model_validate(doc["scenario"])
+    except ValidationError as err:
+        raise ScenarioError([Issue(("scenario", *e["loc"]), _plain(e), str(path))
+                             for e in err.errors()]) from None
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{path}: scenario: {err}") from None
+    run_seed, run_reps = doc["seed"], doc["replicates"]
     if seed is not None and seed != run_seed:
         raise HashsimError(f"--seed {seed} differs from the run's seed {run_seed}")
+    # the same results need the same scenario and the same libraries: say where they differ
+    if doc.get("scenario_hash") not in (None, scenario_hash(scenario)):
+        click.echo(f"warning: {path}: its scenario no longer matches its scenario_hash (edited "
+                   "since, or written by another hashsim version): this scenario is run, "
+                   "which may differ from the one recorded", err=True)
+    recorded, here = doc.get("versions"), versions()
+    if isinstance(recorded, dict):
+        differ = sorted(f"{k} {v} (here {here[k]})" for k, v in recorded.items()
+                        if k in here and here[k] != v)
+        if differ:
+            click.echo(f"warning: {path} was written with {', '.join(differ)}; results are "
+                       "identical only with the same versions", err=True)
     return scenario, run_seed, replicates or run_reps
+
+
+def _plain(error: Any) -> str:
+    """pydantic's message in the words of scenario files' errors."""
+    msg = str(error["msg"])
+    if error.get("type") == "extra_forbidden":
+        return "unknown field"
+    return msg.removeprefix("Value error, ")
 
 
 def _with_progress(job: Callable[[Any], Any], total: int, quiet: bool) -> Any:

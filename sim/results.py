@@ -204,10 +204,13 @@ class Results:
         return {c: df[c].to_numpy() for c in df.columns}
 
     def run_json(self) -> dict[str, Any]:
+        # the scenario as run: with the seed used (given, the file's, or drawn), so that the
+        # scenario saved alone repeats the run too
+        scenario = self.scenario.model_copy(update={"seed": self.seed})
         return {
             "hashsim_run": 1,
-            "scenario": self.scenario.model_dump(mode="json"),
-            "scenario_hash": scenario_hash(self.scenario),
+            "scenario": scenario.model_dump(mode="json"),
+            "scenario_hash": scenario_hash(scenario),
             "seed": self.seed,
             "replicates": self.replicates,
             **self.provenance,

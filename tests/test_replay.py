@@ -1,0 +1,93 @@
+"""`hashsim run --from run.json`: what it repeats, and what it says when it cannot promise the
+same results or cannot read the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+SHORT = ["--set", "end=2021-01-20"]
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("replay") / "first"
+    code, _, err = invoke("run", "tutorial", "--seed", "7", *SHORT, "-o", str(out), "-q")
+    assert code == 0, err
+    return out
+
+
+def test_the_recorded_scenario_carries_the_seed_used(first: Path, tmp_path: Path) -> None:
+    """The scenario of run.json, saved alone and run, is the same run (its seed was the
+    file's, not --seed's)."""
+    doc = json.loads((first / "run.json").read_text())
+    assert doc["seed"] == doc["scenario"]["seed"] == 7
+    alone = tmp_path / "alone.json"  # (JSON is YAML)
+    alone.write_text(json.dumps(doc["scenario"]))
+    code, _, err = invoke("run", str(alone), "-o", str(tmp_path / "again"), "-q")
+    assert code == 0, err
+    for name in ("network.csv", "regions.csv", "summary.csv"):
+        assert (tmp_path / "again" / name).read_bytes() == (first / name).read_bytes()
+
+
+def _edited(first: Path, tmp_path: Path, edit: dict) -> Path:
+    doc = json.loads((first / "run.json").read_text())
+    for dotted, value in edit.items():
+        *path, last = dotted.split(".")
+        node = doc
+        for key in path:
+            node = node[key]
+        node[last] = value
+    out = tmp_path / "run.json"
+    out.write_text(json.dumps(doc))
+    return out
+
+
+def test_a_replay_warns_where_the_same_results_are_not_promised(first: Path, tmp_path: Path
+                                                                ) -> None:
+    code, _, err = invoke("run", "--from", str(first / "run.json"), "-o", str(tmp_path / "a"),
+                          "-q")
+    assert code == 0 and "warning" not in err
+    assert (tmp_path / "a" / "network.csv").read_bytes() == (first / "network.csv").read_bytes()
+    old = _edited(first, tmp_path, {"versions.numpy": "1.26.4"})
+    code, _, err = invoke("run", "--from", str(old), "-o", str(tmp_path / "b"), "-q")
+    assert code == 0 and "written with numpy 1.26.4" in err
+    edited = _edited(first, tmp_path, {"scenario.end": "2021-01-15"})
+    code, _, err = invoke("run", "--from", str(edited), "-o", str(tmp_path / "c"), "-q")
+    assert code == 0 and "no longer matches its scenario_hash" in err
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ('{"x": 1}', "not a hashsim run.json (no scenario, seed, replicates"),
+    ("[1, 2]", "not a hashsim run.json"),
+    ("{", "not a readable run.json"),
+])
+def test_a_file_that_is_not_a_run_json_is_an_input_error(content: str, message: str,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    path.write_text(content)
+    code, _, err = invoke("run", "--from", str(path), "-o", str(tmp_path / "o"))
+    assert code == 3 and message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_values_in_a_run_json_are_named(first: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("run", "--from", str(_edited(first, tmp_path, {"seed": "abc"})),
+                          "-o", str(tmp_path / "o"))
+    assert code == 3 and 'seed must be a whole number ≥ 0, not "abc"' in err
+    bad = _edited(first, tmp_path, {"scenario.bogus": 1, "scenario.behaviour.horizon_days": -3})
+    code, _, err = invoke("run", "--from", str(bad), "-o", str(tmp_path / "o"))
+    assert code == 3
+    assert "scenario.bogus: unknown field" in err
+    assert "scenario.behaviour.horizon_days: Input should be greater than 0" in err
+    assert not (tmp_path / "o").exists()
