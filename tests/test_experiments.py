@@ -288,6 +288,9 @@ def test_a_drawn_seed_is_kept_on_resume(tmp_path: Path) -> None:
     code, again = _sweep(exp, "-o", out, "--resume", "-q")
     assert code == 0 and "0 ran, 1 kept" in again
     assert f"seed {manifest['seed']})" in again
+    resumed = json.loads((out / "manifest.json").read_text())
+    assert resumed["seed_source"] == "drawn"  # (the resume was given the seed: still drawn)
+    assert resumed["command"] == manifest["command"] and len(resumed["resumed"]) == 1
 
 
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:

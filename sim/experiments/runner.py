@@ -325,6 +325,10 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     tasks = plan.tasks(fmt, parse_faults(os.environ.get(FAULTS_ENV)))
     pending = [t for t in tasks if not (keep and (out / t.shard).is_dir())]
     manifest = _manifest(plan, out, fmt, command)
+    if keep:  # a resume: the sweep's own provenance stays, the resumes are added to it
+        before = read_manifest(out)
+        manifest.update({k: before[k] for k in ("seed_source", "command") if k in before})
+        manifest["resumed"] = [*before.get("resumed", []), _command(command)]
     report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
     with Pool(jobs or default_jobs(), scheduler, len(pending)) as pool:
         if pool.remote and pool.threads == 0:
@@ -638,8 +642,12 @@ def _manifest(plan: Plan, out: Path, fmt: str, command: list[str] | None) -> dic
         "failed": [],
         "versions": versions(),
         "git_commit": git_commit(),
-        "command": command if command is not None else list(sys.argv),
+        "command": _command(command),
     }
+
+
+def _command(command: list[str] | None) -> list[str]:
+    return command if command is not None else list(sys.argv)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
