@@ -159,3 +159,10 @@ def test_rig_mode_too_large_for_memory_is_refused_before_anything_runs(
     assert not (tmp_path / "r").exists()
     code, _, err = invoke("run", "tutorial", "-o", str(tmp_path / "c"), *SHORT, "-q")
     assert code == 0, err  # cohort resolution is not limited
+
+
+def test_a_mistyped_bundled_name_gets_a_suggestion() -> None:
+    code, _, err = invoke("run", "tutorail", "-q")
+    assert code == 3 and "did you mean 'tutorial'?" in err and "bundled: china-2021" in err
+    code, _, err = invoke("validate", "nope.yaml")  # (a file's name: no list of scenarios)
+    assert code == 3 and "file not found" in err and "bundled" not in err

@@ -42,7 +42,7 @@ def read_bytes(file: str) -> bytes:
     try:
         return Path(file).read_bytes()
     except FileNotFoundError:
-        message = "file not found"
+        message = "file not found" + _bundled_hint(file)
     except IsADirectoryError:
         message = "is a directory, not a scenario file"
     except PermissionError:
@@ -50,6 +50,21 @@ def read_bytes(file: str) -> bytes:
     except (OSError, ValueError) as exc:
         message = f"cannot read the file: {getattr(exc, 'strerror', None) or exc}"
     raise ScenarioError([Issue((), message, file)])
+
+
+def _bundled_hint(name: str) -> str:
+    """For a bare name (no folder, no suffix) that no file has: the bundled scenarios, the
+    closest first (`hashsim run tutorail`)."""
+    import difflib
+
+    from sim.bundled import bundled_scenarios
+
+    if "/" in name or Path(name).suffix:
+        return ""
+    names = sorted(bundled_scenarios())
+    close = difflib.get_close_matches(name, names, n=1)
+    return (f", nor a bundled scenario{f' (did you mean {close[0]!r}?)' if close else ''}; "
+            f"bundled: {', '.join(names)}")
 
 
 def decode(data: bytes, file: str) -> str:
