@@ -7,7 +7,6 @@ shared folder) and small RunData tables built from it.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -295,19 +294,6 @@ def test_the_report_title_sits_above_the_event_labels(data: RunData) -> None:
     longest = max(len(a.text) for a in timeline.layout.annotations)
     assert timeline.layout.margin.t - TITLE_PX >= 0.6 * 10 * longest * np.sin(np.radians(40))
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    exe = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-    if exe is None:
-        pytest.skip("chromium not installed")
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=exe, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield chromium
-        chromium.close()
 
 
 OVERLAPS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => {

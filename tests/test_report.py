@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +25,6 @@ pytest.importorskip("plotly")
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 EVIL = "<script>alert(1)</script>"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def evil_scenario() -> sim.Scenario:
@@ -242,17 +237,6 @@ def test_the_report_of_a_run_shows_upward_and_downward_adjustments(report_html: 
 
 # ---------------------------------------------------------------------------- in a browser
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as pw:
-        exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-        chromium = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Any, path: Path) -> tuple[Any, dict[str, list[str]]]:

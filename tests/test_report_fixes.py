@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from sim.report import (
 )
 from sim.report_events import POLICY_KINDS, source_events
 from tests.test_plots import make_experiment, shared_run, small_run
-from tests.test_report import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.test_report import open_page
 
 pytest.importorskip("plotly")
 
@@ -198,17 +196,6 @@ def test_long_region_names_are_shortened_in_legends_not_in_hover(data: RunData) 
 
 # ---------------------------------------------------------------------------- in a browser
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as pw:
-        exe = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-        chromium = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 BUTTONS = """() => [...document.querySelectorAll('.modebar')].map(bar => [
