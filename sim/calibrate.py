@@ -19,10 +19,11 @@ import pandas as pd
 from scipy import optimize
 
 from sim.backtest import objective, outside_run
-from sim.errors import HashsimError
+from sim.errors import HashsimError, Issue, ScenarioError
 from sim.results import run
 from sim.scenario import Scenario
 from sim.validation import load
+from sim.validation.common import show
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Param:
     path: str
     low: float
     high: float
+    text: str = field(default="", compare=False)  # NAME=LOW:HIGH as given, for messages
 
     @classmethod
     def parse(cls, text: str) -> Param:
@@ -45,7 +47,12 @@ class Param:
                                "policies.ban.hazard_per_day=0.01:0.3") from None
         if not (np.isfinite(low) and np.isfinite(high) and low < high):
             raise HashsimError(f"--param {text!r}: need finite LOW < HIGH")
-        return cls(name.strip(), low, high)
+        return cls(name.strip(), low, high, text.strip())
+
+    @property
+    def option(self) -> str:
+        """The option as the user gave it (``--param NAME=LOW:HIGH``)."""
+        return f"--param {self.text or f'{self.path}={self.low:g}:{self.high:g}'}"
 
     def value(self, unit: float) -> float:
         return self.low + float(np.clip(unit, 0.0, 1.0)) * (self.high - self.low)
@@ -85,8 +92,7 @@ def calibrate(path: str | os.PathLike[str], params: Sequence[Param], seed: int,
     if base.observed is None:
         raise HashsimError(f"{path}: the scenario has no `observed:` section to fit to")
     outside_run(base)
-    for p in params:  # every parameter must be a valid override at both ends
-        load(path, [p.override(0.0), p.override(1.0)])
+    check_bounds(path, base, params)
     history: list[dict[str, float]] = []
 
     def evaluate(x: np.ndarray) -> float:
@@ -107,6 +113,49 @@ def calibrate(path: str | os.PathLike[str], params: Sequence[Param], seed: int,
     return Calibration(list(params), {p.path: best[p.path] for p in params},
                        best["objective"], history[0]["objective"], len(history), history,
                        str(result.message))
+
+
+def check_bounds(path: str | os.PathLike[str], base: Scenario, params: Sequence[Param]) -> None:
+    """Refuse, before any run, a parameter that is not a number of the scenario or that the
+    scenario refuses at LOW or at HIGH (each bound alone: a fit may go to either).
+
+    Raises
+    ------
+    ScenarioError
+        With an issue per problem, labelled with the ``--param`` at fault and the bound.
+    """
+    issues: list[Issue] = []
+    dumped = base.model_dump()
+    for p in params:
+        current = _lookup(dumped, p.path)
+        if current is not None and (isinstance(current, bool)
+                                    or not isinstance(current, int | float)):
+            issues.append(Issue(tuple(p.path.split(".")), f"not a number (the scenario has "
+                                f"{show(current)} here): calibrate fits numeric fields",
+                                p.option))
+            continue
+        issues += _bound_issues(path, p)
+    if issues:
+        raise ScenarioError(issues)
+
+
+def _bound_issues(path: str | os.PathLike[str], p: Param) -> list[Issue]:
+    """The scenario's problems with `p` at LOW and at HIGH; one that both bounds have (a path
+    that leads nowhere) once, the others labelled with their bound."""
+    found: dict[tuple[tuple[str | int, ...], str], list[str]] = {}
+    for bound, unit in (("LOW", 0.0), ("HIGH", 1.0)):
+        try:
+            load(path, [p.override(unit)])
+        except ScenarioError as err:
+            for issue in err.issues:
+                found.setdefault((issue.path, issue.message), []).append(bound)
+    out = []
+    for (where, message), bounds in found.items():
+        if len(bounds) == 1:
+            value = p.low if bounds[0] == "LOW" else p.high
+            message = f"{bounds[0]} = {value:g} is refused: {message}"
+        out.append(Issue(where, message, p.option))
+    return out
 
 
 def _objective(scenario: Scenario, seed: int, replicates: int) -> float:

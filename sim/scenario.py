@@ -18,10 +18,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 Name = Annotated[
     str,
@@ -45,6 +47,15 @@ MAX_WAIT_DAYS = 36_500.0
 #: The longest transit a route's distribution may have (ten years; longer tails are cut).
 MAX_TRANSIT_DAYS = 3650
 MAX_BLOCKS = 10**12  # heights and block counts stay exact in int64 and float64
+#: The shortest target block time: no proof-of-work chain is mined faster than about one block
+#: a second (Ethereum's was 13 s), and faster targets only multiply the blocks (and retargets)
+#: each simulated day must draw: 1e-9 s made one day's Poisson mean 8.6e13.
+MIN_BLOCK_TIME_S = 1.0
+#: The most blocks a coin's first day may be expected to have (sim/chain.py draws a day's blocks
+#: from a Poisson law, whose mean numpy refuses above ~9.2e18): 5e7 a day (580 a second, about
+#: 600 times the target rate at the shortest block time) keeps even a 50-year run that never
+#: retargeted under MAX_BLOCKS, and the Poisson mean eleven orders of magnitude below the limit.
+MAX_BLOCKS_PER_DAY = 50_000_000
 
 
 def _date_not_number(value: Any) -> Any:
@@ -181,7 +192,8 @@ class Coin(Model):
         description="'bitcoin': retarget every `retarget_blocks` blocks, clamped; "
         "'tracking': difficulty follows hashrate within the day (Ethereum-like)"
     )
-    block_time_s: PosFloat = Field(600.0, description="target seconds between blocks")
+    block_time_s: float = Field(600.0, ge=MIN_BLOCK_TIME_S, allow_inf_nan=False,
+                                description="target seconds between blocks")
     retarget_blocks: int = Field(
         2016, ge=1, le=MAX_BLOCKS, description="blocks per difficulty epoch"
     )
@@ -192,7 +204,8 @@ class Coin(Model):
     initial_difficulty: PosFloat | None = Field(
         None,
         description="difficulty at start; null = steady state for the initial fleet "
-        "(hashrate × block time / 2^32 for bitcoin)",
+        "(hashrate × block time / 2^32 for bitcoin). Under the bitcoin rule it may not be so "
+        "low that the initial fleet would find more than 50,000,000 blocks on the first day",
     )
     blocks_into_epoch: int | None = Field(
         None, ge=0, le=MAX_BLOCKS, description="blocks already mined in the current epoch; null = "
@@ -856,6 +869,14 @@ class Scenario(Model):
             raise ValueError(f"a scenario may span at most 50 years (start is {start})")
         return end
 
+    @model_validator(mode="after")
+    def _across_sections(self) -> Scenario:
+        """Checks that need several sections, each error at the field at fault."""
+        errors = [*_duplicate_names(self), *_first_day_blocks(self)]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
     def __repr__(self) -> str:
         """One line for a notebook (model_dump() gives everything): the full pydantic repr of
         china-2021 is some 70 kB."""
@@ -873,3 +894,69 @@ class Scenario(Model):
     def num_days(self) -> int:
         """Number of simulated days, `start` and `end` included."""
         return (self.end - self.start).days + 1
+
+
+# ------------------------------------------------------------------ checks across sections
+
+
+def _error(loc: tuple[str | int, ...], value: Any, message: str) -> InitErrorDetails:
+    """A validation error at `loc` (a field path) with a message of our own."""
+    return InitErrorDetails(type=PydanticCustomError("value_error", message), loc=loc,
+                            input=value)
+
+
+#: Sections whose items other sections refer to by name, and what one item is called.
+_NAMED = {"coins": "coin", "regions": "region", "hardware": "hardware model", "pools": "pool",
+          "facilities": "facility", "services": "service"}
+
+
+def _duplicate_names(scenario: Scenario) -> list[InitErrorDetails]:
+    """A name (or policy id) given twice, at its second use. Checked here, before the
+    references are resolved, so that no later message lists the name twice."""
+    errors = []
+    sections = [(s, what, "name", [item.name for item in getattr(scenario, s)])
+                for s, what in _NAMED.items()]
+    sections.append(("policies", "policy", "id", [p.id for p in scenario.policies]))
+    for section, what, key, names in sections:
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name is None:
+                continue
+            if name in first:
+                errors.append(_error((section, i, key), name, (
+                    f"duplicate {what} {key} '{name}' (also {section}.{first[name]}); "
+                    f"{key}s must be unique")))
+            first.setdefault(name, i)
+    return errors
+
+
+SECONDS_PER_DAY = 86_400.0  # as sim/chain.py (which imports this module)
+
+
+def _first_day_blocks(scenario: Scenario) -> list[InitErrorDetails]:
+    """A bitcoin-rule coin whose initial_difficulty makes its first day's expected blocks
+    exceed MAX_BLOCKS_PER_DAY, with every rig of the initial fleet switched on.
+
+    Blocks arrive at hashrate / (difficulty · 2³²) a second (sim/chain.py). A tracking coin and
+    a null initial_difficulty (steady state) find blocks at the target rate, which the bound on
+    block_time_s keeps small; an explicit difficulty far below the fleet's steady state does not.
+    """
+    coin_of = {h.name: h.coin for h in scenario.hardware}
+    rate_hs = {h.name: h.hashrate_hs for h in scenario.hardware}
+    errors = []
+    for i, coin in enumerate(scenario.coins):
+        if coin.rule != "bitcoin" or coin.initial_difficulty is None:
+            continue
+        hashrate_hs = sum(f.rigs * rate_hs[f.hardware] for f in scenario.fleet
+                          if coin_of.get(f.hardware) == coin.name)
+        blocks = hashrate_hs * SECONDS_PER_DAY / (coin.initial_difficulty * 2.0**32)
+        if blocks > MAX_BLOCKS_PER_DAY:
+            lowest = hashrate_hs * SECONDS_PER_DAY / (MAX_BLOCKS_PER_DAY * 2.0**32)
+            steady = hashrate_hs * coin.block_time_s / 2.0**32
+            errors.append(_error(("coins", i, "initial_difficulty"), coin.initial_difficulty, (
+                f"with the initial fleet's {hashrate_hs:.3g} H/s, a difficulty of "
+                f"{coin.initial_difficulty:.3g} means some {blocks:.3g} blocks on the first "
+                f"day, more than {MAX_BLOCKS_PER_DAY:,}: give at least {lowest:.3g} (the "
+                f"fleet's steady state, {SECONDS_PER_DAY / coin.block_time_s:g} blocks a day, "
+                f"is {steady:.3g}), or leave it out (null: the steady state)")))
+    return errors

@@ -198,8 +198,13 @@ def prepare(path: str | os.PathLike[str], extra_overrides: Sequence[str] = (),
     if issues:
         raise ExperimentError(issues)
     _check_size(exp, doc, file)
+    origins: list[tuple[str | int, ...] | None] = [("set", key) for key in exp.set]
+    origins += [None] * len(extra_overrides)  # None: --set
+    clashes = [_clashes(exp, doc, file, arm, origins + [
+        ("arms", arm.name, "set", key) for key in exp.arms[arm.name].set]) for arm in arms]
     checked = [_check_arm(exp, doc, file, arm, where) for arm in arms]
-    issues = _merge_arms([i for found in checked for i in found[1]])
+    issues = _merge_arms([i for found in clashes for i in found]
+                         + [i for found in checked for i in found[1]])
     if issues:
         raise ExperimentError(issues)
     seed_used, source = _seed(exp, seed, checked[0][0])
@@ -299,6 +304,92 @@ def _check_arm(exp: Experiment, doc: Any, file: str, arm: ArmPlan,
                                            f"'{arm.name}': {what}"))
                 break  # one bad value per parameter is enough to say
     return scenario, issues
+
+
+def _clashes(exp: Experiment, doc: Any, file: str, arm: ArmPlan,
+             origins: list[tuple[str | int, ...] | None]) -> list[Issue]:
+    """Values of the arm that a parameter would silently replace: two parameters writing the
+    same place (or one inside the other's), or an override (`set`, the arm's `set`, `--set`)
+    writing where a parameter writes, or inside it. Parameters are written last, so their
+    value would win in every run while the other value is still read as given (samples.csv
+    would record both parameters, and sensitivity measure noise). An override that writes a
+    whole section a parameter then writes into (an arm's own `policies: [...]`) gives the
+    structure the parameter needs and is fine.
+
+    Paths are compared as they resolve in the arm's scenario (``policies.ban`` and
+    ``policies.1`` are the same place). ``origins`` is where each of the arm's overrides
+    comes from, in the arm's order (None: ``--set``); a clash with ``--set`` is a usage
+    error, raised here.
+    """
+    from sim.validation import apply_overrides
+    from sim.validation.reading import parse_yaml as parse_scenario
+
+    if not any(par.arms is None or arm.name in par.arms for par in exp.parameters.values()):
+        return []  # nothing swept in this arm
+    scenario, problems = parse_scenario(arm.scenario_text, arm.scenario_file, document=True)
+    if problems:
+        return []  # the arm's check reports them
+
+    def target(expr: str) -> tuple[str | int, ...] | None:
+        applied = apply_overrides(scenario, [expr])
+        return None if applied.issues or not applied.paths else max(applied.paths, key=len)
+
+    written = [(target(expr), expr) for expr in arm.overrides]  # in the order a run applies
+    swept: list[tuple[tuple[str | int, ...], str, str]] = []  # (place, parameter, its path)
+    issues: list[Issue] = []
+    for name, par in exp.parameters.items():
+        if par.arms is not None and arm.name not in par.arms:
+            continue
+        value = yaml_value(_test_values(name, par)[0][0])
+        for path in dict.fromkeys(par.paths):
+            place = target(f"{path}={value}")
+            if place is None:
+                continue  # the arm's check says why
+            for other, other_name, other_path in swept:
+                if other_name != name and _nested(other, place):
+                    issues.append(issue_at(doc, file, ("parameters", name, "path"),
+                                           f"in arm '{arm.name}': " + _overlap(
+                                               path, place, other_name, other_path, other)))
+                    break
+            swept.append((place, name, path))
+    for k, (place, expr) in enumerate(written):
+        hit = next((s for s in swept if place is not None and place[:len(s[0])] == s[0]), None)
+        if hit is None:
+            continue
+        why = f"parameter '{hit[1]}' sweeps {hit[2]}, and its values replace this one in every run"
+        origin = origins[k]
+        if origin is None:
+            from sim.errors import HashsimError
+
+            raise HashsimError(f"--set {expr}: {why} ({file}); drop the --set, or change the "
+                               "parameter's values")
+        issues.append(issue_at(doc, file, origin, f"in arm '{arm.name}': {why}; drop it "
+                               "here, or limit the parameter to other arms (arms: [...])"))
+    return issues
+
+
+def _overlap(path: str, place: tuple[str | int, ...], other_name: str, other_path: str,
+             other: tuple[str | int, ...]) -> str:
+    """Why a parameter writing `path` (at `place`) clashes with one writing `other`."""
+    if place == other:
+        where = "" if path == other_path else f" ({_dotted(place)})"
+        what = f"writes the same place as parameter '{other_name}'{where}"
+    elif place[:len(other)] == other:
+        what = f"writes inside {_dotted(other)}, which parameter '{other_name}' writes"
+    else:
+        what = f"writes {_dotted(place)}, which holds what parameter '{other_name}' writes " \
+               f"({_dotted(other)})"
+    return f"{what}: one value would replace the other in every run; give each parameter a " \
+           "place of its own"
+
+
+def _nested(a: tuple[str | int, ...], b: tuple[str | int, ...]) -> bool:
+    """Whether one path is the other or lies inside it."""
+    return a[:len(b)] == b or b[:len(a)] == a
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in path)
 
 
 #: Invalid design points reported in full per arm; the others are counted.

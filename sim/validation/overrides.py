@@ -95,7 +95,9 @@ def _list_step(items: list[Any], segment: str, place: str) -> tuple[int, bool] |
     if segment in names:
         return names.index(segment), False
     hint = did_you_mean(segment, [n for n in names if n is not None])
-    known = hint or f"give an index 0..{len(items) - 1} or one of: {quoted(n for n in names if n)}"
+    named = [n for n in names if n is not None]
+    known = hint or (f"give an index 0..{len(items) - 1}"
+                     + (f" or one of: {quoted(named)}" if named else " (its items have no names)"))
     return f"no item named '{segment}' in '{place}'; {known}"
 
 

@@ -40,7 +40,6 @@ def reference_findings(scenario: Scenario) -> list[Finding]:
     """The findings of :func:`check_references`, in a fixed order."""
     tree = RegionTree(scenario)
     findings: list[Finding] = []
-    findings += _duplicates(scenario)
     findings += _unknown_names(scenario)
     findings += parent_cycles(scenario, tree)
     names_resolve = not findings
@@ -57,27 +56,8 @@ def reference_findings(scenario: Scenario) -> list[Finding]:
     return findings
 
 
-_SECTIONS = {"coins": "coin", "regions": "region", "hardware": "hardware model",
-             "pools": "pool", "facilities": "facility", "services": "service"}  # fmt: skip
 _PLURAL = {"region": "regions", "coin": "coins", "hardware": "hardware models",
            "pool": "pools", "facility": "facilities"}  # fmt: skip
-
-
-def _duplicates(scenario: Scenario) -> Iterator[Finding]:
-    for section, what in _SECTIONS.items():
-        first: dict[str, int] = {}
-        for i, item in enumerate(getattr(scenario, section)):
-            if item.name in first:
-                message = f"duplicate {what} name '{item.name}' (also {section}.{first[item.name]})"
-                yield Finding((section, i, "name"), message + "; names must be unique")
-            first.setdefault(item.name, i)
-    ids: dict[str, int] = {}
-    for i, policy in enumerate(scenario.policies):
-        if policy.id is not None and policy.id in ids:
-            message = f"duplicate policy id '{policy.id}' (also policies.{ids[policy.id]})"
-            yield Finding(("policies", i, "id"), message + "; ids must be unique")
-        if policy.id is not None:
-            ids.setdefault(policy.id, i)
 
 
 def _unknown_names(scenario: Scenario) -> Iterator[Finding]:
