@@ -419,3 +419,25 @@ def test_sigterm_stops_the_sweep_and_its_workers(tmp_path: Path) -> None:
     for pid in workers:  # gone, or dead and waiting to be reaped
         stat = Path(f"/proc/{pid}/stat")
         assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")
+
+
+def test_a_sweep_keeps_its_scenario_files_and_can_be_repeated_from_them(reference: Path,
+                                                                        tmp_path: Path) -> None:
+    """The arms' scenario file is kept in the folder as run; after the file changes, the
+    experiment pointed at that copy repeats the sweep."""
+    manifest = json.loads((reference / "manifest.json").read_text())
+    copies = {arm["scenario_copy"] for arm in manifest["arms"].values()}
+    assert len(copies) == 1  # (both arms run the tutorial: one copy)
+    kept = reference / copies.pop()
+    assert kept.read_bytes() == TUTORIAL.read_bytes()
+    mine = tmp_path / "tutorial.yaml"
+    mine.write_bytes(TUTORIAL.read_bytes())
+    exp = _write(tmp_path, EXPERIMENT.replace(str(TUTORIAL), str(mine)))
+    mine.write_text(mine.read_text().replace("rigs: 12000", "rigs: 13000"))
+    code, text = _sweep(exp, "-o", tmp_path / "changed", "-q")  # (the file has moved on)
+    assert code == 0, text
+    assert _tables(tmp_path / "changed") != _tables(reference)
+    again = _write(tmp_path, EXPERIMENT.replace(str(TUTORIAL), str(kept)), "again.yaml")
+    code, text = _sweep(again, "-o", tmp_path / "again", "-q")
+    assert code == 0, text
+    assert _tables(tmp_path / "again") == _tables(reference)

@@ -5,6 +5,7 @@ Layout of a sweep's results folder::
     results/x/
       manifest.json        what ran, with which seed and versions; status; failed runs
       experiment.yaml      the experiment file as given
+      scenarios/NAME-SHA.yaml   each arm's scenario file as run (manifest: scenario_copy)
       samples.csv          the design: sample, param_<name>, …
       shards/sSSSSSS/ARM/rRRRRRR/   one folder per (sample, arm, replicate): every table
       errors/sSSSSSS-ARM-rRRRRRR.txt   the traceback of each run that failed
@@ -46,7 +47,7 @@ from sim.csvtext import csv_line, csv_text
 from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
-from sim.experiments.plan import Plan, Task
+from sim.experiments.plan import ArmPlan, Plan, Task
 from sim.results import check_replaceable, staging_dir
 
 #: Fault injection for tests: ``HASHSIM_INJECT_FAULTS="raise@s000001-ban-r000002,kill@*"``
@@ -533,13 +534,29 @@ def _prepare_directory(plan: Plan, out: Path, keep: bool) -> None:
     """Make ``out`` ready: kept as it is for a resume, else replaced by a fresh folder."""
     if keep:
         _clean_temporaries(out)
-        return
-    if out.exists() and any(out.iterdir()):
-        _remove(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_text(out / "experiment.yaml", plan.text)
-    samples_csv(plan).to_csv(out / ".samples.csv.tmp", index=False, lineterminator="\n")
-    os.replace(out / ".samples.csv.tmp", out / "samples.csv")
+    else:
+        if out.exists() and any(out.iterdir()):
+            _remove(out)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_text(out / "experiment.yaml", plan.text)
+        samples_csv(plan).to_csv(out / ".samples.csv.tmp", index=False, lineterminator="\n")
+        os.replace(out / ".samples.csv.tmp", out / "samples.csv")
+    # the arms' scenario files as run: the sweep can be repeated (and read) after they change
+    # (a resume, whose files are the same, adds them to a folder made before there were any)
+    (out / SCENARIOS).mkdir(exist_ok=True)
+    for arm in plan.arms:
+        _write_text(out / scenario_copy(arm), arm.scenario_text)
+
+
+#: The folder of a sweep that holds the arms' scenario files.
+SCENARIOS = "scenarios"
+
+
+def scenario_copy(arm: ArmPlan) -> str:
+    """Where (relative to the sweep's folder) the scenario file of `arm` is kept: one copy
+    per distinct file content, named after the file and its sha256."""
+    stem = Path(arm.scenario_file).stem
+    return f"{SCENARIOS}/{stem}-{arm.scenario_sha256[:12]}.yaml"
 
 
 def samples_csv(plan: Plan) -> pd.DataFrame:
@@ -633,6 +650,7 @@ def _manifest(plan: Plan, out: Path, fmt: str, command: list[str] | None) -> dic
         # absolute: the manifest is read from anywhere (experiment_file is absolute too)
         "arms": {a.name: {"scenario": str(Path(a.scenario_file).resolve()),
                           "scenario_sha256": a.scenario_sha256,
+                          "scenario_copy": scenario_copy(a),
                           "overrides": list(a.overrides)} for a in plan.arms},
         "parameters": {n: p.model_dump(mode="json") for n, p in exp.parameters.items()},
         "design": plan.design.info,
