@@ -4,13 +4,20 @@
 normalised to carry ``arm``, ``sample`` and ``replicate`` columns (one member per sample ×
 replicate). :func:`load_run` reads one from disk and says plainly when a path is not a hashsim
 results directory. What figures show of it is in :mod:`sim.plot_series`.
+
+Every result table, of a run or a sweep, is read by :func:`read_table` and checked against the
+schema of its kind (:data:`SCHEMAS`, as results/README.md documents the tables): a cell that is
+not a number, a date that is not one, a row cut short or repeated is a `TableError` (exit code
+3) that names the file, the line and the column.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -153,7 +160,8 @@ class RunData:
 def _normalise(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Give a table arm/sample/replicate columns, its required columns and real dates."""
     df = df.copy()
-    for col in _REQUIRED.get(name, ()) + _OPTIONAL_TEXT.get(name, ()):
+    required = SCHEMAS[name].required if name in SCHEMAS else ()
+    for col in required + _OPTIONAL_TEXT.get(name, ()):
         if col not in df.columns and (not len(df) or col in _OPTIONAL_TEXT.get(name, ())):
             df[col] = pd.Series(dtype=object if col != "date" else "datetime64[ns]")
     if "arm" not in df.columns:
@@ -180,27 +188,39 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
     """Read a results directory (run.json) or an experiment directory (manifest.json).
 
     Raises `MissingPathError` (exit code 2) when the path does not exist and
-    `NotResultsError` (exit code 3) when it is not a hashsim results directory.
+    `NotResultsError` (exit code 3) when it is not a hashsim results directory or one of its
+    tables is not what its kind holds (`TableError`).
     """
     folder = Path(path)
-    if not folder.exists():
-        raise MissingPathError(f"{folder}: no such directory")
-    if not folder.is_dir():
-        raise NotResultsError(f"{folder}: not a directory (give a results directory)")
-    meta, experiment = _read_meta(folder)
-    if not any((folder / f"network.{ext}").is_file() for ext in ("csv", "parquet")):
+    meta, experiment = check_results_folder(folder)
+    if table_path(folder, "network") is None:
         raise NotResultsError(f"{folder}: not a hashsim results directory (no network.csv; "
                               "make one with `hashsim run SCENARIO -o DIR`)")
     tables = {n: _read_table(folder, n) for n in TABLES}
-    _check_columns(folder, tables)
-    missing = tuple(n for n in TABLES if not any((folder / f"{n}.{ext}").is_file()
-                                                 for ext in ("csv", "parquet")))
+    if not len(tables["network"].columns):  # an empty file: the others may be (no flows)
+        raise NotResultsError(f"{folder / 'network.csv'}: not a hashsim table (missing "
+                              f"columns {', '.join(SCHEMAS['network'].required)})")
+    missing = tuple(n for n in TABLES if table_path(folder, n) is None)
     scenario = _scenario_of(meta)
     samples = _read_table(folder, "samples") if (folder / "samples.csv").is_file() else None
     experiment = experiment or "arm" in tables["network"].columns
     name = str(scenario.get("name") or meta.get("name") or folder.resolve().name)
     return RunData(name, scenario, tables, meta, experiment, read_sensitivity(folder),
                    samples, folder, missing)
+
+
+def check_results_folder(folder: Path) -> tuple[dict[str, Any], bool]:
+    """run.json or manifest.json of a results folder, and whether it is an experiment's.
+
+    What every command that reads a results folder first checks: `MissingPathError` (exit
+    code 2) when it does not exist, `NotResultsError` (exit code 3) when it is not a folder,
+    has neither file, or its file is not valid JSON.
+    """
+    if not folder.exists():
+        raise MissingPathError(f"{folder}: no such directory")
+    if not folder.is_dir():
+        raise NotResultsError(f"{folder}: not a directory (give a results directory)")
+    return _read_meta(folder)
 
 
 def missing_note(data: RunData) -> str:
@@ -245,6 +265,10 @@ def read_sensitivity(folder: Path) -> pd.DataFrame | None:
     return pd.concat(parts, ignore_index=True)
 
 
+#: Text columns a table may lack (an older or hand-made file): read as empty.
+_OPTIONAL_TEXT = {"events": ("actor", "region")}
+
+
 def _read_meta(folder: Path) -> tuple[dict[str, Any], bool]:
     for fname, experiment in (("run.json", False), ("manifest.json", True)):
         path = folder / fname
@@ -261,42 +285,14 @@ def _read_meta(folder: Path) -> tuple[dict[str, Any], bool]:
 
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame:
-    """``name.csv`` (or ``name.parquet``, as sweeps may write) — empty when there is none."""
-    path = folder / f"{name}.csv"
+    """Table ``name`` of ``folder`` (see :func:`read_table`) — empty when there is none."""
+    path = table_path(folder, name)
+    if path is None:
+        return pd.DataFrame()
     try:
-        if path.is_file():
-            return pd.read_csv(path, keep_default_na=False, na_values=[""])
-        path = folder / f"{name}.parquet"
-        return pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+        return read_table(path, kind="sensitivity" if name.startswith("sensitivity") else name)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    except ImportError:
-        raise MissingExtraError(f"{path}: reading Parquet needs pyarrow") from None
-    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError) as err:
-        raise NotResultsError(f"{path}: unreadable table ({err})") from None
-
-
-_REQUIRED = {"network": ("date", "coin", "hashrate_hs"),
-             "regions": ("date", "coin", "region", "share"),
-             "pools": ("date", "pool", "coin", "share"),
-             "facilities": ("date", "facility", "capacity_mw", "used_mw"),
-             "flows": ("date", "origin", "destination", "rigs_departed"),
-             "events": ("date", "kind", "description"),
-             "summary": ("coin", "metric", "value")}
-
-
-#: Text columns a table may lack (an older or hand-made file): read as empty.
-_OPTIONAL_TEXT = {"events": ("actor", "region")}
-
-
-def _check_columns(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    for name, cols in _REQUIRED.items():
-        df = tables[name]
-        missing = [c for c in cols if c not in df.columns]
-        if (len(df.columns) or name == "network") and missing:
-            raise NotResultsError(f"{folder / (name + '.csv')}: not a hashsim table "
-                                  f"(missing column{'s' * (len(missing) > 1)} "
-                                  f"{', '.join(missing)})")
 
 
 def _scenario_of(meta: dict[str, Any]) -> dict[str, Any]:
@@ -317,3 +313,330 @@ def _scenario_of(meta: dict[str, Any]) -> dict[str, Any]:
                 return {}
             return dict(loaded.model_dump(mode="json"))
     return {}
+
+
+# ---------------------------------------------------------------------------- tables on disk
+
+
+class TableError(NotResultsError):
+    """A result table with a column, row or cell its kind cannot hold (exit code 3): the
+    message names the file, the line (the row of a Parquet file) and the column."""
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """One kind of result table, as results/README.md documents it.
+
+    ``columns`` are its own columns (a sweep's tables have the run's ``sample``, ``arm``,
+    ``replicate`` and ``param_<name>`` columns on top: :data:`RUN_COLUMNS`); a file must have
+    the ``required`` ones. With the run's columns, ``keys`` name one row. ``numbers`` are its
+    figures. Keys, dates and figures must have a value except the ``blank`` ones, and so must
+    the ``filled`` text columns; ``flags`` hold True or False.
+    """
+
+    columns: tuple[str, ...]
+    required: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    blank: tuple[str, ...] = ()
+    filled: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+#: The columns that tell the runs of a sweep apart: whole numbers but ``arm``.
+RUN_COLUMNS = ("sample", "arm", "replicate")
+_NETWORK = ("hashrate_hs", "difficulty", "blocks", "mean_block_time_s", "price_usd",
+            "hashprice_usd_per_phs_day", "revenue_usd")
+_REGIONS = ("hashrate_hs", "share", "rigs_online", "rigs_offline", "rigs_banned_off",
+            "rigs_in_transit", "rigs_queued", "rigs_underground", "rigs_retired", "power_mw",
+            "energy_mwh", "co2_t", "revenue_usd", "cost_usd")
+_STATS = ("mean", "std", "ci_low", "ci_high", "median", "p05", "p95")
+_INDICES = ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high", "mu", "mu_star",
+            "mu_star_low", "mu_star_high", "sigma")
+
+#: Every result table by kind (its file's name): declared once, checked wherever a table is
+#: read (:func:`read_table`), documented in results/README.md.
+SCHEMAS = {
+    "network": TableSchema(("date", "coin", *_NETWORK), ("date", "coin", "hashrate_hs"),
+                           ("date", "coin"), _NETWORK, blank=("mean_block_time_s",)),
+    "regions": TableSchema(("date", "coin", "region", "aggregate", *_REGIONS),
+                           ("date", "coin", "region", "share"), ("date", "coin", "region"),
+                           _REGIONS, flags=("aggregate",)),
+    "pools": TableSchema(("date", "pool", "coin", "hashrate_hs", "share", "rigs", "revenue_usd"),
+                         ("date", "pool", "coin", "share"), ("date", "coin", "pool"),
+                         ("hashrate_hs", "share", "rigs", "revenue_usd")),
+    "facilities": TableSchema(("date", "facility", "region", "capacity_mw", "used_mw", "rigs",
+                               "revenue_usd", "cost_usd"),
+                              ("date", "facility", "capacity_mw", "used_mw"),
+                              ("date", "facility"),
+                              ("capacity_mw", "used_mw", "rigs", "revenue_usd", "cost_usd")),
+    "flows": TableSchema(("date", "coin", "origin", "destination", "rigs_departed",
+                          "rigs_arrived", "hashrate_hs"),
+                         ("date", "origin", "destination", "rigs_departed"),
+                         ("date", "coin", "origin", "destination"),
+                         ("rigs_departed", "rigs_arrived", "hashrate_hs")),
+    # several events may share a day and a kind: no keys
+    "events": TableSchema(("date", "time_days", "kind", "actor", "region", "description"),
+                          ("date", "kind", "description"), numbers=("time_days",),
+                          filled=("kind",)),
+    "summary": TableSchema(("coin", "metric", "value", "unit", "date"),
+                           ("coin", "metric", "value"), ("coin", "metric"), ("value",),
+                           blank=("value", "date"), filled=("unit",)),
+    "samples": TableSchema(("sample",), ("sample",), ("sample",)),
+    "ensemble_series": TableSchema(("coin", "series", "date", "n", "p05", "median", "p95",
+                                    "mean"), ("series", "date", "median"),
+                                   ("coin", "series", "date"),
+                                   ("n", "p05", "median", "p95", "mean"),
+                                   blank=("p05", "median", "p95", "mean")),
+    "ensemble_metrics": TableSchema(("coin", "metric", "unit", "n", "n_missing", "n_failed",
+                                     *_STATS), ("metric", "mean"), ("coin", "metric"),
+                                    ("n", "n_missing", "n_failed", *_STATS), blank=_STATS),
+    "ensemble_differences": TableSchema(
+        ("reference", "coin", "metric", "unit", "n", "mean_diff", "std_diff", "ci_low",
+         "ci_high"), ("reference", "metric", "mean_diff"), ("reference", "coin", "metric"),
+        ("n", "mean_diff", "std_diff", "ci_low", "ci_high"),
+        blank=("mean_diff", "std_diff", "ci_low", "ci_high")),
+    # hashsim sensitivity's, or written by hand or by SALib: only its figures are checked
+    "sensitivity": TableSchema(("coin", "metric", "unit", "parameter", *_INDICES, "n"),
+                               numbers=(*_INDICES, "n"), blank=(*_INDICES, "n")),
+}
+
+#: Names and labels: read as text even where they look like numbers (an arm named 1).
+_TEXT = ("date", "arm", "coin", "metric", "unit", "region", "pool", "facility", "origin",
+         "destination", "kind", "actor", "description", "series", "parameter", "reference")
+
+
+def table_path(directory: str | os.PathLike[str], name: str) -> Path | None:
+    """``<directory>/<name>.csv`` or ``.parquet``, whichever exists (CSV first)."""
+    for ext in ("csv", "parquet"):
+        path = Path(directory) / f"{name}.{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+def table_kind(columns: Iterable[str]) -> str | None:
+    """The kind of table (a key of :data:`SCHEMAS`) whose columns ``columns`` are most like:
+    among the kinds whose required columns are all there, else among all when they share
+    most of their columns (a table that lacks a column it must have is still named, for the
+    message); None when none is alike."""
+    own = {c for c in columns if c not in RUN_COLUMNS and not c.startswith("param_")}
+
+    def likeness(kind: str) -> float:
+        declared = set(SCHEMAS[kind].columns)
+        return len(own & declared) / len(own | declared)
+
+    complete = [k for k, s in SCHEMAS.items() if s.required and set(s.required) <= own]
+    if complete:
+        return max(complete, key=likeness)
+    best = max(SCHEMAS, key=likeness)
+    return best if likeness(best) >= 0.5 else None
+
+
+def read_table(path: str | os.PathLike[str], columns: Sequence[str] | None = None,
+               kind: str | None = None) -> pd.DataFrame:
+    """A result table (CSV or Parquet) checked against the schema of its ``kind``.
+
+    ``columns`` reads only those (as far as present); ``kind`` is a key of :data:`SCHEMAS`
+    (None: the one its columns are like, :func:`table_kind`). Dates stay ISO text, names are
+    text, a missing value is NaN. Raises `TableError` (exit code 3) naming the file, line
+    and column of the first cell, row or column that its kind cannot hold (see
+    :func:`check_table`); ``pandas.errors.EmptyDataError`` for an empty file.
+    """
+    p = Path(path)
+    try:
+        df, header = _read_parquet(p, columns, kind) if p.suffix == ".parquet" else \
+            _read_csv(p, columns, kind)
+    except pd.errors.EmptyDataError:
+        raise
+    except ImportError:
+        raise MissingExtraError(f"{p}: reading Parquet needs pyarrow") from None
+    except pd.errors.ParserError as err:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+        if found is None:
+            raise TableError(f"{p}: unreadable table ({err})") from None
+        header_fields, line, fields = found.groups()
+        raise TableError(f"{p}, line {line}: {fields} fields, but the header has "
+                         f"{header_fields} (a comma too many, or text with a comma that is "
+                         "not quoted?)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise TableError(f"{p}: unreadable table ({err})") from None
+    df = check_table(df, p, kind if kind is not None else table_kind(header), header)
+    if columns is None:
+        return df
+    asked = set(columns)
+    return df[[c for c in df.columns if c in asked]]
+
+
+def _wanted(header: list[str], columns: Sequence[str] | None, kind: str | None
+            ) -> list[str] | None:
+    """The columns of ``header`` to read for ``columns``: with the run's and the kind's keys,
+    which tell a repeated row (an error) from the rows of other runs."""
+    if columns is None:
+        return None
+    schema = SCHEMAS.get(kind if kind is not None else table_kind(header) or "")
+    wanted = {*columns, *RUN_COLUMNS, *(schema.keys if schema else ())}
+    return [c for c in header if c in wanted]
+
+
+def _read_csv(path: Path, columns: Sequence[str] | None, kind: str | None
+              ) -> tuple[pd.DataFrame, list[str]]:
+    header = list(pd.read_csv(path, nrows=0).columns) if columns is not None else None
+    df = pd.read_csv(path, usecols=_wanted(header, columns, kind) if header else None,
+                     keep_default_na=False, na_values=[""], dtype=dict.fromkeys(_TEXT, str))
+    return df, header if header is not None else list(df.columns)
+
+
+def _read_parquet(path: Path, columns: Sequence[str] | None, kind: str | None
+                  ) -> tuple[pd.DataFrame, list[str]]:
+    import pyarrow.parquet as pq
+
+    header = list(pq.read_schema(path).names)
+    df = pq.read_table(path, columns=_wanted(header, columns, kind)).to_pandas()
+    if "date" in df.columns:  # ISO text as from CSV, a missing date stays missing
+        df["date"] = df["date"].astype(str).mask(df["date"].isna())
+    return df, header
+
+
+def check_table(df: pd.DataFrame, path: Path, kind: str | None,
+                header: Sequence[str] | None = None) -> pd.DataFrame:
+    """``df`` as read from ``path`` (whose columns are ``header``) checked against the schema
+    of ``kind``, its figures made numbers; raises `TableError` at the first column it lacks,
+    or the first cell that is not a number, not a date or True/False, or empty where it may
+    not be, or row that repeats the keys of another.
+
+    Checks run on whole columns and only look for the offending row when one fails: a column
+    that pandas read as numbers holds numbers, so a large table costs little more.
+    """
+    schema = SCHEMAS.get(kind or "", TableSchema(()))
+    names = list(header if header is not None else df.columns)
+    if not names:
+        return df  # an empty file: the caller says whether the table may be missing
+    missing = [c for c in schema.required if c not in names]
+    if missing:
+        raise TableError(f"{path}: not a hashsim {kind} table (missing "
+                         f"column{'s' * (len(missing) > 1)} {', '.join(missing)})")
+    rows = _Rows(path, len(names))
+    whole = [c for c in ("sample", "replicate") if c in df.columns]
+    for col in [*whole, *(c for c in schema.numbers if c in df.columns)]:
+        df[col] = _numbers(df[col], col, rows)
+    for col in whole:
+        fraction = df[col].notna() & (df[col] % 1 != 0)
+        if fraction.any():
+            raise rows.error(fraction, f"column {col}: {df[col][fraction].iloc[0]!r} is not a "
+                             "whole number")
+    if "date" in df.columns:
+        _check_dates(df["date"], rows)
+    for col in (c for c in schema.flags if c in df.columns):
+        if not pd.api.types.is_bool_dtype(df[col]):
+            bad = df[col].notna() & ~df[col].astype(str).str.lower().isin(
+                ("true", "false", "1", "0"))
+            if bad.any():
+                raise rows.error(bad, f"column {col}: {df[col][bad].iloc[0]!r} is not True or "
+                                 "False")
+    filled = [c for c in dict.fromkeys((*whole, "date", *schema.keys, *schema.numbers,
+                                        *schema.filled))
+              if c in df.columns and c not in schema.blank]
+    for col in filled:
+        empty = df[col].isna()
+        if empty.any():
+            raise rows.error(empty, f"column {col} is empty")
+    if schema.keys and all(c in df.columns for c in schema.keys):
+        _check_unique(df, [c for c in (*RUN_COLUMNS, *schema.keys) if c in df.columns], rows)
+    return df
+
+
+def _numbers(col: pd.Series, name: str, rows: _Rows) -> pd.Series:
+    """``col`` as numbers; `TableError` at its first cell that is text (``nan`` is empty,
+    ``inf`` a number, as Python reads them)."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return col
+    if pd.api.types.is_bool_dtype(col):
+        bad = col.notna()
+    else:
+        numbers = pd.to_numeric(col, errors="coerce")
+        bad = numbers.isna() & col.notna() & (col.astype(str).str.strip().str.lower() != "nan")
+        if not bad.any():
+            return numbers
+    raise rows.error(bad, f"column {name}: {col[bad].iloc[0]!r} is not a number")
+
+
+def _check_dates(dates: pd.Series, rows: _Rows) -> None:
+    """Dates are ISO text (``2021-05-21``): parsed once per distinct value, as a table repeats
+    each of its dates on many rows."""
+    if pd.api.types.is_datetime64_any_dtype(dates):
+        return
+    distinct = pd.Series(dates.dropna().unique())
+    parsed = pd.to_datetime(distinct.astype(str), format="ISO8601", errors="coerce")
+    bad = set(distinct[parsed.isna()].tolist())
+    if bad:
+        where = dates.isin(bad)
+        raise rows.error(where, f"column date: {dates[where].iloc[0]!r} is not a date "
+                         "(YYYY-MM-DD)")
+
+
+def _check_unique(df: pd.DataFrame, keys: list[str], rows: _Rows) -> None:
+    """Refuse a row whose keys repeat an earlier row's (a table has one row per key).
+
+    The key columns are turned into one integer per row first: hashing one int64 column is
+    several times faster than comparing rows of text, which counts on a sweep's tables."""
+    code = np.zeros(len(df), dtype=np.int64)
+    size = 1
+    for col in keys:
+        codes, distinct = pd.factorize(df[col], use_na_sentinel=False)
+        size *= max(len(distinct), 1)
+        if size >= 2**62:  # too many combinations for one int64: compare the rows
+            repeated = df.duplicated(keys).to_numpy()
+            break
+        code = code * max(len(distinct), 1) + codes
+    else:
+        repeated = pd.Series(code).duplicated().to_numpy()
+    if not repeated.any():
+        return
+    second = int(np.argmax(repeated))
+    same = np.ones(len(df), dtype=bool)
+    for col in keys:
+        same &= (df[col] == df[col].iloc[second]).to_numpy()
+    first = int(np.argmax(same))
+    lines = rows.where([first, second])
+    values = ", ".join(f"{c} {df[c].iloc[second]}" for c in keys)
+    raise TableError(f"{rows.path}, {lines[1]}: a second row for {values} (the first is on "
+                     f"{lines[0]}); the table has one row per {', '.join(keys)}")
+
+
+class _Rows:
+    """Where rows of a table file are, for messages: CSV lines (found by reading the file
+    again, only when there is an error to report), or Parquet rows."""
+
+    def __init__(self, path: Path, num_columns: int) -> None:
+        self.path = path
+        self.num_columns = num_columns
+
+    def error(self, bad: pd.Series, what: str) -> TableError:
+        """The error for the first row where ``bad`` holds (and how many more there are)."""
+        flags = bad.to_numpy(dtype=bool)
+        first = int(np.argmax(flags))
+        more = int(flags.sum()) - 1
+        also = f" (and {more:,} more row{'s' * (more > 1)})" if more else ""
+        return TableError(f"{self.path}, {self.where([first])[0]}: {what}{also}")
+
+    def where(self, rows: list[int]) -> list[str]:
+        """'line N' of each data row (0-based, as pandas counts them)."""
+        if self.path.suffix == ".parquet":
+            return [f"row {r + 1}" for r in rows]
+        found: dict[int, str] = {}
+        wanted = set(rows)
+        with self.path.open(newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.reader(f)
+            record, start = -1, 1  # the header is record -1; pandas skips blank lines
+            for fields in reader:
+                if fields:
+                    if record in wanted:
+                        short = (f" (it has {len(fields)} fields, the header {self.num_columns}: "
+                                 "cut short?)" if len(fields) < self.num_columns else "")
+                        found[record] = f"line {start}{short}"
+                        if len(found) == len(wanted):
+                            break
+                    record += 1
+                start = reader.line_num + 1
+        return [found.get(r, f"data row {r + 1}") for r in rows]

@@ -99,3 +99,9 @@ def test_the_last_days_do_not_repeat_the_weekly_status(short_tutorial: Path, tmp
     status = [line for line in lines if " EH/s " in line and "%" in line]
     assert status and status[-1].startswith("2021-07-29")  # the weekly one; none on 31 July
     assert sum(line.startswith(("2021-07-30", "2021-07-31")) for line in status) == 0
+
+
+@pytest.mark.parametrize("pace", ["nan", "inf", "1e400"])
+def test_a_pace_that_is_not_a_finite_number_is_a_usage_error(pace: str) -> None:
+    code, _, err = invoke("--pace", pace, "--no-report")
+    assert code == 2 and "is not a finite number" in err

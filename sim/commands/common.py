@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import sys
@@ -77,3 +78,19 @@ def report_errors(func: F | None = None, *, interrupted: str = "interrupted: not
             fail(interrupted, 130)
 
     return wrapper
+
+
+class FiniteFloat(click.FloatRange):
+    """click.FloatRange that refuses nan and ±inf (a usage error, exit code 2).
+
+    click lets nan through any bounds — every comparison with nan is false — so ``--confidence
+    nan`` would reach scipy and ``--fail-above nan`` pass every check; and no option here has
+    a meaning for an infinite value.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number

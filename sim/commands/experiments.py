@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from sim.commands.common import check_target, default_output, fail, report_errors
+from sim.commands.common import FiniteFloat, check_target, default_output, fail, report_errors
 
 EXIT_CHECK_FAILED = 1
 EXIT_RUNS_FAILED = 4
@@ -22,6 +22,10 @@ EXIT_RUNS_FAILED = 4
 
 _fail = fail
 _report_errors = report_errors(interrupted="interrupted: finished runs are kept (--resume)")
+
+
+#: The level of a confidence interval, as every command here takes it.
+CONFIDENCE = FiniteFloat(0.5, 0.999)
 
 
 # ---------------------------------------------------------------------------- sweep
@@ -125,7 +129,7 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the ensemble_*.csv files [default: RESULTS].")
 @click.option("--by-sample", is_flag=True, help="Bands and statistics per design point too.")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
+@click.option("--confidence", type=CONFIDENCE, default=0.95,
               show_default=True, help="Level of the confidence intervals.")
 @click.option("-q", "--quiet", is_flag=True, help="Write the files; print only warnings.")
 @_report_errors
@@ -189,7 +193,7 @@ def _g(x: float) -> str:
 @click.option("--arm", "arms", multiple=True, help="Arm(s) to analyse [default: each].")
 @click.option("--resamples", type=click.IntRange(min=10), default=1000, show_default=True,
               help="Bootstrap resamples for the confidence intervals.")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
+@click.option("--confidence", type=CONFIDENCE, default=0.95,
               show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the bootstrap.")
@@ -252,11 +256,11 @@ def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str
               "'final_share.*'); one that matches none is an error. Repeatable "
               "[default: all].")
 @click.option("--by-sample", is_flag=True, help="Compare two sweeps design point by point.")
-@click.option("--fail-above", type=click.FloatRange(min=0), metavar="PCT",
+@click.option("--fail-above", type=FiniteFloat(min=0), metavar="PCT",
               help="Exit 1 if a metric's relative delta or a series' NRMSE exceeds PCT %, a "
-              "metric has values on one side only, or the share of runs with a value of a "
-              "metric differs between A and B.")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
+              "metric or series has values on one side only, or the share of runs with a "
+              "value of a metric differs between A and B.")
+@click.option("--confidence", type=CONFIDENCE, default=0.95,
               show_default=True)
 @click.option("--no-plots", is_flag=True, help="With -o: no PNG files.")
 @click.option("-f", "--force", is_flag=True,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from sim.commands.common import check_target
+from sim.commands.common import FiniteFloat, check_target
 from sim.commands.common import report_errors as _errors
 from sim.errors import ResultsExistError
 
@@ -89,7 +89,7 @@ def report(results: Path, output: Path | None, force: bool) -> None:
 
 @click.command()
 @click.argument("scenario", required=False, default="tutorial")
-@click.option("--pace", type=click.FloatRange(min=0.0), default=0.5, show_default=True,
+@click.option("--pace", type=FiniteFloat(min=0.0), default=0.5, show_default=True,
               help="Seconds of pause per simulated week and after each event (0: no pauses).")
 @click.option("--seed", type=click.IntRange(min=0), help="Master seed [default: the "
               "scenario's].")

@@ -12,9 +12,16 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sim.experiments.plan import Task
+# One reader for every result table (CSV or Parquet), checked against the table's schema: the
+# commands that read a sweep's combined tables (summarize, sensitivity, compare) take it here.
+from sim.rundata import read_table, table_path
+
+if TYPE_CHECKING:
+    from sim.experiments.plan import Task
+
+__all__ = ["combine", "read_table", "table_path"]
 
 _COPY_BUFFER = 1 << 20
 
@@ -99,31 +106,3 @@ def _combine_parquet(files: list[Path], target: Path) -> None:
                        else pa.nulls(table.num_rows, schema.field(n).type)
                        for n in schema.names]
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
-
-
-def table_path(directory: str | os.PathLike[str], name: str) -> Path | None:
-    """``<directory>/<name>.csv`` or ``.parquet``, whichever exists (CSV first)."""
-    for ext in ("csv", "parquet"):
-        path = Path(directory) / f"{name}.{ext}"
-        if path.is_file():
-            return path
-    return None
-
-
-def read_table(path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> Any:
-    """A combined (or single-run) table as a DataFrame; dates stay ISO text."""
-    import pandas as pd
-
-    p = Path(path)
-    if p.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        names = pq.read_schema(p).names
-        cols = [c for c in columns if c in names] if columns is not None else None
-        df = pq.read_table(p, columns=cols).to_pandas()
-        if "date" in df.columns:  # ISO text as from CSV, a missing date stays missing
-            df["date"] = df["date"].astype(str).mask(df["date"].isna())
-        return df
-    wanted = set(columns) if columns is not None else None
-    return pd.read_csv(p, usecols=(lambda c: c in wanted) if wanted is not None else None,
-                       dtype={"date": str, "arm": str, "coin": str, "metric": str, "unit": str})

@@ -39,9 +39,7 @@ from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.combine import read_table, table_path
 from sim.experiments.ensemble import MAIN_SERIES, RUN_ARM
 from sim.experiments.errors import InputError, UsageError
-
-#: Columns that identify a run rather than a quantity.
-RUN_COLUMNS = ("sample", "arm", "replicate")
+from sim.rundata import RUN_COLUMNS, SCHEMAS, table_kind
 
 
 class NotComparableError(InputError):
@@ -82,9 +80,10 @@ class Comparison:
     def exceeding(self, threshold_pct: float, patterns: Sequence[str] = ()) -> list[str]:
         """Descriptions of the deltas and NRMSEs above ``threshold_pct`` percent.
 
-        A metric defined on one side only (NaN on the other) counts as above, and so does an
-        incomplete metric whose share of runs with a value differs between the sides (6 of 6
-        runs in A, 1 of 6 in B): its means are over different sets of runs. Patterns that
+        A metric defined on one side only (NaN on the other) counts as above, as does a series
+        without a date that has a value on both sides (a column one side lacks), and so does
+        an incomplete metric whose share of runs with a value differs between the sides (6 of
+        6 runs in A, 1 of 6 in B): its means are over different sets of runs. Patterns that
         match no metric or series raise :class:`UsageError` (see :meth:`check_patterns`).
         """
         self.check_patterns(patterns)
@@ -103,7 +102,10 @@ class Comparison:
             if patterns and not any(fnmatch.fnmatchcase(str(row["series"]), p) for p in patterns):
                 continue
             nrmse = float(row["nrmse_pct"])
-            if not math.isnan(nrmse) and nrmse > threshold_pct:
+            if int(row["dates"]) == 0:  # values on one side only (or on other dates)
+                out.append(f"{_key(row)}: {row['series']} has no date with a value on both "
+                           "sides")
+            elif not math.isnan(nrmse) and nrmse > threshold_pct:
                 out.append(f"{_key(row)}: {row['series']} NRMSE {nrmse:.3g} %")
         return out
 
@@ -199,17 +201,16 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
             raise InputError(f"{p}: no summary table")
         if series_path is None:
             raise NotComparableError(f"{p}: no {table} table")
-        side.summary = read_table(summary_path)
-        side.series = read_table(series_path)
+        side.summary = read_table(summary_path, kind="summary")
+        side.series = read_table(series_path, kind=_kind_of_name(table))
         side.table = table
     elif p.is_file():
-        df = read_table(p)
-        kind = _table_kind(df)
-        side = Side(p, "table", table=kind)
+        df = read_table(p)  # of the kind its columns are like, checked as such
+        kind = table_kind(df.columns)
         if kind == "summary":
-            side.summary = df
-        elif kind == "series":
-            side.series = df
+            side = Side(p, "table", summary=df, table=kind)
+        elif "date" in df.columns:
+            side = Side(p, "table", series=df, table=kind or "series")
         else:
             raise NotComparableError(f"{p}: neither a summary table (metric, value, unit) nor a "
                                      "table of dated series (date, …)")
@@ -225,12 +226,29 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
 _VOLATILE = ("versions", "git_commit", "command", "wall_time_s")
 
 
-def _table_kind(df: pd.DataFrame) -> str:
-    if {"metric", "value"} <= set(df.columns):
-        return "summary"
-    if "date" in df.columns:
-        return "series"
-    return "unknown"
+def _kind_of_name(table: str) -> str | None:
+    """The schema of ``--table`` (sensitivity_drop is a sensitivity table); None for a table
+    hashsim does not write (then the one its columns are like)."""
+    kind = "sensitivity" if table.startswith("sensitivity") else table
+    return kind if kind in SCHEMAS else None
+
+
+def _describe(side: Side) -> str:
+    kind = side.table
+    return "a summary table" if kind == "summary" else \
+        "a series table" if kind == "series" else f"a {kind} series table"
+
+
+def _columns_differ(a: pd.DataFrame | None, b: pd.DataFrame | None) -> str:
+    """'; A's own columns: …; B's own: …' (the run's columns aside), '' when the same."""
+    if a is None or b is None:
+        return ""
+    own_a, own_b = ([c for c in df.columns if c not in RUN_COLUMNS and not c.startswith("param_")]
+                    for df in (a, b))
+    only_a = [c for c in own_a if c not in own_b]
+    only_b = [c for c in own_b if c not in own_a]
+    return "".join(f"; only {side} has {', '.join(cols[:8])}{' …' if len(cols) > 8 else ''}"
+                   for side, cols in (("A", only_a), ("B", only_b)) if cols)
 
 
 def _only_arms(df: pd.DataFrame | None, arms: Sequence[str], path: Path) -> pd.DataFrame | None:
@@ -291,8 +309,10 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
         raise NotComparableError("compare two results folders, or two table files — not a "
                                  "folder with a file")
     if a.kind == "table" and a.table != b.table:
-        raise NotComparableError(f"{a.path} is a {a.table} table but {b.path} is a {b.table} "
-                                 "table")
+        differ = _columns_differ(a.summary if a.summary is not None else a.series,
+                                 b.summary if b.summary is not None else b.series)
+        raise NotComparableError(f"{a.path} is {_describe(a)} but {b.path} is {_describe(b)}"
+                                 f"{differ}: compare two tables of the same kind")
     notes: list[str] = []
     diff = [(k, a.inputs.get(k, "—"), b.inputs.get(k, "—"))
             for k in sorted(set(a.inputs) | set(b.inputs))
@@ -442,16 +462,26 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
     notes = notes if notes is not None else []
     _check_coins(a, b, notes)
     run_keys = _arm_keys(a, b, by_sample)
-    label_cols = [c for c in a.columns if c not in (*RUN_COLUMNS, "date")
-                  and not c.startswith("param_") and not _numeric(a[c])]
-    missing = [c for c in label_cols if c not in b.columns]
-    if missing:
-        raise NotComparableError(f"the tables differ: B has no column {', '.join(missing)}")
-    series = [c for c in a.columns if c in b.columns and c not in (*RUN_COLUMNS, "date")
-              and not c.startswith("param_") and c not in label_cols and _numeric(a[c])]
+    own_a, own_b = ([c for c in df.columns if c not in (*RUN_COLUMNS, "date")
+                     and not c.startswith("param_")] for df in (a, b))
+    label_cols = [c for c in own_a if not _numeric(a[c])]
+    labels_b = [c for c in own_b if not _numeric(b[c])]
+    if set(label_cols) != set(labels_b):
+        lacks = [f"{side} has no column {', '.join(cols)}" for side, cols in
+                 (("B", [c for c in label_cols if c not in labels_b]),
+                  ("A", [c for c in labels_b if c not in label_cols])) if cols]
+        raise NotComparableError(f"the tables differ: {'; '.join(lacks)}")
+    series_a = [c for c in own_a if c not in label_cols]
+    series_b = [c for c in own_b if c not in labels_b]
+    series = list(dict.fromkeys([*series_a, *series_b]))
+    one_sided = [(side, [c for c in mine if c not in other]) for side, mine, other in
+                 (("A", series_a, series_b), ("B", series_b, series_a))]
+    if any(cols for _, cols in one_sided):  # as a metric on one side only: n/a, and above
+        notes.append("series on one side only (NRMSE n/a, above any --fail-above): " + "; ".join(
+            f"only in {side}: {', '.join(cols)}" for side, cols in one_sided if cols))
     keys = [*run_keys, *label_cols]
-    mean_a = a.groupby([*keys, "date"], sort=True)[series].mean()
-    mean_b = b.groupby([*keys, "date"], sort=True)[series].mean()
+    mean_a = a.groupby([*keys, "date"], sort=True)[series_a].mean().reindex(columns=series)
+    mean_b = b.groupby([*keys, "date"], sort=True)[series_b].mean().reindex(columns=series)
     common = mean_a.index.intersection(mean_b.index)
     if len(common) == 0:
         raise NotComparableError("the two tables have no date (and key) in common")
@@ -466,9 +496,14 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
         for s in series:
             x, y = ga[s].to_numpy(dtype=float), gb[s].to_numpy(dtype=float)
             ok = ~(np.isnan(x) | np.isnan(y))
-            rmse = float(np.sqrt(np.mean((y[ok] - x[ok]) ** 2))) if ok.any() else math.nan
-            scale = float(np.mean(np.abs(x[ok]))) if ok.any() else math.nan
-            nrmse = 0.0 if rmse == 0 else (100.0 * rmse / scale if scale > 0 else math.inf)
+            if np.isnan(x).all() and np.isnan(y).all():
+                continue  # no value on either side (no block on any day): nothing to compare
+            if ok.any():
+                rmse = float(np.sqrt(np.mean((y[ok] - x[ok]) ** 2)))
+                scale = float(np.mean(np.abs(x[ok])))
+                nrmse = 0.0 if rmse == 0 else (100.0 * rmse / scale if scale > 0 else math.inf)
+            else:  # values on one side only: n/a (counted above any --fail-above)
+                rmse = nrmse = math.nan
             rows.append({**dict(zip(keys, key, strict=True)), "series": s,
                          "dates": int(ok.sum()), "rmse": rmse, "nrmse_pct": nrmse})
     return pd.DataFrame(rows)

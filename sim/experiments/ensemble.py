@@ -242,7 +242,10 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     ``directory`` is a sweep's results folder (or a `hashsim run` folder with replicates);
     the files go to ``out`` (default: ``directory``).
     """
+    from sim.rundata import check_results_folder
+
     src = Path(directory)
+    check_results_folder(src)  # as plot and report do: run.json or a valid manifest.json
     network_path, summary_path = table_path(src, "network"), table_path(src, "summary")
     if network_path is None or summary_path is None:
         check_finished(src, "summarize")
@@ -251,9 +254,9 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     by = ["arm", "sample"] if by_sample else ["arm"]
     keys = ["sample", "arm", "replicate", "date", "coin", *MAIN_SERIES]
     try:
-        network = read_table(network_path, keys)
+        network = read_table(network_path, keys, kind="network")
         summary = read_table(summary_path, ["sample", "arm", "replicate", "coin", "metric",
-                                            "value", "unit"])
+                                            "value", "unit"], kind="summary")
     except pd.errors.EmptyDataError:  # the tables of a sweep none of whose runs succeeded
         failed = failed_runs(src)
         why = (f" (all {len(failed)} runs failed: manifest.json and errors/ list them)"

@@ -22,6 +22,7 @@ deviation: interactions and non-linearity). Effects are per unit of the paramete
 from __future__ import annotations
 
 import os
+import reprlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -138,11 +139,15 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
     from sim.experiments.runner import read_manifest
 
     manifest = read_manifest(directory)
-    design = manifest.get("design", {})
+    design = manifest.get("design")
+    if not isinstance(design, dict):
+        raise _manifest_error(Path(directory), [f"'design' is {reprlib.repr(design)}, not a "
+                                                "design"])
     kind = design.get("kind")
     if kind not in ("sobol", "morris"):
         raise UsageError(f"{directory}: sensitivity indices need a sobol or morris design; "
                            f"this sweep's design is {kind!r} (use `hashsim summarize`)")
+    names, known_arms, num_samples = _check_manifest(Path(directory), manifest)
     path = table_path(directory, "summary")
     if path is None:
         from sim.experiments.ensemble import check_finished
@@ -151,20 +156,20 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
         raise InputError(f"{directory}: no summary table (has the sweep finished?)")
     columns = ["sample", "arm", "replicate", "coin", "metric", "value", "unit"]
     try:
-        summary = read_table(path, columns)
+        summary = read_table(path, columns, kind="summary")
     except pd.errors.EmptyDataError:  # every run failed: the combined table is empty
         summary = pd.DataFrame(columns=columns)
-    names = list(manifest["parameters"])
-    num_samples = int(manifest["num_samples"])
-    known_arms = list(manifest["arms"])
     for arm in arms:
         if arm not in known_arms:
             raise UsageError(f"no arm '{arm}'; arms are: {', '.join(known_arms)}")
     _check_complete(directory, manifest, summary[["sample", "arm", "replicate"]]
                     .drop_duplicates(), arms or known_arms, num_samples)
+    problems = _design_problems(design, len(names), num_samples)
+    if problems:  # (after the runs: a sweep with runs missing is told how to finish)
+        raise _manifest_error(Path(directory), problems)
     summary = summary[summary["metric"] == metric]
     if summary.empty:
-        known = sorted(set(read_table(path, ["metric"])["metric"]))
+        known = sorted(set(read_table(path, ["metric"], kind="summary")["metric"]))
         from sim.validation import did_you_mean
 
         hint = did_you_mean(metric, known) or f"metrics are: {', '.join(known)}"
@@ -195,6 +200,55 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
     return pd.concat(parts, ignore_index=True)
 
 
+def _check_manifest(directory: Path, manifest: dict[str, Any]) -> tuple[list[str], list[str], int]:
+    """The parameters' names, the arms and the number of design points of a sweep's manifest:
+    a hand-edited or damaged manifest.json is an `InputError` (exit code 3) that says what is
+    wrong, not a traceback (:func:`_design_problems` checks the design against them)."""
+    problems = []
+    names, arms = manifest.get("parameters"), manifest.get("arms")
+    for key, value in (("parameters", names), ("arms", arms)):
+        if not isinstance(value, dict | list) or not value or \
+                not all(isinstance(n, str) for n in value):
+            problems.append(f"{key!r} is {reprlib.repr(value)}, not the sweep's {key} by name")
+    num_samples = manifest.get("num_samples")
+    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 0:
+        problems.append(f"'num_samples' is {reprlib.repr(num_samples)}, not a count")
+    if problems:
+        raise _manifest_error(directory, problems)
+    return list(names or ()), list(arms or ()), int(num_samples or 0)
+
+
+def _manifest_error(directory: Path, problems: list[str]) -> InputError:
+    return InputError(f"{directory / 'manifest.json'}: {'; '.join(problems)} (a hand-edited "
+                      "manifest? run the sweep again, with --force)")
+
+
+def _design_problems(design: dict[str, Any], d: int, num_samples: int) -> list[str]:
+    """What in a sobol or morris design does not fit its d parameters and its points."""
+    if design["kind"] == "sobol":
+        base = design.get("base_samples")
+        if not isinstance(base, int) or isinstance(base, bool) or base < 1:
+            return [f"design.base_samples is {reprlib.repr(base)}, not a count"]
+        if num_samples != base * (d + 2):
+            return [f"num_samples is {num_samples}, but a sobol design of {base} base samples "
+                    f"and {d} parameters has {base} × ({d} + 2) = {base * (d + 2)} points"]
+        return []
+    steps, delta = design.get("steps"), design.get("delta")
+    if not isinstance(delta, int | float) or isinstance(delta, bool) or not 0 < delta <= 1:
+        return [f"design.delta is {reprlib.repr(delta)}, not a step in (0, 1]"]
+    if not isinstance(steps, list) or not all(
+            isinstance(t, list) and len(t) == 2 * d
+            and all(isinstance(j, int) and 0 <= j < d for j in t[::2])
+            and all(sign in (-1, 1) for sign in t[1::2]) for t in steps):
+        return [f"design.steps is {reprlib.repr(steps)}, not one [parameter, ±1, …] list of "
+                f"{2 * d} numbers per trajectory of the {d} parameters"]
+    if num_samples != len(steps) * (d + 1):
+        return [f"num_samples is {num_samples}, but a morris design of {len(steps)} "
+                f"trajectories and {d} parameters has {len(steps)} × ({d} + 1) = "
+                f"{len(steps) * (d + 1)} points"]
+    return []
+
+
 def _check_complete(directory: str | os.PathLike[str], manifest: dict[str, Any],
                     runs: pd.DataFrame, arms: Sequence[str], num_samples: int) -> None:
     """Refuse a sweep with runs missing: Sobol' and Morris estimators need every design point
@@ -214,7 +268,8 @@ def _check_complete(directory: str | os.PathLike[str], manifest: dict[str, Any],
     more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
     samples = sorted({int(s) for s, _, _ in missing})
     listed = ", ".join(str(s) for s in samples[:20]) + (" …" if len(samples) > 20 else "")
-    failed = len(manifest.get("failed") or [])
+    failed_runs = manifest.get("failed")
+    failed = len(failed_runs) if isinstance(failed_runs, list) else 0
     why = f" ({failed} failed: manifest.json and errors/ list them)" if failed else ""
     from sim.experiments.ensemble import resume_command
 
