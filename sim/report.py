@@ -945,9 +945,7 @@ def build_report(results: RunData | Results | str | os.PathLike[str]) -> str:
     desc = esc(data.scenario.get("description", ""))
     note = missing_note(data)
     missing = f"<p class='missing'>Note: {esc(note)}.</p>" if note else ""
-    # An experiment's name is its manifest's; data.name is its first arm's scenario.
-    name = data.meta.get("name") if data.experiment else None
-    title = esc(f"hashsim {kind}: {name or data.name}")
+    title = esc(f"hashsim {kind}: {data.name}")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"

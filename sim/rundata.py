@@ -65,7 +65,7 @@ class RunData:
     required columns, so the figures that need it are left out (see :func:`missing_note`).
     """
 
-    name: str
+    name: str  # the scenario's, or an experiment's own
     scenario: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     meta: dict[str, Any] = field(default_factory=dict)
@@ -204,7 +204,9 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
     scenario = _scenario_of(meta)
     samples = _read_table(folder, "samples") if (folder / "samples.csv").is_file() else None
     experiment = experiment or "arm" in tables["network"].columns
-    name = str(scenario.get("name") or meta.get("name") or folder.resolve().name)
+    # an experiment by its own name (its manifest's), not its first arm's scenario's
+    first = (meta.get("name"), scenario.get("name")) if experiment else (scenario.get("name"),)
+    name = str(next((n for n in first if n), None) or folder.resolve().name)
     return RunData(name, scenario, tables, meta, experiment, read_sensitivity(folder),
                    samples, folder, missing)
 
