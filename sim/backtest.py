@@ -88,8 +88,9 @@ def _nearest_retarget(rep: Replicate, coin: str, day: dt.date, window: float
     return rt.iloc[i] if gap[i] <= window else None
 
 
-def simulate(check: Check, rep: Replicate, coin: str) -> float:
-    """The simulated counterpart of `check` in one replicate (dates as ordinals)."""
+def simulate(check: Check, rep: Replicate, coin: str, epoch_blocks: int = 2016) -> float:
+    """The simulated counterpart of `check` in one replicate (dates as ordinals); a
+    difficulty epoch of the coin is `epoch_blocks` blocks."""
     match check:
         case HashrateCheck():
             return rep.mean7_on(check.date)
@@ -102,7 +103,8 @@ def simulate(check: Check, rep: Replicate, coin: str) -> float:
             return float(rt["pct"]) if rt is not None else float("nan")
         case BlockTimeCheck():
             rt = _nearest_retarget(rep, coin, check.date, check.window_days)
-            return float(rt["epoch_days"]) * 86400 / 2016 if rt is not None else float("nan")
+            return (float(rt["epoch_days"]) * 86400 / epoch_blocks if rt is not None
+                    else float("nan"))
         case RecoveryCheck():
             level = rep.mean7_on(check.reference)
             after = rep.mean7[rep.mean7.index > check.after]
@@ -221,9 +223,10 @@ def evaluate(scenario: Scenario, tables: dict[str, pd.DataFrame]) -> pd.DataFram
     """One row per check (trough and recovery dates get a row of their own)."""
     obs = _observed(scenario)
     reps = replicates(tables, obs.coin)
+    epoch = next(c.retarget_blocks for c in scenario.coins if c.name == obs.coin)
     rows = []
     for check in obs.checks:
-        values = np.array([simulate(check, r, obs.coin) for r in reps])
+        values = np.array([simulate(check, r, obs.coin, epoch) for r in reps])
         if isinstance(check, RecoveryCheck):
             rows.append(_row(check, values, _ordinal(check.date), _ordinal(check.date_low),
                              _ordinal(check.date_high), "date", str(check.reference),

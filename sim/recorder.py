@@ -181,7 +181,10 @@ class Recorder:
         def by_fac(weights: F64) -> F64:
             return kernels.bincount(key, weights, num_f)[:num_f]
 
-        mining_rev = by_fac(online * w.hw_hashrate_hs[hw] * rev_per_hs[w.hw_coin[hw]])
+        # what its rigs earn (docs/model.md): their rewards less the pool's fee and an
+        # exchange ban's haircut, as the rigs' own margins count them
+        earned = (1.0 - w.pool_fee[g("pool")]) * (1.0 - w.haircut[g("region")])
+        mining_rev = by_fac(online * w.hw_hashrate_hs[hw] * rev_per_hs[w.hw_coin[hw]] * earned)
         energy_kwh = by_fac(online * power_mw) * 24_000.0
         bills = by_fac(online * group_cost_usd_per_day(w, econ))  # what its rigs pay
         hosting_fees = np.where(w.fac_hosting, energy_kwh * w.fac_fee_usd_per_kwh, 0.0)

@@ -748,8 +748,10 @@ CAPTIONS = {
         "sent (the width is the number of rigs). Below, how many had arrived by each date: "
         "shipping takes weeks, so arrivals come later than departures."),
     "facilities": (
-        "A hosting farm: how much power (MW) it can supply to rigs and how much is used, and "
-        "on the right its money each month (revenue, cost, profit)."),
+        "Each mining site: how much power (MW) it can supply to rigs and how much is used, "
+        "and on the right its money each month (revenue, cost, profit). A hosting farm is paid"
+        " its rigs' power bills and fees; a site that mines for itself earns its rigs' "
+        "rewards, after its pool's fee."),
     "energy": (
         "Electricity used by all the rigs each day, and the CO₂ released since the start (t ="
         " tonnes; k = thousand, M = million; Wh = watt-hours, G = billion, T = million "

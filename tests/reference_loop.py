@@ -225,8 +225,10 @@ def aggregate(world: World, network_hashrate_hs: list[float], revenue_usd: list[
                          else electricity_usd_per_kwh(world, rig.region))
                 if spec.mode == "hosting":  # the rig's bill: its power, resold, and the fee
                     books["revenue_usd"] += kwh * (price + spec.hosting_fee_usd_per_kwh)
-                else:
-                    books["revenue_usd"] += hw.hashrate_hs * per_hs[c]
+                else:  # what the rig earns: less its pool's fee and its region's haircut
+                    books["revenue_usd"] += (hw.hashrate_hs * per_hs[c]
+                                             * (1.0 - sc.pools[rig.pool].fee)
+                                             * (1.0 - float(world.haircut[rig.region])))
                 books["cost_usd"] += kwh * price
     for c in range(num_c):
         for a in range(num_r):

@@ -108,3 +108,18 @@ def test_backtest_command_exit_codes(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["backtest", str(no_obs), "-o", str(tmp_path / "bt3")])
     assert out.exit_code != 0 and "observed" in out.output
     assert not (tmp_path / "bt3").exists()
+
+
+def test_an_epochs_block_time_counts_the_coins_own_epoch(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """7 days of an epoch are 300 s a block for 2,016 blocks, 600 s for 1,008."""
+    import datetime as dt
+
+    import sim.backtest as bt
+    from sim.scenario import BlockTimeCheck
+
+    monkeypatch.setattr(bt, "_nearest_retarget", lambda *a: {"epoch_days": 7.0})
+    check = BlockTimeCheck(metric="epoch_block_time", date=dt.date(2021, 7, 3))
+    rep = None  # (not read: the retarget is the patched one)
+    assert bt.simulate(check, rep, "BTC") == pytest.approx(300.0)  # type: ignore[arg-type]
+    assert bt.simulate(check, rep, "BTC", 1008) == pytest.approx(600.0)  # type: ignore[arg-type]

@@ -122,12 +122,15 @@ def test_facility_orders_queue_for_capacity_and_books() -> None:
     assert fac["rigs"].to_numpy()[31] == 1300  # capacity steps up on 1 February
     b = res.regions[res.regions["region"] == "b"]
     assert b["rigs_queued"].to_numpy()[9] == 300
-    # books: revenue = the facility's hashrate share of the day's block rewards
+    # books: revenue = the facility's hashrate share of the day's block rewards, less the
+    # pool's fee (what its rigs earn)
     net = res.network
     day = 40
     share = 1300 * 1e14 / net["hashrate_hs"].to_numpy()[day]
+    fee = next(p.fee for p in res.scenario.pools if p.name == "p1")
+    assert fee > 0
     assert fac["revenue_usd"].to_numpy()[day] == pytest.approx(
-        share * net["revenue_usd"].to_numpy()[day])
+        share * net["revenue_usd"].to_numpy()[day] * (1.0 - fee))
     assert fac["cost_usd"].to_numpy()[day] == pytest.approx(1300 * 3.0 * 24 * 0.03)
 
 
