@@ -63,10 +63,28 @@ def si_scale(top: float, unit: str) -> tuple[float, str]:
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot on the Agg backend (files only, no window)."""
-    mpl = require("matplotlib", "plot")
-    mpl.use("Agg", force=True)
-    return require("matplotlib.pyplot", "plot")
+    """What the figure code asks of matplotlib.pyplot (`subplots`, `close`), without pyplot:
+    each figure on its own Agg canvas, for files only. Switching pyplot to Agg would change
+    the backend of the user's own plots (a notebook's inline figures stopped showing), and a
+    notebook would also show every pyplot figure made in a cell."""
+    require("matplotlib", "plot")
+    return _Figures
+
+
+class _Figures:
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+                 **kwargs: Any) -> tuple[Any, Any]:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize)
+        FigureCanvasAgg(fig)
+        return fig, fig.subplots(nrows, ncols, **kwargs)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        """Nothing to do: no pyplot registry holds the figure."""
 
 
 def counts_axis(ax: Axes, axis: str = "y") -> None:

@@ -200,3 +200,26 @@ def test_labels_keep_the_largest_changes_where_they_crowd() -> None:
 def test_the_difficulty_figure_stays_byte_identical() -> None:
     data = run("wuhan-general-2018")
     assert plots.render(data, "difficulty", "svg") == plots.render(data, "difficulty", "svg")
+
+
+def test_drawing_leaves_the_users_backend_and_figures_alone(tmp_path_factory: pytest.TempPathFactory
+                                                            ) -> None:
+    """A notebook's own plots keep their backend, and hashsim's figures are not pyplot's
+    (a notebook would show them again at the end of the cell)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from sim.plots import write_figures
+    from tests.test_plots import shared_run
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # (any backend but Agg, as a notebook's inline one)
+    try:
+        mine = plt.figure()
+        written = write_figures(shared_run(tmp_path_factory), tmp_path_factory.mktemp("figs"))
+        assert written
+        assert matplotlib.get_backend() == "svg"
+        assert plt.get_fignums() == [mine.number]
+    finally:
+        plt.close("all")
+        matplotlib.use(before)

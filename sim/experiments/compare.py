@@ -595,12 +595,13 @@ def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
 
 
 def _matplotlib() -> Any:
-    """matplotlib.pyplot on the Agg backend, or :class:`MissingExtraError` (exit code 2)."""
+    """Figures on their own Agg canvas (sim.plot_style.pyplot), or :class:`MissingExtraError`
+    (exit code 2)."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from sim.plot_style import pyplot
+        plt = pyplot()
     except ImportError:
         from sim.experiments.executors import MissingExtraError
 
