@@ -33,7 +33,7 @@ submodules are imported on first use (``sim.plots.load_run(...)`` works after ``
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -68,28 +68,13 @@ def load(path: str | os.PathLike[str], overrides: str | Sequence[str] | None = (
     (``sim.results.ArgumentTypeError``, a TypeError) for a path or overrides that are not text.
     """
     from sim.bundled import resolve
-    from sim.results import ArgumentTypeError
+    from sim.results import ArgumentTypeError, override_list
     from sim.validation import load as _load
 
     if not isinstance(path, str | os.PathLike):
         raise ArgumentTypeError(f"path must be a scenario file or a bundled scenario's name "
                                 f"(a str or a path), not {type(path).__name__}")
-    if overrides is None:
-        overrides = ()
-    if isinstance(overrides, str):
-        overrides = [overrides]
-    if isinstance(overrides, Mapping) or not isinstance(overrides, Iterable):
-        # a mapping's keys alone would read as "PATH" without "=VALUE"
-        hint = (f" (write [{', '.join(repr(f'{k}=...') for k in list(overrides)[:2])}])"
-                if isinstance(overrides, Mapping) else "")
-        raise ArgumentTypeError(f"overrides must be PATH=VALUE strings (one, or a list of "
-                                f"them), not {type(overrides).__name__}{hint}")
-    overrides = list(overrides)
-    bad = [o for o in overrides if not isinstance(o, str)]
-    if bad:
-        raise ArgumentTypeError(f"overrides must be PATH=VALUE strings (one, or a list of "
-                                f"them), not {bad[0]!r} ({type(bad[0]).__name__})")
-    return _load(resolve(os.fspath(path)), overrides)
+    return _load(resolve(os.fspath(path)), override_list(overrides))
 
 
 def run(scenario: Scenario | str | os.PathLike[str], seed: int | None = None,

@@ -26,6 +26,7 @@ from sim.errors import HashsimError, ResultsExistError
 from sim.rng import draw_seed
 from sim.scenario import Scenario
 from sim.summary import summarize
+from sim.validation import revalidate
 from sim.world import World
 
 TABLES = ("network", "regions", "pools", "facilities", "flows", "events", "summary")
@@ -118,6 +119,29 @@ class ArgumentError(HashsimError, ValueError):
 
 class ArgumentTypeError(ArgumentError, TypeError):
     """An argument of the Python API of the wrong type (a string for a seed, say)."""
+
+
+def override_list(overrides: Any, name: str = "overrides") -> list[str]:
+    """``PATH=VALUE`` overrides as a list: one string, or an iterable of them (None: none);
+    else an `ArgumentTypeError` that names the argument (a lone string is not split into its
+    characters, nor a mapping read as its keys)."""
+    from collections.abc import Iterable, Mapping
+
+    what = f"{name} must be PATH=VALUE strings (one, or a list of them)"
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        return [overrides]
+    if isinstance(overrides, Mapping) or not isinstance(overrides, Iterable):
+        # a mapping's keys alone would read as "PATH" without "=VALUE"
+        hint = (f" (write [{', '.join(repr(f'{k}=...') for k in list(overrides)[:2])}])"
+                if isinstance(overrides, Mapping) else "")
+        raise ArgumentTypeError(f"{what}, not {type(overrides).__name__}{hint}")
+    out = list(overrides)
+    bad = [o for o in out if not isinstance(o, str)]
+    if bad:
+        raise ArgumentTypeError(f"{what}, not {bad[0]!r} ({type(bad[0]).__name__})")
+    return out
 
 
 def whole_number(value: Any, name: str, least: int) -> int:
@@ -310,6 +334,8 @@ def run(scenario: Scenario, seed: int | None = None, replicates: int = 1,
         raise ArgumentTypeError(f"command must be a list of strings (the command line), not "
                                 f"{command!r}")
     replicates = whole_number(replicates, "replicates", 1)
+    # checked again, and a copy of its own for the results' provenance (see revalidate)
+    scenario = revalidate(scenario)
     if seed is None:
         seed = scenario.seed if scenario.seed is not None else draw_seed()
     seed = whole_number(seed, "seed", 0)

@@ -91,3 +91,40 @@ def test_bad_values_in_a_run_json_are_named(first: Path, tmp_path: Path) -> None
     assert "scenario.bogus: unknown field" in err
     assert "scenario.behaviour.horizon_days: Input should be greater than 0" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_run_checks_a_scenario_changed_since_it_was_loaded() -> None:
+    """model_copy(update=...) skips validation and lists can be edited in place: run checks
+    the scenario again, and keeps a copy of its own for the results."""
+    import datetime as dt
+
+    import sim
+    from sim.errors import ScenarioError
+
+    base = sim.load("tutorial", ["end=2021-01-20"])
+    with pytest.raises(ScenarioError, match=r"end .* must be after start"):
+        sim.run(base.model_copy(update={"end": dt.date(2020, 1, 1)}), seed=1)
+    with pytest.raises(ScenarioError, match="expected at least 1 item"):
+        sim.run(base.model_copy(update={"regions": []}), seed=1)
+    edited = sim.load("tutorial", ["end=2021-01-20"])
+    edited.regions.append(edited.regions[-1])
+    with pytest.raises(ScenarioError, match="duplicate region name"):
+        sim.run(edited, seed=1)
+    results = sim.run(base, seed=1)
+    base.regions.append(base.regions[-1])  # (after the run: its provenance stays as run)
+    assert len(results.scenario.regions) == len(base.regions) - 1
+
+
+def test_prepare_checks_its_arguments() -> None:
+    from sim.experiments.plan import prepare
+    from sim.results import ArgumentError, ArgumentTypeError
+
+    for seed in ("1", 1.5, True):
+        with pytest.raises(ArgumentTypeError, match="seed must be a whole number"):
+            prepare("tutorial-sweep", seed=seed)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="seed must be a whole number"):
+        prepare("tutorial-sweep", seed=-1)
+    with pytest.raises(ArgumentTypeError, match="path must be an experiment file"):
+        prepare(None)  # type: ignore[arg-type]
+    one = prepare("tutorial-sweep", extra_overrides="end=2021-03-31")  # one string: one --set
+    assert one.extra_overrides == ("end=2021-03-31",)

@@ -165,7 +165,14 @@ def prepare(path: str | os.PathLike[str], extra_overrides: Sequence[str] = (),
     ``seed`` replaces the file's seed (resuming uses the seed recorded in the manifest).
     """
     from sim.bundled import resolve_experiment
+    from sim.results import ArgumentTypeError, override_list, whole_number
 
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(f"path must be an experiment file or a bundled experiment's "
+                                f"name (a str or a path), not {type(path).__name__}")
+    extra_overrides = override_list(extra_overrides, "extra_overrides")
+    if seed is not None:
+        seed = whole_number(seed, "seed", 0)
     file = os.fspath(resolve_experiment(os.fspath(path)))
     text = _read_text(file)
     exp = read(file, text)

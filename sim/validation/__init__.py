@@ -43,6 +43,7 @@ __all__ = [
     "did_you_mean",
     "load",
     "loads",
+    "revalidate",
     "schema_json",
 ]
 
@@ -94,6 +95,22 @@ def schema_json() -> str:
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
     schema.update(Scenario.model_json_schema())
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def revalidate(scenario: Scenario) -> Scenario:
+    """A fresh, fully checked copy of `scenario`, which may have changed since it was
+    loaded: ``model_copy(update=...)`` skips validation, and its lists can be edited in place.
+    Raises :class:`ScenarioError` naming the fields (no file positions: it is an object)."""
+    where = "<Scenario object>"
+    try:
+        fresh = Scenario.model_validate(scenario.model_dump(mode="json"))
+    except ValidationError as exc:
+        raise ScenarioError([Issue(f.path, f.message, where)
+                             for f in validation_findings(exc)]) from None
+    issues = [Issue(f.path, f.message, where) for f in reference_findings(fresh)]
+    if issues:
+        raise ScenarioError(issues)
+    return fresh
 
 
 def _load_text(text: str, filename: str, overrides: Sequence[str]) -> Scenario:
