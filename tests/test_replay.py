@@ -128,3 +128,21 @@ def test_prepare_checks_its_arguments() -> None:
         prepare(None)  # type: ignore[arg-type]
     one = prepare("tutorial-sweep", extra_overrides="end=2021-03-31")  # one string: one --set
     assert one.extra_overrides == ("end=2021-03-31",)
+
+
+def test_run_sweep_checks_its_arguments_before_the_folder(tmp_path: Path) -> None:
+    from sim.experiments.plan import prepare
+    from sim.experiments.runner import SweepInterrupted, run_sweep
+    from sim.results import ArgumentError, ArgumentTypeError
+
+    plan = prepare("tutorial-sweep")
+    for kwargs, error in (({"batch": "x"}, ArgumentTypeError), ({"on_done": 3}, ArgumentTypeError),
+                          ({"jobs": 0}, ArgumentError), ({"batch": 0}, ArgumentError)):
+        with pytest.raises(error):
+            run_sweep(plan, tmp_path / "s", **kwargs)  # type: ignore[arg-type]
+        assert not (tmp_path / "s").exists(), kwargs
+    with pytest.raises(ArgumentTypeError, match="plan must be a Plan"):
+        run_sweep("tutorial-sweep", tmp_path / "s")  # type: ignore[arg-type]
+    # Ctrl-C in a sweep stays a KeyboardInterrupt: `except Exception` does not swallow it
+    assert issubclass(SweepInterrupted, KeyboardInterrupt)
+    assert not issubclass(SweepInterrupted, Exception)

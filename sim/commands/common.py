@@ -74,8 +74,8 @@ def report_errors(func: F | None = None, *, interrupted: str = "interrupted: not
         except OSError as err:  # the file system refused (a path, a permission, a full disk)
             where = f" ({err.filename})" if err.filename else ""
             fail(f"error: {err.strerror or err}{where}", 2)
-        except KeyboardInterrupt:
-            fail(interrupted, 130)
+        except KeyboardInterrupt as err:  # (one with a message says what was kept)
+            fail(f"error: {err}" if str(err) else interrupted, 130)
 
     return wrapper
 

@@ -61,10 +61,10 @@ DERIVED = ("ensemble_series.csv", "ensemble_metrics.csv", "ensemble_differences.
            "sensitivity_*.csv", "report.html")
 
 
-class SweepInterrupted(HashsimError):
-    """Ctrl-C during a sweep: finished shards are kept; ``--resume`` continues."""
-
-    exit_code = 130
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: finished shards are kept; ``--resume`` continues. Still a
+    KeyboardInterrupt (not an Exception), so that a caller's ``except Exception`` in a loop
+    of sweeps does not swallow the user's Ctrl-C."""
 
 
 @dataclass
@@ -313,6 +313,7 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     """
     from sim.experiments.combine import combine
 
+    _check_arguments(plan, directory, jobs, batch, on_done)
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "parquet":
@@ -348,7 +349,8 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
             _write_json(out / MANIFEST, manifest)
             done = len(tasks) - len(pending) + sum(1 for t in pending if (out / t.shard).is_dir())
             raise SweepInterrupted(f"interrupted after {done} of {len(tasks)} runs; the "
-                                   "finished ones are kept: continue with --resume") from None
+                                   "finished ones are kept: continue with --resume "
+                                   "(in Python: resume=True)") from None
     combine(out, sorted(tasks, key=lambda t: t.order), fmt)
     with contextlib.suppress(OSError):
         (out / "errors").rmdir()  # only if empty: every failure was fixed
@@ -360,6 +362,25 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
         print(version_warning(manifest["versions"], report.other_versions), file=sys.stderr)
     _write_json(out / MANIFEST, manifest)
     return report
+
+
+def _check_arguments(plan: Any, directory: Any, jobs: Any, batch: Any, on_done: Any) -> None:
+    """run_sweep's arguments from Python, checked before the folder is touched (a wrong
+    one failed half-way, leaving a folder that a retry then found in its way)."""
+    from sim.results import ArgumentTypeError, whole_number
+
+    if not isinstance(plan, Plan):
+        raise ArgumentTypeError(f"plan must be a Plan (from sim.experiments.prepare), not "
+                                f"{type(plan).__name__}")
+    if not isinstance(directory, str | os.PathLike):
+        raise ArgumentTypeError(f"directory must be a folder's path (a str or a path), not "
+                                f"{type(directory).__name__}")
+    for name, value in (("jobs", jobs), ("batch", batch)):
+        if value is not None:
+            whole_number(value, name, 1)
+    if on_done is not None and not callable(on_done):
+        raise ArgumentTypeError(f"on_done must be a function (or None), not "
+                                f"{type(on_done).__name__}")
 
 
 def version_warning(here: dict[str, str], others: list[dict[str, str]]) -> str:
