@@ -144,6 +144,17 @@ def override_list(overrides: Any, name: str = "overrides") -> list[str]:
     return out
 
 
+def confidence_level(value: Any, name: str = "confidence") -> float:
+    """`value` as a confidence level for Python callers, checked as the CLI's
+    ``--confidence`` is (0.5 … 0.999); else an `ArgumentError` (or `ArgumentTypeError`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise ArgumentTypeError(f"{name} must be a number between 0.5 and 0.999, not "
+                                f"{value!r} ({type(value).__name__})")
+    if not 0.5 <= float(value) <= 0.999:  # (NaN fails this too)
+        raise ArgumentError(f"{name} must be between 0.5 and 0.999, not {value}")
+    return float(value)
+
+
 def whole_number(value: Any, name: str, least: int) -> int:
     """`value` as an int if it is a whole number (not a bool) of at least `least`, else a
     plain `ArgumentError` (or `ArgumentTypeError`) that names the argument."""

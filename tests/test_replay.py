@@ -146,3 +146,24 @@ def test_run_sweep_checks_its_arguments_before_the_folder(tmp_path: Path) -> Non
     # Ctrl-C in a sweep stays a KeyboardInterrupt: `except Exception` does not swallow it
     assert issubclass(SweepInterrupted, KeyboardInterrupt)
     assert not issubclass(SweepInterrupted, Exception)
+
+
+def test_statistics_arguments_are_checked_as_the_cli_checks_them(tmp_path: Path) -> None:
+    import sim
+    from sim.experiments.compare import compare, load_side
+    from sim.experiments.ensemble import summarize_results
+    from sim.results import ArgumentError, ArgumentTypeError
+
+    folder = sim.run(sim.load("tutorial", ["end=2021-01-20"]), seed=1, replicates=2).write(
+        tmp_path / "r")
+    for bad, error in ((2, ArgumentError), (float("nan"), ArgumentError),
+                       ("0.9", ArgumentTypeError)):
+        with pytest.raises(error, match="confidence"):
+            summarize_results(folder, confidence=bad)  # type: ignore[arg-type]
+        with pytest.raises(error, match="confidence"):
+            compare(load_side(folder), load_side(folder), confidence=bad)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match="load_side"):
+        compare(folder, folder)  # type: ignore[arg-type]
+    # one --metric pattern, not its letters
+    result = compare(load_side(folder), load_side(folder), patterns="drop")
+    assert result is not None

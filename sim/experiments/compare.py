@@ -300,6 +300,14 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
     """Compare two sides; raises :class:`NotComparableError` when they are not comparable,
     :class:`UsageError` when arms were asked for and neither side has arms, or when one of
     ``patterns`` (``--metric``) matches no metric or series."""
+    from sim.results import ArgumentTypeError, confidence_level
+
+    if not (isinstance(a, Side) and isinstance(b, Side)):
+        raise ArgumentTypeError("a and b must be sides of a comparison: load_side(path), not "
+                                f"{type(a).__name__} and {type(b).__name__}")
+    confidence = confidence_level(confidence)
+    if isinstance(patterns, str):  # one pattern, not its letters
+        patterns = (patterns,)
     asked = tuple(dict.fromkeys((*a.arms, *b.arms)))
     if asked and not (a.has_arms or b.has_arms):
         raise UsageError(f"--arm {', '.join(asked)}: the inputs have no arms ({a.path} and "

@@ -242,8 +242,10 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     ``directory`` is a sweep's results folder (or a `hashsim run` folder with replicates);
     the files go to ``out`` (default: ``directory``).
     """
+    from sim.results import confidence_level
     from sim.rundata import check_results_folder
 
+    confidence = confidence_level(confidence)
     src = Path(directory)
     check_results_folder(src)  # as plot and report do: run.json or a valid manifest.json
     network_path, summary_path = table_path(src, "network"), table_path(src, "summary")

@@ -137,6 +137,10 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
     """
     from sim.experiments.combine import read_table, table_path
     from sim.experiments.runner import read_manifest
+    from sim.results import confidence_level, whole_number
+
+    confidence = confidence_level(confidence)
+    resamples = whole_number(resamples, "resamples", 1)
 
     manifest = read_manifest(directory)
     design = manifest.get("design")
