@@ -68,12 +68,14 @@ def load(path: str | os.PathLike[str], overrides: str | Sequence[str] | None = (
     (``sim.results.ArgumentTypeError``, a TypeError) for a path or overrides that are not text.
     """
     from sim.bundled import resolve
-    from sim.results import ArgumentTypeError, override_list
+    from sim.results import ArgumentError, ArgumentTypeError, override_list
     from sim.validation import load as _load
 
     if not isinstance(path, str | os.PathLike):
         raise ArgumentTypeError(f"path must be a scenario file or a bundled scenario's name "
                                 f"(a str or a path), not {type(path).__name__}")
+    if not os.fspath(path):
+        raise ArgumentError("path is empty: give a scenario file or a bundled scenario's name")
     return _load(resolve(os.fspath(path)), override_list(overrides))
 
 

@@ -167,3 +167,12 @@ def test_statistics_arguments_are_checked_as_the_cli_checks_them(tmp_path: Path)
     # one --metric pattern, not its letters
     result = compare(load_side(folder), load_side(folder), patterns="drop")
     assert result is not None
+
+
+def test_an_empty_path_is_named_as_such() -> None:
+    import sim
+    from sim.results import ArgumentError
+
+    for call in (sim.load, sim.run):
+        with pytest.raises(ArgumentError, match="path is empty"):
+            call("")
