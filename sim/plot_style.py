@@ -62,29 +62,19 @@ def si_scale(top: float, unit: str) -> tuple[float, str]:
     return 1.0, unit
 
 
-def pyplot() -> Any:
-    """What the figure code asks of matplotlib.pyplot (`subplots`, `close`), without pyplot:
-    each figure on its own Agg canvas, for files only. Switching pyplot to Agg would change
-    the backend of the user's own plots (a notebook's inline figures stopped showing), and a
-    notebook would also show every pyplot figure made in a cell."""
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+             **kwargs: Any) -> tuple[Figure, Any]:
+    """A figure and its axes (``Figure.subplots``), on a canvas of its own, for files only.
+    Not through pyplot: switching pyplot to Agg changed the backend of the user's own plots
+    (a notebook's inline figures stopped showing), and a notebook shows every pyplot figure
+    made in a cell."""
     require("matplotlib", "plot")
-    return _Figures
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-
-class _Figures:
-    @staticmethod
-    def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
-                 **kwargs: Any) -> tuple[Any, Any]:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=figsize)
-        FigureCanvasAgg(fig)
-        return fig, fig.subplots(nrows, ncols, **kwargs)
-
-    @staticmethod
-    def close(fig: Any) -> None:
-        """Nothing to do: no pyplot registry holds the figure."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def counts_axis(ax: Axes, axis: str = "y") -> None:
@@ -316,7 +306,7 @@ def region_colours(data: RunData) -> dict[str, str]:
     return named_colours(keys)
 
 
-def arm_grid(plt: Any, rows: int, arms: Sequence[str], height: float) -> tuple[Figure, Any]:
+def arm_grid(rows: int, arms: Sequence[str], height: float) -> tuple[Figure, Any]:
     width = 7.5 if len(arms) == 1 else min(4.2 * len(arms), 16.0)
-    return plt.subplots(rows, len(arms), figsize=(width, height * rows), squeeze=False,
+    return subplots(rows, len(arms), figsize=(width, height * rows), squeeze=False,
                         sharey="row")

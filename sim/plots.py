@@ -57,10 +57,10 @@ from sim.plot_style import (
     draw_markers,
     label_points,
     named_colours,
-    pyplot,
     region_colours,
     require,
     si_scale,
+    subplots,
 )
 from sim.rundata import (
     MEMBER,
@@ -119,9 +119,8 @@ def check_figure(name: object) -> str:
 
 def fig_hashrate(data: RunData) -> Figure:
     """Network hashrate per coin, arms' medians and bands, observed overlay, policy markers."""
-    plt = pyplot()
     coins = data.coins
-    fig, axes = plt.subplots(len(coins), 1, figsize=(7.5, 3.4 * len(coins)), squeeze=False)
+    fig, axes = subplots(len(coins), 1, figsize=(7.5, 3.4 * len(coins)), squeeze=False)
     net, marks, pad = data.tables["network"], markers(data), 6.0
     for ax, coin in zip(axes[:, 0], coins, strict=True):
         part = net[net["coin"] == coin]
@@ -148,9 +147,8 @@ def fig_difficulty(data: RunData) -> Figure | None:
     net = data.tables["network"]
     if not {"difficulty", "mean_block_time_s"} <= set(net.columns):
         return None
-    plt = pyplot()
     coins = data.coins
-    fig, axes = plt.subplots(2 * len(coins), 1, figsize=(7.5, 5.2 * len(coins)), sharex=True,
+    fig, axes = subplots(2 * len(coins), 1, figsize=(7.5, 5.2 * len(coins)), sharex=True,
                              squeeze=False)
     marks, pad = markers(data), 6.0
     smooth = rolling_mean(net, "mean_block_time_s", 7, by=["coin"])
@@ -195,9 +193,8 @@ def fig_regions(data: RunData) -> Figure | None:
     leaves, coins = data.leaf_regions(), data.coins
     if not len(leaves):
         return None
-    plt = pyplot()
     palette = region_colours(data)
-    fig, axes = arm_grid(plt, len(coins), data.arms, 3.6)
+    fig, axes = arm_grid(len(coins), data.arms, 3.6)
     for r, coin in enumerate(coins):
         for c, arm in enumerate(data.arms):
             ax = axes[r, c]
@@ -227,8 +224,7 @@ def fig_rigs(data: RunData) -> Figure | None:
     cols = [f"rigs_{s}" for s in STATUSES if f"rigs_{s}" in leaves.columns]
     if not len(leaves) or not cols:
         return None
-    plt = pyplot()
-    fig, axes = arm_grid(plt, 1, data.arms, 3.8)
+    fig, axes = arm_grid(1, data.arms, 3.8)
     per = member_sum(leaves, cols)
     for c, arm in enumerate(data.arms):
         ax = axes[0, c]
@@ -256,8 +252,7 @@ def fig_pools(data: RunData) -> Figure | None:
     pools, coins = data.tables["pools"], data.coins
     if not len(pools):
         return None
-    plt = pyplot()
-    fig, axes = arm_grid(plt, len(coins), data.arms, 3.4)
+    fig, axes = arm_grid(len(coins), data.arms, 3.4)
     for r, coin in enumerate(coins):
         for c, arm in enumerate(data.arms):
             ax = axes[r, c]
@@ -281,10 +276,9 @@ def fig_pools(data: RunData) -> Figure | None:
 
 def fig_flows(data: RunData) -> Figure | None:
     """Migration: rigs per origin → destination, and cumulative arrivals by destination."""
-    plt = pyplot()
     if not len(data.tables["flows"]):
         return None
-    fig, axes = plt.subplots(len(data.arms), 2, figsize=(11.0, 3.8 * len(data.arms)),
+    fig, axes = subplots(len(data.arms), 2, figsize=(11.0, 3.8 * len(data.arms)),
                              squeeze=False, gridspec_kw={"width_ratios": [1, 1.3],
                                                          "hspace": 0.45})
     palette = region_colours(data)
@@ -323,12 +317,11 @@ def fig_flows(data: RunData) -> Figure | None:
 
 def fig_facilities(data: RunData) -> Figure | None:
     """Each facility's capacity and use (MW) and its monthly books (USD)."""
-    plt = pyplot()
     fac = data.tables["facilities"]
     names = list(dict.fromkeys(fac["facility"].tolist()))[:6]
     if not names:
         return None
-    fig, axes = plt.subplots(len(names), 2, figsize=(11.0, 3.4 * len(names)), squeeze=False)
+    fig, axes = subplots(len(names), 2, figsize=(11.0, 3.4 * len(names)), squeeze=False)
     for r, name in enumerate(names):
         part = fac[fac["facility"] == name]
         books = monthly_books(data, name)
@@ -364,11 +357,10 @@ def fig_facilities(data: RunData) -> Figure | None:
 
 def fig_energy(data: RunData) -> Figure | None:
     """Energy used per day and cumulative CO₂ emissions."""
-    plt = pyplot()
     per = energy_series(data)
     if not len(per):
         return None
-    fig, axes = plt.subplots(2, 1, figsize=(7.5, 6.0), sharex=True)
+    fig, axes = subplots(2, 1, figsize=(7.5, 6.0), sharex=True)
     escale, eunit = si_scale(float(per["energy_mwh"].max()) * 1e6, "Wh")
     cscale, cunit = si_scale(float(per["co2_cum_t"].max()), "t")  # t, kt, Mt: tonnes
     marks = markers(data)
@@ -401,20 +393,15 @@ def render(data: RunData, name: str, fmt: str = "png") -> bytes | None:
     import io
 
     check_figure(name)
-    plt = pyplot()
     import matplotlib
 
     with matplotlib.rc_context(cast(Any, STYLE)):
         fig = FIGURE_FUNCS[name](data)
         if fig is None:
             return None
-        try:
-            buf = io.BytesIO()
-            meta = {"Date": None, "Creator": "hashsim"} if fmt == "svg" else \
-                {"Software": "hashsim"}
-            fig.savefig(buf, format=fmt, metadata=meta)
-        finally:
-            plt.close(fig)
+        buf = io.BytesIO()
+        meta = {"Date": None, "Creator": "hashsim"} if fmt == "svg" else {"Software": "hashsim"}
+        fig.savefig(buf, format=fmt, metadata=meta)
     return buf.getvalue()
 
 

@@ -709,10 +709,9 @@ CAPTIONS = {
         "exchange (or the date the scenario names); the level before it is the average of the"
         " 7 days before it (in a run with no shock, of its first 7 days). The trough is the "
         "lowest point after the shock, as a 7-day average so that one unlucky day does not "
-        "count; the drop is how far the trough is "
-        "below the level before the shock. Each run is one possible history: with several "
-        "runs a number is the middle one (the median) and [a – b] the range that 90 % of the "
-        "runs fall in."),
+        "count; the drop is how far the trough is below the level before the shock. Each run "
+        "is one possible history: with several runs a number is the middle one (the median) "
+        "and [a – b] the range that 90 % of the runs fall in."),
     "hashrate": (
         "The hashrate is how many guesses a second all the miners together make to find the "
         "next block: it shows how much mining is switched on. 1 EH/s is a billion billion "

@@ -144,14 +144,19 @@ def override_list(overrides: Any, name: str = "overrides") -> list[str]:
     return out
 
 
+#: The confidence levels an interval may have (the CLI's --confidence and the Python API's).
+CONFIDENCE_RANGE = (0.5, 0.999)
+
+
 def confidence_level(value: Any, name: str = "confidence") -> float:
-    """`value` as a confidence level for Python callers, checked as the CLI's
-    ``--confidence`` is (0.5 … 0.999); else an `ArgumentError` (or `ArgumentTypeError`)."""
+    """`value` as a confidence level in CONFIDENCE_RANGE, as the CLI's ``--confidence`` takes
+    it; else an `ArgumentError` (or `ArgumentTypeError`)."""
+    low, high = CONFIDENCE_RANGE
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        raise ArgumentTypeError(f"{name} must be a number between 0.5 and 0.999, not "
+        raise ArgumentTypeError(f"{name} must be a number between {low} and {high}, not "
                                 f"{value!r} ({type(value).__name__})")
-    if not 0.5 <= float(value) <= 0.999:  # (NaN fails this too)
-        raise ArgumentError(f"{name} must be between 0.5 and 0.999, not {value}")
+    if not low <= float(value) <= high:  # (NaN fails this too)
+        raise ArgumentError(f"{name} must be between {low} and {high}, not {value}")
     return float(value)
 
 

@@ -930,9 +930,6 @@ def _duplicate_names(scenario: Scenario) -> list[InitErrorDetails]:
     return errors
 
 
-SECONDS_PER_DAY = 86_400.0  # as sim/chain.py (which imports this module)
-
-
 def _first_day_blocks(scenario: Scenario) -> list[InitErrorDetails]:
     """A bitcoin-rule coin whose initial_difficulty makes its first day's expected blocks
     exceed MAX_BLOCKS_PER_DAY, with every rig of the initial fleet switched on.
@@ -941,6 +938,9 @@ def _first_day_blocks(scenario: Scenario) -> list[InitErrorDetails]:
     a null initial_difficulty (steady state) find blocks at the target rate, which the bound on
     block_time_s keeps small; an explicit difficulty far below the fleet's steady state does not.
     """
+    from sim.chain import SECONDS_PER_DAY, TWO_32  # (sim/chain.py imports this module)
+    from sim.theory import block_rate_per_day
+
     coin_of = {h.name: h.coin for h in scenario.hardware}
     rate_hs = {h.name: h.hashrate_hs for h in scenario.hardware}
     errors = []
@@ -949,10 +949,10 @@ def _first_day_blocks(scenario: Scenario) -> list[InitErrorDetails]:
             continue
         hashrate_hs = sum(f.rigs * rate_hs[f.hardware] for f in scenario.fleet
                           if coin_of.get(f.hardware) == coin.name)
-        blocks = hashrate_hs * SECONDS_PER_DAY / (coin.initial_difficulty * 2.0**32)
+        blocks = block_rate_per_day(hashrate_hs, coin.initial_difficulty)
         if blocks > MAX_BLOCKS_PER_DAY:
-            lowest = hashrate_hs * SECONDS_PER_DAY / (MAX_BLOCKS_PER_DAY * 2.0**32)
-            steady = hashrate_hs * coin.block_time_s / 2.0**32
+            lowest = hashrate_hs * SECONDS_PER_DAY / (MAX_BLOCKS_PER_DAY * TWO_32)
+            steady = hashrate_hs * coin.block_time_s / TWO_32
             errors.append(_error(("coins", i, "initial_difficulty"), coin.initial_difficulty, (
                 f"with the initial fleet's {hashrate_hs:.3g} H/s, a difficulty of "
                 f"{coin.initial_difficulty:.3g} means some {blocks:.3g} blocks on the first "

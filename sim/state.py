@@ -78,7 +78,6 @@ class Fleet:
         self._remaps: dict[tuple[tuple[str, int], ...], IntArray] = {}
         self.group_attrs = np.zeros((0, len(GROUP_COLUMNS)), dtype=np.int64)  # (G, 5)
         self._tally = np.zeros(0, dtype=np.int64)  # (G × NUM_SUBS,)
-        self._tally_view = self._read_only(self._tally)
         if size:
             rows = np.arange(size, dtype=np.intp)
             self.cols["key"][:size] = self._keys(rows)
@@ -121,14 +120,7 @@ class Fleet:
     @property
     def tally(self) -> IntArray:
         """Rigs by (group, sub-status), shape (G, NUM_SUBS); read-only."""
-        view = self._tally_view
-        if view.base is not self._tally:  # (the tally grew since: a new view)
-            view = self._tally_view = self._read_only(self._tally)
-        return view
-
-    @staticmethod
-    def _read_only(tally: IntArray) -> IntArray:
-        view = tally.reshape(-1, NUM_SUBS)
+        view = self._tally.reshape(-1, NUM_SUBS)
         view.flags.writeable = False
         return view
 

@@ -174,7 +174,7 @@ class World:
     _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
     _generators: dict[str, list[np.random.Generator]] = field(default_factory=dict)
     _detection: tuple[F64 | None, F64, F64] = (None, np.zeros(0), np.zeros(0))
-    _journeys: tuple[float, F64, F64] | None = None
+    _journeys: tuple[F64, F64] | None = None
     _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
         np.zeros((0, 0), bool), np.zeros(0), np.zeros(0), np.zeros(0))
 
@@ -249,16 +249,16 @@ class World:
             self._template = TemplateGeo.of(self.geo, self.copies)
         return self._template
 
-    def journeys(self, horizon_days: float) -> tuple[F64, F64]:
-        """Between the regions of a copy (R, R): the days within `horizon_days` that a
+    def journeys(self) -> tuple[F64, F64]:
+        """Between the regions of a copy (R, R): the days within the decision horizon that a
         relocated rig mines after its journey (none where unreachable), and the journey's
         cost per rig (0 where unreachable); computed once."""
-        if self._journeys is None or self._journeys[0] != horizon_days:
-            tmpl = self.template_geo()
-            transit = np.nan_to_num(tmpl.mean_transit_days, posinf=horizon_days)
-            self._journeys = (horizon_days, np.maximum(horizon_days - transit, 0.0),
+        if self._journeys is None:
+            tmpl, horizon = self.template_geo(), self.scenario.behaviour.horizon_days
+            transit = np.nan_to_num(tmpl.mean_transit_days, posinf=horizon)
+            self._journeys = (np.maximum(horizon - transit, 0.0),
                               np.nan_to_num(tmpl.cost_usd_per_rig, posinf=0.0))
-        return self._journeys[1], self._journeys[2]
+        return self._journeys
 
     def make_batch(self, copies: list[Streams], region_block: int, coin_block: int) -> None:
         """Make this world (of a stacked scenario, sim/batch.py) one of `copies`."""

@@ -215,12 +215,9 @@ def test_the_co2_axis_reads_the_tonnes_summary_csv_reports(data: RunData) -> Non
     pytest.importorskip("matplotlib")
     fig = plots.fig_energy(data)
     assert fig is not None
-    try:
-        ax = fig.axes[1]
-        unit = ax.get_ylabel().rpartition("(")[2].rstrip(")")
-        median = ax.get_lines()[0].get_ydata()[-1]  # the median line's last day
-    finally:
-        plots.pyplot().close(fig)
+    ax = fig.axes[1]
+    unit = ax.get_ylabel().rpartition("(")[2].rstrip(")")
+    median = ax.get_lines()[0].get_ydata()[-1]  # the median line's last day
     in_tonnes = {"t": 1.0, "kt": 1e3, "Mt": 1e6, "Gt": 1e9, "g": 1e-6, "kg": 1e-3, "Mg": 1.0,
                  "Gg": 1e3, "Tg": 1e6}
     assert unit in in_tonnes, ax.get_ylabel()

@@ -94,10 +94,7 @@ def test_a_region_has_one_colour_in_every_figure(data: RunData) -> None:
     both = two_coin(data)
     fig = plots.fig_regions(both)
     assert fig is not None
-    try:
-        top, bottom = legend_colours(fig.axes[0]), legend_colours(fig.axes[1])
-    finally:
-        plots.pyplot().close(fig)
+    top, bottom = legend_colours(fig.axes[0]), legend_colours(fig.axes[1])
     assert top == bottom and len(set(top.values())) == len(top)
 
 
@@ -107,12 +104,9 @@ def test_stacked_legends_list_the_top_layer_first(data: RunData) -> None:
 
     fig = plots.fig_regions(data)
     assert fig is not None
-    try:
-        names = list(legend_colours(fig.axes[0]))
-        drawn = [c.get_label() for c in fig.axes[0].collections if
-                 not c.get_label().startswith("_")]
-    finally:
-        plots.pyplot().close(fig)
+    names = list(legend_colours(fig.axes[0]))
+    drawn = [c.get_label() for c in fig.axes[0].collections if
+             not c.get_label().startswith("_")]
     assert names == drawn[::-1]
     assert pfig_regions(data, "TUT").layout.legend.traceorder == "reversed"
     rigs = pfig_rigs(data)
@@ -204,11 +198,8 @@ def test_a_fast_chains_block_time_is_in_seconds(data: RunData) -> None:
     assert plots.block_time_unit(fast, "TUT") == (1.0, "s")
     fig = plots.fig_difficulty(fast)
     assert fig is not None
-    try:
-        assert fig.axes[1].get_ylabel().endswith("(s)")
-        assert fig.axes[1].get_lines()[0].get_ydata()[-1] == pytest.approx(13.2)
-    finally:
-        plots.pyplot().close(fig)
+    assert fig.axes[1].get_ylabel().endswith("(s)")
+    assert fig.axes[1].get_lines()[0].get_ydata()[-1] == pytest.approx(13.2)
     page = pfig_difficulty(fast, "TUT")
     assert page.layout.yaxis2.title.text.endswith("(s)")
 
@@ -225,11 +216,8 @@ def test_energy_and_co2_take_an_si_prefix_in_the_report(data: RunData) -> None:
     fig = pfig_energy(data)
     png = plots.fig_energy(data)
     assert fig is not None and png is not None
-    try:
-        assert fig.layout.yaxis.title.text == png.axes[0].get_ylabel()
-        assert fig.layout.yaxis2.title.text == png.axes[1].get_ylabel()
-    finally:
-        plots.pyplot().close(png)
+    assert fig.layout.yaxis.title.text == png.axes[0].get_ylabel()
+    assert fig.layout.yaxis2.title.text == png.axes[1].get_ylabel()
 
 
 def test_a_range_that_rounds_to_one_value_is_left_out(data: RunData) -> None:
@@ -266,11 +254,8 @@ def test_a_run_of_a_few_days_has_day_ticks_not_hours(short_dir: Path) -> None:
 
     short = load_run(short_dir)
     fig = plots.fig_hashrate(short)
-    try:
-        fig.canvas.draw()
-        labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    finally:
-        plots.pyplot().close(fig)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels and not any(":" in text for text in labels), labels
     assert "01 Jan\n2021" in labels
     assert '"dtick":86400000' in build_report(short)

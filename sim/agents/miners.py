@@ -238,7 +238,7 @@ class Relocation:
         # per origin region of a copy (R_copy, D): mining days within the horizon after the
         # journey, its cost (0 where unreachable), and whether rigs can go there (a route, and
         # not where they are)
-        days, cost = world.journeys(b.horizon_days)
+        days, cost = world.journeys()
         self.days_to, self.cost_to = days[:, self.dest], cost[:, self.dest]
         self.reach_to = (tmpl.reachable[:, self.dest]
                          & (self.dest[None, :] != np.arange(tmpl.num_regions)[:, None]))

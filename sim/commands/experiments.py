@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from sim.commands.common import FiniteFloat, check_target, default_output, fail, report_errors
+from sim.results import CONFIDENCE_RANGE
 
 EXIT_CHECK_FAILED = 1
 EXIT_RUNS_FAILED = 4
@@ -25,7 +26,7 @@ _report_errors = report_errors(interrupted="interrupted: finished runs are kept 
 
 
 #: The level of a confidence interval, as every command here takes it.
-CONFIDENCE = FiniteFloat(0.5, 0.999)
+CONFIDENCE = FiniteFloat(*CONFIDENCE_RANGE)
 
 
 # ---------------------------------------------------------------------------- sweep

@@ -14,14 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# One reader for every result table (CSV or Parquet), checked against the table's schema: the
-# commands that read a sweep's combined tables (summarize, sensitivity, compare) take it here.
-from sim.rundata import read_table, table_path
-
 if TYPE_CHECKING:
     from sim.experiments.plan import Task
-
-__all__ = ["combine", "read_table", "table_path"]
 
 _COPY_BUFFER = 1 << 20
 

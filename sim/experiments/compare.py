@@ -36,10 +36,9 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import HashsimError, ResultsExistError
-from sim.experiments.combine import read_table, table_path
 from sim.experiments.ensemble import MAIN_SERIES, RUN_ARM
 from sim.experiments.errors import InputError, UsageError
-from sim.rundata import RUN_COLUMNS, SCHEMAS, table_kind
+from sim.rundata import RUN_COLUMNS, SCHEMAS, read_table, table_kind, table_path
 
 
 class NotComparableError(InputError):
@@ -578,7 +577,7 @@ def write(comparison: Comparison, out: str | os.PathLike[str], plots: bool = Tru
 def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
                   labels: tuple[str, str] = ("A", "B")) -> list[Path]:
     """One PNG per (coin, main series): median of each side and its 5–95 % band."""
-    plt = _matplotlib()
+    subplots = _matplotlib()
     series = [s for s in MAIN_SERIES if s in a.columns and s in b.columns] or \
         [c for c in a.columns if c in b.columns and c not in (*RUN_COLUMNS, "date")
          and _numeric(a[c]) and not c.startswith("param_")][:4]
@@ -586,7 +585,7 @@ def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
     written = []
     for coin in coins:
         for s in series:
-            fig, ax = plt.subplots(figsize=(9, 4.5))
+            fig, ax = subplots(figsize=(9, 4.5))
             for df, label, color in ((a, labels[0], "tab:blue"), (b, labels[1], "tab:orange")):
                 _draw(ax, df if coin is None else df[df["coin"] == coin], s, label, color)
             ax.set_title(f"{coin + ': ' if coin else ''}{s}")
@@ -597,25 +596,22 @@ def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
             fig.tight_layout()
             path = out / f"overlay_{coin + '_' if coin else ''}{s}.png"
             fig.savefig(path, dpi=100, metadata={"Software": None})
-            plt.close(fig)
             written.append(path)
     return written
 
 
 def _matplotlib() -> Any:
-    """Figures on their own Agg canvas (sim.plot_style.pyplot), or :class:`MissingExtraError`
-    (exit code 2)."""
+    """sim.plot_style.subplots, or :class:`MissingExtraError` (exit code 2)."""
     try:
         import matplotlib  # noqa: F401
-
-        from sim.plot_style import pyplot
-        plt = pyplot()
     except ImportError:
         from sim.experiments.executors import MissingExtraError
 
         raise MissingExtraError("plots need matplotlib: pip install 'hashsim[plot]' (or pass "
                                 "--no-plots); nothing was written") from None
-    return plt
+    from sim.plot_style import subplots
+
+    return subplots
 
 
 def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments.combine import read_table, table_path
 from sim.experiments.errors import InputError, UsageError
+from sim.rundata import read_table, table_path
 
 #: The network table's series that bands are computed for (those present).
 MAIN_SERIES = ("hashrate_hs", "difficulty", "mean_block_time_s", "hashprice_usd_per_phs_day",

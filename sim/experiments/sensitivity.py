@@ -135,9 +135,9 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
 
     The output of a design point is the metric's mean over its replicates.
     """
-    from sim.experiments.combine import read_table, table_path
     from sim.experiments.runner import read_manifest
     from sim.results import confidence_level, whole_number
+    from sim.rundata import read_table, table_path
 
     confidence = confidence_level(confidence)
     resamples = whole_number(resamples, "resamples", 1)
