@@ -173,7 +173,6 @@ def save(data: Any, figure: str, target: Path, decorate: Any = None) -> Path:
 
     from sim import plots
 
-    plots.pyplot()
     style: dict[str, Any] = dict(cast(dict[str, Any], plots.STYLE))
     style["savefig.dpi"] = DPI
     with matplotlib.rc_context(cast(Any, style)):
@@ -181,7 +180,6 @@ def save(data: Any, figure: str, target: Path, decorate: Any = None) -> Path:
         if decorate is not None:
             decorate(fig)
         fig.savefig(target, format="png", metadata={"Software": "hashsim"})
-        plots.pyplot().close(fig)
     return target
 
 
