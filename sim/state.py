@@ -76,6 +76,9 @@ class Fleet:
         self._gid: dict[int, int] = {}  # packed attribute code → group index
         # written attribute values → the group each group's rows then join (−1: not yet seen)
         self._remaps: dict[tuple[tuple[str, int], ...], IntArray] = {}
+        # a column written with a value per row (and others with one value): packed (group,
+        # value) → the group joined (see _regroup_pairs)
+        self._pair_remaps: dict[tuple[Any, ...], dict[int, int]] = {}
         self.group_attrs = np.zeros((0, len(GROUP_COLUMNS)), dtype=np.int64)  # (G, 5)
         self._tally = np.zeros(0, dtype=np.int64)  # (G × NUM_SUBS,)
         if size:
@@ -210,6 +213,24 @@ class Fleet:
             new = remap[old_groups]
         return new
 
+    def _regroup_pairs(self, groups: IntArray, name: str, values: IntArray,
+                       scalars: dict[str, int]) -> IntArray:
+        """Groups that rigs of `groups[i]` join when column `name` takes `values[i]` and the
+        `scalars` are written too: pairs seen before are looked up (groups are never
+        renumbered), the others found by their attributes."""
+        pairs = self._pair_remaps.setdefault((name, *sorted(scalars.items())), {})
+        codes = ((groups << 32) | (values + 1)).tolist()  # values from −1
+        found = [pairs.get(c, -1) for c in codes]
+        missing = [i for i, gid in enumerate(found) if gid < 0]
+        if missing:
+            attrs = self.group_attrs[groups[missing]].T.copy()
+            for n, v in scalars.items():
+                attrs[GROUP_COLUMNS.index(n)] = v
+            attrs[GROUP_COLUMNS.index(name)] = values[missing]
+            for i, gid in zip(missing, self._gids(list(attrs)).tolist(), strict=True):
+                found[i] = pairs[codes[i]] = gid
+        return np.array(found, dtype=np.int64)
+
     def _subs(self, rows: NDArray[np.intp]) -> IntArray:
         status = self.cols["status"][rows]
         sub = status.astype(np.int64)
@@ -290,10 +311,9 @@ class Fleet:
             span = int(per_row.max()) + 2  # values from −1
             pairs, inverse = kernels.unique((old // NUM_SUBS) * span + per_row + 1,
                                             self.num_groups * span)
-            attrs = self.group_attrs[pairs // span].T.copy()
-            for n, v in regroup.items():
-                attrs[GROUP_COLUMNS.index(n)] = pairs % span - 1 if n == name else int(v)
-            new = self._gids(list(attrs))[inverse] * NUM_SUBS + subs
+            scalars = {n: int(v) for n, v in regroup.items() if n != name}
+            new = self._regroup_pairs(pairs // span, name, pairs % span - 1,
+                                      scalars)[inverse] * NUM_SUBS + subs
         else:
             new = self._keys(rows)
         key[rows] = new
