@@ -70,10 +70,11 @@ class Recorder:
         revenue = reward_coins * w.price_usd
         self._network(day, econ, hashrate, blocks, revenue)
         share_of = np.divide(revenue, hashrate, out=np.zeros_like(revenue), where=hashrate > 0)
-        self._regions(day, econ, hashrate, share_of)
+        cost = group_cost_usd_per_day(w, econ)  # one rig of each group, a day
+        self._regions(day, cost, hashrate, share_of)
         self._pools(day, hashrate, share_of)
         if len(w.fac_region):
-            self._facilities(day, econ, share_of)
+            self._facilities(day, cost, share_of)
         self._flows(day)
 
     def _network(self, day: int, econ: Economics, hashrate: F64, blocks: NDArray[np.int64],
@@ -100,7 +101,7 @@ class Recorder:
                                 w.num_regions * num_k * NUM_STATUSES)
         return flat.reshape(w.num_regions, num_k, NUM_STATUSES)
 
-    def _regions(self, day: int, econ: Economics, hashrate: F64, rev_per_hs: F64) -> None:
+    def _regions(self, day: int, cost_g: F64, hashrate: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
         k, num_c, num_r = w.copies, self.num_c, self.num_r
         counts = self._counts()
@@ -110,7 +111,7 @@ class Recorder:
         hash_rc = self._by_region_coin(mining * hw_hs)  # (R, C)
         power_rc = self._by_region_coin(mining * hw_mw)
         tally, g = fleet.tally, fleet.group
-        cost = group_cost_usd_per_day(w, econ) * (tally[:, ONLINE] + tally[:, UNDERGROUND])
+        cost = cost_g * (tally[:, ONLINE] + tally[:, UNDERGROUND])
         key = g("region") * num_c + self.coin_of_hw[self.hw_local[g("hw")]]
         cost_rc = kernels.bincount(key, cost, w.num_regions * num_c).reshape(w.num_regions,
                                                                              num_c)
@@ -167,7 +168,7 @@ class Recorder:
         out[:, 3] = hs * rev_per_hs[w.pool_coin]
         w.pool_share = share
 
-    def _facilities(self, day: int, econ: Economics, rev_per_hs: F64) -> None:
+    def _facilities(self, day: int, cost_g: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
         num_f = len(w.fac_region)
         tally, g = fleet.tally, fleet.group
@@ -186,7 +187,7 @@ class Recorder:
         earned = (1.0 - w.pool_fee[g("pool")]) * (1.0 - w.haircut[g("region")])
         mining_rev = by_fac(online * w.hw_hashrate_hs[hw] * rev_per_hs[w.hw_coin[hw]] * earned)
         energy_kwh = by_fac(online * power_mw) * 24_000.0
-        bills = by_fac(online * group_cost_usd_per_day(w, econ))  # what its rigs pay
+        bills = by_fac(online * cost_g)  # what its rigs pay
         hosting_fees = np.where(w.fac_hosting, energy_kwh * w.fac_fee_usd_per_kwh, 0.0)
         out = self.facilities[day]
         out[:, 0] = w.fac_capacity_mw
