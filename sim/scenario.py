@@ -39,6 +39,15 @@ NonNegFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 PosFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 AnyFloat = Annotated[float, Field(allow_inf_nan=False)]
 
+#: The highest price of one coin, in USD (a trillion: above the world's wealth): a rig's
+#: revenue stays finite (1.7e308 made it inf and the relocation logit NaN).
+MAX_PRICE_USD = 1e12
+#: The largest annual drift |μ| and volatility σ of a GBM price (1,000 % a year; a day's σ
+#: is then 52 %): beyond them the path leaves floats within days (σ = 1,000 sends the
+#: median price to 0 on the first day, a drift of 1e6 to infinity).
+MAX_GBM_PER_YEAR = 10.0
+PriceUsd = Annotated[float, Field(gt=0.0, le=MAX_PRICE_USD, allow_inf_nan=False)]
+
 MAX_RIGS = 1_000_000_000  # per row: keeps rig counts far inside int64 (the world has ~10⁷ rigs)
 #: The longest wait a rig can be given (hibernation, a sale's delay, a suspension, an
 #: outage's return): a century of days keeps every day number far inside the fleet's int32
@@ -123,12 +132,12 @@ class ConstantPrice(Model):
     """A price that never changes."""
 
     kind: Literal["constant"]
-    usd: PosFloat = Field(description="price of one coin in USD")
+    usd: PriceUsd = Field(description="price of one coin in USD")
 
 
 class PricePoint(Model):
     date: Date
-    usd: PosFloat
+    usd: PriceUsd
 
 
 class TablePrice(Model):
@@ -149,9 +158,11 @@ class GbmPrice(Model):
     """Geometric Brownian motion, one draw per day from the `price` random stream."""
 
     kind: Literal["gbm"]
-    initial_usd: PosFloat
-    drift_per_year: AnyFloat = Field(0.0, description="annual log drift μ")
-    volatility_per_year: NonNegFloat = Field(description="annual volatility σ")
+    initial_usd: PriceUsd
+    drift_per_year: float = Field(0.0, ge=-MAX_GBM_PER_YEAR, le=MAX_GBM_PER_YEAR,
+                                  allow_inf_nan=False, description="annual log drift μ")
+    volatility_per_year: float = Field(ge=0.0, le=MAX_GBM_PER_YEAR, allow_inf_nan=False,
+                                       description="annual volatility σ")
 
 
 Price = Annotated[ConstantPrice | TablePrice | GbmPrice, Field(discriminator="kind")]
