@@ -41,7 +41,8 @@ def main() -> None:
     \b
     Exit codes: 0 success, 1 a check failed, 2 usage error (or an existing output
     without --force, or a missing optional package), 3 an invalid scenario or input
-    file, 4 some runs of a sweep failed.
+    file, 4 some runs of a sweep failed, 130 interrupted, 70 an internal error (a
+    bug: please report it with its traceback).
     """
     _stop_on_sigterm(click.get_current_context())
 

@@ -267,3 +267,23 @@ def test_a_hashrate_that_never_fell_has_no_trough_or_recovery_in_the_printout(
     assert result.exit_code == 0, result.output
     assert "none: the hashrate did not fall below its level before the shock" in result.output
     assert "drop -" not in result.output and "recovery to" not in result.output
+
+
+@pytest.mark.parametrize("command", [["run", "tutorial"], ["backtest", "china-2021"]])
+def test_an_internal_error_is_told_apart_from_a_failed_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """A bug inside a run exited 1 with a bare traceback: `backtest`'s code for "a band
+    missed". It now exits 70 with the traceback and a line that says it is a bug; nothing
+    is written."""
+    import sim.chain
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom inside the engine")
+
+    monkeypatch.setattr(sim.chain.Chain, "advance_day", broken)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [*command, "-o", str(out), "--seed", "1"])
+    assert result.exit_code == 70, result.output
+    assert "RuntimeError: boom inside the engine" in result.stderr
+    assert "internal error in hashsim" in result.stderr.splitlines()[-1]
+    assert not out.exists()

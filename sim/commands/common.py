@@ -76,8 +76,23 @@ def report_errors(func: F | None = None, *, interrupted: str = "interrupted: not
             fail(f"error: {err.strerror or err}{where}", 2)
         except KeyboardInterrupt as err:  # (one with a message says what was kept)
             fail(f"error: {err}" if str(err) else interrupted, 130)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
+        except Exception:  # a bug: its traceback, and a code no check or input error uses
+            import traceback
+
+            traceback.print_exc()
+            fail(INTERNAL_ERROR, EXIT_INTERNAL)
 
     return wrapper
+
+
+#: The exit code of an internal error (BSD's EX_SOFTWARE): not 1, which says that a check
+#: (a backtest's bands, compare --fail-above) failed.
+EXIT_INTERNAL = 70
+INTERNAL_ERROR = ("error: internal error in hashsim (a bug, not a problem with the input); "
+                  "please report it with the traceback above and the command")
 
 
 class FiniteFloat(click.FloatRange):
