@@ -223,6 +223,18 @@ def main() -> None:
     vs = {k: rates["hashsim"] / rates[k] for k in kinds if k != "hashsim"}
     for k, ratio in vs.items():
         print(f"{f'  hashsim ÷ {k} per rig':<58}{ratio:>21,.0f}×")
+    # what the ratios could reach if the per-rig part of hashsim's day cost nothing: its day
+    # at a tenth of the rigs is (almost) all the fixed cost of a day's calls
+    few = size["baseline_rigs"] // 10
+    small = max((child("baseline", kind="hashsim", rigs=few, days=size["baseline_days"])
+                 for _ in range(size["step_runs"])), key=lambda r: r["rig_days_per_s"])
+    fixed_ms = 1e3 * small["rigs"] / small["rig_days_per_s"]
+    label = f"hashsim on the same window at {small['rigs']:,} rigs"
+    print(f"{label:<58}{fixed_ms:>16.2f} ms/day")
+    for k in vs:
+        ceiling = size["baseline_rigs"] / (fixed_ms / 1e3) / rates[k]
+        label = f"  ceiling of hashsim ÷ {k} (that day at {size['baseline_rigs']:,} rigs)"
+        print(f"{label:<58}{ceiling:>21,.0f}×")
     if args.scaling:
         scaling([])
     mesa = f"{vs['mesa']:.0f}" if "mesa" in vs else "nan"
