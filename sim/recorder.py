@@ -57,7 +57,11 @@ class Recorder:
         self.coin_of_hw = world.hw_coin[: self.num_k] % self.num_c
         self.onehot = np.zeros((self.num_k, self.num_c))
         self.onehot[np.arange(self.num_k), self.coin_of_hw] = 1.0
+        # a copy's hardware models: hashrate and MW of one rig
+        self.hw_hs_mw = np.stack([world.hw_hashrate_hs[: self.num_k],
+                                  world.hw_power_w[: self.num_k] / 1e6], axis=1)
         self._covers = np.nonzero(world.geo.covers)  # (region, region it covers), in order
+        self._by_group: tuple[int, dict[str, NDArray[Any]]] = (-1, {})
         self._up_keys: dict[int, NDArray[np.int64]] = {}
         self._events_by_copy: dict[int, list[Event]] | None = None  # once the run is over
         self._flows_by_copy: list[F64] | None = None  # likewise
@@ -90,14 +94,37 @@ class Recorder:
         out[:, 5] = econ.hashprice_usd_per_hs_day * 1e15
         out[:, 6] = revenue
 
+    def _group_keys(self) -> dict[str, NDArray[Any]]:
+        """What the tables read of each group of the fleet's tally (groups are only ever
+        added, and keep their attributes: made again when there are new ones)."""
+        fleet, w = self.world.fleet, self.world
+        made_for, keys = self._by_group
+        if made_for == fleet.num_groups:
+            return keys
+        g = fleet.group
+        hw, fac = g("hw"), g("facility")
+        keys = {
+            # (location, hardware of its copy, status) of each (group, status)
+            "location": ((g("region") * self.num_k + self.hw_local[hw])[:, None] * NUM_STATUSES
+                         + np.arange(NUM_STATUSES)).ravel(),
+            "region_coin": g("region") * self.num_c + self.coin_of_hw[self.hw_local[hw]],
+            # (pool, figure) for two figures a group
+            "pool2": (g("pool")[:, None] * 2 + np.arange(2)).ravel(),
+            "hashrate_hs": w.hw_hashrate_hs[hw],
+            "coin": w.hw_coin[hw],
+            "power_mw": w.hw_power_w[hw] / 1e6,
+            "inside": fac >= 0,
+            # (facility, figure) for five figures a group (outside any: facility 0, nothing)
+            "facility5": (np.maximum(fac, 0)[:, None] * 5 + np.arange(5)).ravel(),
+        }
+        self._by_group = (fleet.num_groups, keys)
+        return keys
+
     def _counts(self) -> F64:
         """Rigs by (location, hardware of its copy, status), shape (R, K, S)."""
         w, fleet = self.world, self.world.fleet
         num_k = self.num_k
-        g = fleet.group
-        loc = (g("region") * num_k + self.hw_local[g("hw")])[:, None] * NUM_STATUSES \
-            + np.arange(NUM_STATUSES)
-        flat = kernels.bincount(loc.ravel(), fleet.tally_by_status().ravel(),
+        flat = kernels.bincount(self._group_keys()["location"], fleet.tally_by_status().ravel(),
                                 w.num_regions * num_k * NUM_STATUSES)
         return flat.reshape(w.num_regions, num_k, NUM_STATUSES)
 
@@ -105,44 +132,48 @@ class Recorder:
         w, fleet = self.world, self.world.fleet
         k, num_c, num_r = w.copies, self.num_c, self.num_r
         counts = self._counts()
-        rigs = np.einsum("rks,kc->rcs", counts, self.onehot)  # (R, C, S), whole numbers
+        rigs = np.matmul(self.onehot.T, counts)  # (R, C, S), whole numbers: exact
         mining = counts[:, :, ONLINE] + counts[:, :, UNDERGROUND]  # (R, K)
-        hw_hs, hw_mw = w.hw_hashrate_hs[: self.num_k], w.hw_power_w[: self.num_k] / 1e6
-        hash_rc = self._by_region_coin(mining * hw_hs)  # (R, C)
-        power_rc = self._by_region_coin(mining * hw_mw)
-        tally, g = fleet.tally, fleet.group
+        # hashrate and MW by (region, coin), summed over hardware
+        hash_power = self._by_region_coin(mining[:, :, None] * self.hw_hs_mw)  # (R, C, 2)
+        hash_rc, power_rc = hash_power[:, :, 0], hash_power[:, :, 1]
+        tally = fleet.tally
         cost = cost_g * (tally[:, ONLINE] + tally[:, UNDERGROUND])
-        key = g("region") * num_c + self.coin_of_hw[self.hw_local[g("hw")]]
-        cost_rc = kernels.bincount(key, cost, w.num_regions * num_c).reshape(w.num_regions,
-                                                                             num_c)
-        up = self._up
+        cost_rc = kernels.bincount(self._group_keys()["region_coin"], cost,
+                                   w.num_regions * num_c).reshape(w.num_regions, num_c)
+        co2_rc = power_rc * 24.0 * w.geo.carbon_g_per_kwh[:, None] / 1000.0
+        # every figure summed up the region tree at once (each column on its own)
+        summed = self._up(np.concatenate(
+            [hash_rc, power_rc, co2_rc, cost_rc, rigs.reshape(w.num_regions, -1)], axis=1))
 
-        def blocks(per_rc: F64) -> F64:  # (R, C) → (copies, C, R of a copy)
-            return per_rc.reshape(k, num_r, num_c).transpose(0, 2, 1)
+        def blocks(j: int) -> F64:  # figure j of the sums: (copies, C, R of a copy)
+            return summed[:, j * num_c:(j + 1) * num_c].reshape(k, num_r, num_c).transpose(
+                0, 2, 1)
 
         out = self.regions[day]  # (copies, C, R, F)
-        hs = blocks(up(hash_rc))
+        hs = blocks(0)
         total = hashrate.reshape(k, num_c)[:, :, None]
         out[..., 0] = hs
         out[..., 1] = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
-        by_status = up(rigs.reshape(w.num_regions, num_c * NUM_STATUSES))
-        out[..., 2:2 + NUM_STATUSES] = by_status.reshape(
+        out[..., 2:2 + NUM_STATUSES] = summed[:, 4 * num_c:].reshape(
             k, num_r, num_c, NUM_STATUSES).transpose(0, 2, 1, 3)
-        power = blocks(up(power_rc))
+        power = blocks(1)
         out[..., 9] = power
         out[..., 10] = power * 24.0
-        out[..., 11] = blocks(up(power_rc * 24.0 * w.geo.carbon_g_per_kwh[:, None] / 1000.0))
+        out[..., 11] = blocks(2)
         out[..., 12] = hs * rev_per_hs.reshape(k, num_c)[:, :, None]
-        out[..., 13] = blocks(up(cost_rc))
+        out[..., 13] = blocks(3)
 
     # Sums of floats run in a fixed order (bincount adds in input order), so that a copy of a
     # batch world (sim/batch.py) sums the same terms in the same order as a world alone.
     def _by_region_coin(self, per_region_hw: F64) -> F64:
-        """(R, K) by hardware of a copy → (R, C) by the hardware's coin."""
-        num_r, num_c = per_region_hw.shape[0], self.num_c
-        key = (np.arange(num_r)[:, None] * num_c + self.coin_of_hw[None, :]).ravel()
-        sums = kernels.bincount(key, per_region_hw.ravel(), num_r * num_c)
-        return sums.reshape(num_r, num_c)
+        """(R, K, X) by hardware of a copy → (R, C, X) by the hardware's coin."""
+        num_r, _, num_x = per_region_hw.shape
+        num_c = self.num_c
+        key = (((np.arange(num_r)[:, None] * num_c + self.coin_of_hw[None, :]) * num_x)[:, :, None]
+               + np.arange(num_x)).ravel()
+        sums = kernels.bincount(key, per_region_hw.ravel(), num_r * num_c * num_x)
+        return sums.reshape(num_r, num_c, num_x)
 
     def _up(self, per_region: F64) -> F64:
         """(R, X) of leaf regions → (R, X) with each region's the sum over what it covers."""
@@ -156,11 +187,13 @@ class Recorder:
 
     def _pools(self, day: int, hashrate: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
-        tally, g = fleet.tally, fleet.group
+        tally, keys = fleet.tally, self._group_keys()
         mining = tally[:, ONLINE] + tally[:, UNDERGROUND]
         num_p = len(w.pool_fee)
-        rigs = kernels.bincount(g("pool"), mining, num_p)
-        hs = kernels.bincount(g("pool"), mining * w.hw_hashrate_hs[g("hw")], num_p)
+        # rigs and hashrate by pool, in one pass (each summed in group order)
+        sums = kernels.bincount(keys["pool2"], np.stack(
+            [mining.astype(float), mining * keys["hashrate_hs"]], axis=1).ravel(), 2 * num_p)
+        rigs, hs = sums[0::2], sums[1::2]
         total = hashrate[w.pool_coin]
         share = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
         out = self.pools[day]
@@ -171,28 +204,25 @@ class Recorder:
     def _facilities(self, day: int, cost_g: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
         num_f = len(w.fac_region)
-        tally, g = fleet.tally, fleet.group
-        fac, hw = g("facility"), g("hw")
-        key = np.maximum(fac, 0)
-        inside = fac >= 0
+        tally, g, keys = fleet.tally, fleet.group, self._group_keys()
+        inside, power_mw = keys["inside"], keys["power_mw"]
         online = np.where(inside, tally[:, ONLINE], 0)
         racked = np.where(inside, tally[:, ONLINE] + tally[:, OFFLINE] + tally[:, SUSPENDED], 0)
-        power_mw = w.hw_power_w[hw] / 1e6
-
-        def by_fac(weights: F64) -> F64:
-            return kernels.bincount(key, weights, num_f)[:num_f]
-
         # what its rigs earn (docs/model.md): their rewards less the pool's fee and an
         # exchange ban's haircut, as the rigs' own margins count them
         earned = (1.0 - w.pool_fee[g("pool")]) * (1.0 - w.haircut[g("region")])
-        mining_rev = by_fac(online * w.hw_hashrate_hs[hw] * rev_per_hs[w.hw_coin[hw]] * earned)
-        energy_kwh = by_fac(online * power_mw) * 24_000.0
-        bills = by_fac(online * cost_g)  # what its rigs pay
+        # five figures by facility in one pass, each summed in group order
+        sums = kernels.bincount(keys["facility5"], np.stack([
+            online * keys["hashrate_hs"] * rev_per_hs[keys["coin"]] * earned,
+            online * power_mw, online * cost_g, racked * power_mw, racked.astype(float)],
+            axis=1).ravel(), 5 * max(num_f, 1)).reshape(-1, 5)[:num_f]
+        mining_rev, bills = sums[:, 0], sums[:, 2]  # bills: what its rigs pay
+        energy_kwh = sums[:, 1] * 24_000.0
         hosting_fees = np.where(w.fac_hosting, energy_kwh * w.fac_fee_usd_per_kwh, 0.0)
         out = self.facilities[day]
         out[:, 0] = w.fac_capacity_mw
-        out[:, 1] = by_fac(racked * power_mw)
-        out[:, 2] = by_fac(racked.astype(float))
+        out[:, 1] = sums[:, 3]
+        out[:, 2] = sums[:, 4]
         # A hosting site is paid its rigs' bills (their power, resold, and the fee) and pays
         # for the power; a self-mining site earns its rigs' rewards and pays for the power.
         out[:, 3] = np.where(w.fac_hosting, bills, mining_rev)
