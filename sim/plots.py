@@ -393,7 +393,7 @@ def render(data: RunData, name: str, fmt: str = "png") -> bytes | None:
     import io
 
     check_figure(name)
-    import matplotlib
+    matplotlib = require("matplotlib", "plot")
 
     with matplotlib.rc_context(cast(Any, STYLE)):
         fig = FIGURE_FUNCS[name](data)

@@ -107,7 +107,7 @@ def _relocated(flows: pd.DataFrame, rep: int, coin: str) -> dict[str, float]:
     if not len(flows):
         return {}
     mine = _rows_of(flows, rep, coin)
-    to, names = pd.factorize(flows["destination"].array[mine], use_na_sentinel=False)
+    to, names = pd.factorize(flows["destination"].to_numpy()[mine], use_na_sentinel=False)
     departed = flows["rigs_departed"].to_numpy()[mine]
     sums = np.bincount(to, weights=departed, minlength=len(names))
     return dict(zip(names, sums, strict=True))

@@ -182,6 +182,23 @@ def test_plot_command_writes_figures_into_results_figures(run_dir: Path, tmp_pat
     assert "hashrate.svg" in out and "wrote 2 figures" in err
 
 
+def test_without_matplotlib_plot_names_the_extra(run_dir: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A base install (no matplotlib): `hashsim plot` printed a traceback and exited 1, and a
+    notebook's figure_png raised, where both are meant to name the extra (d7b5d26 lost the
+    check with the pyplot helper)."""
+    import sys
+
+    from sim.notebook import figure_png, results_html
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails
+    code, _, err = invoke(str(run_dir), "-o", str(tmp_path / "f"))
+    assert code == 2 and "pip install 'hashsim[plot]'" in err and "Traceback" not in err
+    assert not (tmp_path / "f").exists()
+    assert figure_png(run_dir) is None
+    assert "Install matplotlib" in results_html(run_dir)
+
+
 def test_plot_command_refuses_bad_input_with_a_message(tmp_path: Path) -> None:
     code, _, err = invoke(str(tmp_path / "nowhere"))
     assert code == 2 and "no such directory" in err and "Traceback" not in err

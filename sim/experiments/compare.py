@@ -497,7 +497,9 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
                      f"{len(mean_a)}, B {len(mean_b)})")
     sa, sb = mean_a.loc[common], mean_b.loc[common]
     rows = []
-    for key, ga in sa.groupby(level=list(range(len(keys))), sort=True) if keys else [((), sa)]:
+    # (one key: a level, not a list of one, which pandas < 2.2 warns about)
+    level = 0 if len(keys) == 1 else list(range(len(keys)))
+    for key, ga in sa.groupby(level=level, sort=True) if keys else [((), sa)]:
         gb = sb.loc[ga.index]
         key = key if isinstance(key, tuple) else (key,)
         for s in series:
@@ -535,8 +537,8 @@ def check_output(out: str | os.PathLike[str], force: bool = False, plots: bool =
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder")
     if target.is_dir() and not force and any(target.iterdir()):
-        raise ResultsExistError(f"{target} exists; use --force to replace the comparison in it "
-                                "or -o to choose another folder")
+        raise ResultsExistError(f"{target} exists; use --force (in Python: force=True) to "
+                                "replace the comparison in it, or -o to choose another folder")
     if plots:
         _matplotlib()
 

@@ -547,7 +547,7 @@ def _check_directory(plan: Plan, out: Path, resume: bool, force: bool, fmt: str)
         return True
     if not force:
         raise ResultsExistError(f"{out} exists; use --resume to continue the sweep in it "
-                                "or --force to replace it")
+                                "or --force to replace it (in Python: resume=True, force=True)")
     return False
 
 
