@@ -170,9 +170,32 @@ def _build(jit: Any) -> dict[str, Any]:
             m += since[i] <= last_day[unit_of_key[key[i]]]
         return m
 
+    @jit
+    def book(dest: Any, slot: Any, wanted: Any, mw: Any, origin: Any, dest_region: Any,
+             route_base: Any, bookable: Any, route_left: Any, path_start: Any,
+             path_length: Any, path_route: Any, num_regions: int, taken: Any) -> None:
+        # book_in_turn's loop, the same arithmetic in the same order (no fast-math)
+        for i in range(len(dest)):
+            at = slot[i]
+            fit = bookable[at] / mw[i] + 1e-9 if bookable[at] > 0.0 else 0.0
+            take = wanted[i] if fit >= wanted[i] else np.int64(fit)
+            path = origin[i] * num_regions + dest_region[dest[i]]
+            start, length = path_start[path], path_length[path]
+            if length > 0 and take > 0:
+                base = route_base[i]
+                left = route_left[base + path_route[start]]
+                for j in range(1, length):
+                    left = min(left, route_left[base + path_route[start + j]])
+                if left < take:
+                    take = np.int64(left) if left > 0.0 else np.int64(0)
+                for j in range(length):
+                    route_left[base + path_route[start + j]] -= take
+            bookable[at] -= take * mw[i]
+            taken[i] = take
+
     return {"rows_in": rows_in, "rows_of_byte": rows_of_byte, "keep_in": keep_in,
             "group_by_slot": group_by_slot, "first_seen": first_seen, "move_cells": move_cells,
-            "within_reach": within_reach}
+            "within_reach": within_reach, "book": book}
 
 
 def warm() -> None:
@@ -221,6 +244,49 @@ def within_reach(rows: Rows, key: NDArray[np.int32], unit_of_key: NDArray[np.int
     reached = np.cumsum(by_day, axis=1) >= free[:, None]
     last_day = np.where(reached.any(axis=1), reached.argmax(axis=1), days)
     return rows[queued_on <= last_day[unit]]
+
+
+def book_in_turn(dest: NDArray[np.int64], slot: NDArray[np.int64], wanted: NDArray[np.int64],
+                 mw: NDArray[np.float64], origin: NDArray[np.int64],
+                 dest_region: NDArray[np.int64], route_base: NDArray[np.int64],
+                 bookable: NDArray[np.float64], route_left: NDArray[np.float64], paths: Any,
+                 large: bool = True) -> NDArray[np.int64]:
+    """Book wanted relocations in turn; what each takes (int64).
+
+    Request i wants ``wanted[i]`` rigs of ``mw[i]`` MW each from region ``origin[i]`` (of a
+    copy) to destination column ``dest[i]`` (region ``dest_region[dest[i]]``). It takes what the
+    MW ``bookable[slot[i]]`` still hold (whole rigs, a hair of slack for rounding) and what
+    every route on its path still carries (``route_left[route_base[i] + route]``, the
+    routes of `paths`: a `sim.world.TemplateGeo`), and draws both down (in place). Compiled
+    only for a `large` fleet, where the kernels are loaded anyway; the loop below is the
+    reference, with the same arithmetic in the same order."""
+    kernels = _kernels() if large and enabled() else None
+    if kernels is not None:
+        taken = np.empty(len(dest), dtype=np.int64)
+        kernels["book"](dest, slot, wanted, mw, origin, dest_region, route_base, bookable,
+                        route_left, paths.path_start, paths.path_length, paths.path_route,
+                        paths.num_regions, taken)
+        return taken
+    left_mw, left_rigs = bookable.tolist(), route_left.tolist()
+    routes, regions = paths.path_routes, dest_region.tolist()
+    out = []
+    for at, want, per_rig, d, here, base in zip(slot.tolist(), wanted.tolist(), mw.tolist(),
+                                                dest.tolist(), origin.tolist(),
+                                                route_base.tolist(), strict=True):
+        fit = left_mw[at] / per_rig + 1e-9 if left_mw[at] > 0.0 else 0.0
+        take = want if fit >= want else int(fit)
+        path = routes[here][regions[d]]
+        if path and take:
+            left = min(left_rigs[base + k] for k in path)
+            if left < take:
+                take = int(left) if left > 0.0 else 0
+            for k in path:
+                left_rigs[base + k] -= take
+        left_mw[at] -= take * per_rig
+        out.append(take)
+    bookable[:] = left_mw
+    route_left[:] = left_rigs
+    return np.array(out, dtype=np.int64)
 
 
 def distinct_in_order(rows: NDArray[np.int64], size: int, large: bool = True

@@ -130,6 +130,46 @@ def test_queues_within_reach_equal_numpy(monkeypatch: pytest.MonkeyPatch, counte
     assert np.isin(rows[unit_of_key[key[rows]] == 1], reference).all()  # never reached
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_booking_in_turn_equals_the_reference_loop(monkeypatch: pytest.MonkeyPatch,
+                                                   seed: int) -> None:
+    """Relocations booked one after another against destinations' MW and routes' rigs
+    (routes shared by several paths, some unlimited, some nearly full; MW left for a
+    fraction of a rig) take the same rigs and leave the same MW and rigs to the last bit,
+    compiled and in the reference loop."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    regions, routes, copies, dests, n = 6, 5, 3, 4, 400
+    paths = [[sorted(rng.choice(routes, rng.integers(0, 3), replace=False).tolist())
+              for _ in range(regions)] for _ in range(regions)]
+    lengths = np.array([len(paths[o][d]) for o in range(regions) for d in range(regions)])
+    geo = SimpleNamespace(
+        num_regions=regions, path_routes=paths, path_length=lengths.astype(np.intp),
+        path_start=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp),
+        path_route=np.array([k for row in paths for p in row for k in p], dtype=np.intp))
+    dest = rng.integers(0, dests, n).astype(np.int64)
+    copy = rng.integers(0, copies, n)
+    args = (dest, (copy * dests + dest).astype(np.int64), rng.integers(0, 40, n),
+            rng.uniform(0.002, 0.004, n), rng.integers(0, regions, n).astype(np.int64),
+            rng.choice(regions, dests, replace=False).astype(np.int64),
+            (copy * routes).astype(np.int64))
+    bookable = rng.uniform(0.0, 5.0, copies * dests)
+    bookable[::5] = 0.0031  # about one rig's MW
+    route_left = np.where(rng.random(copies * routes) < 0.3, np.inf,
+                          rng.integers(0, 300, copies * routes).astype(float))
+
+    def book():  # type: ignore[no-untyped-def]
+        mw, left = bookable.copy(), route_left.copy()
+        return compiled.book_in_turn(*args, mw, left, geo), mw, left
+
+    fast, reference = _both(monkeypatch, book)
+    for a, b in zip(fast, reference, strict=True):
+        np.testing.assert_array_equal(a, b)
+    taken = reference[0]
+    assert taken.dtype == np.int64 and 0 < taken.sum() < args[2].sum()  # some were cut
+
+
 def test_rig_run_same_with_compiled_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tutorial in rig resolution, with every search taking the large-fleet path (the
     compiled passes, then their numpy references; picks keeping the rows of small cells) and

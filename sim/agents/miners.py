@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim import kernels
+from sim import compiled, kernels, rowsearch
 from sim.agents.facilities import admit_queued, occupancy_mw
 from sim.agents.pools import ensure_served
 from sim.agents.suspensions import wait_and_see
@@ -341,35 +341,16 @@ class Relocation:
         # path's routes still hold (whole rigs)
         tmpl = world.template_geo()
         by_dest = np.lexsort((rows, cols))
-        cohort = order[rows[by_dest]].tolist()
-        dest = cols[by_dest].tolist()
-        wanted = alloc[cohort, dest].tolist()
-        mw = (world.hw_power_w[hw] / 1e6)[cohort].tolist()
-        slot = (copy[cohort] * len(self.dest) + cols[by_dest]).tolist()  # in bookable_mw
-        route_base = (copy[cohort] * tmpl.num_routes).tolist()
-        org = here[cohort].tolist()
-        bookable = self.bookable_mw.ravel().tolist()
-        route_left = self.route_left.tolist()
-        paths = tmpl.path_routes
-        dest_region = self.dest.tolist()
-        taken = []
-        for i, d in enumerate(dest):
-            at = slot[i]
-            fit = bookable[at] / mw[i] + 1e-9 if bookable[at] > 0.0 else 0.0
-            take = wanted[i] if fit >= wanted[i] else int(fit)
-            path = paths[org[i]][dest_region[d]]
-            if path and take:
-                base = route_base[i]
-                left = min(route_left[base + k] for k in path)
-                if left < take:
-                    take = int(left) if left > 0.0 else 0
-                for k in path:
-                    route_left[base + k] -= take
-            bookable[at] -= take * mw[i]
-            taken.append(take)
-        alloc[cohort, dest] = taken
-        self.bookable_mw[:] = np.reshape(bookable, self.bookable_mw.shape)
-        self.route_left[:] = route_left
+        cohort, dest = order[rows[by_dest]], cols[by_dest]
+        at = copy[cohort]
+        bookable = self.bookable_mw.ravel()  # (a view: booked in place)
+        alloc[cohort, dest] = compiled.book_in_turn(
+            dest.astype(np.int64), (at * len(self.dest) + dest).astype(np.int64),
+            alloc[cohort, dest].astype(np.int64), (world.hw_power_w[hw] / 1e6)[cohort],
+            here[cohort].astype(np.int64), self.dest.astype(np.int64),
+            (at * tmpl.num_routes).astype(np.int64), bookable, self.route_left, tmpl,
+            large=world.fleet.size > rowsearch.LARGE)
+        self.bookable_mw[:] = bookable.reshape(self.bookable_mw.shape)
         return alloc
 
 
