@@ -197,7 +197,7 @@ def test_calibrate_records_what_repeats_the_fit(tmp_path: Path,
     assert len(doc["scenario_sha256"]) == 64 and "--seed 4" in doc["repeat"]
     assert doc["parameters"][0]["value"] == pd.read_csv(out / "fitted.csv")["value"].item()
 
-    def broken(*_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise HashsimError("cannot write")
 
     monkeypatch.setattr("sim.calibrate.write_calibrated", broken)

@@ -33,12 +33,13 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
     """Run SCENARIO and compare it with its `observed:` figures.
 
     Prints simulated (median and 5–95 % of replicates) against observed for each check, with
-    the acceptance band, and MAPE, NRMSE and hits/misses. Writes the run plus backtest.csv and
-    backtest_scores.csv. Exit code 0 when every headline band holds (with --strict: every
-    headline and secondary band), 1 otherwise; info checks are context only.
+    the acceptance band, and MAPE, NRMSE, hits/misses and the objective that `calibrate`
+    minimises. Writes the run plus backtest.csv and backtest_scores.csv. Exit code 0 when
+    every headline band holds (with --strict: every headline and secondary band), 1
+    otherwise; info checks are context only.
     """
     import sim
-    from sim.backtest import evaluate, outside_run, scores
+    from sim.backtest import evaluate, objective, outside_run, scores
     from sim.results import run
 
     loaded = sim.load(scenario, overrides)
@@ -54,7 +55,8 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
     outside_run(loaded)
     res = run(loaded, seed=seed, replicates=replicates, command=sys.argv)
     table = evaluate(loaded, res.tables)
-    score = scores(table, loaded, res.tables)
+    # what `hashsim calibrate` minimises, so that a fit's objective can be checked here
+    score = {**scores(table, loaded, res.tables), "objective": objective(loaded, res.tables)}
     import pandas as pd
 
     # with the run's tables, in one atomic write: an interrupted backtest leaves no folder
@@ -68,6 +70,7 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
                f"all bands: {int(score['hits'])} of {int(score['banded'])}   "
                f"MAPE {_fmt(score['mape_pct'], '.1f', ' %')}   "
                f"NRMSE {_fmt(score['nrmse'], '.3f')}   "
+               f"objective {score['objective']:.4g}   "
                f"(seed {res.seed}, {replicates} replicate{'s' * (replicates != 1)})")
     click.echo(f"wrote {target}/backtest.csv", err=True)
     if score["headline_misses"] > 0 or (strict and score["misses"] > 0):
@@ -123,7 +126,9 @@ def format_table(table: pd.DataFrame, rule: str) -> str:
 @click.option("-r", "--replicates", type=click.IntRange(min=1), default=2, show_default=True,
               help="Replicates per evaluation (common random numbers across evaluations).")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--max-evaluations", type=click.IntRange(min=2), default=60, show_default=True)
+@click.option("--max-evaluations", type=click.IntRange(min=2), default=60, show_default=True,
+              help="Evaluations of the objective at most (a point already run is not run "
+              "again, so there may be fewer runs).")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the fit [default: results/<name>-calibration].")
 @click.option("-f", "--force", is_flag=True,
@@ -136,15 +141,17 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
 
     Minimises the backtest objective (squared distance of each check from the centre of its
     band, in half-widths, plus NRMSE² of the hashrate series) with bounded Nelder–Mead, every
-    evaluation on the same seeds. Writes fitted.csv, history.csv, calibrated.yaml (the
-    scenario with the fitted values filled in) and calibration.json (what repeats the fit).
+    evaluation on the same seeds (a whole-number field in whole numbers). Writes fitted.csv,
+    history.csv, calibrated.yaml (the scenario with the fitted values filled in, every other
+    line as it was; `hashsim backtest` with the --seed and -r its header gives reproduces the
+    objective) and calibration.json (what repeats the fit).
     """
     import shutil
 
     from tqdm import tqdm
 
     from sim.bundled import resolve
-    from sim.calibrate import Param, write_calibrated
+    from sim.calibrate import Param, format_value, write_calibrated
     from sim.calibrate import calibrate as fit
 
     path = resolve(scenario)
@@ -160,8 +167,12 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
     show = not quiet and sys.stderr.isatty()
     with tqdm(total=max_evaluations, unit="run", disable=not show, file=sys.stderr,
               leave=False) as bar:
+        best = float("inf")
+
         def tick(n: int, value: float) -> None:
-            bar.set_postfix(objective=f"{value:.3g}")
+            nonlocal best
+            best = min(best, value)  # the fit's progress: the last run's alone jumps about
+            bar.set_postfix_str(f"best {best:.4g}, last {value:.4g}")
             bar.update(1)
 
         result = fit(path, parsed, seed=seed, replicates=replicates,
@@ -173,7 +184,10 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
     try:  # everything into a hidden folder, renamed into place: never half a fit
         result.table().to_csv(tmp / "fitted.csv", index=False)
         pd.DataFrame(result.history).rename_axis("evaluation").to_csv(tmp / "history.csv")
-        write_calibrated(path, result.best, tmp / "calibrated.yaml")
+        runs = f"{replicates} replicate{'s' * (replicates != 1)}"
+        write_calibrated(path, result.best, tmp / "calibrated.yaml", note=[
+            f"objective {result.objective:.6g} (seed {seed}, {runs}); its backtest: hashsim "
+            f"backtest calibrated.yaml --seed {seed} -r {replicates}"])
         _write_provenance(tmp / "calibration.json", path, parsed, result, seed, replicates,
                           max_evaluations)
         if target.exists():
@@ -183,7 +197,7 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     for p in parsed:
-        click.echo(f"  {p.path:<40} {result.best[p.path]:.6g}   [{p.low:g}, {p.high:g}]")
+        click.echo(f"  {p.path:<40} {format_value(result.best[p.path])}   [{p.low:g}, {p.high:g}]")
     click.echo(f"objective {result.start_objective:.4g} → {result.objective:.4g} in "
                f"{result.evaluations} runs ({result.message})")
     click.echo(f"wrote {target}/calibrated.yaml", err=True)
