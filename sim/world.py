@@ -175,6 +175,7 @@ class World:
     _generators: dict[str, list[np.random.Generator]] = field(default_factory=dict)
     _detection: tuple[F64 | None, F64, F64] = (None, np.zeros(0), np.zeros(0))
     _journeys: tuple[F64, F64] | None = None
+    _transit: tuple[F64, F64, NDArray[np.int64]] | None = None
     _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
         np.zeros((0, 0), bool), np.zeros(0), np.zeros(0), np.zeros(0))
 
@@ -259,6 +260,23 @@ class World:
             self._journeys = (np.maximum(horizon - transit, 0.0),
                               np.nan_to_num(tmpl.cost_usd_per_rig, posinf=0.0))
         return self._journeys
+
+    def transit_tables(self) -> tuple[F64, F64, NDArray[np.int64]]:
+        """The transit-time law of each (origin, destination) pair of a copy's regions, by
+        pair ``o · R + d`` (R the regions of a copy), over the longest law's days: its
+        probabilities (zero past its last day), its CDF (``np.cumsum``; infinite past the last
+        day) and its last day. Pairs without a path: zero, infinite, 0. Computed once."""
+        if self._transit is None:
+            num_r, span = self.region_block, self.template_geo().transit_span
+            pmf, cdf = np.zeros((num_r * num_r, span)), np.full((num_r * num_r, span), np.inf)
+            last = np.zeros(num_r * num_r, dtype=np.int64)
+            for (o, d), law in self.geo.pair_pmf.items():
+                if o < num_r and d < num_r:  # (a batch world's copies share their laws)
+                    at = o * num_r + d
+                    pmf[at, :len(law)], cdf[at, :len(law)] = law, np.cumsum(law)
+                    last[at] = len(law) - 1
+            self._transit = (pmf, cdf, last)
+        return self._transit
 
     def make_batch(self, copies: list[Streams], region_block: int, coin_block: int) -> None:
         """Make this world (of a stacked scenario, sim/batch.py) one of `copies`."""

@@ -409,3 +409,23 @@ def test_ban_ramps_are_one_table() -> None:
     expected[:3] = -np.expm1(-0.1)
     np.testing.assert_allclose(p, expected, rtol=0, atol=0)
     assert world.banned().tolist() == (first | second).tolist()
+
+
+def test_arrival_days_are_the_same_drawn_at_once_or_pair_by_pair(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single rigs' arrival days come from a (rigs × days) table of their pairs' CDFs on a
+    small day and pair by pair (searchsorted) on a large one: the same days, so the same
+    tables, either way (rig resolution, where every shipped row is a single rig)."""
+    from sim.agents import miners
+    from sim.bundled import resolve
+    from sim.engine import run_replicate
+    from sim.validation import load
+
+    sc = load(resolve("tutorial")).model_copy(update={"resolution": "rig"})
+    monkeypatch.setattr(miners, "ARRIVAL_TABLE_CELLS", 1 << 40)
+    at_once, _ = run_replicate(sc, 3)
+    monkeypatch.setattr(miners, "ARRIVAL_TABLE_CELLS", 0)
+    by_pair, _ = run_replicate(sc, 3)
+    assert at_once["flows"]["rigs_arrived"].sum() > 1000
+    for name, table in at_once.items():
+        assert by_pair[name].equals(table), name

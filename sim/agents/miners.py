@@ -354,6 +354,11 @@ class Relocation:
         return alloc
 
 
+#: Single rigs' arrival days are found at once (a rigs × longest-transit table) up to this
+#: many cells, pair by pair beyond.
+ARRIVAL_TABLE_CELLS = 1 << 16
+
+
 def _rows_per_cohort(movers: Cohorts, moving: NDArray[np.int64], rows: Rows
                      ) -> NDArray[np.int64]:
     """How many of the `rows` a take of `moving` gave each cohort with rigs moving (in
@@ -392,39 +397,38 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     num_r = world.region_block
     copy = world.region_copy(origin)
     pair_id, pair = kernels.unique((origin % num_r) * num_r + dest % num_r, num_r * num_r)
-    pmfs = [world.geo.pair_pmf[divmod(int(p), num_r)] for p in pair_id]
-    lengths = np.array([len(p) for p in pmfs])
+    law, cdf, last_day = world.transit_tables()
+    code = pair_id[pair]  # each row's pair, within its copy
     # every multinomial over the same days: numpy draws a binomial for each day but the last,
     # so a shorter or longer row would use other random numbers
-    span = world.template_geo().transit_span
     first = world.day + _per_row(extra_days, len(rows), np.int64)
-    cdfs = [np.cumsum(p) for p in pmfs]
 
-    def arrival_days(u: F64, of_pair: NDArray[np.intp]) -> NDArray[np.int64]:
-        """Single rigs: the day each arrives, from its uniform `u` (inverse CDF by pair)."""
+    def arrival_days(u: F64, of: NDArray[np.intp]) -> NDArray[np.int64]:
+        """Single rigs: the day each arrives, from its uniform `u` (inverse CDF of its pair
+        `of`: the days whose CDF is at most `u`, as searchsorted(side='right') counts them)."""
+        if len(u) * cdf.shape[1] <= ARRIVAL_TABLE_CELLS:  # a few rigs: all at once
+            return np.minimum((cdf[of] <= u[:, None]).sum(axis=1), last_day[of])
         j = np.zeros(len(u), dtype=np.int64)
-        order, bounds = kernels.group_order(of_pair, len(cdfs))  # each pair's rigs together
-        for k in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+        pairs, of_pair = kernels.unique(of, len(cdf))
+        order, bounds = kernels.group_order(of_pair, len(pairs))  # each pair's rigs together
+        for k, c in enumerate(pairs.tolist()):
             at = order[bounds[k]:bounds[k + 1]]
-            j[at] = np.minimum(np.searchsorted(cdfs[k], u[at], side="right"), len(cdfs[k]) - 1)
+            j[at] = np.minimum(np.searchsorted(cdf[c, :last_day[c] + 1], u[at], side="right"),
+                               last_day[c])
         return j
 
     if fleet.single:  # single rigs: one day each, no (n, J) matrix
         u = world.draw("transit", copy, lambda gen, w: gen.random(len(origin[w])))
-        moved, j, rigs = rows, arrival_days(u, pair), count
+        moved, j, rigs = rows, arrival_days(u, code), count
     else:
-        pvals = np.zeros((len(pmfs), span))
-        for k, p in enumerate(pmfs):
-            pvals[k, :len(p)] = p
-        last = lengths[pair] - 1
-        pvals, single = pvals[pair], count == 1
+        pvals, last, single = law[code], last_day[code], count == 1
         # each copy's rows at once, kept sparse: (row, day, rigs) where rigs arrive (a dense
         # (rows, days) matrix of every copy would be rows × the longest transit in memory)
         parts = []
         for gen, w in world.each("transit", copy):
             which = np.arange(len(rows))[w]
             if bool(single[w].all()):  # rows of one rig: one day each, as in rig resolution
-                day = arrival_days(gen.random(len(which)), pair[w])
+                day = arrival_days(gen.random(len(which)), code[w])
                 parts.append((which, day, np.ones(len(which), np.int64)))
                 continue
             by_day = gen.multinomial(count[w], pvals[w])  # (n, J)
