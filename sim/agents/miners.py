@@ -399,8 +399,6 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     pair_id, pair = kernels.unique((origin % num_r) * num_r + dest % num_r, num_r * num_r)
     law, cdf, last_day = world.transit_tables()
     code = pair_id[pair]  # each row's pair, within its copy
-    # every multinomial over the same days: numpy draws a binomial for each day but the last,
-    # so a shorter or longer row would use other random numbers
     first = world.day + _per_row(extra_days, len(rows), np.int64)
 
     def arrival_days(u: F64, of: NDArray[np.intp]) -> NDArray[np.int64]:
@@ -421,6 +419,8 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
         u = world.draw("transit", copy, lambda gen, w: gen.random(len(origin[w])))
         moved, j, rigs = rows, arrival_days(u, code), count
     else:
+        # every multinomial over the same days (the longest law's): numpy draws a binomial for
+        # each day but the last, so a shorter or longer row would use other random numbers
         pvals, last, single = law[code], last_day[code], count == 1
         # each copy's rows at once, kept sparse: (row, day, rigs) where rigs arrive (a dense
         # (rows, days) matrix of every copy would be rows × the longest transit in memory)
