@@ -95,7 +95,8 @@ def test_batches_group_replicates_of_one_point_and_arm(tmp_path) -> None:  # typ
     assert [len(j) for j in jobs] == [3, 3, 1, 3, 3, 1]
     assert all(len({(t.sample, t.arm) for t in j}) == 1 for j in jobs)
     # automatic: enough batches for twice the workers, at most the scenario's batch size
-    assert [len(j) for j in batches(tasks, workers=2)] == [2, 2, 2, 1] * 2
+    assert [len(j) for j in batches(tasks, workers=2)] == [4, 3] * 2
+    assert [len(j) for j in batches(tasks, workers=4)] == [2, 2, 2, 1] * 2
     many = _tasks(tmp_path, 200).tasks("csv", {})
     assert [len(j) for j in batches(many, workers=1)] == [64, 64, 64, 8]  # the tutorial's
     assert [len(j) for j in batches(many, workers=1, size=100)] == [100, 100]  # as asked
@@ -104,6 +105,28 @@ def test_batches_group_replicates_of_one_point_and_arm(tmp_path) -> None:  # typ
     assert [len(j) for j in batches(faulty, workers=1, size=7)] == [1, 1, 5]
     rig = [replace(t, overrides=(*t.overrides, "resolution=rig")) for t in tasks[:3]]
     assert [len(j) for j in batches(rig, workers=1, size=3)] == [1, 1, 1]
+
+
+def test_many_design_points_of_few_replicates_still_run_in_batches(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The automatic batch size counts the whole sweep's tasks, not one design point's: 8
+    design points × 2 arms × 3 replicates on 2 workers are 16 batches of 3 (each design point
+    alone would have asked for 3 / (2 × 2) → 1 replicate a batch, and the sweep ran every
+    replicate alone, three times slower than -j 1); and the scenario's batch size is read
+    once per arm, not once per design point (0.3 s each for china-2021)."""
+    import sim.experiments.runner as runner
+
+    plan = _tasks(tmp_path, 3, "arms:\n  a: {}\n  b: {set: {policies: []}}\n"
+                  "parameters:\n  risk_aversion:\n    path: behaviour.risk_aversion\n"
+                  "    low: 1\n    high: 3\n    levels: 8\n")
+    tasks = plan.tasks("csv", {})
+    loads: list[str] = []
+    cap = runner._batch_cap
+    monkeypatch.setattr(runner, "_batch_cap", lambda t: loads.append(t.arm) or cap(t))
+    jobs = runner.batches(tasks, workers=2)
+    assert [len(j) for j in jobs] == [3] * 16
+    assert sorted(loads) == ["a", "b"]
+    # a small sweep is still cut to keep the workers busy
+    assert [len(j) for j in runner.batches(tasks[:6], workers=2)] == [2, 1, 2, 1]
 
 
 def test_batch_size_shrinks_with_the_rows_a_copy_starts_with() -> None:

@@ -162,14 +162,21 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
     headline = ("pre_shock_hashrate", "trough_hashrate", "drop", "days_to_recover_90",
                 "days_to_recover_100", "largest_adjustment", "pool_hhi_after", "energy", "co2")
     level = f"{confidence:.0%}"
-    for (arm, coin), group in metrics.groupby(["arm", "coin"], sort=False):
-        click.echo(f"\n{arm} · {coin}   mean [{level} CI]   (median; 5–95 %)   n")
+    # (with --by-sample, one block per design point, named: its rows alone would not say)
+    point = ["sample"] if "sample" in metrics.columns else []
+    for (arm, *where, coin), group in metrics.groupby(["arm", *point, "coin"], sort=False):
+        at = "".join(f" · sample {s}" for s in where)
+        click.echo(f"\n{arm}{at} · {coin}   mean [{level} CI]   (median; 5–95 %)   n")
         for row in records(group[group["metric"].isin(headline)]):
             click.echo(f"  {row['metric']:<22} {_g(row['mean'])} [{_g(row['ci_low'])}, "
                        f"{_g(row['ci_high'])}]  ({_g(row['median'])}; {_g(row['p05'])}–"
                        f"{_g(row['p95'])})  {row['n']} {row['unit']}")
-    for (arm, ref, coin), group in diffs.groupby(["arm", "reference", "coin"], sort=False):
-        click.echo(f"\n{arm} − {ref} · {coin}, paired by (sample, replicate)")
+    point = ["sample"] if "sample" in diffs.columns else []
+    for (arm, ref, *where, coin), group in diffs.groupby(["arm", "reference", *point, "coin"],
+                                                         sort=False):
+        at = "".join(f" · sample {s}" for s in where)
+        pairs = "replicate" if where else "(sample, replicate)"
+        click.echo(f"\n{arm} − {ref}{at} · {coin}, paired by {pairs}")
         for row in records(group[group["metric"].isin(headline)]):
             click.echo(f"  {row['metric']:<22} {_g(row['mean_diff'])} [{_g(row['ci_low'])}, "
                        f"{_g(row['ci_high'])}]  {row['unit']}")
@@ -256,7 +263,8 @@ def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str
               help="Metrics/series that count for --fail-above (glob, e.g. 'drop' or "
               "'final_share.*'); one that matches none is an error. Repeatable "
               "[default: all].")
-@click.option("--by-sample", is_flag=True, help="Compare two sweeps design point by point.")
+@click.option("--by-sample", is_flag=True,
+              help="Compare two sweeps of the same design point by point.")
 @click.option("--fail-above", type=FiniteFloat(min=0), metavar="PCT",
               help="Exit 1 if a metric's relative delta or a series' NRMSE exceeds PCT %, a "
               "metric or series has values on one side only, or the share of runs with a "

@@ -324,6 +324,8 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
     diff = [(k, a.inputs.get(k, "—"), b.inputs.get(k, "—"))
             for k in sorted(set(a.inputs) | set(b.inputs))
             if a.inputs.get(k, "—") != b.inputs.get(k, "—")]
+    if by_sample:
+        _check_same_design(a, b)
     metrics = pd.DataFrame()
     if a.summary is not None and b.summary is not None:
         metrics = compare_metrics(a.summary, b.summary, by_sample, confidence, notes)
@@ -333,6 +335,58 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
     result = Comparison(a, b, diff, metrics, nrmse, notes)
     result.check_patterns(patterns)
     return result
+
+
+def _check_same_design(a: Side, b: Side) -> None:
+    """Refuse to pair design points by number when A's and B's are other points: sample 3 of
+    an `lhs` of another seed (or of other ranges) is another setting of the parameters, and
+    its delta would be put down to what differs between the sweeps."""
+    points = []
+    for side in (a, b):
+        df = side.summary if side.summary is not None else side.series
+        if df is None or "sample" not in df.columns:
+            return  # (_arm_keys says that --by-sample needs two sweeps)
+        params = sorted(c for c in df.columns if c.startswith("param_"))
+        keys = [c for c in ("arm", "sample") if c in df.columns]
+        points.append((params, df[[*keys, *params]].drop_duplicates(keys)))
+    (params_a, points_a), (params_b, points_b) = points
+    if params_a != params_b:
+        names = [", ".join(p.removeprefix("param_") for p in ps) or "none"
+                 for ps in (params_a, params_b)]
+        raise NotComparableError(
+            f"--by-sample pairs design points, but A's parameters are ({names[0]}) and B's "
+            f"({names[1]}): compare the sweeps without --by-sample")
+    keys = [c for c in ("arm", "sample") if c in points_a.columns and c in points_b.columns]
+    joined = points_a.merge(points_b, on=keys, suffixes=("_a", "_b"))
+    differ = []
+    arms = "arm" in joined.columns and joined["arm"].nunique() > 1
+    for row in records(joined):
+        changed = [p for p in params_a if not _same_value(row[f"{p}_a"], row[f"{p}_b"])]
+        if changed:
+            where = f"sample {row['sample']}" + (f" of arm {row['arm']}" if arms else "")
+            differ.append(f"{where} has " + ", ".join(
+                f"{p.removeprefix('param_')} = {_value(row[f'{p}_a'])} in A, "
+                f"{_value(row[f'{p}_b'])} in B" for p in changed[:3]))
+    if differ:
+        more = f" (and {len(differ) - 1} more design points)" if len(differ) > 1 else ""
+        raise NotComparableError(
+            f"--by-sample pairs design points by their number, but A's and B's are other "
+            f"points: {differ[0]}{more}. Compare the sweeps without --by-sample, or two "
+            "sweeps of the same design (the same parameters, design and seed)")
+
+
+def _value(x: Any) -> str:
+    return f"{x:.6g}" if isinstance(x, float) else str(x)
+
+
+def _same_value(x: Any, y: Any) -> bool:
+    """Equal parameter values (both missing: a parameter that does not apply to the arm)."""
+    missing = [v is None or (isinstance(v, float) and math.isnan(v)) for v in (x, y)]
+    if any(missing):
+        return all(missing)
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return math.isclose(float(x), float(y), rel_tol=1e-12, abs_tol=0.0)
+    return str(x) == str(y)
 
 
 def _arm_keys(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool) -> list[str]:

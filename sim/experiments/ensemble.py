@@ -114,15 +114,18 @@ def t_half_width(std: float, n: int, confidence: float) -> float:
 
 
 def arm_differences(summary: pd.DataFrame, reference: str | None = None,
-                    confidence: float = 0.95) -> pd.DataFrame:
+                    confidence: float = 0.95, by: Sequence[str] = ("arm",)) -> pd.DataFrame:
     """Each arm minus ``reference`` (default: the first arm), paired by (sample, replicate).
 
-    Columns: arm, reference, coin, metric, unit, n, mean_diff, std_diff, ci_low, ci_high.
+    Columns: arm, reference, coin, metric, unit, n, mean_diff, std_diff, ci_low, ci_high;
+    with ``by=("arm", "sample")`` the statistics are per design point too (a ``sample``
+    column after ``reference``), as :func:`metric_stats`' are.
     """
     summary = _with_arm(summary)
     arms = list(dict.fromkeys(summary["arm"]))
-    columns = ["arm", "reference", "coin", "metric", "unit", "n", "mean_diff", "std_diff",
-               "ci_low", "ci_high"]
+    extra = [c for c in by if c != "arm"]
+    columns = ["arm", "reference", *extra, "coin", "metric", "unit", "n", "mean_diff",
+               "std_diff", "ci_low", "ci_high"]
     if len(arms) < 2:
         return pd.DataFrame(columns=columns)
     reference = reference or arms[0]
@@ -136,11 +139,11 @@ def arm_differences(summary: pd.DataFrame, reference: str | None = None,
         other = summary[summary["arm"] == arm]
         units = other.drop_duplicates(["coin", "metric"]).set_index(["coin", "metric"])["unit"]
         diff = (other.set_index(keys)["value"] - base).dropna().reset_index()
-        found = _stats(diff, ["coin", "metric"], confidence)
+        found = _stats(diff, [*extra, "coin", "metric"], confidence)
         found.insert(0, "reference", reference)
         found.insert(0, "arm", arm)
-        found.insert(4, "unit", [units.get((c, m), "") for c, m in
-                                 zip(found["coin"], found["metric"], strict=True)])
+        found.insert(4 + len(extra), "unit", [units.get((c, m), "") for c, m in
+                                              zip(found["coin"], found["metric"], strict=True)])
         rows.append(found.rename(columns={"mean": "mean_diff", "std": "std_diff"}))
     return pd.concat(rows, ignore_index=True)[columns]
 
@@ -272,7 +275,7 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     tables = {
         "ensemble_series": series_bands(network, by),
         "ensemble_metrics": metrics,
-        "ensemble_differences": arm_differences(summary, confidence=confidence),
+        "ensemble_differences": arm_differences(summary, confidence=confidence, by=by),
     }
     target = Path(out) if out is not None else src
     target.mkdir(parents=True, exist_ok=True)

@@ -11,11 +11,13 @@ All three are :class:`concurrent.futures.Executor`\\ s, so the runner has one co
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from types import TracebackType
 from typing import Any
@@ -169,14 +171,35 @@ class Pool:
                                     "(or 'dask[distributed]')") from None
         if self._client is None:
             if self.scheduler == "local":
-                self._cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
-                                             processes=True, dashboard_address=None,
-                                             silence_logs=logging.ERROR)
+                with _sigint_ignored():  # (by the worker processes the cluster starts)
+                    self._cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1,
+                                                 processes=True, dashboard_address=None,
+                                                 silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
             else:
                 _probe(str(self.scheduler))
                 self._client = _connect(Client, str(self.scheduler), CONNECT_TIMEOUT_S)
         return self._client.get_executor(pure=False)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while a LocalCluster starts its worker processes, which inherit that.
+
+    A terminal's Ctrl-C reaches every process of the sweep, and each Dask worker printed a
+    30-line KeyboardInterrupt traceback of its own above the sweep's "interrupted" message,
+    as though the sweep had crashed; the sweep stops them itself (it closes the cluster).
+    A Ctrl-C in the second it takes is ignored (press it again).
+    """
+    before = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or before is None:
+        yield  # (only the main thread may set handlers; None: one set outside Python)
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def _connect(client_class: Any, address: str, timeout_s: float) -> Any:

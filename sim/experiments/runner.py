@@ -165,42 +165,49 @@ def execute_batch(tasks: list[Task]) -> list[Outcome]:
 def batches(tasks: list[Task], workers: int, size: int | None = None) -> list[list[Task]]:
     """The tasks in jobs: runs of consecutive tasks that differ only in their replicate, of
     a cohort-resolution scenario and without an injected fault, go together, in batches of
-    `size` (default: enough batches to keep `workers` busy twice over, at most
-    `sim.batch.batch_size` of the scenario); any other task alone. Results do not depend on
-    the batches (tests/test_batch.py)."""
-    jobs: list[list[Task]] = []
-    group: list[Task] = []
+    `size` (default: as large as keeps `workers` busy twice over counting every task of the
+    sweep, at most `sim.batch.batch_size` of the scenario); any other task alone. Results do
+    not depend on the batches (tests/test_batch.py).
 
+    The default is reckoned over the whole sweep, not per design point: 40 design points of 3
+    replicates on 2 workers run as 80 batches of 3, not 240 runs alone (which cost three times
+    as much). The scenario's batch size is read once per arm (at its first design point), as
+    parameters change a scenario's values, not the cohorts it starts with — and a batch size
+    changes no result anyway.
+    """
     def key(t: Task) -> tuple[Any, ...]:
         return (t.sample, t.arm, t.scenario_file, t.scenario_text, t.overrides, t.seed,
                 t.stream_sample, t.fmt)
 
-    def flush() -> None:
-        if not group:
-            return
-        # (a group of one runs alone anyway: its scenario is not loaded here)
-        cap = 0 if len(group) == 1 else _batch_cap(group[0])
-        n = (size or min(cap, -(-len(group) // (2 * max(workers, 1))))) if cap else 1
-        jobs.extend(group[i:i + n] for i in range(0, len(group), n))
-        group.clear()
-
+    groups: list[list[Task]] = []
     for task in tasks:
-        if task.fault is not None:
-            flush()
-            jobs.append([task])
-        elif group and key(group[-1]) != key(task):
-            flush()
-            group.append(task)
+        if task.fault is None and groups and groups[-1][-1].fault is None \
+                and key(groups[-1][-1]) == key(task):
+            groups[-1].append(task)
         else:
-            group.append(task)
-    flush()
+            groups.append([task])
+    target = size or -(-len(tasks) // (2 * max(workers, 1)))
+    caps: dict[tuple[Any, ...], int] = {}
+    jobs: list[list[Task]] = []
+    for group in groups:
+        first = group[0]
+        if len(group) == 1:  # runs alone anyway: its scenario is not loaded here
+            cap = 0
+        else:
+            arm = (first.arm, first.scenario_file, first.scenario_text,
+                   tuple(o for o in first.overrides if o.startswith("resolution=")))
+            if arm not in caps:
+                caps[arm] = _batch_cap(first)
+            cap = caps[arm]
+        n = (size or min(cap, target)) if cap else 1
+        jobs.extend(group[i:i + n] for i in range(0, len(group), n))
     return jobs
 
 
 def _batch_cap(task: Task) -> int:
     """Most replicates of the task's scenario to run as one world by default
     (sim.batch.batch_size), or 0 where they run alone: outside cohort resolution. The
-    scenario is loaded once per group."""
+    scenario is loaded here, once per arm (:func:`batches`)."""
     try:
         scenario = _scenario(task.scenario_text, task.scenario_file, task.overrides)
     except Exception:
@@ -327,11 +334,21 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     tasks = plan.tasks(fmt, parse_faults(os.environ.get(FAULTS_ENV)))
     pending = [t for t in tasks if not (keep and (out / t.shard).is_dir())]
     manifest = _manifest(plan, out, fmt, command)
+    report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
+    earlier_workers: list[dict[str, str]] = []
     if keep:  # a resume: the sweep's own provenance stays, the resumes are added to it
         before = read_manifest(out)
         manifest.update({k: before[k] for k in ("seed_source", "command") if k in before})
         manifest["resumed"] = [*before.get("resumed", []), _command(command)]
-    report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
+        earlier = _earlier_versions(before, manifest)
+        if earlier:
+            manifest["earlier_versions"] = earlier
+            if report.skipped and pending:
+                print(resume_version_warning(manifest, earlier[-1], report.skipped),
+                      file=sys.stderr)
+        workers = before.get("worker_versions")
+        if isinstance(workers, list):
+            earlier_workers = [w for w in workers if isinstance(w, dict)]
     with Pool(jobs or default_jobs(), scheduler, len(pending)) as pool:
         if pool.remote and pool.threads == 0:
             print(f"note: the Dask cluster at {scheduler} has no workers yet; the runs start "
@@ -346,6 +363,7 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
             _drive(pool, work, out, report, progress, on_done)
         except KeyboardInterrupt:
             manifest.update(status="interrupted", failed=report.failed)
+            _note_workers(manifest, earlier_workers, report)
             _write_json(out / MANIFEST, manifest)
             done = len(tasks) - len(pending) + sum(1 for t in pending if (out / t.shard).is_dir())
             raise SweepInterrupted(f"interrupted after {done} of {len(tasks)} runs; the "
@@ -358,10 +376,19 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     manifest.update(status="complete" if report.ok else "incomplete", failed=report.failed,
                     completed=len(tasks) - len(report.failed), wall_time_s=report.wall_time_s)
     if report.other_versions:
-        manifest["worker_versions"] = report.other_versions
         print(version_warning(manifest["versions"], report.other_versions), file=sys.stderr)
+    _note_workers(manifest, earlier_workers, report)
     _write_json(out / MANIFEST, manifest)
     return report
+
+
+def _note_workers(manifest: dict[str, Any], earlier: list[dict[str, str]],
+                  report: SweepReport) -> None:
+    """List under worker_versions the other versions of this attempt's workers and of an
+    earlier attempt's (whose shards a resume keeps)."""
+    workers = [*earlier, *(v for v in report.other_versions if v not in earlier)]
+    if workers:
+        manifest["worker_versions"] = workers
 
 
 def _check_arguments(plan: Any, directory: Any, jobs: Any, batch: Any, on_done: Any) -> None:
@@ -391,6 +418,35 @@ def version_warning(here: dict[str, str], others: list[dict[str, str]]) -> str:
             f"{'; '.join(diffs)}. The same seed gives the same numbers only with the same "
             "versions (numpy's streams above all): install the same environment on the "
             "workers; manifest.json lists their versions under worker_versions")
+
+
+def _earlier_versions(before: dict[str, Any], now: dict[str, Any]) -> list[dict[str, Any]]:
+    """The versions and git commits of a resumed sweep's earlier attempts that differ from
+    this attempt's, oldest first: the shards they made are kept, so the manifest must not
+    forget them (it lists this attempt's under versions and git_commit)."""
+    current = {"versions": now.get("versions"), "git_commit": now.get("git_commit")}
+    listed = before.get("earlier_versions")
+    seen = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
+    last = {"versions": before.get("versions"), "git_commit": before.get("git_commit")}
+    out: list[dict[str, Any]] = []
+    for entry in [*seen, last]:
+        if entry != current and entry not in out:
+            out.append(entry)
+    return out
+
+
+def resume_version_warning(now: dict[str, Any], before: dict[str, Any], kept: int) -> str:
+    """The warning for a resume whose kept runs were made by other versions or code."""
+    here, there = now.get("versions") or {}, before.get("versions") or {}
+    diffs = [f"{k} {there.get(k, 'not installed')} (here {here.get(k, 'not installed')})"
+             for k in sorted(set(here) | set(there)) if here.get(k) != there.get(k)]
+    if before.get("git_commit") != now.get("git_commit"):
+        diffs.append(f"git commit {before.get('git_commit')} (here {now.get('git_commit')})")
+    return (f"warning: the {kept} runs kept from before were made with other versions than "
+            f"this resume: {'; '.join(diffs)}. The combined tables will mix them, and the same "
+            "seed gives the same numbers only with the same versions and code: resume with "
+            "the versions of the earlier attempt, or rerun every run with --force. "
+            "manifest.json lists the earlier versions under earlier_versions")
 
 
 def _need_pyarrow() -> None:
