@@ -24,16 +24,9 @@ import pytest
 from sim.experiments import runner
 from sim.experiments.plan import prepare
 from tests.test_experiments import TUTORIAL, _sweep, _write
+from tests.test_qa_sweep import SMALL as QA_SMALL
 
-SMALL = f"""\
-name: qa4
-scenario: {TUTORIAL}
-set: {{end: 2021-03-31}}
-parameters:
-  risk_aversion: {{path: behaviour.risk_aversion, values: [1.0, 3.0]}}
-replicates: 1
-seed: 5
-"""
+SMALL = QA_SMALL.replace("name: qa\n", "name: qa4\n", 1)  # the earlier pass's small sweep
 
 
 # ---------------------------------------------------------------------------- resume
