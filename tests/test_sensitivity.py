@@ -152,6 +152,32 @@ def test_cli_on_a_sobol_results_folder(tmp_path: Path) -> None:
     np.testing.assert_allclose(df["ST"], st, atol=0.06)
 
 
+def test_design_points_with_replicates_missing_a_value_are_counted_and_warned(
+        tmp_path: Path) -> None:
+    """A design point's output is the mean of its replicates that have a value: where one of
+    two has none (a recovery not reached), it averaged the other silently. It still does (the
+    censored replicate has no value to average), but the CSV counts those points and the
+    command warns."""
+    folder = _fake_sweep(tmp_path, "morris")
+    summary = pd.read_csv(folder / "summary.csv")
+    blank = (summary["replicate"] == 1) & (summary["sample"] % 100 == 7)  # 8 design points
+    summary.loc[blank, "value"] = np.nan
+    summary.to_csv(folder / "summary.csv", index=False)
+    result = CliRunner().invoke(sensitivity, [str(folder), "--metric", "drop",
+                                              "--resamples", "50"])
+    assert result.exit_code == 0, result.output
+    assert "warning: drop · base: at 8 design point(s) some replicates have no value" \
+        in result.stderr
+    df = pd.read_csv(folder / "sensitivity_drop.csv")
+    assert (df["points_partial"] == 8).all() and (df["n"] == 200).all()
+    (tmp_path / "whole").mkdir()
+    whole = _fake_sweep(tmp_path / "whole", "morris")
+    result = CliRunner().invoke(sensitivity, [str(whole), "--metric", "drop",
+                                              "--resamples", "50"])
+    assert "warning" not in result.stderr
+    assert (pd.read_csv(whole / "sensitivity_drop.csv")["points_partial"] == 0).all()
+
+
 def test_cli_errors(tmp_path: Path) -> None:
     folder = _fake_sweep(tmp_path, "morris")
     result = CliRunner().invoke(sensitivity, [str(folder), "--metric", "dorp"])

@@ -236,6 +236,12 @@ def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str
                and "mu" in df.columns else "")
         click.echo(f"\n{metric} · {arm} · {coin_name}  ({level} bootstrap intervals, "
                    f"n = {group['n'].iloc[0]}{per})")
+        partial = int(group["points_partial"].iloc[0])
+        if partial:
+            click.echo(f"warning: {metric} · {arm}: at {partial} design point(s) some "
+                       "replicates have no value (e.g. a recovery not reached within the run); "
+                       "their output is the mean of the others (points_partial in the CSV)",
+                       err=True)
         for row in records(group):
             if "S1" in df.columns:
                 click.echo(f"  {row['parameter']:<24} S1 {row['S1']:7.3f} [{row['S1_low']:6.3f}, "

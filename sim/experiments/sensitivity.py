@@ -133,7 +133,10 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
             seed: int = 0) -> pd.DataFrame:
     """Sensitivity indices of summary ``metric`` for each arm of a sobol or morris sweep.
 
-    The output of a design point is the metric's mean over its replicates.
+    The output of a design point is the metric's mean over its replicates that have a value;
+    a point where some have none (a recovery not reached within the run) averages fewer, and
+    the column `points_partial` counts such points (the CLI warns of them). A point where none
+    has one leaves its Sobol' block or Morris trajectory out (`n` counts those used).
     """
     from sim.experiments.runner import read_manifest
     from sim.results import confidence_level, whole_number
@@ -190,7 +193,10 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
     parts = []
     for arm in arms or known_arms:
         sel = summary[(summary["coin"] == coin) & (summary["arm"] == arm)]
-        y = sel.groupby("sample")["value"].mean().reindex(range(num_samples)).to_numpy()
+        by_point = sel.groupby("sample")["value"]
+        y = by_point.mean().reindex(range(num_samples)).to_numpy()
+        counts = by_point.agg(["count", "size"])
+        partial = int(((counts["count"] > 0) & (counts["count"] < counts["size"])).sum())
         if kind == "sobol":
             df = sobol_indices(y, len(names), names, resamples, confidence, seed)
         else:
@@ -200,6 +206,7 @@ def analyze(directory: str | os.PathLike[str], metric: str, coin: str | None = N
         df.insert(1, "coin", coin)
         df.insert(2, "metric", metric)
         df.insert(3, "unit", unit)  # of the metric: Morris' effects are in it (per full range)
+        df["points_partial"] = partial
         parts.append(df)
     return pd.concat(parts, ignore_index=True)
 
