@@ -58,7 +58,7 @@ def test_different_runs_show_inputs_deltas_and_intervals(runs: dict[str, Path],
     metrics = pd.read_csv(tmp_path / "comparison.csv")
     assert list(metrics.columns) == ["coin", "metric", "unit", "a_mean", "b_mean", "delta",
                                      "delta_pct", "ci_low", "ci_high", "a_n", "b_n",
-                                     "a_runs", "b_runs"]
+                                     "a_runs", "b_runs", "confidence"]
     drop = metrics[metrics["metric"] == "drop"].iloc[0]
     a = pd.read_csv(runs["a"] / "summary.csv").query("metric == 'drop'")["value"]
     b = pd.read_csv(runs["other"] / "summary.csv").query("metric == 'drop'")["value"]

@@ -202,7 +202,7 @@ def test_compare_writes_the_documented_columns(runs: dict[str, Path], tmp_path: 
     nrmse = _load(tmp_path / "cmp", "nrmse")
     assert list(comparison.columns) == ["coin", "metric", "unit", "a_mean", "b_mean", "delta",
                                         "delta_pct", "ci_low", "ci_high", "a_n", "b_n",
-                                        "a_runs", "b_runs"]
+                                        "a_runs", "b_runs", "confidence"]
     assert list(nrmse.columns) == ["coin", "series", "dates", "rmse", "nrmse_pct"]
     row = next(line for line in README.splitlines() if line.startswith("| `comparison.csv`"))
     for col in comparison.columns:

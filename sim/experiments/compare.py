@@ -455,6 +455,7 @@ def compare_metrics(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
     out["b_n"] = joined["n_b"].fillna(0).astype("int64")
     out["a_runs"] = joined["runs_a"].fillna(0).astype("int64")
     out["b_runs"] = joined["runs_b"].fillna(0).astype("int64")
+    out["confidence"] = confidence  # the level of ci_low … ci_high (a CSV read alone says it)
     out = out.reset_index(drop=True)
     incomplete = [f"{_key(row)} {row['metric']}{coverage(row)}".strip()
                   for row in records(out) if coverage(row)]

@@ -272,10 +272,13 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
     metrics = metric_stats(summary, by, confidence)
     metrics.insert(list(metrics.columns).index("n_missing") + 1, "n_failed",
                    _failed_counts(metrics, failed_runs(src), by))
+    differences = arm_differences(summary, confidence=confidence, by=by)
+    # the level of each ci_low … ci_high, so that a CSV read alone says it
+    metrics["confidence"] = differences["confidence"] = confidence
     tables = {
         "ensemble_series": series_bands(network, by),
         "ensemble_metrics": metrics,
-        "ensemble_differences": arm_differences(summary, confidence=confidence, by=by),
+        "ensemble_differences": differences,
     }
     target = Path(out) if out is not None else src
     target.mkdir(parents=True, exist_ok=True)
