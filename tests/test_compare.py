@@ -84,6 +84,26 @@ def test_nrmse_by_hand() -> None:
     assert df.loc[0, "nrmse_pct"] == pytest.approx(100 * np.sqrt((0 + 9 + 16) / 3) / 10)
 
 
+def test_inputs_diff_keys_list_items_by_what_they_are(tmp_path: Path) -> None:
+    # no-ban-2021 drops China's policies but keeps Iran's lift (no id): keyed by its index it
+    # showed as removed (policies.15) and added (policies.2); checks sharing a name hid
+    # each other; a section present on one side only showed as absent ('—') there
+    lift = {"kind": "lift", "policy": "iran-ban", "date": "2021-09-22", "id": None}
+    checks = [{"name": "china", "id": "share-1", "value": 0.2},
+              {"name": "china", "id": "share-2", "value": 0.3}]
+    a = {"policies": [{"id": "ban", "kind": "mining_ban"}, {"id": "cut"}, lift],
+         "observed": {"checks": checks}, "services": [{"name": "binance"}]}
+    b = {"policies": [lift], "observed": {"checks": [checks[0], {**checks[1], "value": 0.4}]},
+         "services": []}
+    diff = cmp.compare(cmp.Side(tmp_path, "run", inputs=cmp._flatten(a)),
+                       cmp.Side(tmp_path, "run", inputs=cmp._flatten(b))).input_diff
+    keys = {k: (va, vb) for k, va, vb in diff}
+    assert not [k for k in keys if "iran" in k or k.startswith("policies.2")], keys
+    assert keys["observed.checks.share-2.value"] == (0.3, 0.4)
+    assert keys["services"] == ("{…}", [])
+    assert keys["policies.ban.kind"] == ("mining_ban", "—")
+
+
 def test_two_csv_files_of_the_same_table(runs: dict[str, Path]) -> None:
     code, out = _compare(runs["a"] / "summary.csv", runs["other"] / "summary.csv")
     assert code == 0 and "drop" in out

@@ -283,12 +283,37 @@ def _flatten(data: Any, prefix: str = "", skip: Sequence[str] = ()) -> dict[str,
                 continue
             out.update(_flatten(v, f"{prefix}{k}.", skip))
     elif isinstance(data, list) and data:
+        # an item keyed by its index would shift when an item before it is removed, and show
+        # the same item as removed and added; one keyed by a name that another item shares
+        # would hide it: key each by the first of its labels that is unique in the list
+        labels = [_item_labels(v) for v in data]
         for i, v in enumerate(data):
-            name = v.get("name") or v.get("id") if isinstance(v, dict) else None
-            out.update(_flatten(v, f"{prefix}{name if name else i}.", skip))
+            key = next((label for n, label in enumerate(labels[i]) if label is not None
+                        and sum(other[n] == label for other in labels) == 1), i)
+            out.update(_flatten(v, f"{prefix}{key}.", skip))
     else:
         out[prefix.rstrip(".")] = data
     return out
+
+
+_LABEL_FIELDS = ("kind", "policy", "region", "pool", "date")
+
+
+def _item_labels(item: Any) -> tuple[str | None, str | None, str | None]:
+    """A list item's possible keys in the inputs diff: its name, its id, its identifying
+    fields (`lift iran-summer-ban 2021-09-22`); None where it has none."""
+    if not isinstance(item, dict):
+        return None, None, None
+    parts = [str(item[f]) for f in _LABEL_FIELDS
+             if isinstance(item.get(f), str | int | float) and not isinstance(item.get(f), bool)]
+    return (str(item["name"]) if item.get("name") else None,
+            str(item["id"]) if item.get("id") else None, " ".join(parts) or None)
+
+
+def _absent(inputs: dict[str, Any], key: str) -> str:
+    """How an input that one side lacks is shown: `{…}` where that side has values under it
+    (a section the other side has as a single value, e.g. None or []), else `—`."""
+    return "{…}" if any(k.startswith(f"{key}.") for k in inputs) else "—"
 
 
 # ---------------------------------------------------------------------------- comparing
@@ -321,9 +346,9 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
         raise NotComparableError(f"{a.path} is {_describe(a)} but {b.path} is {_describe(b)}"
                                  f"{differ}: compare two tables of the same kind")
     notes: list[str] = []
-    diff = [(k, a.inputs.get(k, "—"), b.inputs.get(k, "—"))
+    diff = [(k, a.inputs.get(k, _absent(a.inputs, k)), b.inputs.get(k, _absent(b.inputs, k)))
             for k in sorted(set(a.inputs) | set(b.inputs))
-            if a.inputs.get(k, "—") != b.inputs.get(k, "—")]
+            if k not in a.inputs or k not in b.inputs or a.inputs[k] != b.inputs[k]]
     if by_sample:
         _check_same_design(a, b)
     metrics = pd.DataFrame()
