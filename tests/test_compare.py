@@ -154,3 +154,13 @@ seed: 1
     assert code == 2 and "no arm nosuch; arms are: ban, no-ban" in out, out
     comparison = cmp.compare(cmp.load_side(tmp_path / "x"), cmp.load_side(tmp_path / "y"))
     assert (comparison.metrics["a_runs"] == 2).all() and (comparison.metrics["b_runs"] == 2).all()
+
+
+def test_comparing_flows_says_what_its_nrmse_covers(runs: dict[str, Path]) -> None:
+    """flows.csv has rows only where rigs moved: its NRMSE covers the days both sides moved
+    rigs, which the output did not say (an analyst read it as the flows' difference)."""
+    code, out = _compare(runs["a"], runs["other"], "--table", "flows")
+    assert code == 0, out
+    assert "flows.csv has a row only where rigs moved" in out
+    code, out = _compare(runs["a"], runs["other"])
+    assert "flows.csv" not in out

@@ -356,6 +356,11 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
         metrics = compare_metrics(a.summary, b.summary, by_sample, confidence, notes)
     nrmse = pd.DataFrame()
     if a.series is not None and b.series is not None:
+        if "flows" in (a.table, b.table):  # (rows only where rigs moved: no zeros to compare)
+            notes.append("flows.csv has a row only where rigs moved on a day: the NRMSE is "
+                         "over the dates and routes where both sides moved rigs, averaged over "
+                         "the runs that moved them; for totals compare summary.csv's "
+                         "relocated_rigs.* (the metrics above)")
         nrmse = compare_series(a.series, b.series, by_sample, notes)
     result = Comparison(a, b, diff, metrics, nrmse, notes)
     result.check_patterns(patterns)
