@@ -164,3 +164,19 @@ def test_comparing_flows_says_what_its_nrmse_covers(runs: dict[str, Path]) -> No
     assert "flows.csv has a row only where rigs moved" in out
     code, out = _compare(runs["a"], runs["other"])
     assert "flows.csv" not in out
+
+
+def test_series_means_say_what_the_difference_costs_on_an_average_day(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    """An analyst comparing a scenario with its counterfactual wants the hashrate it cost on
+    an average day, not only an NRMSE: nrmse.csv has each side's mean over the dates."""
+    code, out = _compare(runs["a"], runs["other"], "-o", tmp_path / "c", "--no-plots")
+    assert code == 0, out
+    nrmse = pd.read_csv(tmp_path / "c" / "nrmse.csv").set_index("series")
+    means = [pd.read_csv(runs[k] / "network.csv").groupby("date")["hashrate_hs"].mean().mean()
+             for k in ("a", "other")]
+    row = nrmse.loc["hashrate_hs"]
+    assert row["a_mean"] == pytest.approx(means[0], rel=1e-12)
+    assert row["b_mean"] == pytest.approx(means[1], rel=1e-12)
+    assert row["mean_delta"] == pytest.approx(means[1] - means[0], rel=1e-9)
+    assert "mean " in out

@@ -203,7 +203,8 @@ def test_compare_writes_the_documented_columns(runs: dict[str, Path], tmp_path: 
     assert list(comparison.columns) == ["coin", "metric", "unit", "a_mean", "b_mean", "delta",
                                         "delta_pct", "ci_low", "ci_high", "a_n", "b_n",
                                         "a_runs", "b_runs", "confidence"]
-    assert list(nrmse.columns) == ["coin", "series", "dates", "rmse", "nrmse_pct"]
+    assert list(nrmse.columns) == ["coin", "series", "dates", "rmse", "nrmse_pct", "a_mean",
+                                   "b_mean", "mean_delta"]
     row = next(line for line in README.splitlines() if line.startswith("| `comparison.csv`"))
     for col in comparison.columns:
         assert col in row, col

@@ -348,12 +348,14 @@ def _print_comparison(result: Any) -> None:
                            f"  {_g(row['delta'])}{rel}{ci}{unit}{coverage(row)}")
     n = result.nrmse
     if not n.empty:
-        click.echo("\nseries: NRMSE (% of mean |A|)")
-        labels = [c for c in n.columns if c not in ("series", "dates", "rmse", "nrmse_pct")]
+        click.echo("\nseries: NRMSE (% of mean |A|), and the mean of each side over the dates")
+        labels = [c for c in n.columns if c not in ("series", "dates", "rmse", "nrmse_pct",
+                                                    "a_mean", "b_mean", "mean_delta")]
         for row in records(n):
             label = " · ".join(str(row[c]) for c in labels)
             click.echo(f"  {label:<30} {row['series']:<28} {row['nrmse_pct']:8.3f} %  "
-                       f"({row['dates']} dates)")
+                       f"({row['dates']} dates)  mean {_g(row['a_mean'])} → "
+                       f"{_g(row['b_mean'])}")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
 
