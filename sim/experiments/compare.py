@@ -598,12 +598,12 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
                 nrmse = 0.0 if rmse == 0 else (100.0 * rmse / scale if scale > 0 else math.inf)
                 # the means over the dates compared: B − A is, e.g., the hashrate a ban cost on
                 # an average day against its counterfactual
-                mean_a, mean_b = float(np.mean(x[ok])), float(np.mean(y[ok]))
+                avg_a, avg_b = float(np.mean(x[ok])), float(np.mean(y[ok]))
             else:  # values on one side only: n/a (counted above any --fail-above)
-                rmse = nrmse = mean_a = mean_b = math.nan
+                rmse = nrmse = avg_a = avg_b = math.nan
             rows.append({**dict(zip(keys, key, strict=True)), "series": s,
                          "dates": int(ok.sum()), "rmse": rmse, "nrmse_pct": nrmse,
-                         "a_mean": mean_a, "b_mean": mean_b, "mean_delta": mean_b - mean_a})
+                         "a_mean": avg_a, "b_mean": avg_b, "mean_delta": avg_b - avg_a})
     return pd.DataFrame(rows)
 
 
