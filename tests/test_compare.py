@@ -156,14 +156,34 @@ seed: 1
     assert (comparison.metrics["a_runs"] == 2).all() and (comparison.metrics["b_runs"] == 2).all()
 
 
-def test_comparing_flows_says_what_its_nrmse_covers(runs: dict[str, Path]) -> None:
-    """flows.csv has rows only where rigs moved: its NRMSE covers the days both sides moved
-    rigs, which the output did not say (an analyst read it as the flows' difference)."""
-    code, out = _compare(runs["a"], runs["other"], "--table", "flows")
+def test_flows_are_compared_with_a_missing_row_as_zero(runs: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    """flows.csv has rows only where rigs moved: its series were compared on the days both
+    sides moved rigs, averaged over the runs that did, which says little about the flows (an
+    analyst's pass). A row a run lacks is a zero: every date either side moved rigs, each
+    date's mean over every run."""
+    code, out = _compare(runs["a"], runs["other"], "--table", "flows", "-o", tmp_path / "c",
+                         "--no-plots")
     assert code == 0, out
-    assert "flows.csv has a row only where rigs moved" in out
-    code, out = _compare(runs["a"], runs["other"])
-    assert "flows.csv" not in out
+    got = pd.read_csv(tmp_path / "c" / "nrmse.csv")
+    got = got[got["series"] == "rigs_departed"].set_index(["origin", "destination"])
+    keys = ["coin", "origin", "destination", "date"]
+    sides = []
+    for name in ("a", "other"):
+        flows = pd.read_csv(runs[name] / "flows.csv")
+        replicates = pd.read_csv(runs[name] / "summary.csv")["replicate"].nunique()
+        sides.append(flows.groupby(keys)["rigs_departed"].sum() / replicates)
+    dates = sides[0].index.union(sides[1].index)
+    a, b = (side.reindex(dates, fill_value=0.0) for side in sides)
+    assert len(got) > 1
+    for (origin, destination), row in got.iterrows():
+        x = a.xs((origin, destination), level=("origin", "destination")).to_numpy()
+        y = b.xs((origin, destination), level=("origin", "destination")).to_numpy()
+        assert row["dates"] == len(x)
+        assert row["a_mean"] == pytest.approx(x.mean(), rel=1e-12)
+        assert row["b_mean"] == pytest.approx(y.mean(), rel=1e-12)
+        rmse = np.sqrt(np.mean((y - x) ** 2))
+        assert row["nrmse_pct"] == pytest.approx(100 * rmse / np.abs(x).mean(), rel=1e-9)
 
 
 def test_series_means_say_what_the_difference_costs_on_an_average_day(

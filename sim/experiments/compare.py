@@ -356,12 +356,15 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
         metrics = compare_metrics(a.summary, b.summary, by_sample, confidence, notes)
     nrmse = pd.DataFrame()
     if a.series is not None and b.series is not None:
-        if "flows" in (a.table, b.table):  # (rows only where rigs moved: no zeros to compare)
-            notes.append("flows.csv has a row only where rigs moved on a day: the NRMSE is "
-                         "over the dates and routes where both sides moved rigs, averaged over "
-                         "the runs that moved them; for totals compare summary.csv's "
-                         "relocated_rigs.* (the metrics above)")
-        nrmse = compare_series(a.series, b.series, by_sample, notes)
+        sparse = None
+        if "flows" in (a.table, b.table):  # rows only where rigs moved: a missing row is 0
+            if a.summary is not None and b.summary is not None:
+                sparse = (a.summary, b.summary)  # (every run has rows there)
+            else:
+                notes.append("flows.csv has a row only where rigs moved on a day; without the "
+                             "runs' summary tables, the NRMSE is over the dates and routes "
+                             "where both sides moved rigs, averaged over the runs that did")
+        nrmse = compare_series(a.series, b.series, by_sample, notes, sparse)
     result = Comparison(a, b, diff, metrics, nrmse, notes)
     result.check_patterns(patterns)
     return result
@@ -497,6 +500,20 @@ def compare_metrics(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
     return out
 
 
+def _sparse_means(df: pd.DataFrame, keys: list[str], run_keys: list[str], cols: list[str],
+                  series: list[str], runs: pd.DataFrame) -> pd.DataFrame:
+    """Per keys and date, the mean over every run of `runs` (a row a run lacks: zero)."""
+    sums = df.groupby([*keys, "date"], sort=True)[cols].sum().reindex(columns=series)
+    ids = [c for c in RUN_COLUMNS if c in runs.columns]
+    count = runs.drop_duplicates(ids).groupby(run_keys).size() if run_keys else \
+        len(runs.drop_duplicates(ids)) if ids else 1
+    if run_keys:  # each row divided by its run group's number of runs
+        per_row = count.reindex(sums.index.droplevel(
+            [n for n in sums.index.names if n not in run_keys])).to_numpy()
+        return sums.div(per_row, axis=0)
+    return sums / count
+
+
 def _runs(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     """The number of runs per group of ``keys`` but the metric (arm, sample, coin): distinct
     (sample, replicate) where the table has them, else the most rows of one metric."""
@@ -549,8 +566,14 @@ def _welch(j: pd.DataFrame, confidence: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
-                   notes: list[str] | None = None) -> pd.DataFrame:
-    """NRMSE of every numeric series, per key, after averaging runs per date."""
+                   notes: list[str] | None = None,
+                   runs: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """NRMSE of every numeric series, per key, after averaging runs per date.
+
+    With `runs` (each side's runs: a table with a row per run and its run columns), the
+    tables are sparse — flows.csv has a row only where rigs moved — and a row a run lacks is
+    a zero: each date's mean is over every run, and a date and key on one side only is a
+    zero on the other."""
     notes = notes if notes is not None else []
     _check_coins(a, b, notes)
     run_keys = _arm_keys(a, b, by_sample)
@@ -572,9 +595,16 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
         notes.append("series on one side only (NRMSE n/a, above any --fail-above): " + "; ".join(
             f"only in {side}: {', '.join(cols)}" for side, cols in one_sided if cols))
     keys = [*run_keys, *label_cols]
-    mean_a = a.groupby([*keys, "date"], sort=True)[series_a].mean().reindex(columns=series)
-    mean_b = b.groupby([*keys, "date"], sort=True)[series_b].mean().reindex(columns=series)
-    common = mean_a.index.intersection(mean_b.index)
+    if runs is None:
+        mean_a = a.groupby([*keys, "date"], sort=True)[series_a].mean().reindex(columns=series)
+        mean_b = b.groupby([*keys, "date"], sort=True)[series_b].mean().reindex(columns=series)
+        common = mean_a.index.intersection(mean_b.index)
+    else:
+        mean_a, mean_b = (_sparse_means(df, keys, run_keys, cols, series, side_runs)
+                          for df, cols, side_runs in ((a, series_a, runs[0]),
+                                                      (b, series_b, runs[1])))
+        common = mean_a.index.union(mean_b.index)
+        mean_a, mean_b = (m.reindex(common, fill_value=0.0) for m in (mean_a, mean_b))
     if len(common) == 0:
         raise NotComparableError("the two tables have no date (and key) in common")
     if len(common) < max(len(mean_a), len(mean_b)):
