@@ -505,13 +505,13 @@ def _sparse_means(df: pd.DataFrame, keys: list[str], run_keys: list[str], cols: 
     """Per keys and date, the mean over every run of `runs` (a row a run lacks: zero)."""
     sums = df.groupby([*keys, "date"], sort=True)[cols].sum().reindex(columns=series)
     ids = [c for c in RUN_COLUMNS if c in runs.columns]
-    count = runs.drop_duplicates(ids).groupby(run_keys).size() if run_keys else \
-        len(runs.drop_duplicates(ids)) if ids else 1
-    if run_keys:  # each row divided by its run group's number of runs
-        per_row = count.reindex(sums.index.droplevel(
-            [n for n in sums.index.names if n not in run_keys])).to_numpy()
-        return sums.div(per_row, axis=0)
-    return sums / count
+    distinct = runs.drop_duplicates(ids) if ids else runs.iloc[:1]
+    if not run_keys:
+        return sums / max(len(distinct), 1)
+    count = distinct.groupby(run_keys).size().rename("runs").reset_index()
+    # each row by its run group's number of runs (a left merge keeps the rows' order)
+    per_row = sums.index.to_frame(index=False)[run_keys].merge(count, on=run_keys, how="left")
+    return sums.div(per_row["runs"].to_numpy(dtype=float), axis=0)
 
 
 def _runs(df: pd.DataFrame, keys: list[str]) -> pd.Series:
