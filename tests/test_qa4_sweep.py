@@ -143,7 +143,12 @@ def test_summarize_by_sample_gives_the_differences_per_design_point(tmp_path: Pa
     result = CliRunner().invoke(summarize, [str(tmp_path / "out"), "--by-sample"])
     assert result.exit_code == 0, result.output
     diffs = pd.read_csv(tmp_path / "out" / "ensemble_differences.csv")
-    assert list(diffs.columns[:3]) == ["arm", "reference", "sample"]
+    # each design point's parameters beside its number (an analyst had to join samples.csv)
+    assert list(diffs.columns[:4]) == ["arm", "reference", "sample", "param_risk_aversion"]
+    for name in ("metrics", "series"):
+        table = pd.read_csv(tmp_path / "out" / f"ensemble_{name}.csv")
+        assert list(table.columns[:3]) == ["arm", "sample", "param_risk_aversion"]
+        assert (table["param_risk_aversion"] == table["sample"].map({0: 1.0, 1: 3.0})).all()
     drop = diffs[diffs["metric"] == "drop"]
     assert list(drop["sample"]) == [0, 1] and list(drop["n"]) == [2, 2]
     summary = pd.read_csv(tmp_path / "out" / "summary.csv")

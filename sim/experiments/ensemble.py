@@ -237,6 +237,23 @@ def _with_arm(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(arm=RUN_ARM)
 
 
+def _with_parameters(df: pd.DataFrame, src: Path) -> pd.DataFrame:
+    """`df` with the param_<name> columns of samples.csv after its `sample` column (rows in
+    their order); as it is where either has none."""
+    path = src / "samples.csv"
+    if "sample" not in df.columns or not path.is_file():
+        return df
+    samples = pd.read_csv(path)
+    params = [c for c in samples.columns if c.startswith("param_") and c not in df.columns]
+    if "sample" not in samples.columns or not params:
+        return df
+    merged = df.merge(samples[["sample", *params]].drop_duplicates("sample"), on="sample",
+                      how="left")
+    at = list(df.columns).index("sample") + 1
+    cols = list(df.columns)
+    return merged[[*cols[:at], *params, *cols[at:]]]
+
+
 def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False,
                       confidence: float = 0.95, out: str | os.PathLike[str] | None = None
                       ) -> dict[str, Path]:
@@ -280,6 +297,8 @@ def summarize_results(directory: str | os.PathLike[str], by_sample: bool = False
         "ensemble_metrics": metrics,
         "ensemble_differences": differences,
     }
+    if by_sample:  # each design point's parameters beside its number (from samples.csv)
+        tables = {name: _with_parameters(df, src) for name, df in tables.items()}
     target = Path(out) if out is not None else src
     target.mkdir(parents=True, exist_ok=True)
     written = {}
