@@ -72,6 +72,30 @@ def test_a_resume_by_the_same_versions_says_nothing(tmp_path: Path,
     assert "earlier_versions" not in json.loads((out / "manifest.json").read_text())
 
 
+def test_the_manifest_lists_every_attempt(tmp_path: Path) -> None:
+    """After a resume, executor and wall_time_s described the last attempt alone: a resume
+    that ran nothing recorded a sweep of 0.05 s in process. `attempts` lists each attempt's
+    runs, executor, end and wall time (a manifest from before, without it, as one attempt)."""
+    out = _half_done(tmp_path)
+    first = json.loads((out / "manifest.json").read_text())
+    assert [a["ran"] for a in first["attempts"]] == [2]
+    assert first["attempts"][0]["status"] == "complete"
+    runner.run_sweep(prepare(tmp_path / "exp.yaml"), out, jobs=1, resume=True)
+    runner.run_sweep(prepare(tmp_path / "exp.yaml"), out, jobs=1, resume=True)  # runs nothing
+    attempts = json.loads((out / "manifest.json").read_text())["attempts"]
+    assert [a["ran"] for a in attempts] == [2, 1, 0]
+    assert all(a["executor"] and a["wall_time_s"] >= 0 for a in attempts)
+    assert attempts[0] == first["attempts"][0]
+    # a manifest without attempts (an earlier version's) counts as one attempt
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["attempts"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    shutil.rmtree(out / "shards" / "s000001")
+    runner.run_sweep(prepare(tmp_path / "exp.yaml"), out, jobs=1, resume=True)
+    attempts = json.loads((out / "manifest.json").read_text())["attempts"]
+    assert len(attempts) == 2 and "ran" not in attempts[0] and attempts[1]["ran"] == 1
+
+
 def test_a_resume_keeps_the_other_workers_of_an_earlier_attempt(tmp_path: Path) -> None:
     out = _half_done(tmp_path)
     manifest = json.loads((out / "manifest.json").read_text())

@@ -336,8 +336,10 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     manifest = _manifest(plan, out, fmt, command)
     report = SweepReport(out, len(tasks), len(pending), len(tasks) - len(pending))
     earlier_workers: list[dict[str, str]] = []
+    attempts: list[dict[str, Any]] = []  # what each earlier attempt ran, where, how long
     if keep:  # a resume: the sweep's own provenance stays, the resumes are added to it
         before = read_manifest(out)
+        attempts = _attempts(before)
         manifest.update({k: before[k] for k in ("seed_source", "command") if k in before})
         manifest["resumed"] = [*before.get("resumed", []), _command(command)]
         earlier = _earlier_versions(before, manifest)
@@ -364,8 +366,11 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
         except KeyboardInterrupt:
             manifest.update(status="interrupted", failed=report.failed)
             _note_workers(manifest, earlier_workers, report)
+            finished = sum(1 for t in pending if (out / t.shard).is_dir())
+            manifest["attempts"] = [*attempts, _attempt(finished, report.executor,
+                                                         "interrupted", started)]
             _write_json(out / MANIFEST, manifest)
-            done = len(tasks) - len(pending) + sum(1 for t in pending if (out / t.shard).is_dir())
+            done = len(tasks) - len(pending) + finished
             raise SweepInterrupted(f"interrupted after {done} of {len(tasks)} runs; the "
                                    "finished ones are kept: continue with --resume "
                                    "(in Python: resume=True)") from None
@@ -375,11 +380,31 @@ def run_sweep(plan: Plan, directory: str | os.PathLike[str], jobs: int | None = 
     report.wall_time_s = round(time.perf_counter() - started, 3)
     manifest.update(status="complete" if report.ok else "incomplete", failed=report.failed,
                     completed=len(tasks) - len(report.failed), wall_time_s=report.wall_time_s)
+    manifest["attempts"] = [*attempts, _attempt(report.ran, report.executor, manifest["status"],
+                                                 started)]
     if report.other_versions:
         print(version_warning(manifest["versions"], report.other_versions), file=sys.stderr)
     _note_workers(manifest, earlier_workers, report)
     _write_json(out / MANIFEST, manifest)
     return report
+
+
+def _attempt(ran: int, executor: str, status: str, started: float) -> dict[str, Any]:
+    """This attempt, for the manifest's `attempts`: the runs it ran (not those a resume
+    kept; an interrupted one's finished runs), its executor, its wall time, how it ended."""
+    return {"ran": ran, "executor": executor, "status": status,
+            "wall_time_s": round(time.perf_counter() - started, 3)}
+
+
+def _attempts(before: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attempts a resumed sweep's manifest lists; a manifest of an earlier version
+    without them stands for one attempt, described as far as it says."""
+    listed = before.get("attempts")
+    if isinstance(listed, list):
+        return [a for a in listed if isinstance(a, dict)]
+    first: dict[str, Any] = {k: before[k] for k in ("executor", "status", "wall_time_s")
+                             if k in before}
+    return [first] if first else []
 
 
 def _note_workers(manifest: dict[str, Any], earlier: list[dict[str, str]],
