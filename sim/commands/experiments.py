@@ -93,7 +93,7 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
                    f"× {len(plan.arms)} arm(s) × {exp.replicates} replicate(s) = "
                    f"{plan.num_tasks} runs; seed {plan.seed} ({plan.seed_source})")
         for arm in plan.arms:
-            click.echo(f"  arm {arm.name}: {arm.scenario_file} {' '.join(arm.overrides)}")
+            click.echo(f"  arm {arm.name}: {' '.join([str(arm.scenario_file), *arm.overrides])}")
         samples = samples_csv(plan)
         click.echo(samples.head(20).to_string(index=False))
         if len(samples) > 20:
