@@ -200,3 +200,23 @@ def test_series_means_say_what_the_difference_costs_on_an_average_day(
     assert row["b_mean"] == pytest.approx(means[1], rel=1e-12)
     assert row["mean_delta"] == pytest.approx(means[1] - means[0], rel=1e-9)
     assert "mean " in out
+
+
+def test_an_input_only_one_side_has_is_one_line(tmp_path: Path) -> None:
+    """china-2021 against its counterfactual listed each policy only one side has field by
+    field (~10 lines each), after 530 lines of the backtest's observed figures: the policies
+    that differ were past the 40 lines shown. Each such item is one line now, saying what it
+    is; the observed figures are one line at the end."""
+    from sim.commands.experiments import _input_lines
+
+    a = sim.run(sim.load(TUTORIAL, ["end=2021-02-28", "policies=[]"]), seed=1).write(tmp_path / "a")
+    b = sim.run(sim.load(TUTORIAL, ["end=2021-02-28"]), seed=1).write(tmp_path / "b")
+    code, out = _compare(a, b)
+    assert code == 0, out
+    assert "scenario.policies.ban: only in B (mining_ban, red_country, " in out
+    assert "scenario.policies.ban.hazard_per_day" not in out
+    lines = _input_lines([("x.observed.checks.a.value", 1.0, 2.0), ("x.p.q.kind", "—", "k"),
+                          ("x.p.q.date", "—", "2021-01-01"), ("x.p.q.sub.0", "—", "s"),
+                          ("x.r", 1, 2)])
+    assert lines == ["x.observed.checks.a.value: 1.0 → 2.0",
+                     "x.p.q: only in B (k, 2021-01-01)", "x.r: 1 → 2"]

@@ -323,10 +323,25 @@ def _print_comparison(result: Any) -> None:
     click.echo(f"A: {result.a.path}\nB: {result.b.path}")
     if result.input_diff:
         click.echo(f"\ninputs: {len(result.input_diff)} difference(s)")
-        for key, va, vb in result.input_diff[:40]:
-            click.echo(f"  {key}: {_short(va)} → {_short(vb)}")
-        if len(result.input_diff) > 40:
-            click.echo(f"  … {len(result.input_diff) - 40} more (-o writes them all)")
+        # the model's inputs first; the figures a backtest holds the run against (`observed`)
+        # are not inputs, and hundreds of them hid the policies that differ
+        observed: dict[str, int] = {}
+        inputs = []
+        for item in result.input_diff:
+            parts = item[0].split(".")
+            if "observed" in parts:
+                prefix = ".".join(parts[:parts.index("observed") + 1])
+                observed[prefix] = observed.get(prefix, 0) + 1
+            else:
+                inputs.append(item)
+        lines = _input_lines(inputs)
+        for line in lines[:40]:
+            click.echo(f"  {line}")
+        if len(lines) > 40:
+            click.echo(f"  … {len(lines) - 40} more (-o writes them all)")
+        for prefix, n in observed.items():
+            click.echo(f"  {prefix}: {n} difference(s) in the observed figures a backtest "
+                       "holds the run against, not model inputs (-o writes them)")
     elif result.a.kind != "table":
         click.echo("\ninputs: identical")
     m = result.metrics
@@ -358,6 +373,35 @@ def _print_comparison(result: Any) -> None:
                        f"{_g(row['b_mean'])}")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _input_lines(diff: list[tuple[str, Any, Any]]) -> list[str]:
+    """The input differences as printed: an item (a policy, a service…) only one side has is
+    one line, with what it is, not a line per field (-o writes every field)."""
+    groups: dict[str, list[tuple[str, Any, Any]]] = {}
+    for item in diff:
+        groups.setdefault(item[0].rsplit(".", 1)[0], []).append(item)
+    only: dict[str, str] = {}  # the items one side lacks: prefix → the side that has it
+    for prefix, group in groups.items():
+        if len(group) >= 2 and all(b == "—" for _, _, b in group):
+            only[prefix] = "A"
+        elif len(group) >= 2 and all(a == "—" for _, a, _ in group):
+            only[prefix] = "B"
+    lines, done = [], set()
+    for key, va, vb in diff:
+        prefix = key.rsplit(".", 1)[0]
+        if prefix in only:
+            if prefix not in done:
+                done.add(prefix)
+                fields = {k.rsplit(".", 1)[1]: (a if only[prefix] == "A" else b)
+                          for k, a, b in groups[prefix]}
+                what = ", ".join(str(fields[f]) for f in ("kind", "region", "date")
+                                 if fields.get(f) is not None)
+                lines.append(f"{prefix}: only in {only[prefix]}" + (f" ({what})" if what
+                                                                    else ""))
+        elif not any(key.startswith(f"{p}.") for p in only):  # (inside an item shown above)
+            lines.append(f"{key}: {_short(va)} → {_short(vb)}")
+    return lines
 
 
 def _short(value: Any) -> str:
