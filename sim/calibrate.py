@@ -31,6 +31,7 @@ from sim.results import run
 from sim.scenario import Scenario
 from sim.validation import load
 from sim.validation.common import show
+from sim.validation.overrides import list_index
 
 
 @dataclass(frozen=True)
@@ -207,18 +208,10 @@ def _start(base: Scenario, path: str | os.PathLike[str], p: Param) -> float:
 
 
 def _lookup(doc: object, dotted: str) -> object:
+    """The value at `dotted` of a plain document (as ``--set`` reads the path), or None."""
     node = doc
     for part in dotted.split("."):
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list):
-            if part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                node = next((x for x in node if isinstance(x, dict)
-                             and part in (x.get("name"), x.get("id"))), None)
-        else:
-            return None
+        node = _child(node, part)
     return node
 
 
@@ -235,20 +228,14 @@ def _whole_number(base: Scenario, dotted: str) -> bool:
                 return False
             node, annotation = getattr(node, part, None), info.annotation
         elif isinstance(node, list):
-            node, annotation = _item(node, part), _type_argument(annotation, 0)
+            index = list_index(node, part)
+            node = None if index is None else node[index]
+            annotation = _type_argument(annotation, 0)
         elif isinstance(node, dict):
             node, annotation = node.get(part), _type_argument(annotation, -1)
         else:
             return False
     return _bare(annotation) is int
-
-
-def _item(items: list[Any], part: str) -> Any:
-    """A list's element by index, or by its `name` or `id` (as `--set` addresses them)."""
-    if part.isdigit():
-        return items[int(part)] if int(part) < len(items) else None
-    return next((x for x in items if part in (getattr(x, "name", None), getattr(x, "id", None))),
-                None)
 
 
 def _type_argument(annotation: Any, index: int) -> Any:
@@ -376,10 +363,7 @@ def _child_key(node: Any, part: str) -> Any:
     if isinstance(node, dict):
         return part if part in node else None
     if isinstance(node, list):
-        if part.isdigit():
-            return int(part) if int(part) < len(node) else None
-        return next((i for i, x in enumerate(node) if isinstance(x, dict)
-                     and part in (x.get("name"), x.get("id"))), None)
+        return list_index(node, part)
     return None
 
 

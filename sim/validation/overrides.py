@@ -85,15 +85,23 @@ def _override_step(
     return f"'{place}' is a single value ({show(node)}), it has no '{segment}' inside"
 
 
-def _list_step(items: list[Any], segment: str, place: str) -> tuple[int, bool] | str:
+def list_index(items: Sequence[Any], segment: str) -> int | None:
+    """The item of a list that a path segment names, as ``--set`` reads it: an index, else an
+    item's name (its id where it has no name); None where none is named so. Items are mappings
+    or objects with those attributes (loaded models)."""
     if segment.isdigit():
-        index = int(segment)
-        if index < len(items):
-            return index, False
-        return f"index {index} is out of range: '{place}' has {len(items)} item(s)"
+        return int(segment) if int(segment) < len(items) else None
     names = [_item_name(item) for item in items]
-    if segment in names:
-        return names.index(segment), False
+    return names.index(segment) if segment in names else None
+
+
+def _list_step(items: list[Any], segment: str, place: str) -> tuple[int, bool] | str:
+    index = list_index(items, segment)
+    if index is not None:
+        return index, False
+    if segment.isdigit():
+        return f"index {segment} is out of range: '{place}' has {len(items)} item(s)"
+    names = [_item_name(item) for item in items]
     hint = did_you_mean(segment, [n for n in names if n is not None])
     named = [n for n in names if n is not None]
     known = hint or (f"give an index 0..{len(items) - 1}"
@@ -102,8 +110,8 @@ def _list_step(items: list[Any], segment: str, place: str) -> tuple[int, bool] |
 
 
 def _item_name(item: Any) -> str | None:
-    if isinstance(item, dict):
-        for key in ("name", "id"):
-            if item.get(key) is not None:
-                return str(item[key])
+    for key in ("name", "id"):
+        value = item.get(key) if isinstance(item, dict) else getattr(item, key, None)
+        if value is not None:
+            return str(value)
     return None
