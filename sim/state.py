@@ -80,7 +80,6 @@ class Fleet:
         # value) → the group joined (see _regroup_pairs)
         self._pair_remaps: dict[tuple[Any, ...], dict[int, int]] = {}
         self.group_attrs = np.zeros((0, len(GROUP_COLUMNS)), dtype=np.int64)  # (G, 5)
-        self._group_cols: dict[str, IntArray] | None = None  # its columns by name, while it holds
         self._tally = np.zeros(0, dtype=np.int64)  # (G × NUM_SUBS,)
         if size:
             rows = np.arange(size, dtype=np.intp)
@@ -139,11 +138,7 @@ class Fleet:
 
     def group(self, name: str) -> IntArray:
         """An attribute of each group, shape (G,): `region`, `pool`, `hw`, `facility`, `tier`."""
-        cols = self._group_cols
-        if cols is None:
-            cols = self._group_cols = {n: self.group_attrs[:, i]
-                                       for i, n in enumerate(GROUP_COLUMNS)}
-        return cols[name]
+        return self.group_attrs[:, GROUP_COLUMNS.index(name)]
 
     # --------------------------------------------------------------------------- the tally
 
@@ -177,7 +172,6 @@ class Fleet:
         if fresh:
             new = np.stack([a[fresh] for a in attrs], axis=1).astype(np.int64)
             self.group_attrs = np.concatenate([self.group_attrs, new])
-            self._group_cols = None
             grown = np.zeros(self.num_groups * NUM_SUBS, dtype=np.int64)
             grown[: len(self._tally)] = self._tally
             self._tally = grown
