@@ -238,12 +238,12 @@ def _with_arm(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _with_parameters(df: pd.DataFrame, src: Path) -> pd.DataFrame:
-    """`df` with the param_<name> columns of samples.csv after its `sample` column (rows in
-    their order); as it is where either has none."""
-    path = src / "samples.csv"
-    if "sample" not in df.columns or not path.is_file():
+    """`df` with the param_<name> columns of the sweep's samples table after its `sample`
+    column (rows in their order); as it is where either has none."""
+    path = table_path(src, "samples")
+    if "sample" not in df.columns or path is None:
         return df
-    samples = pd.read_csv(path)
+    samples = read_table(path, kind="samples")
     params = [c for c in samples.columns if c.startswith("param_") and c not in df.columns]
     if "sample" not in samples.columns or not params:
         return df
