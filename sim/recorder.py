@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim import kernels
-from sim.agents.miners import Economics, group_cost_usd_per_day
+from sim.agents.miners import Economics, group_cost_usd_per_day, net_share
 from sim.chain import SECONDS_PER_DAY
 from sim.scenario import Scenario
 from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, SUSPENDED, UNDERGROUND
@@ -204,13 +204,13 @@ class Recorder:
     def _facilities(self, day: int, cost_g: F64, rev_per_hs: F64) -> None:
         w, fleet = self.world, self.world.fleet
         num_f = len(w.fac_region)
-        tally, g, keys = fleet.tally, fleet.group, self._group_keys()
+        tally, keys = fleet.tally, self._group_keys()
         inside, power_mw = keys["inside"], keys["power_mw"]
         online = np.where(inside, tally[:, ONLINE], 0)
         racked = np.where(inside, tally[:, ONLINE] + tally[:, OFFLINE] + tally[:, SUSPENDED], 0)
         # what its rigs earn (docs/model.md): their rewards less the pool's fee and an
         # exchange ban's haircut, as the rigs' own margins count them
-        earned = (1.0 - w.pool_fee[g("pool")]) * (1.0 - w.haircut[g("region")])
+        earned = net_share(w)
         # five figures by facility in one pass, each summed in group order
         sums = kernels.bincount(keys["facility5"], np.stack([
             online * keys["hashrate_hs"] * rev_per_hs[keys["coin"]] * earned,

@@ -949,7 +949,11 @@ def _first_day_blocks(scenario: Scenario) -> list[InitErrorDetails]:
     a null initial_difficulty (steady state) find blocks at the target rate, which the bound on
     block_time_s keeps small; an explicit difficulty far below the fleet's steady state does not.
     """
-    from sim.chain import SECONDS_PER_DAY, TWO_32  # (sim/chain.py imports this module)
+    from sim.chain import (  # (sim/chain.py imports this module)
+        SECONDS_PER_DAY,
+        TWO_32,
+        steady_state_difficulty,
+    )
     from sim.theory import block_rate_per_day
 
     coin_of = {h.name: h.coin for h in scenario.hardware}
@@ -963,7 +967,7 @@ def _first_day_blocks(scenario: Scenario) -> list[InitErrorDetails]:
         blocks = block_rate_per_day(hashrate_hs, coin.initial_difficulty)
         if blocks > MAX_BLOCKS_PER_DAY:
             lowest = hashrate_hs * SECONDS_PER_DAY / (MAX_BLOCKS_PER_DAY * TWO_32)
-            steady = hashrate_hs * coin.block_time_s / TWO_32
+            steady = steady_state_difficulty(coin, hashrate_hs)
             errors.append(_error(("coins", i, "initial_difficulty"), coin.initial_difficulty, (
                 f"with the initial fleet's {hashrate_hs:.3g} H/s, a difficulty of "
                 f"{coin.initial_difficulty:.3g} means some {blocks:.3g} blocks on the first "

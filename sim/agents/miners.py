@@ -116,6 +116,14 @@ def group_cost_usd_per_day(world: World, econ: Economics) -> F64:
     return cost_usd_per_day(world, econ, g("region"), g("hw"), g("facility"), g("tier"))
 
 
+def net_share(world: World) -> F64:
+    """The share of its rewards that a rig of each group of the tally earns: less its pool's
+    fee and its region's exchange-ban haircut (G,). Switching and a facility's books read
+    it, so that the two never count a rig's earnings apart."""
+    g = world.fleet.group
+    return (1.0 - world.pool_fee[g("pool")]) * (1.0 - world.haircut[g("region")])
+
+
 def switch(world: World, econ: Economics) -> None:
     """Online rigs switch off below `switch_off_margin`, offline ones on above
     `switch_on_margin` (relative margin (revenue − cost) / cost): a hysteresis band.
@@ -126,8 +134,7 @@ def switch(world: World, econ: Economics) -> None:
     b = world.scenario.behaviour
     g = fleet.group
     region = g("region")
-    revenue = (econ.revenue_k[g("hw")] * (1.0 - world.pool_fee[g("pool")])
-               * (1.0 - world.haircut[region]))
+    revenue = econ.revenue_k[g("hw")] * net_share(world)
     cost = group_cost_usd_per_day(world, econ)
     rel = (revenue - cost) / np.maximum(cost, 1e-12)
     # An outage switches rigs off (they wait); a cut-off is enforcement's (they are forced off).
