@@ -88,7 +88,7 @@ def _nearest_retarget(rep: Replicate, coin: str, day: dt.date, window: float
     return rt.iloc[i] if gap[i] <= window else None
 
 
-def simulate(check: Check, rep: Replicate, coin: str, epoch_blocks: int = 2016) -> float:
+def simulate(check: Check, rep: Replicate, coin: str, epoch_blocks: int) -> float:
     """The simulated counterpart of `check` in one replicate (dates as ordinals); a
     difficulty epoch of the coin is `epoch_blocks` blocks."""
     match check:

@@ -112,14 +112,17 @@ def test_backtest_command_exit_codes(tmp_path: Path) -> None:
 
 def test_an_epochs_block_time_counts_the_coins_own_epoch(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
-    """7 days of an epoch are 300 s a block for 2,016 blocks, 600 s for 1,008."""
-    import datetime as dt
-
+    """The epoch before a retarget took 7 days: 300 s a block for a coin of 2,016-block
+    epochs, 600 s for one of 1,008 (evaluate had read 2,016 for every coin)."""
     import sim.backtest as bt
-    from sim.scenario import BlockTimeCheck
 
     monkeypatch.setattr(bt, "_nearest_retarget", lambda *a: {"epoch_days": 7.0})
-    check = BlockTimeCheck(metric="epoch_block_time", date=dt.date(2021, 7, 3))
-    rep = None  # (not read: the retarget is the patched one)
-    assert bt.simulate(check, rep, "BTC") == pytest.approx(300.0)  # type: ignore[arg-type]
-    assert bt.simulate(check, rep, "BTC", 1008) == pytest.approx(600.0)  # type: ignore[arg-type]
+    observed = {"coin": "BTC", "checks": [{"metric": "epoch_block_time", "date": "2021-02-01",
+                                           "low": 100.0, "high": 1000.0}]}
+    simulated = []
+    for blocks in (2016, 1008):
+        doc = banned_world(observed)
+        doc["coins"][0]["retarget_blocks"] = blocks
+        sc = scenario(doc)
+        simulated.append(float(evaluate(sc, run(sc, seed=1).tables)["simulated"].iloc[0]))
+    assert simulated == pytest.approx([300.0, 600.0])
