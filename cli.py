@@ -131,12 +131,10 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
 
 
 def _load_run_json(path: Path, seed: int | None, replicates: int | None) -> tuple[Any, int, int]:
-    from pydantic import ValidationError
-
-    from sim.errors import HashsimError, Issue, ScenarioError
+    from sim.errors import HashsimError
     from sim.experiments.errors import InputError
     from sim.results import scenario_hash, versions
-    from sim.scenario import Scenario
+    from sim.validation import scenario_from
 
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -155,11 +153,8 @@ def _load_run_json(path: Path, seed: int | None, replicates: int | None) -> tupl
             raise InputError(f"{path}: {key} must be a whole number"
                              f"{' ≥ 1' if key == 'replicates' else ' ≥ 0'}, not "
                              f"{json.dumps(doc[key])}")
-    try:
-        scenario = Scenario.model_validate(doc["scenario"])
-    except ValidationError as err:
-        raise ScenarioError([Issue(("scenario", *e["loc"]), _plain(e), str(path))
-                             for e in err.errors()]) from None
+    try:  # checked as a scenario file is, with its messages
+        scenario = scenario_from(doc["scenario"], str(path), ("scenario",))
     except (TypeError, ValueError) as err:
         raise InputError(f"{path}: scenario: {err}") from None
     run_seed, run_reps = doc["seed"], doc["replicates"]
@@ -178,14 +173,6 @@ def _load_run_json(path: Path, seed: int | None, replicates: int | None) -> tupl
             click.echo(f"warning: {path} was written with {', '.join(differ)}; results are "
                        "identical only with the same versions", err=True)
     return scenario, run_seed, replicates or run_reps
-
-
-def _plain(error: Any) -> str:
-    """pydantic's message in the words of scenario files' errors."""
-    msg = str(error["msg"])
-    if error.get("type") == "extra_forbidden":
-        return "unknown field"
-    return msg.removeprefix("Value error, ")
 
 
 def _with_progress(job: Callable[[Any], Any], total: int, quiet: bool) -> Any:

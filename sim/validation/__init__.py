@@ -101,13 +101,19 @@ def revalidate(scenario: Scenario) -> Scenario:
     """A fresh, fully checked copy of `scenario`, which may have changed since it was
     loaded: ``model_copy(update=...)`` skips validation, and its lists can be edited in place.
     Raises :class:`ScenarioError` naming the fields (no file positions: it is an object)."""
-    where = "<Scenario object>"
+    return scenario_from(scenario.model_dump(mode="json"), "<Scenario object>")
+
+
+def scenario_from(doc: object, where: str, prefix: tuple[str | int, ...] = ()) -> Scenario:
+    """The scenario of a plain document (a dumped scenario, a run.json's), checked as a file
+    is — its fields, then its references — with the same messages. Raises
+    :class:`ScenarioError` naming each field (under `prefix`) in `where`, without positions."""
     try:
-        fresh = Scenario.model_validate(scenario.model_dump(mode="json"))
+        fresh = Scenario.model_validate(doc)
     except ValidationError as exc:
-        raise ScenarioError([Issue(f.path, f.message, where)
+        raise ScenarioError([Issue((*prefix, *f.path), f.message, where)
                              for f in validation_findings(exc)]) from None
-    issues = [Issue(f.path, f.message, where) for f in reference_findings(fresh)]
+    issues = [Issue((*prefix, *f.path), f.message, where) for f in reference_findings(fresh)]
     if issues:
         raise ScenarioError(issues)
     return fresh
