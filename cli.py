@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from sim.commands.common import check_target, default_output, fail, report_errors
+from sim.commands.common import check_output, default_output, fail, report_errors
 
 EXIT_INVALID = 3
 
@@ -100,7 +100,6 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
     invalid scenario (every problem as file:line:col: field: message), nothing written.
     """
     import sim
-    from sim.results import check_replaceable
     from sim.results import run as run_scenario
 
     if from_run is not None:
@@ -117,10 +116,7 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
         seed_used = seed
         reps = replicates or 1
     target = output or default_output(loaded.name)
-    if target.exists() and not force:
-        _fail(f"error: {target} exists; use --force to replace it", 2)
-    check_target(target, "results directory")
-    check_replaceable(target)  # (before the run, not after it)
+    check_output(target, force, "results directory")
     results = _with_progress(lambda hook: run_scenario(
         loaded, seed=seed_used, replicates=reps, on_day=hook, command=sys.argv),
         total=loaded.num_days * reps, quiet=quiet)

@@ -45,6 +45,19 @@ def check_target(path: Path, what: str = "output") -> None:
         raise HashsimError(f"cannot create {what} {path}: {probe} is not writable")
 
 
+def check_output(target: Path, force: bool, what: str = "output") -> None:
+    """Before anything runs: an existing `target` needs --force (exit code 2), the folder must
+    be one that can be made, and --force replaces only hashsim's own output
+    (:func:`sim.results.check_replaceable`)."""
+    from sim.errors import ResultsExistError
+    from sim.results import check_replaceable
+
+    if target.exists() and not force:
+        raise ResultsExistError(f"{target} exists; use --force to replace it")
+    check_target(target, what)
+    check_replaceable(target)
+
+
 def report_errors(func: F | None = None, *, interrupted: str = "interrupted: nothing was written"
                   ) -> Any:
     """Turn user errors into a message on stderr and an exit code, never a traceback.

@@ -9,9 +9,8 @@ from typing import Any
 import click
 import pandas as pd
 
-from sim.commands.common import check_target, default_output
+from sim.commands.common import check_output, default_output
 from sim.commands.common import report_errors as _errors
-from sim.results import check_replaceable
 
 
 @click.command()
@@ -44,14 +43,11 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
 
     loaded = sim.load(scenario, overrides)
     target = output or default_output(loaded.name, "-backtest")
-    if target.exists() and not force:
-        raise click.UsageError(f"{target} exists; use --force to replace it")
+    check_output(target, force)
     if loaded.observed is None:
         from sim.errors import HashsimError
 
         raise HashsimError(f"{scenario}: no `observed:` section to hold the run against")
-    check_target(target)
-    check_replaceable(target)  # (before the runs)
     outside_run(loaded)
     res = run(loaded, seed=seed, replicates=replicates, command=sys.argv)
     table = evaluate(loaded, res.tables)
@@ -160,10 +156,7 @@ def calibrate(scenario: str, params: tuple[str, ...], replicates: int, seed: int
 
     name = sim.load(path).name
     target = output or default_output(name, "-calibration")
-    if target.exists() and not force:
-        raise click.UsageError(f"{target} exists; use --force to replace it")
-    check_target(target)
-    check_replaceable(target)  # (before the runs)
+    check_output(target, force)
     show = not quiet and sys.stderr.isatty()
     with tqdm(total=max_evaluations, unit="run", disable=not show, file=sys.stderr,
               leave=False) as bar:
