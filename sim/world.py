@@ -173,7 +173,6 @@ class World:
     _template: TemplateGeo | None = None
     _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
     _generators: dict[str, list[np.random.Generator]] = field(default_factory=dict)
-    _detection: tuple[F64 | None, F64, F64] = (None, np.zeros(0), np.zeros(0))
     _journeys: tuple[F64, F64] | None = None
     _transit: tuple[F64, F64, NDArray[np.int64]] | None = None
     _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
@@ -339,11 +338,8 @@ class World:
     def detection(self) -> tuple[F64, F64]:
         """Per region (R,): the hazard that hidden rigs are found (0 where none can hide)
         and the probability that one is found today."""
-        hazard = self.underground_hazard_per_day
-        if self._detection[0] is not hazard:
-            known = np.nan_to_num(hazard, nan=0.0)
-            self._detection = (hazard, known, -np.expm1(-known))
-        return self._detection[1], self._detection[2]
+        known = np.nan_to_num(self.underground_hazard_per_day, nan=0.0)
+        return known, -np.expm1(-known)
 
     def banned(self) -> NDArray[np.bool_]:
         """Regions where mining is forbidden now or by an announced ban (R,)."""
