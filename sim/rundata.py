@@ -286,13 +286,20 @@ def _read_meta(folder: Path) -> tuple[dict[str, Any], bool]:
                           "manifest.json; make one with `hashsim run SCENARIO -o DIR`)")
 
 
+def kind_of_table(name: str) -> str | None:
+    """The schema of a table by its name (sensitivity_drop is a sensitivity table); None for a
+    name hashsim does not write (then :func:`read_table` takes the kind its columns are like)."""
+    kind = "sensitivity" if name.startswith("sensitivity") else name
+    return kind if kind in SCHEMAS else None
+
+
 def _read_table(folder: Path, name: str) -> pd.DataFrame:
     """Table ``name`` of ``folder`` (see :func:`read_table`) — empty when there is none."""
     path = table_path(folder, name)
     if path is None:
         return pd.DataFrame()
     try:
-        return read_table(path, kind="sensitivity" if name.startswith("sensitivity") else name)
+        return read_table(path, kind=kind_of_table(name))
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

@@ -38,7 +38,7 @@ import pandas as pd
 from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.ensemble import MAIN_SERIES, RUN_ARM
 from sim.experiments.errors import InputError, UsageError
-from sim.rundata import RUN_COLUMNS, SCHEMAS, read_table, table_kind, table_path
+from sim.rundata import RUN_COLUMNS, kind_of_table, read_table, table_kind, table_path
 
 
 class NotComparableError(InputError):
@@ -201,7 +201,7 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
         if series_path is None:
             raise NotComparableError(f"{p}: no {table} table")
         side.summary = read_table(summary_path, kind="summary")
-        side.series = read_table(series_path, kind=_kind_of_name(table))
+        side.series = read_table(series_path, kind=kind_of_table(table))
         side.table = table
     elif p.is_file():
         df = read_table(p)  # of the kind its columns are like, checked as such
@@ -223,13 +223,6 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
 
 
 _VOLATILE = ("versions", "git_commit", "command", "wall_time_s")
-
-
-def _kind_of_name(table: str) -> str | None:
-    """The schema of ``--table`` (sensitivity_drop is a sensitivity table); None for a table
-    hashsim does not write (then the one its columns are like)."""
-    kind = "sensitivity" if table.startswith("sensitivity") else table
-    return kind if kind in SCHEMAS else None
 
 
 def _describe(side: Side) -> str:
