@@ -129,7 +129,7 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
 def _load_run_json(path: Path, seed: int | None, replicates: int | None) -> tuple[Any, int, int]:
     from sim.errors import HashsimError
     from sim.experiments.errors import InputError
-    from sim.results import scenario_hash, versions
+    from sim.results import scenario_hash, version_diffs, versions
     from sim.validation import scenario_from
 
     try:
@@ -163,8 +163,7 @@ def _load_run_json(path: Path, seed: int | None, replicates: int | None) -> tupl
                    "which may differ from the one recorded", err=True)
     recorded, here = doc.get("versions"), versions()
     if isinstance(recorded, dict):
-        differ = sorted(f"{k} {v} (here {here[k]})" for k, v in recorded.items()
-                        if k in here and here[k] != v)
+        differ = version_diffs(here, recorded)
         if differ:
             click.echo(f"warning: {path} was written with {', '.join(differ)}; results are "
                        "identical only with the same versions", err=True)

@@ -49,6 +49,13 @@ def versions() -> dict[str, str]:
     return out
 
 
+def version_diffs(here: dict[str, str], other: dict[str, str]) -> list[str]:
+    """``name version (here version)`` for each of Python and the libraries whose versions
+    differ between `other` (a run's, a worker's, an earlier attempt's) and `here`."""
+    return [f"{k} {other.get(k, 'not installed')} (here {here.get(k, 'not installed')})"
+            for k in sorted(set(here) | set(other)) if here.get(k) != other.get(k)]
+
+
 #: Files that mark a folder as hashsim's own output (a run's or a backtest's, a sweep's, a
 #: calibration's): the only kind of non-empty folder that --force replaces.
 OUTPUT_MARKERS = ("run.json", "manifest.json", "calibration.json")

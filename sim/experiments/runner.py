@@ -48,7 +48,7 @@ from sim.errors import HashsimError, ResultsExistError
 from sim.experiments.errors import InputError, UsageError
 from sim.experiments.executors import Pool, default_jobs
 from sim.experiments.plan import ArmPlan, Plan, Task
-from sim.results import check_replaceable, staging_dir
+from sim.results import check_replaceable, staging_dir, version_diffs
 
 #: Fault injection for tests: ``HASHSIM_INJECT_FAULTS="raise@s000001-ban-r000002,kill@*"``
 #: (``hang@…``: a run that does not end by itself, for tests of interrupts).
@@ -437,8 +437,7 @@ def _check_arguments(plan: Any, directory: Any, jobs: Any, batch: Any, on_done: 
 
 def version_warning(here: dict[str, str], others: list[dict[str, str]]) -> str:
     """The warning for workers whose Python or libraries differ from this process's."""
-    diffs = sorted({f"{k} {v} (here {here.get(k, 'not installed')})"
-                    for other in others for k, v in other.items() if here.get(k) != v})
+    diffs = sorted({d for other in others for d in version_diffs(here, other)})
     return ("warning: some workers run other versions than this machine: "
             f"{'; '.join(diffs)}. The same seed gives the same numbers only with the same "
             "versions (numpy's streams above all): install the same environment on the "
@@ -462,9 +461,7 @@ def _earlier_versions(before: dict[str, Any], now: dict[str, Any]) -> list[dict[
 
 def resume_version_warning(now: dict[str, Any], before: dict[str, Any], kept: int) -> str:
     """The warning for a resume whose kept runs were made by other versions or code."""
-    here, there = now.get("versions") or {}, before.get("versions") or {}
-    diffs = [f"{k} {there.get(k, 'not installed')} (here {here.get(k, 'not installed')})"
-             for k in sorted(set(here) | set(there)) if here.get(k) != there.get(k)]
+    diffs = version_diffs(now.get("versions") or {}, before.get("versions") or {})
     if before.get("git_commit") != now.get("git_commit"):
         diffs.append(f"git commit {before.get('git_commit')} (here {now.get('git_commit')})")
     return (f"warning: the {kept} runs kept from before were made with other versions than "
