@@ -9,6 +9,7 @@ transit time) and the hops' times add up.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import itertools
@@ -106,6 +107,9 @@ class Geography:
     pair_pmf: dict[tuple[int, int], NDArray[np.float64]]  # (o, d) leaf pairs with a path
     mean_transit_days: NDArray[np.float64]  # (R, R), inf where unreachable
     cost_usd_per_rig: NDArray[np.float64]  # (R, R), inf where unreachable
+    # regions with dated price changes: (region, step dates, the price from each date or
+    # nan, the surcharge on the usual price from each date or 0)
+    price_steps: tuple[tuple[int, list[dt.date], list[float], list[float]], ...] = ()
 
     @property
     def num_regions(self) -> int:
@@ -122,7 +126,17 @@ class Geography:
         return np.isfinite(self.mean_transit_days)
 
     def price_on(self, day: dt.date) -> NDArray[np.float64]:
-        return self.electricity_usd_per_kwh[day.month - 1]
+        """Each region's power price on `day` (R,): its flat or monthly price, or what its
+        latest dated step (`electricity_schedule`) makes of it."""
+        price = self.electricity_usd_per_kwh[day.month - 1]
+        if not self.price_steps:
+            return price
+        price = price.copy()
+        for r, dates, level, surcharge in self.price_steps:
+            k = bisect.bisect_right(dates, day) - 1
+            if k >= 0:
+                price[r] = price[r] + surcharge[k] if np.isnan(level[k]) else level[k]
+        return price
 
 
 def build_geography(scenario: Scenario) -> Geography:
@@ -142,6 +156,12 @@ def build_geography(scenario: Scenario) -> Geography:
     for r, reg in enumerate(scenario.regions):
         monthly = reg.electricity_monthly_usd_per_kwh
         elec[:, r] = monthly if monthly is not None else reg.electricity_usd_per_kwh
+    price_steps = tuple(
+        (r, [st.date for st in reg.electricity_schedule],
+         [np.nan if st.usd_per_kwh is None else st.usd_per_kwh
+          for st in reg.electricity_schedule],
+         [st.surcharge_usd_per_kwh or 0.0 for st in reg.electricity_schedule])
+        for r, reg in enumerate(scenario.regions) if reg.electricity_schedule)
     routes = list(scenario.routes)
     route_pmfs = [transit_pmf(rt.transit) for rt in routes]
     paths, mean_days, cost, pair_pmf = _compile_routes(names, idx, covers, is_leaf, routes,
@@ -154,7 +174,7 @@ def build_geography(scenario: Scenario) -> Geography:
         carbon_g_per_kwh=np.array([r.carbon_g_per_kwh for r in scenario.regions]),
         base_risk=np.array([r.risk for r in scenario.regions]),
         path_routes=paths, routes=routes, route_pmfs=route_pmfs, pair_pmf=pair_pmf,
-        mean_transit_days=mean_days, cost_usd_per_rig=cost,
+        mean_transit_days=mean_days, cost_usd_per_rig=cost, price_steps=price_steps,
     )
 
 

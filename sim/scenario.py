@@ -259,6 +259,27 @@ class CapacityStep(Model):
     mw: NonNegFloat
 
 
+class PriceStep(Model):
+    """From `date` on, a region's power costs `usd_per_kwh` (the flat and monthly prices no
+    longer apply), or its flat or monthly price plus `surcharge_usd_per_kwh` (a tariff; below
+    zero, a rebate). Each step replaces the one before it; before the first, the flat or
+    monthly price applies."""
+
+    date: Date
+    usd_per_kwh: NonNegFloat | None = Field(None, description="the price from this date on")
+    surcharge_usd_per_kwh: float | None = Field(
+        None, allow_inf_nan=False,
+        description="added to the flat or monthly price from this date on (negative: a rebate)",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PriceStep:
+        if (self.usd_per_kwh is None) == (self.surcharge_usd_per_kwh is None):
+            raise ValueError("a price step sets exactly one of usd_per_kwh (the price) and "
+                             "surcharge_usd_per_kwh (added to the usual price)")
+        return self
+
+
 class Region(Model):
     """A node of the region graph: a province, a country, or a group of them."""
 
@@ -272,6 +293,11 @@ class Region(Model):
         max_length=12,
         description="12 monthly prices (Jan..Dec) replacing the flat price, e.g. Sichuan's "
         "cheap wet season",
+    )
+    electricity_schedule: list[PriceStep] = Field(
+        default_factory=list,
+        description="dated price changes (a new price, or a surcharge on the usual one), e.g. "
+        "Kazakhstan's tariff on miners from January 2022",
     )
     electricity_spread_usd_per_kwh: NonNegFloat = Field(
         0.0,
@@ -289,6 +315,19 @@ class Region(Model):
     risk: NonNegFloat = Field(0.0, description="baseline perceived regulatory risk")
 
     _check_steps = field_validator("capacity_schedule")(_steps_increase)
+    _check_price_steps = field_validator("electricity_schedule")(_steps_increase)
+
+    @model_validator(mode="after")
+    def _surcharges_leave_a_price(self) -> Region:
+        usual = self.electricity_monthly_usd_per_kwh or [self.electricity_usd_per_kwh]
+        for i, step in enumerate(self.electricity_schedule):
+            if step.surcharge_usd_per_kwh is not None and (
+                    min(usual) + step.surcharge_usd_per_kwh < 0):
+                raise ValueError(
+                    f"electricity_schedule step {i} ({step.date}): a rebate of "
+                    f"{-step.surcharge_usd_per_kwh:g} USD/kWh is more than the usual price "
+                    f"({min(usual):g} at its lowest); set usd_per_kwh instead")
+        return self
 
 
 class FixedTransit(Model):

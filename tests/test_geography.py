@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -103,3 +105,21 @@ def test_a_direct_route_is_taken_even_where_a_path_through_others_is_shorter() -
     assert geo.mean_transit_days[i["a"], i["b"]] == 25
     assert geo.cost_usd_per_rig[i["a"], i["b"]] == 250
     assert [geo.routes[k].destination for k in geo.path_routes[i["a"]][i["b"]]] == ["b"]
+
+
+def test_price_steps_replace_or_add_to_the_usual_price_from_their_dates() -> None:
+    doc = three_regions()
+    doc["regions"][0]["electricity_monthly_usd_per_kwh"] = [0.06] * 6 + [0.02] * 6
+    doc["regions"][0]["electricity_schedule"] = [
+        {"date": "2021-03-15", "surcharge_usd_per_kwh": 0.01},
+        {"date": "2021-08-01", "usd_per_kwh": 0.1},
+        {"date": "2021-10-01", "surcharge_usd_per_kwh": -0.02}]
+    geo = build_geography(scenario(doc))
+    a = geo.index("a")
+    expected = {"2021-01-10": 0.06, "2021-03-14": 0.06, "2021-03-15": 0.07,
+                "2021-07-31": 0.03, "2021-08-01": 0.1, "2021-09-30": 0.1,
+                "2021-10-01": 0.0, "2022-02-01": 0.04}
+    for day, price in expected.items():
+        prices = geo.price_on(dt.date.fromisoformat(day))
+        assert prices[a] == pytest.approx(price), day
+        assert prices[geo.index("b")] == 0.05  # a region without steps keeps its price

@@ -75,6 +75,19 @@ def test_unprofitable_rigs_switch_off_and_back_with_hysteresis() -> None:
     assert on[70] == 1000  # March: cheap again, well inside the hysteresis band
 
 
+def test_a_dated_price_step_switches_rigs_off_on_its_day_and_a_later_one_back() -> None:
+    # c pays 1 USD/kWh from 1 February (72 USD a day against ~62 of revenue: off that day), and
+    # from 1 March its usual price again less a rebate (on, inside the hysteresis band)
+    doc = three_regions()
+    doc["regions"][2]["electricity_schedule"] = [
+        {"date": "2021-02-01", "usd_per_kwh": 1.0},
+        {"date": "2021-03-01", "surcharge_usd_per_kwh": -0.01}]
+    res = run(scenario(doc), seed=5)
+    on = leaf(res.regions, "c", "rigs_online")
+    assert on[30] == 1000 and on[31] == 0  # 31 January, 1 February
+    assert on[58] == 0 and on[59] == 1000  # 28 February, 1 March
+
+
 def test_pool_wind_down_is_linear_to_zero() -> None:
     doc = three_regions(end="2021-02-28")
     doc["pools"].append({"name": "p2", "coin": "BTC", "fee": 0.01})

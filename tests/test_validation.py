@@ -118,6 +118,32 @@ CASES = [
         ("dates must increase", "step 1 (2021-06-01) is not after step 0 (2021-06-20)"),
     ),
     Case(
+        "price_step_with_both_kinds",
+        edit(("  carbon_g_per_kwh: 900.0\n",
+              f"  carbon_g_per_kwh: 900.0\n  electricity_schedule:\n  - {MARK}date: 2021-06-01\n"
+              "    usd_per_kwh: 0.05\n    surcharge_usd_per_kwh: 0.01\n")),
+        "regions.2.electricity_schedule.0",
+        ("exactly one of usd_per_kwh", "surcharge_usd_per_kwh"),
+    ),
+    Case(
+        "price_steps_out_of_order",
+        edit(("  carbon_g_per_kwh: 900.0\n",
+              f"  carbon_g_per_kwh: 900.0\n  {MARK}electricity_schedule:\n  - date: 2021-09-01\n"
+              "    usd_per_kwh: 0.05\n  - date: 2021-06-01\n    usd_per_kwh: 0.06\n")),
+        "regions.2.electricity_schedule",
+        ("dates must increase", "step 1 (2021-06-01) is not after step 0 (2021-09-01)"),
+    ),
+    Case(
+        "price_rebate_above_the_price",
+        edit(("- name: xinjiang\n", f"- {MARK}name: xinjiang\n"),
+             ("  carbon_g_per_kwh: 900.0\n",
+              "  carbon_g_per_kwh: 900.0\n  electricity_schedule:\n  - date: 2021-06-01\n"
+              "    surcharge_usd_per_kwh: -0.05\n")),
+        "regions.2",
+        ("step 0 (2021-06-01)", "rebate of 0.05 USD/kWh is more than the usual price (0.04",
+         "set usd_per_kwh instead"),
+    ),
+    Case(
         "table_price_out_of_order",
         edit(("    points:", f"    {MARK}points:"), ("date: 2021-07-01", "date: 2021-04-01")),
         "coins.0.price.points",
