@@ -112,6 +112,9 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
         if scenario is None:
             _fail("error: give a SCENARIO (file or bundled name; see `hashsim scenarios`) "
                   "or --from RUN_JSON", 2)
+        if _experiment_file(scenario) is not None:  # (its keys would read as ten typos)
+            _fail(f"error: {scenario} is an experiment file (arms, replicates, design or "
+                  f"parameters), not a scenario: run it with `hashsim sweep {scenario}`", 2)
         loaded = sim.load(scenario, [*overrides, *(["resolution=rig"] if rig else [])])
         seed_used = seed
         reps = replicates or 1

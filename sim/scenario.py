@@ -136,8 +136,10 @@ class ConstantPrice(Model):
 
 
 class PricePoint(Model):
+    """A point of a price table: the price of one coin on `date`."""
+
     date: Date
-    usd: PriceUsd
+    usd: PriceUsd = Field(description="price of one coin in USD")
 
 
 class TablePrice(Model):

@@ -17,7 +17,8 @@ from sim import scenario as s
 SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("Scenario (top level)", s.Scenario), ("coins[]", s.Coin), ("fee steps", s.FeeStep),
     ("price: constant", s.ConstantPrice),
-    ("price: table", s.TablePrice), ("price: gbm", s.GbmPrice), ("regions[]", s.Region),
+    ("price: table", s.TablePrice), ("price table points[]", s.PricePoint),
+    ("price: gbm", s.GbmPrice), ("regions[]", s.Region),
     ("electricity price steps", s.PriceStep), ("capacity steps", s.CapacityStep),
     ("routes[]", s.Route),
     ("transit: fixed", s.FixedTransit), ("transit: uniform", s.UniformTransit),

@@ -53,3 +53,13 @@ def test_readme_commands_can_follow_one_another() -> None:
     compare = next(line for line in lines if line.startswith("hashsim compare"))
     assert "--seed 1" in example and "--seed 1" in harsh
     assert compare.split()[2:4] == [target(example), target(harsh)]
+
+
+def test_scenario_format_page_has_a_section_for_every_model() -> None:
+    """Every mapping a scenario file can hold is described: a model left out of the page
+    (the points of a price table were) leaves its fields to be guessed from examples."""
+    from sim.scenario import Scenario
+    from sim.schema_docs import SECTIONS
+
+    defs = set(Scenario.model_json_schema()["$defs"])
+    assert defs - {model.__name__ for _, model in SECTIONS} == set()

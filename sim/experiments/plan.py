@@ -28,6 +28,7 @@ from typing import Any
 from sim.errors import Issue, ScenarioError
 from sim.experiments.design import Design, build
 from sim.experiments.spec import Experiment, ExperimentError, issue_at, parse_yaml, read
+from sim.validation.common import SET_FILE
 
 #: Limits that keep a typo (levels: 1000 on five parameters) from filling the disk.
 MAX_SAMPLES = 10_000_000
@@ -192,8 +193,10 @@ def prepare(path: str | os.PathLike[str], extra_overrides: Sequence[str] = (),
         loc: tuple[str | int, ...] = ("arms", name, "scenario") if arm.scenario else ("scenario",)
         scen_file = _resolve_scenario(ref, base_dir)
         if scen_file is None:
-            issues.append(issue_at(doc, file, loc, f"scenario file not found: {ref} (a path "
-                                   f"relative to {base_dir}, or a bundled scenario's name)"))
+            missing = issue_at(doc, file, loc, f"scenario file not found: {ref} (a path "
+                               f"relative to {base_dir}, or a bundled scenario's name)")
+            if missing not in issues:  # (once for the arms that share the base scenario)
+                issues.append(missing)
             continue
         own = []
         for key, value in arm.set.items():
@@ -617,6 +620,11 @@ def _test_values(name: str, par: Any) -> list[tuple[Any, tuple[str | int, ...]]]
 def _relocate(issue: Issue, doc: Any, file: str, arm: str,
               where: dict[str, tuple[str | int, ...]]) -> Issue:
     """A scenario issue: at the experiment's override that caused it, else where it is."""
+    if issue.file == SET_FILE:  # an override that could not be applied names only its path
+        expr = next((e for e in where if issue.path in (_path_of(e), (e,))), None)
+        if expr is not None:
+            what = f"{issue.dotted_path}: {issue.message}"
+            return issue_at(doc, file, where[expr], f"in arm '{arm}': {what}")
     if issue.file is not None and issue.file.startswith("--set "):
         expr = issue.file.removeprefix("--set ")
         if expr in where:
@@ -625,6 +633,11 @@ def _relocate(issue: Issue, doc: Any, file: str, arm: str,
         return Issue(issue.path, f"in arm '{arm}': {issue.message}", issue.file)
     return Issue(issue.path, f"in arm '{arm}': {issue.message}", issue.file, issue.line,
                  issue.col)
+
+
+def _path_of(expr: str) -> tuple[str, ...]:
+    """The path of a ``PATH=VALUE`` override, as an issue of applying it names it."""
+    return tuple(segment.strip() for segment in expr.partition("=")[0].split("."))
 
 
 def _with_fingerprint(plan: Plan) -> Plan:
