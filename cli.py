@@ -10,11 +10,17 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
-from sim.commands.common import check_output, default_output, fail, report_errors
+from sim.commands.common import (
+    check_output,
+    default_output,
+    experiment_file,
+    fail,
+    report_errors,
+)
 
 EXIT_INVALID = 3
 
@@ -27,7 +33,22 @@ def _display(coin_rule: str) -> tuple[float, str]:
     return (1e18, "EH/s") if coin_rule == "bitcoin" else (1e12, "TH/s")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """hashsim's commands; a word users try for one of them points at it."""
+
+    HINTS: ClassVar[dict[str, str]] = {
+        "check": "validate", "simulate": "run", "list": "scenarios", "fit": "calibrate",
+        "experiment": "sweep", "html": "report", "diff": "compare"}
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] in self.HINTS and self.get_command(ctx, args[0]) is None:
+            ctx.fail(f"No such command '{args[0]}'. Did you mean '{self.HINTS[args[0]]}'?")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_Commands,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="hashsim", prog_name="hashsim")
 def main() -> None:
     """hashsim: simulate mining bans, pool shutdowns and hashrate migration.
@@ -112,7 +133,7 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
         if scenario is None:
             _fail("error: give a SCENARIO (file or bundled name; see `hashsim scenarios`) "
                   "or --from RUN_JSON", 2)
-        if _experiment_file(scenario) is not None:  # (its keys would read as ten typos)
+        if experiment_file(scenario) is not None:  # (its keys would read as ten typos)
             _fail(f"error: {scenario} is an experiment file (arms, replicates, design or "
                   f"parameters), not a scenario: run it with `hashsim sweep {scenario}`", 2)
         loaded = sim.load(scenario, [*overrides, *(["resolution=rig"] if rig else [])])
@@ -269,7 +290,7 @@ def validate(scenarios: Sequence[str], overrides: Sequence[str]) -> None:
     bad = 0
     for name in scenarios:
         try:
-            experiment = _experiment_file(name)
+            experiment = experiment_file(name)
             if experiment is not None:  # an experiment file: checked as `sweep` checks it
                 from sim.experiments.plan import prepare
 
@@ -287,27 +308,7 @@ def validate(scenarios: Sequence[str], overrides: Sequence[str]) -> None:
         click.echo(f"ok: {name} ({sc.name}: {sc.start} … {sc.end}, {len(sc.regions)} regions, "
                    f"{sum(f.rigs for f in sc.fleet):,} rigs, {len(sc.policies)} policies)")
     if bad:
-        _fail(f"error: {bad} of {len(scenarios)} scenario(s) invalid", EXIT_INVALID)
-
-
-def _experiment_file(name: str) -> Path | None:
-    """The experiment file `name` names (a file whose top level has arms, replicates, design
-    or parameters and no regions, or a bundled experiment), else None."""
-    from ruamel.yaml import YAML
-
-    from sim.bundled import resolve, resolve_experiment
-
-    if resolve(name).is_file():
-        path = resolve(name)
-        try:
-            doc = YAML(typ="safe").load(path.read_text(encoding="utf-8-sig"))
-        except Exception:  # unreadable: the scenario check says what is wrong
-            return None
-        keys = set(doc) if isinstance(doc, dict) else set()
-        experiment = bool(keys & {"arms", "replicates", "design", "parameters"})
-        return path if experiment and "regions" not in keys else None
-    path = resolve_experiment(name)
-    return path if path.is_file() else None
+        _fail(f"error: {bad} of {len(scenarios)} file(s) invalid", EXIT_INVALID)
 
 
 @main.command()

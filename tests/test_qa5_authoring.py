@@ -5,7 +5,9 @@ experiment from the documentation alone, each pinned by a test.
   reported as `--set: …`, with no line, as if it came from the command line;
 - an experiment whose base scenario is not found printed the same error once per arm;
 - `hashsim run` of an experiment file listed its keys as ten problems of a scenario (it now
-  says to sweep it);
+  says to sweep it), and `hashsim sweep` of a scenario thirteen of an experiment;
+- `hashsim check` (a word users try) said only "No such command"; `validate` of a bad
+  experiment file counted it as a scenario;
 - `scripts/update_docs.py` rendered the models of the installed copy of hashsim, not of the
   checkout it belongs to (`scripts/update_schema.py` already took its own);
 - docs/scenario-format.md had no section for the points of a price table (in
@@ -105,3 +107,28 @@ def test_run_of_an_experiment_says_to_sweep_it(tmp_path: Path, given: str) -> No
     assert "is an experiment file" in result.output
     assert f"run it with `hashsim sweep {name}`" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("given", ["file", "tutorial"])
+def test_sweep_of_a_scenario_says_to_run_it(tmp_path: Path, given: str) -> None:
+    """`hashsim sweep` of a scenario listed its keys as thirteen problems of an experiment
+    ("policies: did you mean 'replicates'?")."""
+    name = str(_write(tmp_path, TUTORIAL.read_text())) if given == "file" else given
+    result = CliRunner().invoke(main, ["sweep", name, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "is a scenario, not an experiment" in result.output
+    assert f"run it with `hashsim run {name}`" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_word_users_try_for_a_command_points_at_it() -> None:
+    result = CliRunner().invoke(main, ["check", "tutorial"])
+    assert result.exit_code == 2
+    assert "No such command 'check'. Did you mean 'validate'?" in result.output
+
+
+def test_validate_of_a_bad_experiment_counts_files_not_scenarios(tmp_path: Path) -> None:
+    name = str(_write(tmp_path, "name: arms\nscenario: nowhere.yaml\nreplicates: 2\n"))
+    result = CliRunner().invoke(main, ["validate", name])
+    assert result.exit_code == 3
+    assert "error: 1 of 1 file(s) invalid" in result.output

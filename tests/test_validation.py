@@ -264,6 +264,15 @@ CASES = [
         ("before the policy 'sichuan_cut'", "(2021-06-20)"),
     ),
     Case(
+        "second_lift_of_one_policy",
+        edit(("  policy: sichuan_cut\n",
+              "  policy: sichuan_cut\n- kind: lift\n  date: 2021-12-01\n"
+              f"  policy: {MARK}sichuan_cut\n")),
+        "policies.4.policy",
+        ("policy 'sichuan_cut' is already lifted by policies.3 (2021-11-01)",
+         "would end nothing", "add a new policy with its own id"),
+    ),
+    Case(
         "fleet_power_above_region_capacity",
         edit(("rigs: 20000", "rigs: 40000"), ("capacity_mw: 100.0", f"capacity_mw: {MARK}100.0")),
         "regions.1.capacity_mw",

@@ -29,6 +29,40 @@ def default_output(name: str, suffix: str = "") -> Path:
     return Path("results") / f"{slug}{suffix}"
 
 
+def _top_keys(path: Path) -> set[str] | None:
+    """The top-level keys of YAML file `path`, None if it cannot be read (the command's own
+    check then says what is wrong)."""
+    from ruamel.yaml import YAML
+
+    try:
+        doc = YAML(typ="safe").load(path.read_text(encoding="utf-8-sig"))
+    except Exception:
+        return None
+    return {str(k) for k in doc} if isinstance(doc, dict) else set()
+
+
+def experiment_file(name: str) -> Path | None:
+    """The experiment file `name` names (a file whose top level has arms, replicates, design
+    or parameters and no regions, or a bundled experiment), else None."""
+    from sim.bundled import resolve, resolve_experiment
+
+    if resolve(name).is_file():
+        keys = _top_keys(resolve(name)) or set()
+        experiment = bool(keys & {"arms", "replicates", "design", "parameters"})
+        return resolve(name) if experiment and "regions" not in keys else None
+    path = resolve_experiment(name)
+    return path if path.is_file() else None
+
+
+def scenario_file(name: str) -> Path | None:
+    """The scenario file `name` names (a bundled scenario, or a file whose top level has
+    regions), else None."""
+    from sim.bundled import resolve
+
+    path = resolve(name)
+    return path if path.is_file() and "regions" in (_top_keys(path) or set()) else None
+
+
 def check_target(path: Path, what: str = "output") -> None:
     """Refuse, before any work, an output path that cannot be created: its nearest existing
     ancestor must be a writable folder (nothing is created here)."""

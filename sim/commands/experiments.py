@@ -14,7 +14,15 @@ from typing import Any
 
 import click
 
-from sim.commands.common import FiniteFloat, check_target, default_output, fail, report_errors
+from sim.commands.common import (
+    FiniteFloat,
+    check_target,
+    default_output,
+    experiment_file,
+    fail,
+    report_errors,
+    scenario_file,
+)
 from sim.results import CONFIDENCE_RANGE
 
 EXIT_CHECK_FAILED = 1
@@ -81,6 +89,10 @@ def sweep(experiment: Path, output: Path | None, jobs: int | None, scheduler: st
 
     if resume and force:
         _fail("error: give --resume or --force, not both", 2)
+    if experiment_file(str(experiment)) is None and scenario_file(str(experiment)) is not None:
+        _fail(f"error: {experiment} is a scenario, not an experiment (arms, replicates, design, "
+              f"parameters): run it with `hashsim run {experiment}`, or name it as the "
+              "`scenario:` of an experiment file (docs/experiments.md)", 2)
     plan = prepare(experiment, overrides, seed)
     exp = plan.experiment
     target = output or default_output(exp.name)

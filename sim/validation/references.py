@@ -50,6 +50,7 @@ def reference_findings(scenario: Scenario) -> list[Finding]:
     findings += _facility_regions(scenario)
     findings += _date_order(scenario)
     findings += _lifts(scenario)
+    findings += _lifted_twice(scenario)
     findings += over_capacity(scenario)
     if names_resolve:  # with a name wrong, the route graph would only echo it
         findings += route_findings(scenario, tree)
@@ -287,6 +288,25 @@ def _lifts(scenario: Scenario) -> Iterator[Finding]:
                 "listed, so this lift would end nothing; list it after the policy"
             )
             yield Finding(("policies", i), message)
+
+
+def _lifted_twice(scenario: Scenario) -> Iterator[Finding]:
+    """A second lift of one policy (ids are unique, so it would end nothing): found at the
+    later one, in the order they take effect (by day, then as listed)."""
+    lifts = sorted((_first_day(scenario, p), i) for i, p in enumerate(scenario.policies)
+                   if isinstance(p, Lift))
+    first: dict[str, int] = {}
+    for _, i in lifts:
+        lift = scenario.policies[i]
+        assert isinstance(lift, Lift)
+        if lift.policy in first:
+            j = first[lift.policy]
+            yield Finding(("policies", i, "policy"), (
+                f"policy '{lift.policy}' is already lifted by policies.{j} "
+                f"({scenario.policies[j].date}), so this lift would end nothing; to impose it "
+                "again, add a new policy with its own id and lift that"))
+        else:
+            first[lift.policy] = i
 
 
 def _first_day(scenario: Scenario, policy: PolicyBase) -> dt.date:
