@@ -17,6 +17,7 @@ import click
 from sim.commands.common import (
     check_output,
     default_output,
+    echo_notes,
     experiment_file,
     fail,
     report_errors,
@@ -136,7 +137,9 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
         if experiment_file(scenario) is not None:  # (its keys would read as ten typos)
             _fail(f"error: {scenario} is an experiment file (arms, replicates, design or "
                   f"parameters), not a scenario: run it with `hashsim sweep {scenario}`", 2)
-        loaded = sim.load(scenario, [*overrides, *(["resolution=rig"] if rig else [])])
+        every = [*overrides, *(["resolution=rig"] if rig else [])]
+        loaded = sim.load(scenario, every)
+        echo_notes(scenario, every, loaded)
         seed_used = seed
         reps = replicates or 1
     target = output or default_output(loaded.name)
@@ -307,6 +310,7 @@ def validate(scenarios: Sequence[str], overrides: Sequence[str]) -> None:
             continue
         click.echo(f"ok: {name} ({sc.name}: {sc.start} … {sc.end}, {len(sc.regions)} regions, "
                    f"{sum(f.rigs for f in sc.fleet):,} rigs, {len(sc.policies)} policies)")
+        echo_notes(name, overrides, sc, err=False)
     if bad:
         _fail(f"error: {bad} of {len(scenarios)} file(s) invalid", EXIT_INVALID)
 

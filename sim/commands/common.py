@@ -7,7 +7,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -61,6 +61,17 @@ def scenario_file(name: str) -> Path | None:
 
     path = resolve(name)
     return path if path.is_file() and "regions" in (_top_keys(path) or set()) else None
+
+
+def echo_notes(name: str, overrides: Sequence[str], scenario: Any, err: bool = True) -> None:
+    """Print the notes on what scenario `name` (loaded with `overrides`) says that does
+    nothing, or not on its day (a policy dated after the end, say), as
+    ``note: FILE:LINE:COL: …`` (to stderr unless `err` is False)."""
+    from sim.bundled import resolve
+    from sim.validation.notes import notes
+
+    for note in notes(resolve(name), list(overrides), scenario):
+        click.echo(f"note: {note}", err=err)
 
 
 def check_target(path: Path, what: str = "output") -> None:

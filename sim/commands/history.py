@@ -9,7 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from sim.commands.common import check_output, default_output
+from sim.commands.common import check_output, default_output, echo_notes
 from sim.commands.common import report_errors as _errors
 
 
@@ -42,6 +42,7 @@ def backtest(scenario: str, replicates: int, seed: int | None, overrides: tuple[
     from sim.results import run
 
     loaded = sim.load(scenario, overrides)
+    echo_notes(scenario, overrides, loaded)
     target = output or default_output(loaded.name, "-backtest")
     check_output(target, force)
     if loaded.observed is None:
