@@ -594,6 +594,15 @@ class Announcement(RegionalPolicy):
         return self
 
 
+def _expected_days() -> Any:
+    return Field(
+        None, le=MAX_WAIT_DAYS,
+        description="how long miners expect it to last from its date (an announced end): "
+        "forced-off rigs then value waiting (hibernating) as mining at home for what is left "
+        "of the horizon after it; null = no known end. It does not end the policy (a `lift` "
+        "does)")
+
+
 class MiningBan(RegionalPolicy):
     kind: Literal["mining_ban"]
     hazard_per_day: NonNegFloat = Field(description="enforcement hazard on rigs at full strength")
@@ -603,10 +612,12 @@ class MiningBan(RegionalPolicy):
         None, description="detection hazard of underground rigs; null = going underground is "
         "not an option"
     )
+    expected_days: PosFloat | None = _expected_days()
 
 
 class PowerCutoff(RegionalPolicy):
     kind: Literal["power_cutoff"]
+    expected_days: PosFloat | None = _expected_days()
 
 
 class PowerOutage(RegionalPolicy):

@@ -145,6 +145,9 @@ class World:
     exit_rate_per_day: F64 = field(default_factory=lambda: np.zeros(0))
     suspend_rate_per_day: F64 = field(default_factory=lambda: np.zeros(0))  # wait-and-see
     suspend_days: F64 = field(default_factory=lambda: np.zeros(0))
+    # the day the policies forcing rigs off in a region are expected to end (an announced
+    # end; nan where none forces rigs off, or one has no known end) (R,)
+    expected_end_day: F64 = field(default_factory=lambda: np.zeros(0))
     outage: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # (R,)
     pool_share: F64 = field(default_factory=lambda: np.zeros(0))  # of its coin's hashrate
     initial_serves: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), bool))
@@ -453,6 +456,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
     world.exit_rate_per_day = np.zeros(num_r)
     world.suspend_rate_per_day = np.zeros(num_r)
     world.suspend_days = np.zeros(num_r)
+    world.expected_end_day = np.full(num_r, np.nan)
     world.outage = np.zeros(num_r, dtype=bool)
     world.set_bans([])
     world.pool_share = np.full(num_p, 1.0 / num_p)

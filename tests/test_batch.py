@@ -22,6 +22,9 @@ def _same(alone: dict[str, pd.DataFrame], batched: dict[str, pd.DataFrame]) -> N
 
 @pytest.mark.parametrize(("name", "overrides"), [
     ("tutorial", []),
+    ("tutorial", ["policies.ban.expected_days=60", "behaviour.decision_rate_per_day=1",
+                  "regions.highland.electricity_schedule=[{date: 2021-06-01, usd_per_kwh: 0.2},"
+                  " {date: 2021-08-01, surcharge_usd_per_kwh: 0.01}]"]),
     ("wuhan-general-2018", []),
     ("sparkpool-2021", []),
     ("china-2021", ["end=2021-07-15"]),  # the ban, the pools' exits, the first moves

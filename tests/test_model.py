@@ -88,6 +88,46 @@ def test_a_dated_price_step_switches_rigs_off_on_its_day_and_a_later_one_back() 
     assert on[58] == 0 and on[59] == 1000  # 28 February, 1 March
 
 
+@pytest.mark.parametrize("expected_days", [None, 20.0])
+def test_an_announced_end_makes_forced_off_rigs_wait_it_out(expected_days: float | None
+                                                            ) -> None:
+    # a's ban lasts 20 days, and the journey out takes 60. Hibernating is worth its constant
+    # (0) with no known end, but (180 − 20 days) × ~59 USD / 500 ≈ 19 utility units with one,
+    # against ≈ 14 for relocating ((180 − 60) × 59 / 500 − 100 / 500): logit shares of about
+    # 0 % and 99 %. The rigs that waited come back when the ban is lifted.
+    doc = three_regions(
+        policies=[{"kind": "mining_ban", "id": "ban", "region": "a", "date": "2021-01-11",
+                   "hazard_per_day": 1.0, "expected_days": expected_days},
+                  {"kind": "lift", "policy": "ban", "date": "2021-01-31"}],
+        behaviour={"decision_rate_per_day": 1.0})
+    for route in doc["routes"]:
+        route["transit"] = {"distribution": "fixed", "days": 60}
+    res = run(scenario(doc), seed=8)
+    waiting = leaf(res.regions, "a", "rigs_banned_off")[25]  # 26 January
+    online = leaf(res.regions, "a", "rigs_online")[31]  # 1 February: the lift was yesterday
+    moved = res.flows["rigs_departed"].sum()
+    if expected_days is None:
+        assert waiting < 0.1 * 4000 and moved > 0.9 * 4000
+    else:
+        assert waiting > 0.9 * 4000 and moved < 0.1 * 4000
+        assert online > 0.9 * 4000
+
+
+def test_an_announced_end_gone_by_without_a_lift_is_no_longer_believed() -> None:
+    # the ban was to last 5 days and is never lifted: rigs that waited decide again after
+    # `hibernate_days` (10), with no known end, and leave as in the case without one
+    doc = three_regions(
+        policies=[{"kind": "mining_ban", "region": "a", "date": "2021-01-11",
+                   "hazard_per_day": 1.0, "expected_days": 5.0}],
+        behaviour={"decision_rate_per_day": 1.0, "hibernate_days": 10.0})
+    for route in doc["routes"]:
+        route["transit"] = {"distribution": "fixed", "days": 60}
+    res = run(scenario(doc), seed=9)
+    waiting = leaf(res.regions, "a", "rigs_banned_off")
+    assert waiting[14] > 0.5 * 4000  # 15 January: most forced off so far wait
+    assert waiting[40] < 0.1 * 4000 and res.flows["rigs_departed"].sum() > 0.9 * 4000
+
+
 def test_pool_wind_down_is_linear_to_zero() -> None:
     doc = three_regions(end="2021-02-28")
     doc["pools"].append({"name": "p2", "coin": "BTC", "fee": 0.01})

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from benchmarks.baselines.rules import Draws, Rig, Today, cumulative, pick
 from sim import kernels
-from sim.agents.miners import Economics, Relocation, economics
+from sim.agents.miners import Economics, Relocation, economics, hibernate_utility
 from sim.agents.pools import pool_utilities
 from sim.scenario import PoolServiceBan, PoolShutdown, PoolStopService
 from sim.state import (
@@ -352,7 +352,7 @@ class Market:
         u_other = np.stack([
             days * reloc.econ.margin_rk[origin, hw] / scale - b.risk_aversion * w.risk[origin]
             + b.constants.underground,
-            np.full(len(origin), b.constants.hibernate),
+            hibernate_utility(w, reloc.econ, origin, hw),
             b.resale_fraction * w.hw_price_usd[hw] / scale + b.constants.sell,
             np.full(len(origin), b.scrap_usd / scale + b.constants.retire)], axis=1)
         ones = np.ones(len(origin), dtype=bool)

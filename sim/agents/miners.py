@@ -549,12 +549,29 @@ def _other_utilities(world: World, reloc: Relocation, origin: NDArray[np.intp],
     days = kernels.expected_mining_days(world.detection()[0][origin], b.horizon_days)
     u_under = (days * reloc.econ.margin_rk[origin, hw] / scale
                - b.risk_aversion * world.risk[origin] + b.constants.underground)
-    u_hib = np.full(len(origin), b.constants.hibernate)
+    u_hib = hibernate_utility(world, reloc.econ, origin, hw)
     u_sell = (b.resale_fraction * world.hw_price_usd[hw] / scale + b.constants.sell)
     u_retire = np.full(len(origin), b.scrap_usd / scale + b.constants.retire)
     u = np.stack([u_under, u_hib, u_sell, u_retire], axis=1)
     avail = np.stack([ug_ok, np.ones_like(ug_ok), can_move, np.ones_like(ug_ok)], axis=1)
     return u, avail
+
+
+def hibernate_utility(world: World, econ: Economics, origin: NDArray[np.intp],
+                      hw: NDArray[np.intp]) -> F64:
+    """Utility of waiting out what forced rigs of (`origin`, `hw`) off: its constant, plus,
+    where that has an announced end still ahead (`expected_days`), mining at home for what is
+    left of the horizon after it, at today's margin there — never less than with no known
+    end. An end gone by without a lift is no longer believed."""
+    b = world.scenario.behaviour
+    u = np.full(len(origin), b.constants.hibernate)
+    end = world.expected_end_day[origin]
+    known = np.flatnonzero(end >= world.day)  # (nan: no known end)
+    if len(known):
+        left = np.maximum(b.horizon_days - (end[known] - world.day), 0.0)
+        margin = np.maximum(econ.margin_rk[origin[known], hw[known]], 0.0)
+        u[known] += left * margin / b.profit_scale_usd
+    return u
 
 
 def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,

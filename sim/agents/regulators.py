@@ -50,10 +50,17 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
     haircut, risk = np.zeros(n), geo.base_risk[lo:hi].copy()
     discount, capacity, exit_rate = np.zeros(n), np.zeros(n), np.zeros(n)
     suspend_rate, suspend_days = np.zeros(n), np.zeros(n)
+    # the expected end of what forces rigs off: the latest of the policies, inf for one with
+    # no known end, -inf where none
+    end = np.full(n, -np.inf)
     for policy, day in world.active_policies:
         if copy is not None and not mine(policy.region):
             continue
         where = covers[geo.index(policy.region)]
+        if isinstance(policy, PowerCutoff) or (isinstance(policy, MiningBan)
+                                               and policy.hazard_per_day > 0):
+            known = np.inf if policy.expected_days is None else day + policy.expected_days
+            end[where] = np.maximum(end[where], known)
         match policy:
             case MiningBan():
                 bans.append(Ban(geo.covers[geo.index(policy.region)], policy.hazard_per_day,
@@ -104,6 +111,8 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
     world.exit_rate_per_day = put(world.exit_rate_per_day, exit_rate)
     world.suspend_rate_per_day = put(world.suspend_rate_per_day, suspend_rate)
     world.suspend_days = put(world.suspend_days, suspend_days)
+    world.expected_end_day = put(world.expected_end_day,
+                                 np.where(np.isfinite(end), end, np.nan))
     world.incentive_capacity_mw = put(world.incentive_capacity_mw, capacity)
     world.capacity_mw = world.capacity_on(world.day)
 
