@@ -59,7 +59,10 @@ WHY = {
     "retarget-2021-07-17": (
         "Depends on the phase of the simulated epochs, which drift by days from the real ones; "
         "with some seeds the epoch after the record drop still contains the end of the "
-        "trough."),
+        "trough. It sits on the band's lower edge (-10.8 %): these 3 replicates give about "
+        "-11 %, `hashsim backtest china-2021` with its 5 about -10.6 % (held); it moved there "
+        "when Iran's ban got its announced end (`expected_days`), which keeps Iran's rigs "
+        "waiting at home instead of moving abroad in June."),
     "share-sparkpool-2021-09-27": (
         "PoolWatch's reading is 12 hours into the wind-down; the model's wind-down moves in "
         "whole days."),
