@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -275,6 +276,14 @@ def _print_summary(results: Any) -> None:
         top = sorted(((v, r) for r, v in shares.items() if v is not None), reverse=True)[:6]
         text = ", ".join(f"{r} {v:.1%}" for v, r in top)
         click.echo(f"  final shares            {text}")
+        chose = {m.split(".", 1)[1]: median(m) for m in by if m.startswith("decided.")}
+        made = sorted(((v, c) for c, v in chose.items() if v), reverse=True)
+        if made:  # (the labels of the decisions figure)
+            from sim.plot_style import CHOICE_LABELS
+
+            text = ", ".join(f"{v:,.0f} {CHOICE_LABELS[c]}" for v, c in made)
+            click.echo(textwrap.fill(text, 100, initial_indent="  rigs that decided       ",
+                                     subsequent_indent=" " * 26))
 
 
 @main.command()

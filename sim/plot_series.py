@@ -191,6 +191,24 @@ def flow_totals(data: RunData, arm: str) -> pd.DataFrame:
                                             ascending=[False, True, True], kind="stable")
 
 
+def choice_totals(data: RunData, arm: str) -> pd.DataFrame:
+    """Rigs that made each choice over the run (decisions.csv, mean over members): a row per
+    region (most rigs first), a column per choice made, in CHOICE_LABELS' order."""
+    from sim.plot_style import CHOICE_LABELS
+
+    dec = data.tables.get("decisions", pd.DataFrame())
+    if not len(dec):
+        return pd.DataFrame()
+    dec = dec[dec["arm"] == arm]
+    if not len(dec):
+        return pd.DataFrame()
+    total = dec.groupby(["region", "choice"])["rigs"].sum().astype(float).unstack().fillna(0.0)
+    total = total / max(data.members(arm), 1)
+    total = total[[c for c in CHOICE_LABELS if c in total.columns]]
+    order = total.sum(axis=1).sort_values(ascending=False, kind="stable").index
+    return total.loc[order]
+
+
 def cumulative_arrivals(data: RunData, arm: str) -> pd.DataFrame:
     """Rigs arrived by destination, cumulated over time (mean over members), date × region."""
     fl = data.tables["flows"]

@@ -31,6 +31,12 @@ STATUS_LABELS = {"online": "online", "offline": "offline (unprofitable)",
 STATUS_COLOURS = {"online": "#2a9d55", "offline": "#a6c8a0", "banned_off": "#d62728",
                   "in_transit": "#ff9f1c", "queued": "#f4d35e", "underground": "#6a4c93",
                   "retired": "#7f7f7f"}
+#: What rigs chose (decisions.csv), in the statuses' colours where one leads to a status.
+CHOICE_LABELS = {"leave_early": "left early", "relocate": "relocated", "sell": "sold abroad",
+                 "underground": "went underground", "hibernate": "hibernated",
+                 "retire": "retired"}
+CHOICE_COLOURS = {"leave_early": "#ffbf69", "relocate": "#ff9f1c", "sell": "#2ec4b6",
+                  "underground": "#6a4c93", "hibernate": "#d62728", "retire": "#7f7f7f"}
 #: rcParams of every figure; a fixed hashsalt and glyphs as paths keep SVG files byte-identical.
 STYLE = {
     "svg.hashsalt": "hashsim", "svg.fonttype": "path", "font.size": 9, "axes.titlesize": 10,

@@ -28,6 +28,7 @@ from sim.plot_series import (
     Marker,
     bands,
     block_time_unit,
+    choice_totals,
     cumulative_arrivals,
     energy_series,
     flow_totals,
@@ -43,6 +44,8 @@ from sim.plot_series import (
 )
 from sim.plot_style import (
     ARM_COLOURS,
+    CHOICE_COLOURS,
+    CHOICE_LABELS,
     PALETTE,
     STATUS_COLOURS,
     STATUS_LABELS,
@@ -79,9 +82,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "PALETTE", "STATUSES",
-    "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError",
-    "MissingPathError", "NotResultsError", "RunData", "bands", "block_time_unit",
-    "check_figure", "clip", "cluster_markers", "cumulative_arrivals", "energy_series",
+    "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError", "MissingPathError",
+    "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure", "choice_totals",
+    "clip", "cluster_markers", "cumulative_arrivals", "energy_series", "fig_choices",
     "fig_difficulty", "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools",
     "fig_regions", "fig_rigs", "flow_totals", "key_order", "load_run", "markers", "member_sum",
     "monthly_books", "observed_hashrate", "region_colours", "render", "require", "retargets",
@@ -89,7 +92,8 @@ __all__ = [
     "write_figures",
 ]
 
-FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "facilities", "energy")
+FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "facilities",
+           "energy")
 
 
 def run_data(results: RunData | Results | str | os.PathLike[str]) -> RunData:
@@ -315,6 +319,38 @@ def fig_flows(data: RunData) -> Figure | None:
     return fig
 
 
+def fig_choices(data: RunData) -> Figure | None:
+    """What the rigs chose, by region: left ahead of a ban, or, forced off, relocated, went
+    underground, hibernated, were sold abroad or retired (decisions.csv, over the run)."""
+    totals = {arm: choice_totals(data, arm) for arm in data.arms}
+    if not any(len(t) for t in totals.values()):
+        return None
+    rows = max(max((len(t) for t in totals.values()), default=1), 1)
+    fig, axes = subplots(len(data.arms), 1, figsize=(9.0, (0.35 * min(rows, 15) + 1.6)
+                                                     * len(data.arms)), squeeze=False,
+                         gridspec_kw={"hspace": 0.6})
+    for r, arm in enumerate(data.arms):
+        ax = axes[r, 0]
+        title = f"what the rigs chose{' — ' + arm if arm else ''}"
+        tot = totals[arm].head(15).iloc[::-1]
+        ax.set_title(title)
+        if not len(tot):
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "no rig decided", transform=ax.transAxes, ha="center",
+                    va="center", color="0.35")
+            continue
+        left = tot.cumsum(axis=1) - tot  # each choice starts where the ones before it end
+        for choice in tot.columns:
+            ax.barh(range(len(tot)), tot[choice], left=left[choice],
+                    color=CHOICE_COLOURS[choice], label=CHOICE_LABELS[choice])
+        ax.set_yticks(range(len(tot)), [clip(data.label(n), 24) for n in tot.index])
+        ax.set_xlabel("rigs over the run (mean over runs)")
+        counts_axis(ax, "x")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=len(tot.columns))
+    fig.suptitle(f"Decisions — {data.name}", y=1.02)
+    return fig
+
+
 def fig_facilities(data: RunData) -> Figure | None:
     """Each facility's capacity and use (MW) and its monthly books (USD)."""
     fac = data.tables["facilities"]
@@ -383,7 +419,8 @@ def fig_energy(data: RunData) -> Figure | None:
 
 FIGURE_FUNCS: dict[str, Callable[[RunData], Any]] = {
     "hashrate": fig_hashrate, "difficulty": fig_difficulty, "regions": fig_regions,
-    "rigs": fig_rigs, "pools": fig_pools, "flows": fig_flows, "facilities": fig_facilities,
+    "rigs": fig_rigs, "pools": fig_pools, "flows": fig_flows, "choices": fig_choices,
+    "facilities": fig_facilities,
     "energy": fig_energy,
 }
 

@@ -22,7 +22,7 @@ from sim.agents.miners import Economics, group_cost_usd_per_day, net_share
 from sim.chain import SECONDS_PER_DAY
 from sim.scenario import Scenario
 from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, SUSPENDED, UNDERGROUND
-from sim.world import Event, World
+from sim.world import CHOICES, Event, World
 
 F64 = NDArray[np.float64]
 
@@ -52,6 +52,7 @@ class Recorder:
         self.pools = np.zeros((days, len(sc.pools), len(POOL_FIELDS)))
         self.facilities = np.zeros((days, len(sc.facilities), len(FACILITY_FIELDS)))
         self.flows: list[F64] = []
+        self.decisions: list[F64] = []
         # a hardware model's and a coin's index within its copy
         self.hw_local = np.arange(len(world.hw_coin)) % self.num_k
         self.coin_of_hw = world.hw_coin[: self.num_k] % self.num_c
@@ -65,6 +66,7 @@ class Recorder:
         self._up_keys: dict[int, NDArray[np.int64]] = {}
         self._events_by_copy: dict[int, list[Event]] | None = None  # once the run is over
         self._flows_by_copy: list[F64] | None = None  # likewise
+        self._decisions_by_copy: list[F64] | None = None  # likewise
         self._dates: dict[tuple[dt.date, int], pd.Index] = {}
 
     def record(self, day: int, econ: Economics, hashrate: F64, blocks: NDArray[np.int64],
@@ -80,6 +82,7 @@ class Recorder:
         if len(w.fac_region):
             self._facilities(day, cost, share_of)
         self._flows(day)
+        self._decisions(day)
 
     def _network(self, day: int, econ: Economics, hashrate: F64, blocks: NDArray[np.int64],
                  revenue: F64) -> None:
@@ -240,6 +243,14 @@ class Recorder:
         w.flow_arrived[:] = 0.0
         w.flow_hashrate[:] = 0.0
 
+    def _decisions(self, day: int) -> None:
+        w = self.world
+        k, c, r, choice = np.nonzero(w.decided)  # by copy, coin, region, then choice
+        if len(k):
+            self.decisions.append(np.column_stack([np.full(len(k), day), k, c, r, choice,
+                                                   w.decided[k, c, r, choice]]))
+            w.decided[:] = 0.0
+
     # ------------------------------------------------------------------ tables
 
     def tables(self, replicate: int, copy: int = 0, scenario: Scenario | None = None
@@ -270,6 +281,7 @@ class Recorder:
                                 FACILITY_FIELDS, replicate,
                                 extra={"region": [f.region for f in sc.facilities]}),
             "flows": self._flow_table(sc, copy, replicate),
+            "decisions": self._decision_table(sc, copy, replicate),
             "events": self._event_table(copy, replicate, batch=scenario is not None),
         }
 
@@ -296,6 +308,29 @@ class Recorder:
             "rigs_departed": a[:, 5].astype(np.int64),
             "rigs_arrived": a[:, 6].astype(np.int64),
             "hashrate_hs": a[:, 7],
+        })
+
+    def _decision_table(self, sc: Scenario, copy: int, replicate: int) -> pd.DataFrame:
+        w = self.world
+        cols = ["date", "replicate", "coin", "region", "choice", "rigs"]
+        if self._decisions_by_copy is None:  # (once: the rows of every copy, split by copy)
+            a = np.concatenate(self.decisions) if self.decisions else np.zeros((0, 6))
+            a = a[np.argsort(a[:, 1], kind="stable")]
+            bounds = np.searchsorted(a[:, 1], np.arange(w.copies + 1))
+            self._decisions_by_copy = [a[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+        a = self._decisions_by_copy[copy]
+        if not len(a):
+            return pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("replicate", "rigs")
+                                              else object) for c in cols})
+        names = np.array([r.name for r in sc.regions], dtype=object)
+        coins = np.array([c.name for c in sc.coins], dtype=object)
+        return pd.DataFrame({
+            "date": [w.date(d) for d in a[:, 0]],
+            "replicate": replicate,
+            "coin": coins[a[:, 2].astype(int)],
+            "region": names[a[:, 3].astype(int)],
+            "choice": np.array(CHOICES, dtype=object)[a[:, 4].astype(int)],
+            "rigs": a[:, 5].astype(np.int64),
         })
 
     def _event_table(self, copy: int, replicate: int, batch: bool) -> pd.DataFrame:

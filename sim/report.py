@@ -29,7 +29,14 @@ import numpy as np
 import pandas as pd
 
 from sim import plots as P
-from sim.plot_style import PALETTE, clip, named_colours, region_colours
+from sim.plot_style import (
+    CHOICE_COLOURS,
+    CHOICE_LABELS,
+    PALETTE,
+    clip,
+    named_colours,
+    region_colours,
+)
 from sim.plots import RunData
 from sim.report_events import (
     POLICY_KINDS,
@@ -487,6 +494,31 @@ def pfig_sankey(data: RunData, arm: str) -> Any | None:
                    height=max(380, 26 * max(len(origins), len(dests)) + 120), hovermode=False)
 
 
+def pfig_choices(data: RunData) -> Any | None:
+    """What the rigs chose, by region and arm: stacked bars of decisions.csv's totals."""
+    go = _go()
+    totals = {arm: P.choice_totals(data, arm) for arm in data.arms}
+    if not any(len(t) for t in totals.values()):
+        return None
+    regions = list(dict.fromkeys(r for t in totals.values() for r in t.index))[:15][::-1]
+    fig = _arm_subplots(data)
+    for c, arm in enumerate(data.arms, start=1):
+        tot = totals[arm].reindex(regions, fill_value=0.0) if len(totals[arm]) else None
+        for k, choice in enumerate(CHOICE_LABELS):
+            if tot is None or choice not in tot.columns:
+                continue
+            fig.add_trace(go.Bar(
+                y=[ptext(clip(data.label(r), 24)) for r in regions], x=tot[choice].to_numpy(),
+                orientation="h", marker={"color": CHOICE_COLOURS[choice]},
+                **_named(CHOICE_LABELS[choice]), legendgroup=f"k{k}", showlegend=c == 1,
+                hovertemplate="%{meta}: %{x:,.0f} rigs<extra></extra>"), row=1, col=c)
+    fig.update_xaxes(title_text="rigs over the run (mean over runs)")
+    return _layout(fig, "What the rigs chose: left early, or, forced off, relocated, went "
+                   "underground, hibernated, were sold abroad or retired",
+                   height=max(300, 34 * len(regions) + 150), barmode="stack",
+                   hovermode="closest")
+
+
 def pfig_arrivals(data: RunData) -> Any | None:
     go = _go()
     if not len(data.tables["flows"]):
@@ -798,6 +830,9 @@ def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, s
         migration.append(_figure_div(arrivals, "fig-arrivals", data))
     if "flows" not in data.missing:
         out.append(("migration", "Migration", "".join(migration)))
+    choices = pfig_choices(data)
+    if choices is not None:
+        out.append(("choices", "What the rigs chose", _figure_div(choices, "fig-choices")))
     names = list(dict.fromkeys(data.tables["facilities"]["facility"].tolist()))[:6]
     if names:
         facilities = [_figure_div(pfig_facility(data, n), f"fig-facility-{i}", data)

@@ -29,7 +29,8 @@ from sim.summary import summarize
 from sim.validation import revalidate
 from sim.world import World
 
-TABLES = ("network", "regions", "pools", "facilities", "flows", "events", "summary")
+TABLES = ("network", "regions", "pools", "facilities", "flows", "decisions", "events",
+          "summary")
 LIBRARIES = ("numpy", "scipy", "simpy", "networkx", "pandas", "pydantic", "ruamel.yaml", "numba")
 
 

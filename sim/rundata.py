@@ -30,7 +30,8 @@ from sim.errors import HashsimError
 if TYPE_CHECKING:
     from sim.results import Results
 
-TABLES = ("network", "regions", "pools", "facilities", "flows", "events", "summary")
+TABLES = ("network", "regions", "pools", "facilities", "flows", "decisions", "events",
+          "summary")
 MEMBER = ["sample", "replicate"]
 _HASHRATE_UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"),
                    (1e6, "MH/s"), (1.0, "H/s"))
@@ -384,6 +385,10 @@ SCHEMAS = {
                          ("date", "origin", "destination", "rigs_departed"),
                          ("date", "coin", "origin", "destination"),
                          ("rigs_departed", "rigs_arrived", "hashrate_hs")),
+    "decisions": TableSchema(("date", "coin", "region", "choice", "rigs"),
+                             ("date", "region", "choice", "rigs"),
+                             ("date", "coin", "region", "choice"), ("rigs",),
+                             filled=("choice",)),
     # several events may share a day and a kind: no keys
     "events": TableSchema(("date", "time_days", "kind", "actor", "region", "description"),
                           ("date", "kind", "description"), numbers=("time_days",),

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from sim import kernels
 from sim.kernels import F64
 from sim.scenario import PowerOutage, Scenario
+from sim.world import CHOICES
 
 COLUMNS = ["replicate", "coin", "metric", "value", "unit", "date"]
 
@@ -98,7 +99,23 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     moved = _relocated(tables["flows"], rep, coin)
     for dest in sorted(scenario.leaf_regions):  # every leaf, 0 where no rig went
         out.append(_row(rep, coin, f"relocated_rigs.{dest}", moved.get(dest, 0.0), "rigs"))
+    decisions = tables.get("decisions")
+    if decisions is not None and "choice" in decisions.columns:  # (none in a folder of an
+        # earlier version)
+        chose = _chose(decisions, rep, coin)
+        for choice in CHOICES:  # every choice, 0 where no rig made it
+            out.append(_row(rep, coin, f"decided.{choice}", chose.get(choice, 0.0), "rigs"))
     return out
+
+
+def _chose(decisions: pd.DataFrame, rep: int, coin: str) -> dict[str, float]:
+    """The rigs of `coin` that made each choice over replicate `rep` (decisions.csv)."""
+    if not len(decisions):
+        return {}
+    mine = _rows_of(decisions, rep, coin)
+    of, names = pd.factorize(decisions["choice"].to_numpy()[mine], use_na_sentinel=False)
+    sums = np.bincount(of, weights=decisions["rigs"].to_numpy()[mine], minlength=len(names))
+    return dict(zip(names, sums, strict=True))
 
 
 def _relocated(flows: pd.DataFrame, rep: int, coin: str) -> dict[str, float]:

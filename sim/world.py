@@ -92,6 +92,11 @@ class TemplateGeo:
                    max((len(p) for p in geo.pair_pmf.values()), default=1))
 
 
+#: What rigs chose, as decisions.csv names it: online rigs leaving ahead of a ban
+#: (`leave_early`, an announcement's exits), and forced-off rigs' choices.
+CHOICES = ("leave_early", "relocate", "underground", "hibernate", "sell", "retire")
+
+
 @dataclass(frozen=True)
 class Ban:
     """An active mining ban, compiled: where, how hard, from when, how fast."""
@@ -160,6 +165,8 @@ class World:
     # per-day accumulators of migration flows (copies, C, R, R) by the rigs' coin, with the
     # coin and regions of each copy (flow_at): departures, arrivals, hashrate departed
     flow_departed: F64 = field(default_factory=lambda: np.zeros(0))
+    # the day's decisions (copies, C, R, CHOICES) by the deciding rigs' coin and origin
+    decided: F64 = field(default_factory=lambda: np.zeros(0))
     flow_arrived: F64 = field(default_factory=lambda: np.zeros(0))
     flow_hashrate: F64 = field(default_factory=lambda: np.zeros(0))
     relocated_total: F64 = field(default_factory=lambda: np.zeros(0))
@@ -288,6 +295,7 @@ class World:
         shape = (len(copies), coin_block, region_block, region_block)
         self.flow_departed, self.flow_arrived = np.zeros(shape), np.zeros(shape)
         self.flow_hashrate = np.zeros(shape)
+        self.decided = np.zeros((*shape[:3], len(CHOICES)))
 
     def flow_at(self, coin: Any, origin: Any, dest: Any) -> tuple[Any, Any, Any, Any]:
         """Where flows of `coin` from `origin` to `dest` are counted (arrays or numbers)."""
@@ -451,6 +459,7 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
         flow_departed=np.zeros((1, num_c, num_r, num_r)),
         flow_arrived=np.zeros((1, num_c, num_r, num_r)),
         flow_hashrate=np.zeros((1, num_c, num_r, num_r)), relocated_total=np.zeros(num_r),
+        decided=np.zeros((1, num_c, num_r, len(CHOICES))),
         region_block=num_r, coin_block=num_c,
     )
     world.exit_rate_per_day = np.zeros(num_r)

@@ -27,6 +27,7 @@ def test_run_writes_every_result_file_and_a_summary(tmp_path: Path) -> None:
     assert code == 0, err
     names = {p.name for p in (tmp_path / "r").iterdir()}
     assert names == {"network.csv", "regions.csv", "pools.csv", "facilities.csv", "flows.csv",
+                     "decisions.csv",
                      "events.csv", "summary.csv", "run.json"}
     assert "trough (7-day mean)" in out and "EH/s" in out and "final shares" in out
     run = json.loads((tmp_path / "r" / "run.json").read_text())

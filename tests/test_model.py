@@ -106,10 +106,13 @@ def test_an_announced_end_makes_forced_off_rigs_wait_it_out(expected_days: float
     waiting = leaf(res.regions, "a", "rigs_banned_off")[25]  # 26 January
     online = leaf(res.regions, "a", "rigs_online")[31]  # 1 February: the lift was yesterday
     moved = res.flows["rigs_departed"].sum()
+    chose = res.decisions.groupby("choice")["rigs"].sum()
     if expected_days is None:
         assert waiting < 0.1 * 4000 and moved > 0.9 * 4000
+        assert chose.get("hibernate", 0) < 0.1 * 4000
     else:
         assert waiting > 0.9 * 4000 and moved < 0.1 * 4000
+        assert chose["hibernate"] > 0.9 * 4000
         assert online > 0.9 * 4000
 
 

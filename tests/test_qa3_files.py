@@ -69,7 +69,7 @@ def _readme_metrics() -> list[tuple[re.Pattern[str], str]]:
         units = re.findall(r"`([^`]+)`", cells[1])
         units = units * len(names) if len(units) == 1 else units
         for name, unit in zip(names, units, strict=True):
-            pattern = re.escape(name).replace(re.escape("<region>"), r"\w+")
+            pattern = re.sub(r"<\w+>", lambda _: r"\w+", re.escape(name))  # <region>, <choice>
             rows.append((re.compile(pattern), unit))
         if line.startswith("| `energy`"):
             break

@@ -35,7 +35,15 @@ from sim.state import (
     UNDERGROUND,
     keys_of,
 )
-from sim.world import TIER_OFFSETS, World, new_rows, pool_split, purchase_rigs_on, whole_on
+from sim.world import (
+    CHOICES,
+    TIER_OFFSETS,
+    World,
+    new_rows,
+    pool_split,
+    purchase_rigs_on,
+    whole_on,
+)
 
 F64 = NDArray[np.float64]
 Rows = NDArray[np.intp]
@@ -469,12 +477,22 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     fleet.set(moved, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day, t_due=due)
 
 
+def _count(world: World, choice: str, cohorts: Cohorts, rigs: NDArray[np.int64]) -> None:
+    """Count `rigs` of each of `cohorts` as having chosen `choice` today (decisions.csv)."""
+    going = np.flatnonzero(rigs)
+    if len(going):
+        origin = cohorts.origin[going]
+        copy, coin, here, _ = world.flow_at(world.hw_coin[cohorts.hw[going]], origin, origin)
+        kernels.add_at(world.decided, (copy, coin, here, CHOICES.index(choice)), rigs[going])
+
+
 def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.int64],
            probs: F64, extra_days: int = 0) -> None:
     """Send `counts` rigs of `movers` to destinations drawn from `probs` (n, D), as far as
     capacity allows (the rest stay); they leave with the day's shipments."""
     alloc = world.allocate("decisions", world.region_copy(movers.origin), counts, probs)
     alloc = reloc.book(movers.origin, movers.hw, alloc)
+    _count(world, "leave_early", movers, alloc.sum(axis=1))
     reloc.send(movers.narrow(alloc.sum(axis=1)), alloc, extra_days)
 
 
@@ -582,6 +600,9 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
     deciders = deciders.narrow(alloc.sum(axis=1))
     reloc.send(deciders, alloc[:, :n_dest])
     col = {name: n_dest + i for i, name in enumerate(ALTERNATIVES)}
+    _count(world, "relocate", deciders, alloc[:, :n_dest].sum(axis=1))
+    for name in ("underground", "hibernate", "retire"):
+        _count(world, name, deciders, alloc[:, col[name]])
     # hidden mining leaves the facility (its books and capacity), as a shipped rig does
     fleet.set(deciders.take(alloc[:, col["underground"]]), status=UNDERGROUND, facility=-1)
     fleet.set(deciders.take(alloc[:, col["hibernate"]]),
@@ -600,6 +621,7 @@ def _apply_choices(world: World, reloc: Relocation, deciders: Cohorts,
         bought[selling] = reloc.book(origin, hw, world.allocate(
             "decisions", world.region_copy(origin), sold[selling], buyer[selling]))
         reloc.send(deciders, bought, extra_days=int(np.ceil(b.sell_delay_days)))
+        _count(world, "sell", deciders, bought.sum(axis=1))  # (sold where a buyer had room)
 
 
 def purchase(world: World) -> None:

@@ -19,7 +19,7 @@ from sim.errors import ResultsExistError
               show_default=True, help="File format (SVG files are byte-for-byte reproducible).")
 @click.option("--only", multiple=True, metavar="FIGURE",
               type=click.Choice(["hashrate", "difficulty", "regions", "rigs", "pools", "flows",
-                                 "facilities", "energy"]),
+                                 "choices", "facilities", "energy"]),
               help="Draw only this figure (repeatable) [default: all].")
 @_errors
 def plot(results: Path, output: Path | None, fmt: str, only: tuple[str, ...]) -> None:
@@ -32,12 +32,14 @@ def plot(results: Path, output: Path | None, fmt: str, only: tuple[str, ...]) ->
     rigs        rigs by status (online, banned, in transit, queued, underground, retired)
     pools       pool shares
     flows       migration origin → destination, arrivals by destination
+    choices     what the rigs chose, by region (left early, relocated, underground,
+                hibernated, sold abroad, retired)
     facilities  each facility's capacity, use and monthly books
     energy      energy per day and cumulative CO₂
 
     Replicates show as a median with a 5–95 % band; an experiment's arms side by side or
     overlaid; policy events are dotted lines on the time axis. Figures with nothing to show
-    (no facilities, no migration) are skipped.
+    (no facilities, no migration, no decisions) are skipped.
     """
     from sim.plots import load_run, write_figures
     from sim.rundata import missing_note
