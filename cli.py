@@ -282,7 +282,7 @@ def _print_summary(results: Any) -> None:
             from sim.plot_style import CHOICE_LABELS
 
             text = ", ".join(f"{v:,.0f} {CHOICE_LABELS[c]}" for v, c in made)
-            click.echo(textwrap.fill(text, 100, initial_indent="  rigs that decided       ",
+            click.echo(textwrap.fill(text, 100, initial_indent="  decisions (rigs)        ",
                                      subsequent_indent=" " * 26))
 
 

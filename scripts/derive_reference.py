@@ -1105,6 +1105,26 @@ MIX_OF_REGION_2021 = {
     "rest_of_world": "world",
 }
 TEXAS_SHARE_OF_US_2021 = 0.25  # assumption: Texas's sites before the 2021 build-out
+# iran-2021: the same shares and mixes in coarser regions (China with Germany* and Ireland* as one
+# region, the United States and Canada as north_america, Malaysia in rest_of_world), sized on
+# the 7-day mean of its first day, 2021-05-13 (the retarget at height 683,424).
+COARSE_REGION_IRAN_2021 = {
+    "xinjiang": "china",
+    "sichuan": "china",
+    "yunnan": "china",
+    "inner_mongolia": "china",
+    "qinghai": "china",
+    "rest_of_china": "china",
+    "texas": "north_america",
+    "rest_of_us": "north_america",
+    "canada": "north_america",
+    "kazakhstan": "kazakhstan",
+    "russia": "russia",
+    "iran": "iran",
+    "malaysia": "rest_of_world",
+    "rest_of_world": "rest_of_world",
+}
+START_IRAN_2021 = "2021-05-13"
 VACANCY = 0.05  # assumption: free hosting capacity at start, share of the power in use
 
 # Ethereum, September 2021: mainland China's share of the network (assumption: Sparkpool's 22 %
@@ -1167,6 +1187,28 @@ def _fleet_rows(
     return rows
 
 
+def _coarse_fleet_rows(
+    scenario: str,
+    region_share: dict[str, float],
+    total: float,
+    hashrate_hs: float,
+    hw: pd.DataFrame,
+) -> list[dict[str, object]]:
+    """china-2021's regions merged into COARSE_REGION_IRAN_2021's: each coarse region's mix is
+    the share-weighted mean of its parts' mixes (rest_of_world: the world's and Malaysia's)."""
+    rows: list[dict[str, object]] = []
+    for coarse in dict.fromkeys(COARSE_REGION_IRAN_2021.values()):
+        parts = [r for r, c in COARSE_REGION_IRAN_2021.items() if c == coarse]
+        share = sum(region_share[r] for r in parts) / total
+        mix: dict[str, float] = {}
+        for r in parts:
+            for name, frac in MIX_2021[MIX_OF_REGION_2021[r]].items():
+                mix[name] = mix.get(name, 0.0) + frac * region_share[r] / total / share
+        mix = {name: round(frac, 4) for name, frac in mix.items()}
+        rows += _fleet_rows(scenario, coarse, share, hashrate_hs * share, mix, hw)
+    return rows
+
+
 def shares_2018(data: Path) -> dict[str, float]:
     """Regional shares for September 2018: CBECI's first map month, September 2019."""
     countries = pd.read_csv(need(data, CBECI_COUNTRIES))
@@ -1211,6 +1253,10 @@ def initial_fleet(data: Path) -> pd.DataFrame:
         rows += _fleet_rows(
             "china-2021", reg, share, h0 * share, MIX_2021[MIX_OF_REGION_2021[reg]], hw
         )
+    rows += _coarse_fleet_rows(
+        "iran-2021", region_share, total,
+        float(trailing_7d(bc["hashrate_ehs"]).loc[START_IRAN_2021]) * EH, hw,
+    )
     gn = read_glassnode(data)
     e0 = float(trailing_7d(gn["eth_hashrate_ths"]).loc["2021-09-01"]) * TH
     for reg, share in (("china", ETH_CHINA_SHARE), ("rest_of_world", 1 - ETH_CHINA_SHARE)):

@@ -344,7 +344,7 @@ def fig_choices(data: RunData) -> Figure | None:
             ax.barh(range(len(tot)), tot[choice], left=left[choice],
                     color=CHOICE_COLOURS[choice], label=CHOICE_LABELS[choice])
         ax.set_yticks(range(len(tot)), [clip(data.label(n), 24) for n in tot.index])
-        ax.set_xlabel("rigs over the run (mean over runs)")
+        ax.set_xlabel("rigs over the run (mean over runs; a rig that waits again counts again)")
         counts_axis(ax, "x")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=len(tot.columns))
     fig.suptitle(f"Decisions — {data.name}", y=1.02)

@@ -512,7 +512,8 @@ def pfig_choices(data: RunData) -> Any | None:
                 orientation="h", marker={"color": CHOICE_COLOURS[choice]},
                 **_named(CHOICE_LABELS[choice]), legendgroup=f"k{k}", showlegend=c == 1,
                 hovertemplate="%{meta}: %{x:,.0f} rigs<extra></extra>"), row=1, col=c)
-    fig.update_xaxes(title_text="rigs over the run (mean over runs)")
+    fig.update_xaxes(title_text="rigs over the run (mean over runs; a rig that waits again "
+                     "counts again)")
     return _layout(fig, "What the rigs chose: left early, or, forced off, relocated, went "
                    "underground, hibernated, were sold abroad or retired",
                    height=max(300, 34 * len(regions) + 150), barmode="stack",

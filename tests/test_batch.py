@@ -28,6 +28,8 @@ def _same(alone: dict[str, pd.DataFrame], batched: dict[str, pd.DataFrame]) -> N
     ("wuhan-general-2018", []),
     ("sparkpool-2021", []),
     ("china-2021", ["end=2021-07-15"]),  # the ban, the pools' exits, the first moves
+    # a ban with an announced end: waiting, hiding, selling and leaving, then the lift
+    ("iran-2021", ["end=2021-10-01"]),
 ])
 def test_each_copy_of_a_batch_is_its_replicate_alone(name: str, overrides: list[str]) -> None:
     sc = sim.load(name, overrides)

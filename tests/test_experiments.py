@@ -354,6 +354,11 @@ def test_bundled_experiments_validate() -> None:
     if (ROOT / "scenarios" / "china-2021.yaml").exists():
         plan = prepare(china)
         assert [a.name for a in plan.arms] == ["ban", "no-ban"]
+    iran = ROOT / "scenarios" / "experiments" / "iran-2021-arms.yaml"
+    if (ROOT / "scenarios" / "iran-2021.yaml").exists():
+        plan = prepare(iran)
+        assert [a.name for a in plan.arms] == ["ban", "no-ban", "no-announced-end"]
+        assert plan.num_tasks == 30
 
 
 # ---------------------------------------------------------------------------- summaries

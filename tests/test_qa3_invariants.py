@@ -157,6 +157,7 @@ CASES: dict[str, Any] = {
     "tutorial": lambda: (sim.load("tutorial"), 1, 2),
     "tutorial-rig": lambda: (sim.load("tutorial", ["resolution=rig"]), 1, 1),
     "china-2021": lambda: (sim.load("china-2021"), 1, 1),
+    "iran-2021": lambda: (sim.load("iran-2021"), 1, 1),
     "sparkpool-2021": lambda: (sim.load("sparkpool-2021"), 1, 1),
     "wuhan-general-2018": lambda: (sim.load("wuhan-general-2018"), 1, 1),
     "mixed": lambda: (scenario(_mixed()), 3, 2),

@@ -74,14 +74,14 @@ def test_a_block_time_below_a_second_is_refused() -> None:
     assert loads(TEXT, overrides=["coins.0.block_time_s=1"]).coins[0].block_time_s == 1.0
 
 
-@pytest.mark.parametrize("name", ["china-2021", "no-ban-2021", "sparkpool-2021", "tutorial",
-                                  "wuhan-general-2018"])
+@pytest.mark.parametrize("name", ["china-2021", "iran-2021", "no-ban-2021", "sparkpool-2021",
+                                  "tutorial", "wuhan-general-2018"])
 def test_bundled_scenarios_still_validate(name: str) -> None:
     path = ROOT / "scenarios" / f"{name}.yaml"
     assert loads(path.read_text(encoding="utf-8"), str(path)).name == name
 
 
-@pytest.mark.parametrize("name", ["china-2021-arms", "tutorial-sweep"])
+@pytest.mark.parametrize("name", ["china-2021-arms", "iran-2021-arms", "tutorial-sweep"])
 def test_bundled_experiments_still_validate(name: str) -> None:
     assert prepare(ROOT / "scenarios" / "experiments" / f"{name}.yaml").experiment.name == name
 

@@ -105,10 +105,10 @@ def demo(scenario: str, pace: float, seed: int | None, output: Path | None, forc
          no_report: bool) -> None:
     """Run SCENARIO and narrate it: a classroom demonstration.
 
-    SCENARIO is china-2021, sparkpool-2021, tutorial (the default) or any scenario file. The
-    terminal tells the story as the simulation goes — dated events, the hashrate falling and
-    the difficulty answering, where the rigs go — then the results and a report.html are
-    written and named. Use --pace 2 for a slow live class, --pace 0 in scripts.
+    SCENARIO is china-2021, iran-2021, sparkpool-2021, tutorial (the default) or any scenario
+    file. The terminal tells the story as the simulation goes — dated events, the hashrate
+    falling and the difficulty answering, where the rigs go — then the results and a
+    report.html are written and named. Use --pace 2 for a slow live class, --pace 0 in scripts.
     """
     import sys
 
