@@ -201,8 +201,11 @@ def _intro(scenario: Any, echo: Echo) -> None:
     echo(click.style(f"hashsim demo: {scenario.name}", bold=True))
     for line in textwrap.wrap(" ".join(scenario.description.split()), 92):
         echo(f"  {line}")
-    echo(f"  {scenario.start} … {scenario.end}: {len(scenario.regions)} regions, {rigs:,} rigs, "
-         f"{len(scenario.pools)} pools, {len(scenario.policies)} policies\n")
+    counts = [(len(scenario.regions), "region", "regions"), (rigs, "rig", "rigs"),
+              (len(scenario.pools), "pool", "pools"),
+              (len(scenario.policies), "policy", "policies")]
+    text = ", ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in counts)
+    echo(f"  {scenario.start} … {scenario.end}: {text}\n")
     for line in _legend(scenario):
         echo(click.style(line, dim=True))
     echo("")

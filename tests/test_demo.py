@@ -105,3 +105,13 @@ def test_the_last_days_do_not_repeat_the_weekly_status(short_tutorial: Path, tmp
 def test_a_pace_that_is_not_a_finite_number_is_a_usage_error(pace: str) -> None:
     code, _, err = invoke("--pace", pace, "--no-report")
     assert code == 2 and "is not a finite number" in err
+
+
+def test_the_introduction_counts_in_words_that_agree() -> None:
+    """iran-2021 has one pool: the introduction said "1 pools"."""
+    import sim
+    from sim.demo import _intro
+
+    lines: list[str] = []
+    _intro(sim.load("iran-2021"), lambda text="", **_: lines.append(str(text)))
+    assert any("6 regions, 4,584,700 rigs, 1 pool, 2 policies" in line for line in lines)
