@@ -63,6 +63,20 @@ def test_a_resume_by_other_versions_warns_and_keeps_the_earlier_ones(
     assert again["earlier_versions"] == after["earlier_versions"]
 
 
+def test_a_resume_keeps_runs_of_a_version_without_decisions_csv(tmp_path: Path) -> None:
+    """A sweep begun before decisions.csv existed failed to resume: combining the tables
+    stopped at the kept run's missing decisions.csv (No such file or directory)."""
+    out = _half_done(tmp_path)
+    for kept in (out / "shards" / "s000000").rglob("decisions.csv"):
+        kept.unlink()
+    report = runner.run_sweep(prepare(tmp_path / "exp.yaml"), out, jobs=1, resume=True)
+    assert (report.ran, report.skipped) == (1, 1)
+    decisions = pd.read_csv(out / "decisions.csv")
+    assert set(decisions["sample"]) <= {1}  # the kept run adds no rows
+    network = pd.read_csv(out / "network.csv")
+    assert set(network["sample"]) == {0, 1}
+
+
 def test_a_resume_by_the_same_versions_says_nothing(tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     out = _half_done(tmp_path)

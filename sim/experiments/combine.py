@@ -23,15 +23,18 @@ _COPY_BUFFER = 1 << 20
 def combine(out: Path, tasks: Sequence[Task], fmt: str = "csv") -> dict[str, Path]:
     """Write ``out/<table>.<fmt>`` from the shards of ``tasks`` that exist, in the given order.
 
-    Runs without a shard (failed ones) are left out. Each file is written to a temporary name
-    and renamed, so a reader never sees half a table.
+    Runs without a shard (failed ones) are left out, and so is a table a shard lacks: a run
+    kept by --resume from an earlier version that did not write it (decisions.csv) adds no
+    rows to it. Each file is written to a temporary name and renamed, so a reader never sees
+    half a table.
     """
     from sim.results import TABLES
 
     present = [t for t in tasks if (out / t.shard).is_dir()]
     written = {}
     for name in TABLES:
-        files = [out / t.shard / f"{name}.{fmt}" for t in present]
+        files = [out / t.shard / f"{name}.{fmt}" for t in present
+                 if (out / t.shard / f"{name}.{fmt}").is_file()]
         target = out / f"{name}.{fmt}"
         tmp = out / f".{name}.{fmt}.tmp-{os.getpid()}"
         try:
