@@ -113,11 +113,11 @@ def run(scenario: str | None, output: Path | None, seed: int | None, replicates:
         quiet: bool) -> None:
     """Run SCENARIO (a YAML file or a bundled scenario's name) and write its results.
 
-    Writes network.csv, regions.csv, pools.csv, facilities.csv, flows.csv, events.csv,
-    summary.csv and run.json (scenario as resolved, seed, replicates, versions, command) into
-    the output directory, atomically, then prints a summary. Repeating a run with the same
-    --seed gives byte-identical CSVs, and replicate k is the same however many run;
-    --from RUN_JSON repeats one exactly.
+    Writes network.csv, regions.csv, pools.csv, facilities.csv, flows.csv, decisions.csv,
+    events.csv, summary.csv and run.json (scenario as resolved, seed, replicates, versions,
+    command) into the output directory, atomically, then prints a summary. Repeating a run
+    with the same --seed gives byte-identical CSVs, and replicate k is the same however many
+    run; --from RUN_JSON repeats one exactly.
 
     Exit codes: 0 written; 2 usage error or an existing directory without --force; 3 an
     invalid scenario (every problem as file:line:col: field: message), nothing written.

@@ -7,7 +7,7 @@ the interactive report (`sim.report`). matplotlib is an optional extra imported 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -69,16 +69,17 @@ def si_scale(top: float, unit: str) -> tuple[float, str]:
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
-             **kwargs: Any) -> tuple[Figure, Any]:
+             layout: Literal["constrained"] | None = None, **kwargs: Any
+             ) -> tuple[Figure, Any]:
     """A figure and its axes (``Figure.subplots``), on a canvas of its own, for files only.
     Not through pyplot: switching pyplot to Agg changed the backend of the user's own plots
     (a notebook's inline figures stopped showing), and a notebook shows every pyplot figure
-    made in a cell."""
+    made in a cell. ``layout`` is the figure's layout engine (``"constrained"``)."""
     require("matplotlib", "plot")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(fig)
     return fig, fig.subplots(nrows, ncols, **kwargs)
 

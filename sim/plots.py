@@ -230,6 +230,7 @@ def fig_rigs(data: RunData) -> Figure | None:
         return None
     fig, axes = arm_grid(1, data.arms, 3.8)
     per = member_sum(leaves, cols)
+    pads = []
     for c, arm in enumerate(data.arms):
         ax = axes[0, c]
         part = per[per["arm"] == arm]
@@ -238,14 +239,23 @@ def fig_rigs(data: RunData) -> Figure | None:
             keys = [x.removeprefix("rigs_") for x in cols]
             ax.stackplot(mean.index, mean.to_numpy().T, labels=[STATUS_LABELS[k] for k in keys],
                          colors=[STATUS_COLOURS[k] for k in keys], lw=0)
-        pad = draw_markers(ax, markers(data, arm), data.span, labels=True)
-        n = data.members(arm)
-        runs = f" (mean of {n} runs)" if n > 1 else ""
-        ax.set_title(f"Rigs by status — {data.name}" + (f" — {arm}" if arm else "") + runs,
-                     pad=pad)
+        pads.append(draw_markers(ax, markers(data, arm), data.span, labels=True))
         ax.set_ylim(bottom=0)
         date_axis(ax)
         counts_axis(ax)
+    # one height for every arm's title (an arm without events had its title lower than its
+    # neighbours'), and the long name once above them: in each panel's title it ran over the
+    # next panel's
+    pad = max(pads)
+    for c, arm in enumerate(data.arms):
+        n = data.members(arm)
+        runs = f" (mean of {n} runs)" if n > 1 else ""
+        head = f"{arm}" if len(data.arms) > 1 else f"Rigs by status — {data.name}"
+        axes[0, c].set_title(head + runs, pad=pad)
+    if len(data.arms) > 1:
+        above = (pad + 2.2 * cast(float, STYLE["axes.titlesize"])) / 72.0 / fig.get_figheight()
+        fig.suptitle(f"Rigs by status — {data.name}", y=fig.subplotpars.top + above,
+                     va="bottom")
     axes[0, 0].set_ylabel("rigs")
     axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), reverse=True)
     return fig
@@ -326,14 +336,18 @@ def fig_choices(data: RunData) -> Figure | None:
     if not any(len(t) for t in totals.values()):
         return None
     rows = max(max((len(t) for t in totals.values()), default=1), 1)
-    fig, axes = subplots(len(data.arms), 1, figsize=(9.0, (0.35 * min(rows, 15) + 1.6)
-                                                     * len(data.arms)), squeeze=False,
-                         gridspec_kw={"hspace": 0.6})
+    # constrained layout keeps the suptitle, titles, labels and legend apart (with the
+    # suptitle at y=1.02 it overdrew the title of a one-region figure, and a legend below
+    # each panel the next panel's title); one x scale for every arm, so that bar lengths
+    # compare across arms (each panel had its own: 645k and 574k decisions drew as long)
+    fig, axes = subplots(len(data.arms), 1, figsize=(9.0, (0.35 * min(rows, 15) + 1.3)
+                                                     * len(data.arms) + 0.8), squeeze=False,
+                         sharex=True, layout="constrained")
+    shown: dict[str, Any] = {}
     for r, arm in enumerate(data.arms):
         ax = axes[r, 0]
-        title = f"what the rigs chose{' — ' + arm if arm else ''}"
         tot = totals[arm].head(15).iloc[::-1]
-        ax.set_title(title)
+        ax.set_title(f"what the rigs chose{' — ' + arm if arm else ''}")
         if not len(tot):
             ax.set_axis_off()
             ax.text(0.5, 0.5, "no rig decided", transform=ax.transAxes, ha="center",
@@ -341,13 +355,17 @@ def fig_choices(data: RunData) -> Figure | None:
             continue
         left = tot.cumsum(axis=1) - tot  # each choice starts where the ones before it end
         for choice in tot.columns:
-            ax.barh(range(len(tot)), tot[choice], left=left[choice],
-                    color=CHOICE_COLOURS[choice], label=CHOICE_LABELS[choice])
+            shown[choice] = ax.barh(range(len(tot)), tot[choice], left=left[choice],
+                                    color=CHOICE_COLOURS[choice], label=CHOICE_LABELS[choice])
         ax.set_yticks(range(len(tot)), [clip(data.label(n), 24) for n in tot.index])
-        ax.set_xlabel("rigs over the run (mean over runs; a rig that waits again counts again)")
+        ax.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last
         counts_axis(ax, "x")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=len(tot.columns))
-    fig.suptitle(f"Decisions — {data.name}", y=1.02)
+    axes[-1, 0].set_xlabel("decisions over the run, in rigs (mean over runs): a rig that "
+                           "waits decides again and counts again")
+    order = [c for c in CHOICE_LABELS if c in shown]
+    fig.legend([shown[c] for c in order], [CHOICE_LABELS[c] for c in order], loc="outside "
+               "lower center", ncols=len(order))
+    fig.suptitle(f"Decisions — {data.name}")
     return fig
 
 

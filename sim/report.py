@@ -123,6 +123,9 @@ def metric_name(data: RunData, metric: str) -> str:
         return f"final share of the hashrate: {data.label(region)}{whole}"
     if head == "relocated_rigs" and region:
         return f"rigs sent to {data.label(region)} (left for it during the run)"
+    if head == "decided" and region in CHOICE_LABELS:  # here the part after the dot is a choice
+        again = " (a rig that waits decides again and counts again)" * (region == "hibernate")
+        return f"decisions over the run: {CHOICE_LABELS[region]}{again}"
     return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 
@@ -504,6 +507,11 @@ def pfig_choices(data: RunData) -> Any | None:
     fig = _arm_subplots(data)
     for c, arm in enumerate(data.arms, start=1):
         tot = totals[arm].reindex(regions, fill_value=0.0) if len(totals[arm]) else None
+        if tot is None:  # said as the PNG says it: plotly draws no axes without a trace
+            left, right = fig.get_subplot(1, c).xaxis.domain
+            fig.add_annotation(text="no rig decided", x=(left + right) / 2, y=0.5,
+                               xref="paper", yref="paper", xanchor="center", showarrow=False,
+                               font={"size": 14, "color": "#555"})
         for k, choice in enumerate(CHOICE_LABELS):
             if tot is None or choice not in tot.columns:
                 continue
@@ -512,8 +520,12 @@ def pfig_choices(data: RunData) -> Any | None:
                 orientation="h", marker={"color": CHOICE_COLOURS[choice]},
                 **_named(CHOICE_LABELS[choice]), legendgroup=f"k{k}", showlegend=c == 1,
                 hovertemplate="%{meta}: %{x:,.0f} rigs<extra></extra>"), row=1, col=c)
-    fig.update_xaxes(title_text="rigs over the run (mean over runs; a rig that waits again "
-                     "counts again)")
+    # one scale for every arm (each had its own: 645k and 574k decisions drew as long), and
+    # the long title once, under the first arm that has bars, where three copies ran into
+    # each other
+    fig.update_xaxes(matches="x")
+    first = next(c for c, arm in enumerate(data.arms, start=1) if len(totals[arm]))
+    fig.update_xaxes(title_text="decisions over the run, in rigs (mean over runs)", col=first)
     return _layout(fig, "What the rigs chose: left early, or, forced off, relocated, went "
                    "underground, hibernated, were sold abroad or retired",
                    height=max(300, 34 * len(regions) + 150), barmode="stack",
@@ -780,6 +792,13 @@ CAPTIONS = {
         "Where rigs moved: on the left the regions they left, on the right where they were "
         "sent (the width is the number of rigs). Below, how many had arrived by each date: "
         "shipping takes weeks, so arrivals come later than departures."),
+    "choices": (
+        "What the rigs did when a ban or a power cut reached them: some left early, as soon "
+        "as a ban was announced; the rigs forced off were shipped abroad (relocated), sold to "
+        "a buyer who took them abroad, mined in secret (underground), waited at home "
+        "(hibernated) or were scrapped (retired). The bars count decisions, not rigs: a rig "
+        "that waits decides again later (after 30 days in the bundled scenarios) and is "
+        "counted again, so over a long ban a bar can be longer than the region has rigs."),
     "facilities": (
         "Each mining site: how much power (MW) it can supply to rigs and how much is used, "
         "and on the right its money each month (revenue, cost, profit). A hosting farm is paid"

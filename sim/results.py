@@ -184,8 +184,8 @@ def whole_number(value: Any, name: str, least: int) -> int:
 class Results:
     """The tables of a run (pandas DataFrames) and its provenance; what `sim.run` returns.
 
-    Tables: network, regions, pools, facilities, flows, events, summary — the files that
-    ``write`` makes, described column by column, with units, in results/README.md (in short:
+    Tables: network, regions, pools, facilities, flows, decisions, events, summary — the files
+    that ``write`` makes, described column by column, with units, in results/README.md (in short:
     one row per date × replicate × key; hashrate in H/s, power in MW, energy in MWh, CO₂ in
     tonnes, money in USD, each per simulated day; ``summary`` gives each metric's ``unit``).
     ``results.network`` is the same as ``results.tables["network"]``. In memory the ``date``

@@ -173,6 +173,10 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
     diffs = pd.read_csv(written["ensemble_differences"], dtype={"arm": str})
     headline = ("pre_shock_hashrate", "trough_hashrate", "drop", "days_to_recover_90",
                 "days_to_recover_100", "largest_adjustment", "pool_hhi_after", "energy", "co2")
+    # and what the rigs chose, where some arm's rigs chose anything: the question of a ban's
+    # arms (how many waited, left, hid), which the headline alone did not answer
+    decided = metrics[metrics["metric"].str.startswith("decided.") & (metrics["mean"] != 0)]
+    headline += tuple(dict.fromkeys(decided["metric"]))
     level = f"{confidence:.0%}"
     # (with --by-sample, one block per design point, named: its rows alone would not say)
     point = ["sample"] if "sample" in metrics.columns else []
