@@ -29,7 +29,8 @@ def test_each_dated_item_outside_the_run_is_noted_at_its_line(tmp_path: Path) ->
     scenario = sim.load(path, CUT)
     found = {".".join(map(str, f.path)): f.message for f in timeline_findings(scenario)}
     assert set(found) == {"policies.0.date", "policies.3.date", "pools.0.events.0.date",
-                          "pools.0.events.1.date", "facilities.0.orders.0.date"}
+                          "pools.0.events.1.date", "facilities.0.capacity.1.date",
+                          "facilities.0.orders.0.date"}
     assert "before the start (2021-05-01): in force from the first day" in \
         found["policies.0.date"]
     assert found["policies.3.date"] == ("lift dated 2021-11-01, after the end (2021-06-30): "
@@ -40,6 +41,20 @@ def test_each_dated_item_outside_the_run_is_noted_at_its_line(tmp_path: Path) ->
     lift = located["policies.3.date"]
     assert lift.file == str(path)
     assert path.read_text().splitlines()[lift.line - 1].strip() == "date: 2021-11-01"
+
+
+def test_dated_steps_after_the_end_are_noted(tmp_path: Path) -> None:
+    """A price step (new in the schema) after the end was as silent as a policy had been."""
+    doc = minimal_doc()
+    doc["regions"][2]["electricity_schedule"] = [{"date": "2022-06-01", "usd_per_kwh": 0.1}]
+    doc["coins"][0]["fees_schedule"] = [{"date": "2022-02-01", "coins": 0.2}]
+    found = {".".join(map(str, f.path)): f.message
+             for f in timeline_findings(_load(tmp_path, doc))}
+    assert found == {
+        "regions.2.electricity_schedule.0.date":
+            "a step dated 2022-06-01, after the end (2021-12-31): it never takes effect",
+        "coins.0.fees_schedule.0.date":
+            "a step dated 2022-02-01, after the end (2021-12-31): it never takes effect"}
 
 
 def test_an_outage_over_before_the_start_does_nothing(tmp_path: Path) -> None:
@@ -68,7 +83,7 @@ def test_validate_run_and_backtest_print_the_notes(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", path, *sets])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("ok: ") and len(lines) == 6
+    assert lines[0].startswith("ok: ") and len(lines) == 7
     assert all(line.startswith("note: ") for line in lines[1:])
     assert any(f"{path}:" in line and "lift dated 2021-11-01" in line for line in lines)
     for command in (["run", path, "-q"], ["backtest", path]):

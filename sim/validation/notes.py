@@ -20,7 +20,9 @@ from sim.validation.reading import decode, parse_yaml, read_bytes
 
 
 def timeline_findings(scenario: Scenario) -> list[Finding]:
-    """The dated items of `scenario` outside its run, each with what that means."""
+    """The dated items of `scenario` outside its run, each with what that means: policies
+    (before the start, after the end), and pool events, dated steps (prices, capacity, fees)
+    and facility orders after the end."""
     return list(_outside(scenario))
 
 
@@ -42,7 +44,23 @@ def _outside(scenario: Scenario) -> Iterator[Finding]:
             if event.date > end:
                 yield Finding(("pools", p, "events", e, "date"),
                               f"{event.kind} dated {event.date}, {after}")
+    for r, region in enumerate(scenario.regions):
+        for name, steps in (("electricity_schedule", region.electricity_schedule),
+                            ("capacity_schedule", region.capacity_schedule)):
+            for k, step in enumerate(steps):
+                if step.date > end:
+                    yield Finding(("regions", r, name, k, "date"),
+                                  f"a step dated {step.date}, {after}")
+    for c, coin in enumerate(scenario.coins):
+        for k, step in enumerate(coin.fees_schedule):
+            if step.date > end:
+                yield Finding(("coins", c, "fees_schedule", k, "date"),
+                              f"a step dated {step.date}, {after}")
     for f, facility in enumerate(scenario.facilities):
+        for k, step in enumerate(facility.capacity):
+            if step.date > end:
+                yield Finding(("facilities", f, "capacity", k, "date"),
+                              f"a step dated {step.date}, {after}")
         for o, order in enumerate(facility.orders):
             if order.date > end:
                 yield Finding(("facilities", f, "orders", o, "date"),
