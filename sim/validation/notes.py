@@ -45,12 +45,13 @@ def _outside(scenario: Scenario) -> Iterator[Finding]:
                 yield Finding(("pools", p, "events", e, "date"),
                               f"{event.kind} dated {event.date}, {after}")
     for r, region in enumerate(scenario.regions):
-        for name, steps in (("electricity_schedule", region.electricity_schedule),
-                            ("capacity_schedule", region.capacity_schedule)):
-            for k, step in enumerate(steps):
-                if step.date > end:
+        for name, dates in (("electricity_schedule", [s.date for s in
+                                                      region.electricity_schedule]),
+                            ("capacity_schedule", [s.date for s in region.capacity_schedule])):
+            for k, date in enumerate(dates):
+                if date > end:
                     yield Finding(("regions", r, name, k, "date"),
-                                  f"a step dated {step.date}, {after}")
+                                  f"a step dated {date}, {after}")
     for c, coin in enumerate(scenario.coins):
         for k, step in enumerate(coin.fees_schedule):
             if step.date > end:
