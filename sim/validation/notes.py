@@ -53,10 +53,10 @@ def _outside(scenario: Scenario) -> Iterator[Finding]:
                     yield Finding(("regions", r, name, k, "date"),
                                   f"a step dated {date}, {after}")
     for c, coin in enumerate(scenario.coins):
-        for k, step in enumerate(coin.fees_schedule):
-            if step.date > end:
+        for k, fee in enumerate(coin.fees_schedule):
+            if fee.date > end:
                 yield Finding(("coins", c, "fees_schedule", k, "date"),
-                              f"a step dated {step.date}, {after}")
+                              f"a step dated {fee.date}, {after}")
     for f, facility in enumerate(scenario.facilities):
         for k, step in enumerate(facility.capacity):
             if step.date > end:
