@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 TABLES = ("network", "regions", "pools", "facilities", "flows", "decisions", "events",
           "summary")
 MEMBER = ["sample", "replicate"]
-_HASHRATE_UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"),
+#: Display units of a hashrate by size (the run's figures use EH/s and TH/s by coin rule).
+HASHRATE_UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"),
                    (1e6, "MH/s"), (1.0, "H/s"))
 
 
@@ -122,7 +123,7 @@ class RunData:
         if rule == "tracking":
             return 1e12, "TH/s"
         top = max((abs(v) for v in values if np.isfinite(v)), default=0.0)
-        return next(((s, u) for s, u in _HASHRATE_UNITS if top >= s), (1.0, "H/s"))
+        return next(((s, u) for s, u in HASHRATE_UNITS if top >= s), (1.0, "H/s"))
 
     def label(self, region: str) -> str:
         """A region's display label (its name when it has none)."""

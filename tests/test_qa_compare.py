@@ -168,3 +168,17 @@ def test_force_option_of_the_command(runs: dict[str, Path], tmp_path: Path) -> N
     code, out = _compare(runs["a"], runs["other"], "-o", out_dir, "--no-plots", "--force")
     assert code == 0, out
     assert (out_dir / "comparison.csv").read_text().startswith("coin,metric")
+
+
+def test_overlay_axes_read_in_display_units() -> None:
+    """The overlay of a hashrate showed raw H/s: an axis of 1e20 with the scale only in its
+    offset. It now reads EH/s … H/s by size, as the run's figures do, and other series in an
+    SI multiple."""
+    import pandas as pd
+
+    from sim.experiments.compare import _display_scale
+
+    assert _display_scale("hashrate_hs", pd.Series([1.6e20, 9.2e19])) == (1e18, "EH/s")
+    assert _display_scale("hashrate_hs", pd.Series([8.0e14, float("nan")])) == (1e12, "TH/s")
+    assert _display_scale("difficulty", pd.Series([1.4e13])) == (1e12, "T")
+    assert _display_scale("price_usd", pd.Series([400.0])) == (1.0, "")

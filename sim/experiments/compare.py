@@ -700,11 +700,14 @@ def overlay_plots(a: pd.DataFrame, b: pd.DataFrame, out: Path,
     for coin in coins:
         for s in series:
             fig, ax = subplots(figsize=(9, 4.5))
-            for df, label, color in ((a, labels[0], "tab:blue"), (b, labels[1], "tab:orange")):
-                _draw(ax, df if coin is None else df[df["coin"] == coin], s, label, color)
+            sides = [df if coin is None else df[df["coin"] == coin] for df in (a, b)]
+            scale, unit = _display_scale(s, pd.concat([side[s] for side in sides]))
+            for df, label, color in zip(sides, labels, ("tab:blue", "tab:orange"),
+                                        strict=True):
+                _draw(ax, df, s, label, color, scale)
             ax.set_title(f"{coin + ': ' if coin else ''}{s}")
             ax.set_xlabel("date")
-            ax.set_ylabel(s)
+            ax.set_ylabel(f"{s} ({unit})" if unit else s)
             ax.legend(loc="best", fontsize="small")
             fig.autofmt_xdate()
             fig.tight_layout()
@@ -728,15 +731,30 @@ def _matplotlib() -> Any:
     return subplots
 
 
-def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str) -> None:
+def _display_scale(series: str, values: pd.Series) -> tuple[float, str]:
+    """A readable scale for a series' axis: EH/s … H/s for a hashrate (``*_hs``, as the run's
+    figures show it), else an SI multiple (``T``, ``G``, …) — a raw axis of 1e20 H/s showed
+    only an offset."""
+    from sim.plot_style import si_scale
+    from sim.rundata import HASHRATE_UNITS
+
+    finite = pd.to_numeric(values, errors="coerce").abs()
+    top = float(finite[np.isfinite(finite)].max()) if finite.notna().any() else 0.0
+    if series.endswith("_hs"):
+        return next(((k, u) for k, u in HASHRATE_UNITS if top >= k), (1.0, "H/s"))
+    return si_scale(top, "")
+
+
+def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str,
+          scale: float = 1.0) -> None:
     groups = ["arm"] if "arm" in df.columns and df["arm"].nunique() > 1 else []
     for arm, part in df.groupby(groups, sort=True) if groups else [((RUN_ARM,), df)]:
         per_date = part.groupby("date", sort=True)[series]
         dates = pd.to_datetime(pd.Series(per_date.median().index))
-        med = per_date.median().to_numpy()
+        med = per_date.median().to_numpy() / scale
         name = label if not groups else f"{label} [{arm[0] if isinstance(arm, tuple) else arm}]"
         line = ax.plot(dates, med, label=name, color=color if not groups else None, lw=1.4)
         if per_date.count().max() > 1:
-            ax.fill_between(dates, per_date.quantile(0.05).to_numpy(),
-                            per_date.quantile(0.95).to_numpy(), alpha=0.2,
+            ax.fill_between(dates, per_date.quantile(0.05).to_numpy() / scale,
+                            per_date.quantile(0.95).to_numpy() / scale, alpha=0.2,
                             color=line[0].get_color(), lw=0)
