@@ -451,6 +451,54 @@ def pfig_rigs(data: RunData) -> Any | None:
                    stacked=True)
 
 
+#: Regions a report's rigs-by-region figure offers (those hit hardest first).
+RIGS_REGIONS = 12
+
+
+def pfig_rigs_by_region(data: RunData) -> Any | None:
+    """Rigs by status in one region at a time, chosen from a menu: the regions whose rigs
+    were ever forced off or hid, hardest hit first (in the world's total a country of a few
+    per cent was a sliver, and how many of its rigs waited and came back could not be read)."""
+    go = _go()
+    leaves = data.leaf_regions()
+    cols = [f"rigs_{s}" for s in P.STATUSES if f"rigs_{s}" in leaves.columns]
+    hit_cols = [c for c in ("rigs_banned_off", "rigs_underground") if c in leaves.columns]
+    if not len(leaves) or not cols or not hit_cols:
+        return None
+    hit = leaves[hit_cols].sum(axis=1).groupby(leaves["region"]).max()
+    regions = list(hit[hit > 0].sort_values(ascending=False, kind="stable").index)
+    regions = regions[:RIGS_REGIONS]
+    if not regions:
+        return None
+    keys = [c.removeprefix("rigs_") for c in cols]
+    fig = _arm_subplots(data)
+    owner: list[int] = []  # each trace's region
+    for i, region in enumerate(regions):
+        per = P.member_sum(leaves[leaves["region"] == region], cols)
+        for c, arm in enumerate(data.arms, start=1):
+            wide = per[per["arm"] == arm].groupby("date")[cols].mean()
+            x = _days(wide.index)
+            for k, key in enumerate(cols):
+                fig.add_trace(go.Scatter(
+                    x=x, y=wide[key].to_numpy(), mode="lines", stackgroup=f"r{i}c{c}",
+                    line={"width": 0.5, "color": P.STATUS_COLOURS[keys[k]]},
+                    **_named(P.STATUS_LABELS[keys[k]]), legendgroup=f"k{k}",
+                    showlegend=c == 1, visible=i == 0,
+                    hovertemplate="%{y:,.0f}<extra>%{meta}</extra>"), row=1, col=c)
+                owner.append(i)
+    for c, arm in enumerate(data.arms, start=1):
+        _event_lines(fig, data, arm, c, labels=False)
+    buttons = [{"label": ptext(data.label(r)), "method": "restyle",
+                "args": [{"visible": [o == i for o in owner]}]} for i, r in enumerate(regions)]
+    fig.update_yaxes(title_text="rigs", col=1)
+    fig = _layout(fig, "Rigs by status in one region (choose it in the menu; mean over runs)",
+                  height=460, top=110, stacked=True)
+    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 0.0,
+                                    "xanchor": "left", "y": 1.02, "yanchor": "bottom",
+                                    "showactive": True}])
+    return fig
+
+
 def pfig_pools(data: RunData, coin: str) -> Any | None:
     go = _go()
     pools = data.tables["pools"]
@@ -784,7 +832,9 @@ CAPTIONS = {
         "off because mining would lose money (or to wait and see); banned = switched off by a"
         " ban; in transit = being shipped abroad; queued = arrived, waiting for a place to "
         "plug in; underground = mining in secret; retired = scrapped. The total grows as "
-        "miners buy new rigs."),
+        "miners buy new rigs. Below, the same for one region at a time, the regions a ban hit "
+        "first (choose one in the menu): how many of its rigs were switched off, hid, waited "
+        "and came back. Rigs shipped abroad count where they are going."),
     "pools": (
         "A pool joins many miners so that they share the rewards and earn steadily. Each line"
         " is a pool's share of all the hashrate; a pool that closes drops to zero."),
@@ -838,7 +888,9 @@ def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, s
         out.append(("regions", "Where the hashrate is", regions))
     rigs = pfig_rigs(data)
     if rigs is not None:
-        out.append(("rigs", "Rigs by status", _figure_div(rigs, "fig-rigs", data)))
+        by_region = pfig_rigs_by_region(data)
+        out.append(("rigs", "Rigs by status", _figure_div(rigs, "fig-rigs", data) + (
+            _figure_div(by_region, "fig-rigs-region", data) if by_region is not None else "")))
     pools = divs(pfig_pools, "pools")
     if pools:
         out.append(("pools", "Pools", pools))

@@ -63,3 +63,41 @@ def test_the_figures_show_the_choices_and_skip_a_run_without_any() -> None:
     assert fig_choices(data) is not None and pfig_choices(data) is not None
     quiet = RunData.from_results(run(sim.load("tutorial", ["end=2021-02-15"]), seed=2))
     assert fig_choices(quiet) is None and pfig_choices(quiet) is None
+
+
+def test_the_report_offers_rigs_by_status_region_by_region() -> None:
+    """In the world's total Iran's rigs were a sliver: the report now draws one region at a
+    time, from a menu of the regions a ban hit (hardest first)."""
+    import pytest
+
+    pytest.importorskip("plotly")
+    from sim.report import pfig_rigs_by_region
+    from sim.rundata import RunData
+
+    res = run(sim.load("iran-2021", ["end=2021-10-15"]), seed=1)
+    fig = pfig_rigs_by_region(RunData.from_results(res))
+    (menu,) = fig.layout.updatemenus
+    assert [b.label for b in menu.buttons] == ["Iran"]  # the only region a ban hit
+    assert len(fig.data) == 7 and all(t.visible for t in fig.data)  # its seven statuses
+    online = next(t for t in fig.data if t.meta == "online")
+    iran = res.regions[res.regions["region"] == "iran"]
+    assert list(online.y) == list(iran["rigs_online"].astype(float))
+    quiet = RunData.from_results(run(sim.load("tutorial", ["end=2021-02-15"]), seed=2))
+    assert pfig_rigs_by_region(quiet) is None  # no ban hit anyone
+
+
+def test_each_menu_entry_shows_its_own_region_alone() -> None:
+    import pytest
+
+    pytest.importorskip("plotly")
+    from sim.report import pfig_rigs_by_region
+    from sim.rundata import RunData
+
+    res = run(sim.load("tutorial", ["end=2021-06-30"]), seed=2)
+    fig = pfig_rigs_by_region(RunData.from_results(res))
+    buttons = fig.layout.updatemenus[0].buttons
+    assert {b.label for b in buttons} == {"Highland (Red Country)", "Plains (Red Country)"}
+    for i, button in enumerate(buttons):
+        visible = button.args[0]["visible"]
+        assert len(visible) == len(fig.data) and sum(visible) == 7  # one region's statuses
+        assert visible[7 * i: 7 * i + 7] == [True] * 7
