@@ -42,6 +42,8 @@ def test_demo_narrates_and_writes_results_and_a_report(short_tutorial: Path, tmp
     assert any(" EH/s " in line and "%" in line for line in lines)  # the hashrate, weekly
     assert "rigs shipped so far: Blue Country" in out  # where the rigs go
     assert "What happened" in out and "drop to the trough" in out
+    # what the rigs chose, in the closing lines (the demo of a ban said nothing of it)
+    assert "decisions over the run: relocated: " in out.split("What happened")[1]
     report = tmp_path / "d" / "report.html"
     assert f"report:  {report}" in out and report.stat().st_size > 4_000_000
     run = json.loads((tmp_path / "d" / "run.json").read_text())
