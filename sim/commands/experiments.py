@@ -203,7 +203,11 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
 
 
 def _g(x: float) -> str:
-    return "nan" if x != x else f"{x:.4g}"
+    """A figure in a line of its own: thousands written out (357,467 rigs, not 3.575e+05),
+    four significant digits otherwise."""
+    if x != x:
+        return "nan"
+    return f"{x:,.0f}" if 1e3 <= abs(x) < 1e8 else f"{x:.4g}"
 
 
 # ---------------------------------------------------------------------------- sensitivity
