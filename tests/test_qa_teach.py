@@ -136,3 +136,11 @@ def test_run_help_names_decisions_csv() -> None:
 
     result = CliRunner().invoke(main, ["run", "--help"])
     assert "decisions.csv" in result.stdout
+
+
+def test_summarize_writes_thousands_out() -> None:
+    """summarize printed counts of rigs as 3.575e+05."""
+    from sim.commands.experiments import _g
+
+    assert _g(357506.4) == "357,506" and _g(28295084.0) == "28,295,084"
+    assert _g(2.8312) == "2.831" and _g(1.82e20) == "1.82e+20" and _g(float("nan")) == "nan"
