@@ -289,20 +289,14 @@ class Recorder:
         w = self.world
         cols = ["date", "replicate", "coin", "origin", "destination", *FLOW_FIELDS]
         if self._flows_by_copy is None:  # (once: the rows of every copy, split by copy)
-            a = np.concatenate(self.flows) if self.flows else np.zeros((0, 8))
-            a = a[np.argsort(a[:, 1], kind="stable")]
-            bounds = np.searchsorted(a[:, 1], np.arange(w.copies + 1))
-            self._flows_by_copy = [a[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+            self._flows_by_copy = _split_by_copy(self.flows, 8, w.copies)
         a = self._flows_by_copy[copy]
         if not len(a):
             return pd.DataFrame({c: pd.Series(dtype=object if c in ("date", "coin", "origin",
                                  "destination") else float) for c in cols})
         names = np.array([r.name for r in sc.regions], dtype=object)
-        coins = np.array([c.name for c in sc.coins], dtype=object)
         return pd.DataFrame({
-            "date": [w.date(d) for d in a[:, 0]],
-            "replicate": replicate,
-            "coin": coins[a[:, 2].astype(int)],
+            **self._sparse_keys(sc, a, replicate),
             "origin": names[a[:, 3].astype(int)],
             "destination": names[a[:, 4].astype(int)],
             "rigs_departed": a[:, 5].astype(np.int64),
@@ -310,24 +304,24 @@ class Recorder:
             "hashrate_hs": a[:, 7],
         })
 
+    def _sparse_keys(self, sc: Scenario, a: F64, replicate: int) -> dict[str, Any]:
+        """The date, replicate and coin columns of a sparse table's rows (day, copy, coin, …)."""
+        coins = np.array([c.name for c in sc.coins], dtype=object)
+        return {"date": [self.world.date(d) for d in a[:, 0]], "replicate": replicate,
+                "coin": coins[a[:, 2].astype(int)]}
+
     def _decision_table(self, sc: Scenario, copy: int, replicate: int) -> pd.DataFrame:
         w = self.world
         cols = ["date", "replicate", "coin", "region", "choice", "rigs"]
         if self._decisions_by_copy is None:  # (once: the rows of every copy, split by copy)
-            a = np.concatenate(self.decisions) if self.decisions else np.zeros((0, 6))
-            a = a[np.argsort(a[:, 1], kind="stable")]
-            bounds = np.searchsorted(a[:, 1], np.arange(w.copies + 1))
-            self._decisions_by_copy = [a[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+            self._decisions_by_copy = _split_by_copy(self.decisions, 6, w.copies)
         a = self._decisions_by_copy[copy]
         if not len(a):
             return pd.DataFrame({c: pd.Series(dtype=np.int64 if c in ("replicate", "rigs")
                                               else object) for c in cols})
         names = np.array([r.name for r in sc.regions], dtype=object)
-        coins = np.array([c.name for c in sc.coins], dtype=object)
         return pd.DataFrame({
-            "date": [w.date(d) for d in a[:, 0]],
-            "replicate": replicate,
-            "coin": coins[a[:, 2].astype(int)],
+            **self._sparse_keys(sc, a, replicate),
             "region": names[a[:, 3].astype(int)],
             "choice": np.array(CHOICES, dtype=object)[a[:, 4].astype(int)],
             "rigs": a[:, 5].astype(np.int64),
@@ -379,3 +373,12 @@ def _tidy(values: F64, keys: list[str], labels: list[list | pd.Index], fields: t
         columns[col] = (flat[:, j].round().astype(np.int64)
                         if col.startswith("rigs") or col == "blocks" else flat[:, j].copy())
     return pd.DataFrame(columns)
+
+
+def _split_by_copy(parts: list[F64], width: int, copies: int) -> list[F64]:
+    """The day-by-day rows of a sparse table (day, copy, …) as one array per copy, each in
+    the order recorded."""
+    a = np.concatenate(parts) if parts else np.zeros((0, width))
+    a = a[np.argsort(a[:, 1], kind="stable")]
+    bounds = np.searchsorted(a[:, 1], np.arange(copies + 1))
+    return [a[lo:hi] for lo, hi in itertools.pairwise(bounds)]
