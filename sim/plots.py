@@ -292,9 +292,11 @@ def fig_flows(data: RunData) -> Figure | None:
     """Migration: rigs per origin → destination, and cumulative arrivals by destination."""
     if not len(data.tables["flows"]):
         return None
+    # one scale per column for every arm, so that bars and arrivals compare across arms (each
+    # panel had its own: 80k and 90k rigs drew as long)
     fig, axes = subplots(len(data.arms), 2, figsize=(11.0, 3.8 * len(data.arms)),
-                             squeeze=False, gridspec_kw={"width_ratios": [1, 1.3],
-                                                         "hspace": 0.45})
+                             squeeze=False, sharex="col", gridspec_kw={"width_ratios": [1, 1.3],
+                                                                       "hspace": 0.45})
     palette = region_colours(data)
     for r, arm in enumerate(data.arms):
         tot = flow_totals(data, arm).head(15).iloc[::-1]
@@ -325,6 +327,8 @@ def fig_flows(data: RunData) -> Figure | None:
         date_axis(ax)
         if len(cum.columns):
             ax.legend(loc="upper left")
+    for ax in axes.ravel():
+        ax.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last
     fig.suptitle(f"Migration flows — {data.name}", y=1.02)
     return fig
 

@@ -81,6 +81,17 @@ def test_choices_figure_of_arms_shares_one_scale_and_keeps_legends_off_titles(
     assert_apart(fig)
 
 
+def test_flows_figure_of_arms_shares_one_scale_per_column(arms: RunData) -> None:
+    """The migration bars had one x scale per arm (80k and 90k rigs drew as long)."""
+    from sim.plots import fig_flows
+
+    fig = fig_flows(arms)
+    bars = [ax for ax in fig.axes[::2] if ax.axison]  # the arms that moved rigs
+    assert len(bars) == 2
+    assert bars[0].get_xlim() == bars[1].get_xlim()
+    assert all(label.get_visible() for label in bars[0].get_xticklabels())
+
+
 def test_rigs_figure_of_arms_has_titles_at_one_height_that_do_not_run_together(
         arms: RunData) -> None:
     """An arm without events (no-ban) had its title lower than the others', and each title
