@@ -208,6 +208,10 @@ def _cell(data: RunData, coin: str, unit: str, vals: np.ndarray, dates: pd.Serie
         lo, hi = (format_value(data, coin, unit, float(q), signed)
                   for q in np.quantile(finite, [0.05, 0.95]))
         if lo != hi:  # runs that differ only past the digits shown get no range
+            unit_of = [v.partition(" ")[2] for v in (text, lo, hi)]
+            if unit_of[0] and len(set(unit_of)) == 1:  # the unit once: "88,571 rigs [87,601
+                # – 89,344]", not after each number
+                lo, hi = lo.partition(" ")[0], hi.partition(" ")[0]
             text += f" [{lo} – {hi}]"
     if missing:
         text += f" ({none} in {missing} of {runs} runs)"

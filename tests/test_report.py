@@ -224,8 +224,8 @@ def test_a_recovery_most_runs_never_reach_has_no_median() -> None:
         for i in (0, 3, 6)]
     assert cells[0] == "not reached in 2 of 3 runs"
     # the run that never recovers ranks last: the median is the second of three
-    assert cells[1] == ("20 days [10 days – 20 days] (not reached in 1 of 3 runs) on "
-                        "2021-06-01 … 2021-06-11")
+    assert cells[1] == ("20 days [10 – 20] (not reached in 1 of 3 runs) on "
+                        "2021-06-01 … 2021-06-11")  # the unit once, not after each number
     assert cells[2].startswith("20 days [") and cells[2].endswith("2021-06-01 … 2021-06-21")
 
 
