@@ -196,9 +196,7 @@ def choice_totals(data: RunData, arm: str) -> pd.DataFrame:
     region (most rigs first), a column per choice made, in CHOICE_LABELS' order."""
     from sim.plot_style import CHOICE_LABELS
 
-    dec = data.tables.get("decisions", pd.DataFrame())
-    if not len(dec):
-        return pd.DataFrame()
+    dec = data.tables["decisions"]
     dec = dec[dec["arm"] == arm]
     if not len(dec):
         return pd.DataFrame()

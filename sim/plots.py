@@ -339,7 +339,7 @@ def fig_choices(data: RunData) -> Figure | None:
     totals = {arm: choice_totals(data, arm) for arm in data.arms}
     if not any(len(t) for t in totals.values()):
         return None
-    rows = max(max((len(t) for t in totals.values()), default=1), 1)
+    rows = max(len(t) for t in totals.values())
     # constrained layout keeps the suptitle, titles, labels and legend apart (with the
     # suptitle at y=1.02 it overdrew the title of a one-region figure, and a legend below
     # each panel the next panel's title); one x scale for every arm, so that bar lengths

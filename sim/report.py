@@ -406,14 +406,17 @@ def _arm_subplots(data: RunData, rows: int = 1) -> Any:
 
 
 def _stacked(fig: Any, wide: pd.DataFrame, names: Sequence[str], colours: Sequence[str],
-             col: int, legend: bool, fmt: str, scale: float = 1.0) -> None:
+             col: int, legend: bool, fmt: str, scale: float = 1.0, group: str = "",
+             visible: bool = True) -> None:
+    """A stacked area per column of `wide` in subplot `col`; `group` names the stack where
+    one subplot holds several (shown one at a time, `visible`)."""
     go = _go()
     x = _days(wide.index)
     for k, key in enumerate(wide.columns):
         fig.add_trace(go.Scatter(x=x, y=wide[key].to_numpy() * scale, mode="lines",
-                                 stackgroup=f"s{col}", line={"width": 0.5,
+                                 stackgroup=group or f"s{col}", line={"width": 0.5,
                                  "color": colours[k % len(colours)]}, **_named(names[k]),
-                                 legendgroup=f"k{k}", showlegend=legend,
+                                 legendgroup=f"k{k}", showlegend=legend, visible=visible,
                                  hovertemplate=f"%{{y:{fmt}}}<extra>%{{meta}}</extra>"),
                           row=1, col=col)
 
@@ -463,7 +466,6 @@ def pfig_rigs_by_region(data: RunData) -> Any | None:
     """Rigs by status in one region at a time, chosen from a menu: the regions whose rigs
     were ever forced off or hid, hardest hit first (in the world's total a country of a few
     per cent was a sliver, and how many of its rigs waited and came back could not be read)."""
-    go = _go()
     leaves = data.leaf_regions()
     cols = [f"rigs_{s}" for s in P.STATUSES if f"rigs_{s}" in leaves.columns]
     hit_cols = [c for c in ("rigs_banned_off", "rigs_underground") if c in leaves.columns]
@@ -481,15 +483,10 @@ def pfig_rigs_by_region(data: RunData) -> Any | None:
         per = P.member_sum(leaves[leaves["region"] == region], cols)
         for c, arm in enumerate(data.arms, start=1):
             wide = per[per["arm"] == arm].groupby("date")[cols].mean()
-            x = _days(wide.index)
-            for k, key in enumerate(cols):
-                fig.add_trace(go.Scatter(
-                    x=x, y=wide[key].to_numpy(), mode="lines", stackgroup=f"r{i}c{c}",
-                    line={"width": 0.5, "color": P.STATUS_COLOURS[keys[k]]},
-                    **_named(P.STATUS_LABELS[keys[k]]), legendgroup=f"k{k}",
-                    showlegend=c == 1, visible=i == 0,
-                    hovertemplate="%{y:,.0f}<extra>%{meta}</extra>"), row=1, col=c)
-                owner.append(i)
+            _stacked(fig, wide, [P.STATUS_LABELS[k] for k in keys],
+                     [P.STATUS_COLOURS[k] for k in keys], c, c == 1, ",.0f",
+                     group=f"r{i}c{c}", visible=i == 0)
+            owner += [i] * len(cols)
     for c, arm in enumerate(data.arms, start=1):
         _event_lines(fig, data, arm, c, labels=False)
     buttons = [{"label": ptext(data.label(r)), "method": "restyle",

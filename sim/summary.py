@@ -96,37 +96,28 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     out += _retarget_metrics(tables["events"], rep, coin, scenario)
     out += _region_metrics(tables["regions"], rep, coin)
     out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)], dates[-1])
-    moved = _relocated(tables["flows"], rep, coin)
+    moved = _sums(tables["flows"], rep, coin, "destination", "rigs_departed")
     for dest in sorted(scenario.leaf_regions):  # every leaf, 0 where no rig went
         out.append(_row(rep, coin, f"relocated_rigs.{dest}", moved.get(dest, 0.0), "rigs"))
     decisions = tables.get("decisions")
     if decisions is not None and "choice" in decisions.columns:  # (none in a folder of an
         # earlier version)
-        chose = _chose(decisions, rep, coin)
+        chose = _sums(decisions, rep, coin, "choice", "rigs")
         for choice in CHOICES:  # every choice, 0 where no rig made it
             out.append(_row(rep, coin, f"decided.{choice}", chose.get(choice, 0.0), "rigs"))
     return out
 
 
-def _chose(decisions: pd.DataFrame, rep: int, coin: str) -> dict[str, float]:
-    """The rigs of `coin` that made each choice over replicate `rep` (decisions.csv)."""
-    if not len(decisions):
+def _sums(table: pd.DataFrame, rep: int, coin: str, key: str, value: str
+          ) -> dict[str, float]:
+    """Column `value` of `table` summed by `key` over replicate `rep`'s rows of `coin` (rigs
+    departed by destination, decisions by choice). Counts of rigs are whole, so their sums
+    in floating point are exact: those of the int64 column."""
+    if not len(table):
         return {}
-    mine = _rows_of(decisions, rep, coin)
-    of, names = pd.factorize(decisions["choice"].to_numpy()[mine], use_na_sentinel=False)
-    sums = np.bincount(of, weights=decisions["rigs"].to_numpy()[mine], minlength=len(names))
-    return dict(zip(names, sums, strict=True))
-
-
-def _relocated(flows: pd.DataFrame, rep: int, coin: str) -> dict[str, float]:
-    """The rigs of `coin` that left for each destination in replicate `rep`. (Counts of rigs
-    are whole, so their sums in floating point are exact: those of the int64 column.)"""
-    if not len(flows):
-        return {}
-    mine = _rows_of(flows, rep, coin)
-    to, names = pd.factorize(flows["destination"].to_numpy()[mine], use_na_sentinel=False)
-    departed = flows["rigs_departed"].to_numpy()[mine]
-    sums = np.bincount(to, weights=departed, minlength=len(names))
+    mine = _rows_of(table, rep, coin)
+    of, names = pd.factorize(table[key].to_numpy()[mine], use_na_sentinel=False)
+    sums = np.bincount(of, weights=table[value].to_numpy()[mine], minlength=len(names))
     return dict(zip(names, sums, strict=True))
 
 

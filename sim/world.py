@@ -165,10 +165,10 @@ class World:
     # per-day accumulators of migration flows (copies, C, R, R) by the rigs' coin, with the
     # coin and regions of each copy (flow_at): departures, arrivals, hashrate departed
     flow_departed: F64 = field(default_factory=lambda: np.zeros(0))
-    # the day's decisions (copies, C, R, CHOICES) by the deciding rigs' coin and origin
-    decided: F64 = field(default_factory=lambda: np.zeros(0))
     flow_arrived: F64 = field(default_factory=lambda: np.zeros(0))
     flow_hashrate: F64 = field(default_factory=lambda: np.zeros(0))
+    # the day's decisions (copies, C, R, CHOICES) by the deciding rigs' coin and origin
+    decided: F64 = field(default_factory=lambda: np.zeros(0))
     relocated_total: F64 = field(default_factory=lambda: np.zeros(0))
     # rigs of a coin due to arrive from origin at destination, by copy and day (flows.csv's
     # arrivals; coin and regions within their copy)

@@ -57,12 +57,10 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
         if copy is not None and not mine(policy.region):
             continue
         where = covers[geo.index(policy.region)]
-        if isinstance(policy, PowerCutoff) or (isinstance(policy, MiningBan)
-                                               and policy.hazard_per_day > 0):
-            known = np.inf if policy.expected_days is None else day + policy.expected_days
-            end[where] = np.maximum(end[where], known)
         match policy:
             case MiningBan():
+                if policy.hazard_per_day > 0:
+                    end[where] = np.maximum(end[where], _expected_end(policy, day))
                 bans.append(Ban(geo.covers[geo.index(policy.region)], policy.hazard_per_day,
                                 day + policy.grace_days, policy.ramp_days))
                 if policy.underground_detection_per_day is not None:
@@ -71,6 +69,7 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
                                                  policy.underground_detection_per_day)
             case PowerCutoff():
                 cutoff |= where
+                end[where] = np.maximum(end[where], _expected_end(policy, day))
             case PowerOutage() if policy.share >= 1.0:  # a partial one suspends rigs instead
                 outage |= where
             case ExchangeBan():
@@ -115,6 +114,12 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
                                  np.where(np.isfinite(end), end, np.nan))
     world.incentive_capacity_mw = put(world.incentive_capacity_mw, capacity)
     world.capacity_mw = world.capacity_on(world.day)
+
+
+def _expected_end(policy: MiningBan | PowerCutoff, day: int) -> float:
+    """The day a policy forcing rigs off (in force from `day`) is expected to end: its
+    announced end, inf for none."""
+    return np.inf if policy.expected_days is None else day + policy.expected_days
 
 
 def describe(policy: Policy) -> str:

@@ -46,10 +46,11 @@ def experiment_file(name: str) -> Path | None:
     or parameters and no regions, or a bundled experiment), else None."""
     from sim.bundled import resolve, resolve_experiment
 
-    if resolve(name).is_file():
-        keys = _top_keys(resolve(name)) or set()
+    path = resolve(name)
+    if path.is_file():
+        keys = _top_keys(path) or set()
         experiment = bool(keys & {"arms", "replicates", "design", "parameters"})
-        return resolve(name) if experiment and "regions" not in keys else None
+        return path if experiment and "regions" not in keys else None
     path = resolve_experiment(name)
     return path if path.is_file() else None
 

@@ -8,12 +8,13 @@ run a file print these as notes, located like the problems of an invalid file.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
 
 from sim.errors import Issue
 from sim.scenario import PowerOutage, Scenario
-from sim.validation.common import Finding
+from sim.validation.common import FieldPath, Finding
 from sim.validation.locating import Locator
 from sim.validation.overrides import apply_overrides
 from sim.validation.reading import decode, parse_yaml, read_bytes
@@ -39,34 +40,30 @@ def _outside(scenario: Scenario) -> Iterator[Finding]:
         elif policy.date < start:
             yield Finding(path, f"{policy.kind} dated {policy.date}, before the start ({start}): "
                           "in force from the first day (a ramp or grace counts from its date)")
+    for where, date, what in _dated(scenario):
+        if date > end:
+            yield Finding(where, f"{what} dated {date}, {after}")
+
+
+def _dated(scenario: Scenario) -> Iterator[tuple[FieldPath, dt.date, str]]:
+    """Every dated item but the policies (those are noted either way): where, its date, what
+    it is."""
     for p, pool in enumerate(scenario.pools):
         for e, event in enumerate(pool.events):
-            if event.date > end:
-                yield Finding(("pools", p, "events", e, "date"),
-                              f"{event.kind} dated {event.date}, {after}")
+            yield ("pools", p, "events", e, "date"), event.date, event.kind
     for r, region in enumerate(scenario.regions):
-        for name, dates in (("electricity_schedule", [s.date for s in
-                                                      region.electricity_schedule]),
-                            ("capacity_schedule", [s.date for s in region.capacity_schedule])):
-            for k, date in enumerate(dates):
-                if date > end:
-                    yield Finding(("regions", r, name, k, "date"),
-                                  f"a step dated {date}, {after}")
+        for name, steps in (("electricity_schedule", region.electricity_schedule),
+                            ("capacity_schedule", region.capacity_schedule)):
+            for k, date in enumerate(step.date for step in steps):
+                yield ("regions", r, name, k, "date"), date, "a step"
     for c, coin in enumerate(scenario.coins):
         for k, fee in enumerate(coin.fees_schedule):
-            if fee.date > end:
-                yield Finding(("coins", c, "fees_schedule", k, "date"),
-                              f"a step dated {fee.date}, {after}")
+            yield ("coins", c, "fees_schedule", k, "date"), fee.date, "a step"
     for f, facility in enumerate(scenario.facilities):
-        for k, step in enumerate(facility.capacity):
-            if step.date > end:
-                yield Finding(("facilities", f, "capacity", k, "date"),
-                              f"a step dated {step.date}, {after}")
+        for k, cap in enumerate(facility.capacity):
+            yield ("facilities", f, "capacity", k, "date"), cap.date, "a step"
         for o, order in enumerate(facility.orders):
-            if order.date > end:
-                yield Finding(("facilities", f, "orders", o, "date"),
-                              f"an order delivered on {order.date}, after the end ({end}): "
-                              "its rigs never arrive")
+            yield ("facilities", f, "orders", o, "date"), order.date, "an order"
 
 
 def notes(source: str | os.PathLike[str], overrides: Sequence[str], scenario: Scenario
