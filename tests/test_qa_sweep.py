@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sim.commands.experiments import summarize
+from sim.commands.experiments import _g, summarize
 from sim.experiments import plan as plan_mod
 from sim.experiments.runner import FAULTS_ENV
 from tests.test_experiments import TUTORIAL, _sweep, _write
@@ -308,3 +308,50 @@ def test_a_scheduler_address_where_nothing_listens_fails_at_once(complete: Path,
                        f"tcp://127.0.0.1:{port}", "-q")
     assert code == 2 and f"nothing answers at 127.0.0.1:{port}" in out, out
     assert _snapshot(complete) == before
+
+
+# ------------------------------------------------------------ 6: the printout reads in order
+
+
+ARMS_UNSORTED = f"""\
+name: qa-arms
+scenario: {TUTORIAL}
+set: {{end: 2021-03-31}}
+arms:
+  zeta-base: {{description: the tutorial}}
+  alpha-averse: {{description: more risk-averse, set: {{behaviour.risk_aversion: 3.0}}}}
+replicates: 3
+seed: 5
+"""
+
+
+def test_summarize_keeps_the_experiments_arm_order_and_reads_in_units(tmp_path: Path) -> None:
+    """Arms come in the experiment's order (not alphabetically) in ensemble_metrics.csv and
+    in the printout, as the differences take them; the printout's metrics come in the
+    headline's order, a hashrate in EH/s … H/s, each adjustment's direction on its own line
+    (the largest in size, with its sign, would average a rise with a fall)."""
+    exp, out = _write(tmp_path, ARMS_UNSORTED), tmp_path / "out"
+    code, text = _sweep(exp, "-o", out, "-q")
+    assert code == 0, text
+    result = CliRunner().invoke(summarize, [str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = pd.read_csv(out / "ensemble_metrics.csv")
+    assert list(dict.fromkeys(metrics["arm"])) == ["zeta-base", "alpha-averse"]
+    within = metrics[metrics["arm"] == "zeta-base"]
+    assert list(within["metric"]) == sorted(within["metric"])  # sorted within an arm
+    text = result.stdout
+    assert text.index("\nzeta-base · ") < text.index("\nalpha-averse · ") \
+        < text.index("alpha-averse − zeta-base")
+    block = text[text.index("\nzeta-base · "):text.index("\nalpha-averse · ")]
+    names = [line.split()[0] for line in block.splitlines()[2:] if line.strip()]
+    assert names[:5] == ["pre_shock_hashrate", "trough_hashrate", "drop",
+                         "days_to_recover_90", "days_to_recover_100"]
+    assert "largest_adjustment" not in names
+    assert {"largest_downward_adjustment", "largest_upward_adjustment"} <= set(names)
+    pre = next(line for line in block.splitlines() if "pre_shock_hashrate" in line)
+    value = metrics.set_index(["arm", "metric"]).loc[("zeta-base", "pre_shock_hashrate")]
+    unit = next(u for u in ("EH/s", "PH/s", "TH/s") if f" {u} " in pre)
+    scale = {"EH/s": 1e18, "PH/s": 1e15, "TH/s": 1e12}[unit]
+    assert 1 <= value["mean"] / scale < 1000
+    assert pre.split()[1] == _g(value["mean"] / scale)
+    assert pre.rstrip().endswith("n=3")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from sim.commands.common import (
     scenario_file,
 )
 from sim.results import CONFIDENCE_RANGE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_CHECK_FAILED = 1
 EXIT_RUNS_FAILED = 4
@@ -160,7 +163,6 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
     """
     import pandas as pd
 
-    from sim.experiments.compare import records
     from sim.experiments.ensemble import incomplete_warning, summarize_results
 
     written = summarize_results(results, by_sample, confidence, output)
@@ -171,8 +173,12 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
         return
     metrics = pd.read_csv(written["ensemble_metrics"], dtype={"arm": str})
     diffs = pd.read_csv(written["ensemble_differences"], dtype={"arm": str})
+    # in this order: the shock, the recovery, the chain, the pools, the cost; each
+    # adjustment's direction on its own line (the largest in size, with its sign, averages
+    # a rise in one replicate with a fall in another)
     headline = ("pre_shock_hashrate", "trough_hashrate", "drop", "days_to_recover_90",
-                "days_to_recover_100", "largest_adjustment", "pool_hhi_after", "energy", "co2")
+                "days_to_recover_100", "largest_downward_adjustment",
+                "largest_upward_adjustment", "pool_hhi_after", "energy", "co2")
     # and what the rigs chose, where some arm's rigs chose anything: the question of a ban's
     # arms (how many waited, left, hid), which the headline alone did not answer
     decided = metrics[metrics["metric"].str.startswith("decided.") & (metrics["mean"] != 0)]
@@ -182,24 +188,47 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
     point = ["sample"] if "sample" in metrics.columns else []
     for (arm, *where, coin), group in metrics.groupby(["arm", *point, "coin"], sort=False):
         at = "".join(f" · sample {s}" for s in where)
-        click.echo(f"\n{arm}{at} · {coin}   mean [{level} CI]   (median; 5–95 %)   n")
-        for row in records(group[group["metric"].isin(headline)]):
-            click.echo(f"  {row['metric']:<22} {_g(row['mean'])} [{_g(row['ci_low'])}, "
+        click.echo(f"\n{arm}{at} · {coin}   mean [{level} CI]   (median; 5–95 %)   unit   "
+                   "runs with a value")
+        for row in _headline_rows(group, headline, ("mean", "ci_low", "ci_high", "median",
+                                                    "p05", "p95")):
+            click.echo(f"  {row['metric']:<27} {_g(row['mean'])} [{_g(row['ci_low'])}, "
                        f"{_g(row['ci_high'])}]  ({_g(row['median'])}; {_g(row['p05'])}–"
-                       f"{_g(row['p95'])})  {row['n']} {row['unit']}")
+                       f"{_g(row['p95'])})  {row['unit']}   n={row['n']}")
     point = ["sample"] if "sample" in diffs.columns else []
     for (arm, ref, *where, coin), group in diffs.groupby(["arm", "reference", *point, "coin"],
                                                          sort=False):
         at = "".join(f" · sample {s}" for s in where)
         pairs = "replicate" if where else "(sample, replicate)"
         click.echo(f"\n{arm} − {ref}{at} · {coin}, paired by {pairs}")
-        for row in records(group[group["metric"].isin(headline)]):
-            click.echo(f"  {row['metric']:<22} {_g(row['mean_diff'])} [{_g(row['ci_low'])}, "
+        for row in _headline_rows(group, headline, ("mean_diff", "ci_low", "ci_high")):
+            click.echo(f"  {row['metric']:<27} {_g(row['mean_diff'])} [{_g(row['ci_low'])}, "
                        f"{_g(row['ci_high'])}]  {row['unit']}")
     click.echo("", err=True)
     click.echo("wrote " + ", ".join(str(p) for p in written.values()), err=True)
     if warning is not None:
         click.echo(warning, err=True)
+
+
+def _headline_rows(group: pd.DataFrame, headline: tuple[str, ...], figures: tuple[str, ...]
+                   ) -> list[dict[str, Any]]:
+    """The rows of `group` whose metric is in `headline`, in its order, with a hashrate's
+    `figures` in the unit that reads (EH/s … H/s, as the figures show it), the same for all
+    of a row's figures."""
+    from sim.experiments.compare import records
+    from sim.rundata import HASHRATE_UNITS
+
+    rank = {metric: i for i, metric in enumerate(headline)}
+    rows = sorted(records(group[group["metric"].isin(headline)]),
+                  key=lambda row: rank[row["metric"]])
+    for row in rows:
+        unit = str(row["unit"])
+        if unit == "H/s" or unit.startswith("H/s "):
+            top = max((abs(row[f]) for f in figures if row[f] == row[f]), default=0.0)
+            scale, name = next(((k, u) for k, u in HASHRATE_UNITS if top >= k), (1.0, "H/s"))
+            row.update({f: row[f] / scale for f in figures})
+            row["unit"] = name + unit[len("H/s"):]
+    return rows
 
 
 def _g(x: float) -> str:

@@ -2,8 +2,8 @@
 
 - :func:`series_bands` — per arm (and optionally per sample), coin and date: the median and the
   5–95 % band of the main series across runs.
-- :func:`metric_stats` — per arm, coin and summary metric: n, mean, std, a t confidence interval
-  of the mean, median and the 5–95 % range.
+- :func:`metric_stats` — per arm (in the experiment's order), coin and summary metric: n, mean,
+  std, a t confidence interval of the mean, median and the 5–95 % range.
 - :func:`arm_differences` — each arm minus the first, paired by (sample, replicate): with
   common random numbers the pairs share their random streams, so the interval of the mean
   difference is much narrower than the arms' own spread.
@@ -60,7 +60,12 @@ def metric_stats(summary: pd.DataFrame, by: Sequence[str] = ("arm",),
     """
     summary = _with_arm(summary)
     keys = [*by, "coin", "metric"]
-    return _stats(summary, keys, confidence)
+    out = _stats(summary, keys, confidence)
+    # arms in the experiment's order (as they come in the summary, and as the differences
+    # take them), not alphabetically; the rest sorted within each arm
+    order = {arm: i for i, arm in enumerate(dict.fromkeys(summary["arm"]))}
+    return out.sort_values("arm", key=lambda arm: arm.map(order), kind="stable",
+                           ignore_index=True)
 
 
 def _stats(df: pd.DataFrame, keys: list[str], confidence: float) -> pd.DataFrame:
