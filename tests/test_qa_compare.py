@@ -182,3 +182,61 @@ def test_overlay_axes_read_in_display_units() -> None:
     assert _display_scale("hashrate_hs", pd.Series([8.0e14, float("nan")])) == (1e12, "TH/s")
     assert _display_scale("difficulty", pd.Series([1.4e13])) == (1e12, "T")
     assert _display_scale("price_usd", pd.Series([400.0])) == (1.0, "")
+
+
+# ---------------------------------------------------------------- 5. a run beside a sweep's arm
+
+
+def test_run_beside_one_arm_of_a_sweep_diffs_the_scenarios(runs: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    """A sweep's arm and a run are compared by the scenarios they ran (the arm's copy with
+    its overrides, under the sweep's seed), not by the two folders' layouts: the same
+    scenario is "identical", an arm that changed one value shows that value alone."""
+    from tests.test_experiments import _sweep, _write
+
+    exp = _write(tmp_path, f"""\
+name: beside
+scenario: {TUTORIAL}
+set: {{end: 2021-04-30}}
+arms:
+  base: {{description: the tutorial}}
+  quick: {{description: faster decisions, set: {{behaviour.decision_rate_per_day: 0.5}}}}
+replicates: 3
+seed: 1
+""")
+    code, text = _sweep(exp, "-o", tmp_path / "sweep", "-q")
+    assert code == 0, text
+    code, out = _compare(tmp_path / "sweep", runs["a"], "--arm", "base")
+    assert code == 0, out
+    assert "inputs: identical" in out
+    assert "draw different random numbers even under the same seed" in out
+    code, out = _compare(runs["a"], tmp_path / "sweep", "--arm", "quick")
+    assert code == 0, out
+    assert "inputs: 2 difference(s)" in out, out  # the value, and so the scenario's hash
+    assert "scenario.behaviour.decision_rate_per_day: 0.2 → 0.5" in out
+    assert "scenario_hash" in out and "arms." not in out and "experiment" not in out
+    # the arm beside the run with the same value set by hand: the same scenario
+    code, out = _compare(tmp_path / "sweep", runs["other"], "--arm", "quick")
+    assert "inputs: identical" in out, out
+
+
+def test_sweep_with_parameters_beside_a_run_says_what_compare_can_show(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    from tests.test_experiments import _sweep, _write
+
+    exp = _write(tmp_path, f"""\
+name: grid
+scenario: {TUTORIAL}
+set: {{end: 2021-04-30}}
+parameters:
+  rate: {{path: behaviour.decision_rate_per_day, values: [0.1, 0.5]}}
+replicates: 1
+seed: 1
+""")
+    code, text = _sweep(exp, "-o", tmp_path / "sweep", "-q")
+    assert code == 0, text
+    side = cmp.load_side(tmp_path / "sweep", arms=["base"])
+    assert side.run_inputs is None  # each design point has its own scenario
+    result = cmp.compare(side, cmp.load_side(runs["a"]))
+    assert any("with one arm (--arm NAME) of a sweep without parameters" in n
+               for n in result.notes)

@@ -58,6 +58,9 @@ class Side:
     table: str = ""
     inputs: dict[str, Any] = field(default_factory=dict, repr=False)
     arms: tuple[str, ...] = ()  # the arms asked for (--arm)
+    #: its inputs as those of one run: the scenario as run, seed and replicates (a run's;
+    #: a sweep's with one arm asked for and no parameters; else None)
+    run_inputs: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def has_arms(self) -> bool:
@@ -189,7 +192,9 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
         if (p / "manifest.json").is_file():
             side = Side(p, "sweep", inputs=_flatten(_sweep_inputs(p)))
         elif (p / "run.json").is_file():
-            side = Side(p, "run", inputs=_flatten(_json(p / "run.json"), skip=_VOLATILE))
+            run = _json(p / "run.json")
+            side = Side(p, "run", inputs=_flatten(run, skip=_VOLATILE),
+                        run_inputs=_flatten({k: run[k] for k in _RUN_INPUTS if k in run}))
         else:
             raise InputError(f"{p}: not a results folder (no run.json or manifest.json)")
         summary_path, series_path = table_path(p, "summary"), table_path(p, table)
@@ -219,10 +224,38 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
         side.arms = tuple(arms)
         side.summary = _only_arms(side.summary, arms, p)
         side.series = _only_arms(side.series, arms, p)
+        if side.kind == "sweep" and len(set(arms)) == 1:
+            side.run_inputs = _arm_inputs(p, arms[0])
     return side
 
 
 _VOLATILE = ("versions", "git_commit", "command", "wall_time_s")
+#: What a run's inputs are, to set beside one arm of a sweep.
+_RUN_INPUTS = ("scenario", "scenario_hash", "seed", "replicates")
+
+
+def _arm_inputs(path: Path, arm: str) -> dict[str, Any] | None:
+    """The inputs of arm `arm` of the sweep in `path` as those of a run (`_RUN_INPUTS`): its
+    scenario file as run (the folder's copy) with its overrides, under the sweep's seed; None
+    where the sweep has parameters (each design point has its own scenario) or its manifest
+    lacks what it takes."""
+    from sim.results import scenario_hash
+    from sim.validation import loads
+
+    m = _json(path / "manifest.json")
+    entry = (m.get("arms") or {}).get(arm)
+    if m.get("parameters") or not isinstance(entry, dict):
+        return None
+    copy = path / str(entry.get("scenario_copy", ""))
+    try:
+        scenario = loads(copy.read_text(encoding="utf-8"), str(copy),
+                         tuple(entry.get("overrides") or ()))
+    except (OSError, ValueError, HashsimError):
+        return None
+    scenario = scenario.model_copy(update={"seed": m.get("seed")})
+    return _flatten({"scenario": scenario.model_dump(mode="json"),
+                     "scenario_hash": scenario_hash(scenario), "seed": m.get("seed"),
+                     "replicates": m.get("replicates")})
 
 
 def _describe(side: Side) -> str:
@@ -339,9 +372,25 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
         raise NotComparableError(f"{a.path} is {_describe(a)} but {b.path} is {_describe(b)}"
                                  f"{differ}: compare two tables of the same kind")
     notes: list[str] = []
-    diff = [(k, a.inputs.get(k, _absent(a.inputs, k)), b.inputs.get(k, _absent(b.inputs, k)))
-            for k in sorted(set(a.inputs) | set(b.inputs))
-            if k not in a.inputs or k not in b.inputs or a.inputs[k] != b.inputs[k]]
+    a_inputs, b_inputs = a.inputs, b.inputs
+    if {a.kind, b.kind} == {"run", "sweep"}:
+        # a run beside one arm of a sweep: the scenarios as run, not the two folders' layouts
+        # (an experiment's arms and design against a run's file: hundreds of lines that said
+        # nothing of whether the two ran the same model)
+        sweep = a if a.kind == "sweep" else b
+        if a.run_inputs is not None and b.run_inputs is not None:
+            a_inputs, b_inputs = a.run_inputs, b.run_inputs
+            notes.append(f"inputs: the scenario of {sweep.path}'s arm {sweep.arms[0]} as it "
+                         "ran, beside the run's. A sweep's runs and a plain run draw different "
+                         "random numbers even under the same seed: compare them by their "
+                         "intervals, not run by run")
+        else:
+            notes.append(f"inputs: {sweep.path} is a sweep and the other a run; with one arm "
+                         "(--arm NAME) of a sweep without parameters, compare shows how that "
+                         "arm's scenario differs from the run's")
+    diff = [(k, a_inputs.get(k, _absent(a_inputs, k)), b_inputs.get(k, _absent(b_inputs, k)))
+            for k in sorted(set(a_inputs) | set(b_inputs))
+            if k not in a_inputs or k not in b_inputs or a_inputs[k] != b_inputs[k]]
     if by_sample:
         _check_same_design(a, b)
     metrics = pd.DataFrame()
