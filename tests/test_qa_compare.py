@@ -240,3 +240,21 @@ seed: 1
     result = cmp.compare(side, cmp.load_side(runs["a"]))
     assert any("with one arm (--arm NAME) of a sweep without parameters" in n
                for n in result.notes)
+
+
+def test_printout_gives_hashrates_in_a_unit_that_reads(runs: dict[str, Path]) -> None:
+    """Hashrate metrics and the hashrate series' means print in EH/s … H/s (1 ≤ value <
+    1000), not as 1.9e+20 H/s; comparison.csv keeps H/s."""
+    code, out = _compare(runs["a"], runs["other"])
+    assert code == 0, out
+    units = {"EH/s": 1e18, "PH/s": 1e15, "TH/s": 1e12}
+    metric = next(line for line in out.splitlines() if "pre_shock_hashrate" in line)
+    unit = metric.split()[-1]
+    assert unit in units, metric
+    a_mean = float(metric.split()[1].replace(",", ""))
+    assert 1 <= a_mean < 1000
+    a = pd.read_csv(runs["a"] / "summary.csv")
+    pre = a.loc[a["metric"] == "pre_shock_hashrate", "value"].mean()
+    assert a_mean == pytest.approx(pre / units[unit], rel=1e-3)
+    series = next(line for line in out.splitlines() if " hashrate_hs " in line)
+    assert series.split()[-1] in units and "e+" not in series, series

@@ -216,19 +216,24 @@ def _headline_rows(group: pd.DataFrame, headline: tuple[str, ...], figures: tupl
     `figures` in the unit that reads (EH/s … H/s, as the figures show it), the same for all
     of a row's figures."""
     from sim.experiments.compare import records
-    from sim.rundata import HASHRATE_UNITS
 
     rank = {metric: i for i, metric in enumerate(headline)}
     rows = sorted(records(group[group["metric"].isin(headline)]),
                   key=lambda row: rank[row["metric"]])
-    for row in rows:
-        unit = str(row["unit"])
-        if unit == "H/s" or unit.startswith("H/s "):
-            top = max((abs(row[f]) for f in figures if row[f] == row[f]), default=0.0)
-            scale, name = next(((k, u) for k, u in HASHRATE_UNITS if top >= k), (1.0, "H/s"))
-            row.update({f: row[f] / scale for f in figures})
-            row["unit"] = name + unit[len("H/s"):]
-    return rows
+    return [_in_display_units(row, figures) for row in rows]
+
+
+def _in_display_units(row: dict[str, Any], figures: tuple[str, ...]) -> dict[str, Any]:
+    """`row` with its `figures` in EH/s … H/s where its unit is a hashrate's (H/s, or
+    "H/s (7-day mean)"), whichever reads for the largest of them, and its unit renamed."""
+    from sim.rundata import HASHRATE_UNITS
+
+    unit = str(row.get("unit") or "")
+    if unit == "H/s" or unit.startswith("H/s "):
+        top = max((abs(row[f]) for f in figures if row[f] == row[f]), default=0.0)
+        scale, name = next(((k, u) for k, u in HASHRATE_UNITS if top >= k), (1.0, "H/s"))
+        row = row | {f: row[f] / scale for f in figures} | {"unit": name + unit[len("H/s"):]}
+    return row
 
 
 def _g(x: float) -> str:
@@ -402,6 +407,8 @@ def _print_comparison(result: Any) -> None:
             if label:
                 click.echo(f"  {label}")
             for row in records(group):
+                row = _in_display_units(row, ("a_mean", "b_mean", "delta", "ci_low",
+                                              "ci_high"))
                 ci = "" if row["ci_low"] != row["ci_low"] else \
                     f" [{_g(row['ci_low'])}, {_g(row['ci_high'])}]"
                 pct = row["delta_pct"]
@@ -417,9 +424,13 @@ def _print_comparison(result: Any) -> None:
                                                     "a_mean", "b_mean", "mean_delta")]
         for row in records(n):
             label = " · ".join(str(row[c]) for c in labels)
+            # a hashrate series' means in EH/s … H/s, as its metrics (the table keeps H/s)
+            hs = str(row["series"]).endswith("_hs")
+            row = _in_display_units(row | {"unit": "H/s" if hs else ""}, ("a_mean", "b_mean"))
+            unit = f" {row['unit']}" if row["unit"] else ""
             click.echo(f"  {label:<30} {row['series']:<28} {row['nrmse_pct']:8.3f} %  "
                        f"({row['dates']} dates)  mean {_g(row['a_mean'])} → "
-                       f"{_g(row['b_mean'])}")
+                       f"{_g(row['b_mean'])}{unit}")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
 
