@@ -294,6 +294,26 @@ def _label_room(labels: Sequence[str], size: float, angle: float) -> int:
     return TITLE_PX + math.ceil(0.62 * size * longest * math.sin(rad) + size * math.cos(rad)) + 8
 
 
+#: The plot's width (px) that decides which side of its marker an event label goes: the plot
+#: of a figure on a laptop's page (about 1,300 px wide, less the margins and the legend).
+LABEL_PLOT_PX = 900
+
+
+def _label_side(date: pd.Timestamp, text: str, span: tuple[pd.Timestamp, pd.Timestamp],
+                size: float, angle: float) -> dict[str, Any]:
+    """Where a rotated event label goes: rising to the right of its marker, or, where that
+    would run past the plot's right end (a late event; plotly does not widen the margin for
+    an annotation, so the page cut it off), descending to the marker from its left, so that
+    it ends at its marker inside the figure."""
+    whole = max((span[1] - span[0]).days, 1)
+    room = (1.0 - (date - span[0]).days / whole) * LABEL_PLOT_PX
+    rad = math.radians(angle)
+    width = 0.62 * size * len(text) * math.cos(rad) + size * math.sin(rad)
+    if width <= room:
+        return {"textangle": -angle, "xanchor": "left"}
+    return {"textangle": angle, "xanchor": "right"}
+
+
 def _named(name: str) -> dict[str, str]:
     """A trace's legend entry, shortened as the PNG figures shorten theirs (a long region name
     squeezed the plot to half the page), and its hover label, which names it in full."""
@@ -333,8 +353,9 @@ def _event_lines(fig: Any, data: RunData, arm: str | None = None, col: int | Non
     clusters = P.cluster_markers(marks, data.span) if labels else []
     for first, text in clusters:
         fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
-                           text=ptext(text), showarrow=False, textangle=-50,
-                           xanchor="left", yanchor="bottom", font={"size": 9, "color": "#444"},
+                           text=ptext(text), showarrow=False,
+                           **_label_side(first.date, text, data.span, 9, 50),
+                           yanchor="bottom", font={"size": 9, "color": "#444"},
                            hovertext=ptext(plain_text(first.text, policy_texts(data.scenario),
                                                       region_labels(data.scenario))))
     return _label_room([text for _, text in clusters], 9, 50) if clusters else 70
@@ -725,8 +746,9 @@ def pfig_timeline(data: RunData, sources: Sequence[SourceEvent]) -> Any:
             hovertemplate="%{x}<br>%{text}", cliponaxis=False))
         for first, label in clusters:
             fig.add_annotation(x=first.date.strftime("%Y-%m-%d"), y=1.0, yref="paper",
-                               text=ptext(label), showarrow=False, textangle=-40,
-                               xanchor="left", yanchor="bottom", font={"size": 10},
+                               text=ptext(label), showarrow=False,
+                               **_label_side(first.date, label, data.span, 10, 40),
+                               yanchor="bottom", font={"size": 10},
                                hovertext=ptext(first.text))
     start, end = data.span
     fig.update_xaxes(type="date", range=[start.strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d")])
