@@ -191,6 +191,20 @@ def flow_totals(data: RunData, arm: str) -> pd.DataFrame:
                                             ascending=[False, True, True], kind="stable")
 
 
+def flow_order(data: RunData) -> list[tuple[str, str]]:
+    """Origin → destination pairs of every arm, largest first by their rigs summed over the
+    arms (each arm's mean over its runs): one order for every arm's chart, so that a pair
+    sits in the same row in each (each arm had its own order: a class comparing arms side
+    by side found Russia second in one and third in the next). One arm: its own order."""
+    tots = [t for t in (flow_totals(data, arm) for arm in data.arms) if len(t)]
+    if not tots:
+        return []
+    total = pd.concat(tots).groupby(["origin", "destination"], sort=True)["rigs"].sum()
+    out = total.reset_index().sort_values(["rigs", "origin", "destination"],
+                                          ascending=[False, True, True], kind="stable")
+    return list(zip(out["origin"].astype(str), out["destination"].astype(str), strict=True))
+
+
 def choice_totals(data: RunData, arm: str) -> pd.DataFrame:
     """Rigs that made each choice over the run (decisions.csv, mean over members): a row per
     region (most rigs first), a column per choice made, in CHOICE_LABELS' order."""

@@ -31,6 +31,7 @@ from sim.plot_series import (
     choice_totals,
     cumulative_arrivals,
     energy_series,
+    flow_order,
     flow_totals,
     key_order,
     markers,
@@ -86,10 +87,10 @@ __all__ = [
     "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure", "choice_totals",
     "clip", "cluster_markers", "cumulative_arrivals", "energy_series", "fig_choices",
     "fig_difficulty", "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools",
-    "fig_regions", "fig_rigs", "flow_totals", "key_order", "load_run", "markers", "member_sum",
-    "monthly_books", "observed_hashrate", "region_colours", "render", "require", "retargets",
-    "rolling_mean", "run_data", "si_scale", "stack_means", "target_block_time", "write_atomic",
-    "write_figures",
+    "fig_regions", "fig_rigs", "flow_order", "flow_totals", "key_order", "load_run", "markers",
+    "member_sum", "monthly_books", "observed_hashrate", "region_colours", "render", "require",
+    "retargets", "rolling_mean", "run_data", "si_scale", "stack_means", "target_block_time",
+    "write_atomic", "write_figures",
 ]
 
 FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "facilities",
@@ -293,20 +294,31 @@ def fig_flows(data: RunData) -> Figure | None:
     if not len(data.tables["flows"]):
         return None
     # one scale per column for every arm, so that bars and arrivals compare across arms (each
-    # panel had its own: 80k and 90k rigs drew as long)
+    # panel had its own: 80k and 90k rigs drew as long; the arrivals' counts too)
     fig, axes = subplots(len(data.arms), 2, figsize=(11.0, 3.8 * len(data.arms)),
                              squeeze=False, sharex="col", gridspec_kw={"width_ratios": [1, 1.3],
                                                                        "hspace": 0.45})
+    for ax in axes[1:, 1]:
+        ax.sharey(axes[0, 1])
     palette = region_colours(data)
+    # one order of the pairs (the 15 largest over all arms) and of the destinations for every
+    # arm, so that a pair sits in the same row of each arm's bars and a destination in the
+    # same place of each legend; a pair an arm did not move rigs along has no bar there
+    pairs = flow_order(data)[:15][::-1]
+    arrivals = {arm: cumulative_arrivals(data, arm) for arm in data.arms}
+    dests = dest_order(list(arrivals.values()))
     for r, arm in enumerate(data.arms):
-        tot = flow_totals(data, arm).head(15).iloc[::-1]
-        if not len(tot):  # an arm in which no rig moved: say so, draw no empty axes
+        own = flow_totals(data, arm)
+        if not len(own):  # an arm in which no rig moved: say so, draw no empty axes
             for ax in axes[r]:
                 ax.set_axis_off()
             axes[r, 0].set_title(f"origin → destination{' — ' + arm if arm else ''}")
             axes[r, 0].text(0.5, 0.5, "no rigs moved", transform=axes[r, 0].transAxes,
                             ha="center", va="center", color="0.35")
             continue
+        rigs = own.set_index([own["origin"].astype(str), own["destination"].astype(str)])["rigs"]
+        tot = rigs.reindex(pd.MultiIndex.from_tuples(pairs), fill_value=0.0).rename_axis(
+            ["origin", "destination"]).rename("rigs").reset_index()
         ax = axes[r, 0]
         names = [f"{clip(data.label(o), 24)} → {clip(data.label(d), 24)}"
                  for o, d in zip(tot["origin"], tot["destination"], strict=True)]
@@ -315,9 +327,9 @@ def fig_flows(data: RunData) -> Figure | None:
         ax.set_xlabel("rigs departed over the run")
         counts_axis(ax, "x")
         ax.set_title(f"origin → destination{' — ' + arm if arm else ''}")
-        cum = cumulative_arrivals(data, arm)
+        cum = arrivals[arm]
         ax = axes[r, 1]
-        for dest in cum.columns:
+        for dest in [d for d in dests if d in cum.columns]:
             ax.plot(cum.index, cum[dest], color=palette[str(dest)], lw=1.2,
                     label=clip(data.label(dest)))
         draw_markers(ax, markers(data, arm), data.span, labels=False)
@@ -325,12 +337,22 @@ def fig_flows(data: RunData) -> Figure | None:
         counts_axis(ax)
         ax.set_title("arrivals by destination")
         date_axis(ax)
-        if len(cum.columns):
-            ax.legend(loc="upper left")
+        if len(cum.columns):  # beside the axes: inside, the steepest curve ran through it
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     for ax in axes.ravel():
         ax.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last
     fig.suptitle(f"Migration flows — {data.name}", y=1.02)
     return fig
+
+
+def dest_order(arrivals: Sequence[pd.DataFrame]) -> list[Any]:
+    """The destinations of every arm's cumulative arrivals, most rigs arrived over all arms
+    first (ties in the order the arms list them). One arm: its own order."""
+    seen: dict[Any, float] = {}
+    for cum in arrivals:
+        for dest in cum.columns:
+            seen[dest] = seen.get(dest, 0.0) + float(cum[dest].iloc[-1])
+    return sorted(seen, key=lambda d: -seen[d])
 
 
 def fig_choices(data: RunData) -> Figure | None:

@@ -549,8 +549,14 @@ def pfig_sankey(data: RunData, arm: str) -> Any | None:
     tot = P.flow_totals(data, arm)
     if not len(tot):
         return None
-    origins = list(dict.fromkeys(tot["origin"]))
-    dests = list(dict.fromkeys(tot["destination"]))
+    tot = tot.assign(origin=tot["origin"].astype(str), destination=tot["destination"].astype(str))
+    # the nodes in one order for every arm's diagram (by rigs over all arms), so that a
+    # region sits in the same place in each (each arm had its own order: Russia second in one,
+    # third in the next); plotly stacks the nodes in the order given
+    moved = set(zip(tot["origin"], tot["destination"], strict=True))
+    pairs = [pair for pair in P.flow_order(data) if pair in moved]
+    origins = list(dict.fromkeys(o for o, _ in pairs))
+    dests = list(dict.fromkeys(d for _, d in pairs))
     labels = [ptext(data.label(o)) for o in origins] + \
         [ptext("→ " + data.label(d)) for d in dests]
     palette = region_colours(data)  # the colours of the regions chart and the arrivals

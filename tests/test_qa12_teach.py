@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.plot_series import flow_order
 from sim.plot_style import STYLE
-from sim.plots import RunData
+from sim.plots import RunData, fig_flows, flow_totals
 
 matplotlib = pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")
@@ -95,3 +96,60 @@ def test_no_event_label_runs_off_its_figure_in_chromium(browser: Any, iran: RunD
     outside = page.evaluate(INSIDE)
     page.close()
     assert outside and all(not hits for _, hits in outside), outside
+
+
+# ---------------------------------------------------------------------------- flows
+
+
+def test_flows_figure_lists_the_pairs_in_one_order_for_every_arm(iran: RunData) -> None:
+    """Each arm's bars were sorted by that arm's own totals: Iran → Kazakhstan first in one arm
+    and last in the next, so a class comparing them side by side read the wrong rows."""
+    arms = two_arms(iran, shrink="kazakhstan")
+    fig = fig_flows(arms)
+    bars = [fig.axes[0], fig.axes[2]]
+    names = [[t.get_text() for t in ax.get_yticklabels()] for ax in bars]
+    assert names[0] == names[1] and len(names[0]) == 3
+    # by rigs over both arms (Russia: 2 × 66k), not by either arm's own (Kazakhstan: 81k in
+    # ban, last in other)
+    assert flow_order(arms) == [("iran", "russia"), ("iran", "rest_of_world"),
+                                ("iran", "kazakhstan")]
+    assert names[0][-1] == "Iran → Russia"  # the top row
+    # the bar in each row is that arm's own number for that pair
+    own = {arm: {(o, d): r for o, d, r in
+                 flow_totals(arms, arm).itertuples(index=False)}
+           for arm in arms.arms}
+    for ax, arm in zip(bars, arms.arms, strict=True):
+        widths = [p.get_width() for p in ax.patches][::-1]
+        assert widths == pytest.approx([own[arm][pair] for pair in flow_order(arms)])
+
+
+def test_flows_figure_arrivals_share_one_scale_and_one_legend_order(iran: RunData) -> None:
+    """The arrivals had one y scale per arm (80k and 90k rigs drew as high) and a legend in
+    each arm's own order."""
+    fig = fig_flows(two_arms(iran, shrink="kazakhstan"))
+    arrivals = [fig.axes[1], fig.axes[3]]
+    assert arrivals[0].get_ylim() == arrivals[1].get_ylim()
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in arrivals]
+    assert legends[0] == legends[1]
+
+
+def test_flows_figure_keeps_the_arrivals_legend_off_the_curves(china: RunData) -> None:
+    """china-2021's legend of seven destinations, inside the axes' upper left, had the
+    Kazakhstan curve running through 'Rest of the world'."""
+    fig = fig_flows(china)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[1]
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.x0 >= ax.get_window_extent(renderer).x1
+
+
+def test_report_sankeys_stack_the_regions_in_one_order_for_every_arm(iran: RunData) -> None:
+    """Each arm's Sankey listed its destinations by its own totals (Russia second in one,
+    third in the next)."""
+    from sim.report import pfig_sankey
+
+    arms = two_arms(iran, shrink="kazakhstan")
+    nodes = [list(pfig_sankey(arms, arm).data[0].node.label) for arm in arms.arms]
+    assert nodes[0] == nodes[1]
+    assert nodes[0][1] == "→ Russia"  # the most rigs over both arms (ban's own first: Kazakhstan)
