@@ -129,11 +129,11 @@ def date_axis(ax: Axes) -> None:
 
 
 def cluster_markers(marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timestamp],
-                    width: int = 34) -> list[tuple[Marker, str]]:
-    """Markers inside `span`, grouped when closer than 1/45 of it: (first marker, label of at
-    most `width` characters)."""
+                    width: int = 34, gap_days: float = 0.0) -> list[tuple[Marker, str]]:
+    """Markers inside `span`, grouped when closer than 1/45 of it (or than `gap_days`, where
+    that is more): (first marker, label of at most `width` characters)."""
     inside = [m for m in marks if span[0] <= m.date <= span[1]]
-    gap = max((span[1] - span[0]).days / 45.0, 1.0)
+    gap = max((span[1] - span[0]).days / 45.0, 1.0, gap_days)
     clusters: list[list[Marker]] = []
     for m in inside:
         if clusters and (m.date - clusters[-1][0].date).days <= gap:
@@ -141,6 +141,11 @@ def cluster_markers(marks: Sequence[Marker], span: tuple[pd.Timestamp, pd.Timest
         else:
             clusters.append([m])
     return [(group[0], clip("; ".join(m.label for m in group), width)) for group in clusters]
+
+
+#: The least distance (points) between two event labels' dates on a time axis: at 50° a
+#: label of 6.5 points is this far from its neighbour's across.
+LABEL_SPACING_PT = 9.0
 
 
 def draw_markers(ax: Axes, marks: Sequence[Marker],
@@ -154,7 +159,13 @@ def draw_markers(ax: Axes, marks: Sequence[Marker],
     for m in marks:
         if span[0] <= m.date <= span[1]:
             ax.axvline(float(mdates.date2num(m.date)), color="0.35", lw=0.7, ls=":", zorder=1)
-    clusters = cluster_markers(marks, span) if labels else []
+    # labels closer than LABEL_SPACING_PT on the page share one: 1/45 of the run is that much
+    # on a figure's full width, but in an arm's narrower panel (rigs by status, side by side)
+    # the labels of nearby dates overdrew each other
+    figure = cast(Any, ax.figure)
+    width_pt = ax.get_position().width * figure.get_figwidth() * 72.0
+    gap = (span[1] - span[0]).days * LABEL_SPACING_PT / max(width_pt, 1.0)
+    clusters = cluster_markers(marks, span, gap_days=gap) if labels else []
     for first, text in clusters:
         ax.text(float(mdates.date2num(first.date)), 1.01, text, rotation=50,
                 rotation_mode="anchor", va="bottom", ha="left", fontsize=6.5, color="0.25",

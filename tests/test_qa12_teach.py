@@ -8,6 +8,7 @@ late December, is a few days before the run's end) and china-2021 (many events),
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import sim
 from sim.plot_series import flow_order
 from sim.plot_style import STYLE
-from sim.plots import RunData, fig_flows, flow_totals
+from sim.plots import RunData, fig_flows, fig_rigs, flow_totals
 
 matplotlib = pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")
@@ -153,3 +154,35 @@ def test_report_sankeys_stack_the_regions_in_one_order_for_every_arm(iran: RunDa
     nodes = [list(pfig_sankey(arms, arm).data[0].node.label) for arm in arms.arms]
     assert nodes[0] == nodes[1]
     assert nodes[0][1] == "→ Russia"  # the most rigs over both arms (ban's own first: Kazakhstan)
+
+
+# ---------------------------------------------------------------------------- event labels
+
+
+def marker_labels(ax: Any) -> list[Any]:
+    return [t for t in ax.texts if t.get_rotation() == 50.0]
+
+
+def test_event_labels_of_narrow_panels_do_not_overdraw_each_other(china: RunData) -> None:
+    """In rigs by status for two arms each panel is half as wide, but events were grouped as on
+    a full-width figure: 'ban Xinjiang, ban Qinghai…' and 'power cut Sichuan…' ran together."""
+    fig = fig_rigs(two_arms(china))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        texts = marker_labels(ax)
+        assert len(texts) >= 5
+        for a, b in combinations(texts, 2):
+            # rotated text's box is an upright rectangle around a slanted line: compare the
+            # labels' baselines' distance instead, across the slant
+            xa, xb = (t.get_window_extent(renderer).x0 for t in (a, b))
+            assert abs(xa - xb) * 0.766 >= 6.5 * fig.dpi / 72.0, (a.get_text(), b.get_text())
+
+
+def test_event_labels_of_a_full_width_figure_are_grouped_as_before(china: RunData) -> None:
+    """The spacing that keeps narrow panels apart changes nothing on a full-width figure."""
+    from sim.plot_style import cluster_markers
+    from sim.plots import markers
+
+    fig = fig_rigs(china)
+    assert len(marker_labels(fig.axes[0])) == len(cluster_markers(markers(china), china.span))
