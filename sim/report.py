@@ -552,7 +552,8 @@ def pfig_sankey(data: RunData, arm: str) -> Any | None:
     tot = tot.assign(origin=tot["origin"].astype(str), destination=tot["destination"].astype(str))
     # the nodes in one order for every arm's diagram (by rigs over all arms), so that a
     # region sits in the same place in each (each arm had its own order: Russia second in one,
-    # third in the next); plotly stacks the nodes in the order given
+    # third in the next); plotly stacks the nodes in the order given where few links cross,
+    # but its layout moves nodes of a tangle (china-2021's fifteen pairs)
     moved = set(zip(tot["origin"], tot["destination"], strict=True))
     pairs = [pair for pair in P.flow_order(data) if pair in moved]
     origins = list(dict.fromkeys(o for o, _ in pairs))
