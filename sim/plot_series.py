@@ -221,6 +221,13 @@ def choice_totals(data: RunData, arm: str) -> pd.DataFrame:
     return total.loc[order]
 
 
+def choice_regions(totals: dict[str, pd.DataFrame], most: int = 15) -> list[str]:
+    """The regions of the choices figures, one list for every arm (the first arm's largest
+    first, then those only later arms have), at most `most`: a region sits in the same row
+    of each arm's bars."""
+    return list(dict.fromkeys(r for t in totals.values() for r in t.index))[:most]
+
+
 def cumulative_arrivals(data: RunData, arm: str) -> pd.DataFrame:
     """Rigs arrived by destination, cumulated over time (mean over members), date × region."""
     fl = data.tables["flows"]

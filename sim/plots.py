@@ -28,6 +28,7 @@ from sim.plot_series import (
     Marker,
     bands,
     block_time_unit,
+    choice_regions,
     choice_totals,
     cumulative_arrivals,
     energy_series,
@@ -84,13 +85,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "PALETTE", "STATUSES",
     "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError", "MissingPathError",
-    "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure", "choice_totals",
-    "clip", "cluster_markers", "cumulative_arrivals", "energy_series", "fig_choices",
-    "fig_difficulty", "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools",
-    "fig_regions", "fig_rigs", "flow_order", "flow_totals", "key_order", "load_run", "markers",
-    "member_sum", "monthly_books", "observed_hashrate", "region_colours", "render", "require",
-    "retargets", "rolling_mean", "run_data", "si_scale", "stack_means", "target_block_time",
-    "write_atomic", "write_figures",
+    "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure", "choice_regions",
+    "choice_totals", "clip", "cluster_markers", "cumulative_arrivals", "energy_series",
+    "fig_choices", "fig_difficulty", "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate",
+    "fig_pools", "fig_regions", "fig_rigs", "flow_order", "flow_totals", "key_order", "load_run",
+    "markers", "member_sum", "monthly_books", "observed_hashrate", "region_colours", "render",
+    "require", "retargets", "rolling_mean", "run_data", "si_scale", "stack_means",
+    "target_block_time", "write_atomic", "write_figures",
 ]
 
 FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "facilities",
@@ -361,7 +362,9 @@ def fig_choices(data: RunData) -> Figure | None:
     totals = {arm: choice_totals(data, arm) for arm in data.arms}
     if not any(len(t) for t in totals.values()):
         return None
-    rows = max(len(t) for t in totals.values())
+    # one list of regions for every arm, as the report's figure (each arm had its own order)
+    regions = choice_regions(totals)[::-1]
+    rows = len(regions)
     # constrained layout keeps the suptitle, titles, labels and legend apart (with the
     # suptitle at y=1.02 it overdrew the title of a one-region figure, and a legend below
     # each panel the next panel's title); one x scale for every arm, so that bar lengths
@@ -372,7 +375,7 @@ def fig_choices(data: RunData) -> Figure | None:
     shown: dict[str, Any] = {}
     for r, arm in enumerate(data.arms):
         ax = axes[r, 0]
-        tot = totals[arm].head(15).iloc[::-1]
+        tot = totals[arm].reindex(regions, fill_value=0.0) if len(totals[arm]) else totals[arm]
         ax.set_title(f"what the rigs chose{' — ' + arm if arm else ''}")
         if not len(tot):
             ax.set_axis_off()

@@ -580,7 +580,7 @@ def pfig_choices(data: RunData) -> Any | None:
     totals = {arm: P.choice_totals(data, arm) for arm in data.arms}
     if not any(len(t) for t in totals.values()):
         return None
-    regions = list(dict.fromkeys(r for t in totals.values() for r in t.index))[:15][::-1]
+    regions = P.choice_regions(totals)[::-1]
     fig = _arm_subplots(data)
     for c, arm in enumerate(data.arms, start=1):
         tot = totals[arm].reindex(regions, fill_value=0.0) if len(totals[arm]) else None

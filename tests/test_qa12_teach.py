@@ -186,3 +186,38 @@ def test_event_labels_of_a_full_width_figure_are_grouped_as_before(china: RunDat
 
     fig = fig_rigs(china)
     assert len(marker_labels(fig.axes[0])) == len(cluster_markers(markers(china), china.span))
+
+
+def test_choices_figure_lists_the_regions_in_one_order_for_every_arm(china: RunData) -> None:
+    """The PNG's decisions bars were sorted by each arm's own totals (the report's figure
+    already shared one order): a region that decided less in the second arm moved rows."""
+    from sim.plots import choice_totals, clip, fig_choices
+
+    first = choice_totals(china, china.arms[0])
+    assert len(first) >= 3
+    top = str(first.index[0])
+    tables = dict(china.tables)
+    dec = china.tables["decisions"]
+    other = dec.assign(arm="other", rigs=dec["rigs"].where(dec["region"] != top,
+                                                           dec["rigs"] // 50))
+    tables["decisions"] = pd.concat([dec.assign(arm="ban"), other], ignore_index=True)
+    for name in ("network", "regions", "pools", "facilities", "flows", "events", "summary"):
+        df = china.tables[name]
+        tables[name] = pd.concat([df.assign(arm="ban"), df.assign(arm="other")],
+                                 ignore_index=True)
+    arms = RunData(china.name, china.scenario, tables, china.meta, experiment=True)
+    assert choice_totals(arms, "other").index[0] != top  # its own order differs
+    fig = fig_choices(arms)
+    panels = [ax for ax in fig.axes if ax.get_yticklabels()]
+    names = [[t.get_text() for t in ax.get_yticklabels()] for ax in panels]
+    assert len(panels) == 2 and names[0] == names[1]
+    assert names[0][-1] == clip(china.label(top), 24)  # the top row: the first arm's largest
+    for ax, arm in zip(panels, ("ban", "other"), strict=True):
+        own = choice_totals(arms, arm).sum(axis=1)
+        rows = len(names[0])
+        ends = [0.0] * rows
+        for patch in ax.patches:  # each row's stacked bar ends at the region's total
+            row = round(patch.get_y() + patch.get_height() / 2)
+            ends[row] = max(ends[row], patch.get_x() + patch.get_width())
+        expected = [own.get(r, 0.0) for r in list(choice_totals(arms, "ban").index)[:rows]]
+        assert ends[::-1] == pytest.approx(expected)
