@@ -63,3 +63,40 @@ def test_scenario_format_page_has_a_section_for_every_model() -> None:
 
     defs = set(Scenario.model_json_schema()["$defs"])
     assert defs - {model.__name__ for _, model in SECTIONS} == set()
+
+
+def test_citation_file_names_the_packages_version() -> None:
+    """CITATION.cff is valid YAML with the fields GitHub and Zenodo read, and its version is
+    pyproject.toml's (a release that forgot it would be cited under the old one)."""
+    import tomllib
+
+    from ruamel.yaml import YAML
+
+    cff = YAML(typ="safe").load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert cff["cff-version"] == "1.2.0"
+    assert {"message", "title", "authors", "type"} <= set(cff)
+    assert cff["version"] == project["version"]
+    assert cff["license"] == project["license"]["text"]
+
+
+def test_a_run_repeated_from_its_run_json_is_identical(tmp_path: Path) -> None:
+    """What README's "Citing a result" promises: `run --from run.json` repeats the run, and
+    compare of the two folders finds identical inputs and no difference."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    first, again = tmp_path / "first", tmp_path / "again"
+    runner = CliRunner()
+    args = ["run", str(ROOT / "scenarios" / "tutorial.yaml"), "--seed", "3", "-r", "2",
+            "--set", "end=2021-04-30", "-q", "-o", str(first)]
+    assert runner.invoke(main, args).exit_code == 0
+    result = runner.invoke(main, ["run", "--from", str(first / "run.json"), "-q", "-o",
+                                  str(again)])
+    assert result.exit_code == 0, result.output
+    for name in ("network", "regions", "pools", "flows", "decisions", "events", "summary"):
+        assert (first / f"{name}.csv").read_bytes() == (again / f"{name}.csv").read_bytes()
+    result = runner.invoke(main, ["compare", str(first), str(again), "--fail-above", "0"])
+    assert result.exit_code == 0, result.output
+    assert "inputs: identical" in result.output
