@@ -47,6 +47,12 @@ MAX_PRICE_USD = 1e12
 #: median price to 0 on the first day, a drift of 1e6 to infinity).
 MAX_GBM_PER_YEAR = 10.0
 PriceUsd = Annotated[float, Field(gt=0.0, le=MAX_PRICE_USD, allow_inf_nan=False)]
+#: The highest power price, in USD/kWh: a hundred times the highest price cap of a wholesale
+#: market (ERCOT's 9 USD/kWh, reached in February 2021). A rig's daily cost stays finite (a
+#: price of 1e308 made it inf, its margin NaN, and its rigs mined on whatever they cost).
+MAX_POWER_PRICE_USD_PER_KWH = 1000.0
+PowerPrice = Annotated[float, Field(ge=0.0, le=MAX_POWER_PRICE_USD_PER_KWH,
+                                    allow_inf_nan=False)]
 
 MAX_RIGS = 1_000_000_000  # per row: keeps rig counts far inside int64 (the world has ~10⁷ rigs)
 #: The longest wait a rig can be given (hibernation, a sale's delay, a suspension, an
@@ -268,9 +274,10 @@ class PriceStep(Model):
     monthly price applies."""
 
     date: Date
-    usd_per_kwh: NonNegFloat | None = Field(None, description="the price from this date on")
+    usd_per_kwh: PowerPrice | None = Field(None, description="the price from this date on")
     surcharge_usd_per_kwh: float | None = Field(
-        None, allow_inf_nan=False,
+        None, ge=-MAX_POWER_PRICE_USD_PER_KWH, le=MAX_POWER_PRICE_USD_PER_KWH,
+        allow_inf_nan=False,
         description="added to the flat or monthly price from this date on (negative: a rebate)",
     )
 
@@ -288,8 +295,8 @@ class Region(Model):
     name: Name
     parent: Name | None = Field(None, description="enclosing region (province → country)")
     label: str | None = Field(None, description="display name")
-    electricity_usd_per_kwh: NonNegFloat = Field(description="price miners pay for power")
-    electricity_monthly_usd_per_kwh: list[NonNegFloat] | None = Field(
+    electricity_usd_per_kwh: PowerPrice = Field(description="price miners pay for power")
+    electricity_monthly_usd_per_kwh: list[PowerPrice] | None = Field(
         None,
         min_length=12,
         max_length=12,
@@ -301,7 +308,7 @@ class Region(Model):
         description="dated price changes (a new price, or a surcharge on the usual one), e.g. "
         "Kazakhstan's tariff on miners from January 2022",
     )
-    electricity_spread_usd_per_kwh: NonNegFloat = Field(
+    electricity_spread_usd_per_kwh: PowerPrice = Field(
         0.0,
         description="half-width of the spread of power prices among the region's sites "
         "(uniform, in 5 equal tiers): the dearest sites switch off first when margins fall",
@@ -523,10 +530,10 @@ class Facility(Model):
         min_length=1, description="capacity schedule; the first step, dated on or before the "
         "start, applies from the start"
     )
-    power_usd_per_kwh: NonNegFloat | None = Field(
+    power_usd_per_kwh: PowerPrice | None = Field(
         None, description="the facility's power price; null = the region's"
     )
-    hosting_fee_usd_per_kwh: NonNegFloat = Field(
+    hosting_fee_usd_per_kwh: PowerPrice = Field(
         0.0, description="what hosted rigs pay on top of power (hosting mode)"
     )
     fixed_cost_usd_per_month: NonNegFloat = 0.0
