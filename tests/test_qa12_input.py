@@ -8,13 +8,30 @@ Runs are the tutorial world cut to a few months, in process: about a second each
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
 from sim.errors import ScenarioError
-from tests.test_experiments import TUTORIAL
+from tests.test_compare import _compare
+from tests.test_experiments import TUTORIAL, _sweep, _write
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two tutorial runs of 3 replicates to June (rigs decide from March) that differ in
+    their decision rate."""
+    tmp = tmp_path_factory.mktemp("qa12_runs")
+    cut = ["end=2021-06-30"]
+    worlds = {"a": sim.load(TUTORIAL, cut),
+              "b": sim.load(TUTORIAL, [*cut, "behaviour.decision_rate_per_day=0.5"])}
+    return {name: sim.run(world, seed=1, replicates=3).write(tmp / name)
+            for name, world in worlds.items()}
+
 
 # ---------------------------------------------------------------------------- power prices
 
@@ -47,3 +64,66 @@ def test_a_dear_but_finite_price_runs_with_finite_costs() -> None:
     highland = regions[(regions["region"] == "highland")
                        & (regions["date"] >= dt.date(2021, 2, 2))]
     assert (highland["rigs_online"] == 0).all()  # nobody mines at 1,000 USD/kWh
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+def test_compare_names_an_empty_table_file_instead_of_a_traceback(runs: dict[str, Path],
+                                                                  tmp_path: Path) -> None:
+    """An empty (0-byte) table — what a sweep resumed from a version without decisions.csv
+    combines into — crashed compare with pandas' EmptyDataError (exit code 70)."""
+    empty = tmp_path / "decisions.csv"
+    empty.write_bytes(b"")
+    code, out = _compare(empty, runs["a"] / "decisions.csv")
+    assert code == 3 and f"{empty}: an empty file" in out, out
+    folder = Path(shutil.copytree(runs["b"], tmp_path / "b"))
+    (folder / "decisions.csv").write_bytes(b"")
+    code, out = _compare(runs["a"], folder, "--table", "decisions")
+    assert code == 3 and f"{folder / 'decisions.csv'}: an empty file" in out, out
+
+
+def test_decisions_are_compared_with_a_missing_row_as_zero(runs: dict[str, Path],
+                                                           tmp_path: Path) -> None:
+    """decisions.csv, like flows.csv, has rows only on days with decisions, but compare
+    joined its series on the days both sides decided and averaged over the runs that did."""
+    code, out = _compare(runs["a"], runs["b"], "--table", "decisions", "-o", tmp_path / "c",
+                         "--no-plots")
+    assert code == 0, out
+    got = pd.read_csv(tmp_path / "c" / "nrmse.csv").set_index(["region", "choice"])
+    keys = ["coin", "region", "choice", "date"]
+    sides = []
+    for name in ("a", "b"):
+        decisions = pd.read_csv(runs[name] / "decisions.csv")
+        sides.append(decisions.groupby(keys)["rigs"].sum() / 3)
+    dates = sides[0].index.union(sides[1].index)
+    a, b = (side.reindex(dates, fill_value=0.0) for side in sides)
+    assert len(got) > 4
+    for (region, choice), row in got.iterrows():
+        x = a.xs((region, choice), level=("region", "choice")).to_numpy()
+        y = b.xs((region, choice), level=("region", "choice")).to_numpy()
+        assert row["dates"] == len(x)
+        assert row["a_mean"] == pytest.approx(x.mean(), rel=1e-12)
+        assert row["b_mean"] == pytest.approx(y.mean(), rel=1e-12)
+
+
+def test_an_arm_without_decisions_is_an_arm_of_the_sweep(tmp_path: Path) -> None:
+    """`compare --table decisions --arm no-ban` said the sweep had "no arm no-ban" (exit
+    code 2): the arm is there, but none of its rigs decided, so decisions.csv has no row of
+    it. Its sparse series are all zero on both sides: equal, not an error."""
+    experiment = _write(tmp_path, f"name: arms\nscenario: {TUTORIAL}\n"
+                        "set: {end: 2021-04-15}\narms:\n  ban: {}\n"
+                        "  no-ban: {set: {policies: []}}\nreplicates: 2\nseed: 3\n")
+    for out in ("x", "y"):
+        code, text = _sweep(experiment, "-o", tmp_path / out, "-j", "1", "-q")
+        assert code == 0, text
+    decisions = pd.read_csv(tmp_path / "x" / "decisions.csv")
+    assert set(decisions["arm"]) == {"ban"}
+    for table in ("decisions", "flows"):
+        code, out = _compare(tmp_path / "x", tmp_path / "y", "--table", table, "--arm",
+                             "no-ban", "--fail-above", "0")
+        assert code == 0 and "check passed" in out, out
+        assert "no arm" not in out
+    code, out = _compare(tmp_path / "x", tmp_path / "y", "--table", "decisions", "--arm",
+                         "nosuch")
+    assert code == 2 and "no arm nosuch; arms are: ban, no-ban" in out, out

@@ -205,11 +205,11 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
             raise InputError(f"{p}: no summary table")
         if series_path is None:
             raise NotComparableError(f"{p}: no {table} table")
-        side.summary = read_table(summary_path, kind="summary")
-        side.series = read_table(series_path, kind=kind_of_table(table))
+        side.summary = _read(summary_path, kind="summary")
+        side.series = _read(series_path, kind=kind_of_table(table))
         side.table = table
     elif p.is_file():
-        df = read_table(p)  # of the kind its columns are like, checked as such
+        df = _read(p)  # of the kind its columns are like, checked as such
         kind = table_kind(df.columns)
         if kind == "summary":
             side = Side(p, "table", summary=df, table=kind)
@@ -220,16 +220,28 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
                                      "table of dated series (date, …)")
     else:
         raise HashsimError(f"{p}: no such file or folder")
-    if arms:
+    if arms:  # (every run has rows in the summary; flows and decisions only some)
         side.arms = tuple(arms)
         side.summary = _only_arms(side.summary, arms, p)
-        side.series = _only_arms(side.series, arms, p)
+        side.series = _only_arms(side.series, arms, p, check=side.summary is None)
         if side.kind == "sweep" and len(set(arms)) == 1:
             side.run_inputs = _arm_inputs(p, arms[0])
     return side
 
 
+def _read(path: Path, kind: str | None = None) -> pd.DataFrame:
+    """`read_table`, with an empty file (not even a header line) an `InputError`."""
+    try:
+        return read_table(path, kind=kind)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: an empty file (not even a header line), not a hashsim "
+                         "table") from None
+
+
 _VOLATILE = ("versions", "git_commit", "command", "wall_time_s")
+#: The tables with rows only on the days something happened (a row a run lacks is a zero),
+#: and what their rigs did then.
+SPARSE = {"flows": "moved", "decisions": "decided"}
 #: What a run's inputs are, to set beside one arm of a sweep.
 _RUN_INPUTS = ("scenario", "scenario_hash", "seed", "replicates")
 
@@ -276,11 +288,12 @@ def _columns_differ(a: pd.DataFrame | None, b: pd.DataFrame | None) -> str:
                    for side, cols in (("A", only_a), ("B", only_b)) if cols)
 
 
-def _only_arms(df: pd.DataFrame | None, arms: Sequence[str], path: Path) -> pd.DataFrame | None:
+def _only_arms(df: pd.DataFrame | None, arms: Sequence[str], path: Path, check: bool = True
+               ) -> pd.DataFrame | None:
     if df is None or "arm" not in df.columns:
         return df
     missing = [a for a in arms if a not in set(df["arm"])]
-    if missing:
+    if missing and check:
         raise UsageError(f"{path}: no arm {', '.join(missing)}; arms are: "
                            f"{', '.join(dict.fromkeys(df['arm']))}")
     return df[df["arm"].isin(arms)]
@@ -399,13 +412,15 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
     nrmse = pd.DataFrame()
     if a.series is not None and b.series is not None:
         sparse = None
-        if "flows" in (a.table, b.table):  # rows only where rigs moved: a missing row is 0
+        table = next((t for t in (a.table, b.table) if t in SPARSE), None)
+        if table is not None:  # rows only where rigs moved (or decided): a missing row is 0
             if a.summary is not None and b.summary is not None:
                 sparse = (a.summary, b.summary)  # (every run has rows there)
             else:
-                notes.append("flows.csv has a row only where rigs moved on a day; without the "
-                             "runs' summary tables, the NRMSE is over the dates and routes "
-                             "where both sides moved rigs, averaged over the runs that did")
+                notes.append(f"{table}.csv has a row only where rigs {SPARSE[table]} on a day; "
+                             "without the runs' summary tables, the NRMSE is over the dates "
+                             f"and keys where both sides' rigs {SPARSE[table]}, averaged over "
+                             "the runs where they did")
         nrmse = compare_series(a.series, b.series, by_sample, notes, sparse)
     result = Comparison(a, b, diff, metrics, nrmse, notes)
     result.check_patterns(patterns)
@@ -647,6 +662,9 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
                                                       (b, series_b, runs[1])))
         common = mean_a.index.union(mean_b.index)
         mean_a, mean_b = (m.reindex(common, fill_value=0.0) for m in (mean_a, mean_b))
+    if len(common) == 0 and runs is not None:  # no rig moved (or decided) on either side
+        notes.append("neither side has a row in the table: no series to compare")
+        return pd.DataFrame()
     if len(common) == 0:
         raise NotComparableError("the two tables have no date (and key) in common")
     if len(common) < max(len(mean_a), len(mean_b)):
