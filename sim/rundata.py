@@ -556,9 +556,22 @@ def check_table(df: pd.DataFrame, path: Path, kind: str | None,
         empty = df[col].isna()
         if empty.any():
             raise rows.error(empty, f"column {col} is empty")
+    if kind == "decisions" and "choice" in df.columns:
+        _check_choices(df["choice"], rows)
     if schema.keys and all(c in df.columns for c in schema.keys):
         _check_unique(df, [c for c in (*RUN_COLUMNS, *schema.keys) if c in df.columns], rows)
     return df
+
+
+def _check_choices(choices: pd.Series, rows: _Rows) -> None:
+    """decisions.csv's choices are the engine's names: another ('teleport', 'Relocate')
+    would be left out of every figure without a word."""
+    from sim.world import CHOICES  # (here: reading a table needs no engine otherwise)
+
+    bad = choices.notna() & ~choices.isin(CHOICES)
+    if bad.any():
+        raise rows.error(bad, f"column choice: {choices[bad].iloc[0]!r} is not a choice "
+                         f"({', '.join(CHOICES)})")
 
 
 def _numbers(col: pd.Series, name: str, rows: _Rows) -> pd.Series:

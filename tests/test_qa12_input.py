@@ -14,9 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 import sim
+from cli import main
 from sim.errors import ScenarioError
+from sim.rundata import TableError, read_table
 from tests.test_compare import _compare
 from tests.test_experiments import TUTORIAL, _sweep, _write
 
@@ -127,3 +130,27 @@ def test_an_arm_without_decisions_is_an_arm_of_the_sweep(tmp_path: Path) -> None
     code, out = _compare(tmp_path / "x", tmp_path / "y", "--table", "decisions", "--arm",
                          "nosuch")
     assert code == 2 and "no arm nosuch; arms are: ban, no-ban" in out, out
+
+
+# ---------------------------------------------------------------------------- decisions.csv
+
+
+def test_a_choice_hashsim_does_not_know_is_refused_where_it_is(runs: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    """A row of decisions.csv with a choice hashsim never writes ('teleport', or
+    'Relocate' typed by hand) was read, then silently left out of the choices figure and
+    the report's bars."""
+    folder = Path(shutil.copytree(runs["a"], tmp_path / "a"))
+    path = folder / "decisions.csv"
+    lines = path.read_text().splitlines()
+    lines.insert(3, "2021-03-03,0,TUT,highland,teleport,5")
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TableError) as caught:
+        read_table(path, kind="decisions")
+    assert str(caught.value) == (
+        f"{path}, line 4: column choice: 'teleport' is not a choice (leave_early, relocate, "
+        "underground, hibernate, sell, retire)")
+    result = CliRunner().invoke(main, ["plot", str(folder), "--only", "choices", "-o",
+                                       str(tmp_path / "figures")])
+    assert result.exit_code == 3 and "'teleport' is not a choice" in result.output
+    assert not (tmp_path / "figures").exists()
