@@ -154,3 +154,31 @@ def test_a_choice_hashsim_does_not_know_is_refused_where_it_is(runs: dict[str, P
                                        str(tmp_path / "figures")])
     assert result.exit_code == 3 and "'teleport' is not a choice" in result.output
     assert not (tmp_path / "figures").exists()
+
+
+# ---------------------------------------------------------------------------- notes
+
+
+def test_values_that_do_nothing_are_noted_at_their_lines(tmp_path: Path) -> None:
+    """A full outage's return_days, an announcement's suspend_days without a suspension rate
+    and a lift of a partial outage (which only its days end) did nothing, without a word."""
+    from sim.validation.notes import notes
+
+    path = tmp_path / "s.yaml"
+    path.write_text(TUTORIAL.read_text())
+    policies = ("policies=[{kind: power_outage, region: highland, date: 2021-03-01, days: 5, "
+                "return_days: 10}, {kind: announcement, region: plains, date: 2021-03-01, "
+                "risk: 0.1, suspend_days: 20}, {kind: power_outage, id: part, region: plains, "
+                "date: 2021-04-01, days: 10, share: 0.5}, {kind: lift, policy: part, "
+                "date: 2021-04-03}]")
+    found = {i.dotted_path: i.message for i in notes(path, [policies], sim.load(path,
+                                                                            [policies]))}
+    assert found == {
+        "policies.0.return_days": "return_days spreads the return of a partial outage (share "
+        "below 1) only: this one's rigs all come back when power returns",
+        "policies.1.suspend_days": "suspend_days does nothing without suspend_rate_per_day "
+        "(the share of rigs that switch off to wait)",
+        "policies.3.policy": "a lift does not end a partial outage (share below 1) early: "
+        "it does nothing (the outage ends after its days)"}
+    result = CliRunner().invoke(main, ["validate", str(path), "--set", policies])
+    assert result.exit_code == 0 and result.output.count("note: ") == 3, result.output

@@ -3,7 +3,10 @@
 A policy dated after the end never takes effect, and one dated before the start is in force
 from the first day; both are legitimate (a timeline kept whole while the window is cut, an
 earlier crackdown still in force), but a mistyped year reads the same, so the commands that
-run a file print these as notes, located like the problems of an invalid file.
+run a file print these as notes, located like the problems of an invalid file. So are values
+that the model reads only with another (a full outage's return_days, an announcement's
+suspend_days without a rate, a lift of a partial outage): refusing them would fail a sweep
+whose design reaches that corner.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import os
 from collections.abc import Iterator, Sequence
 
 from sim.errors import Issue
-from sim.scenario import PowerOutage, Scenario
+from sim.scenario import Announcement, Lift, PowerOutage, Scenario
 from sim.validation.common import FieldPath, Finding
 from sim.validation.locating import Locator
 from sim.validation.overrides import apply_overrides
@@ -45,6 +48,30 @@ def _outside(scenario: Scenario) -> Iterator[Finding]:
             yield Finding(where, f"{what} dated {date}, {after}")
 
 
+def idle_findings(scenario: Scenario) -> list[Finding]:
+    """The policy values that do nothing without another: a full outage's `return_days`, an
+    announcement's `suspend_days` without `suspend_rate_per_day`, a lift of a partial outage
+    (only its `days` end it)."""
+    partial = {p.id for p in scenario.policies
+               if isinstance(p, PowerOutage) and p.share < 1.0 and p.id is not None}
+    found = []
+    for i, policy in enumerate(scenario.policies):
+        if isinstance(policy, PowerOutage) and policy.share >= 1.0 and policy.return_days > 0:
+            found.append(Finding(("policies", i, "return_days"), "return_days spreads the "
+                                 "return of a partial outage (share below 1) only: this one's "
+                                 "rigs all come back when power returns"))
+        elif (isinstance(policy, Announcement) and policy.suspend_rate_per_day == 0
+              and policy.suspend_days is not None):
+            found.append(Finding(("policies", i, "suspend_days"), "suspend_days does nothing "
+                                 "without suspend_rate_per_day (the share of rigs that switch "
+                                 "off to wait)"))
+        elif isinstance(policy, Lift) and policy.policy in partial:
+            found.append(Finding(("policies", i, "policy"), "a lift does not end a partial "
+                                 "outage (share below 1) early: it does nothing (the outage "
+                                 "ends after its days)"))
+    return found
+
+
 def _dated(scenario: Scenario) -> Iterator[tuple[FieldPath, dt.date, str]]:
     """Every dated item but the policies (those are noted either way): where, its date, what
     it is."""
@@ -70,7 +97,7 @@ def notes(source: str | os.PathLike[str], overrides: Sequence[str], scenario: Sc
           ) -> list[Issue]:
     """The notes on `scenario`, loaded from file `source` with `overrides`, at their lines
     (the file is read again only when there is something to say)."""
-    findings = timeline_findings(scenario)
+    findings = timeline_findings(scenario) + idle_findings(scenario)
     if not findings:
         return []
     file = os.fspath(source)
