@@ -182,3 +182,28 @@ def test_values_that_do_nothing_are_noted_at_their_lines(tmp_path: Path) -> None
         "it does nothing (the outage ends after its days)"}
     result = CliRunner().invoke(main, ["validate", str(path), "--set", policies])
     assert result.exit_code == 0 and result.output.count("note: ") == 3, result.output
+
+
+# ---------------------------------------------------------------- outputs that cannot be made
+
+
+def test_compare_summarize_and_sensitivity_refuse_an_output_they_cannot_make_first(
+        runs: dict[str, Path], tmp_path: Path) -> None:
+    """compare printed the whole comparison, then failed on its -o (a path below a file, or
+    a folder it may not write: `Permission denied`); summarize and sensitivity likewise
+    worked first. Each now refuses before any work, as run and sweep do (exit code 2)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    result = CliRunner().invoke(main, ["compare", str(runs["a"]), str(runs["b"]), "-o",
+                                       str(blocker / "cmp"), "--no-plots"])
+    assert result.exit_code == 2, result.output
+    assert "cannot create comparison folder" in result.stderr
+    assert "metrics:" not in result.stdout and "inputs:" not in result.stdout
+    result = CliRunner().invoke(main, ["summarize", str(runs["a"]), "-o",
+                                       str(blocker / "sum")])
+    assert result.exit_code == 2, result.output
+    assert "cannot create summary folder" in result.stderr and result.stdout == ""
+    result = CliRunner().invoke(main, ["sensitivity", str(runs["a"]), "--metric", "drop", "-o",
+                                       str(blocker / "s.csv")])
+    assert result.exit_code == 2, result.output
+    assert "cannot create sensitivity table" in result.stderr

@@ -165,6 +165,7 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
 
     from sim.experiments.ensemble import incomplete_warning, summarize_results
 
+    check_target(output or results, "summary folder")  # before any work
     written = summarize_results(results, by_sample, confidence, output)
     warning = incomplete_warning(results)
     if warning is not None:
@@ -280,8 +281,9 @@ def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str
 
     if output is not None and output.exists() and not force:
         raise ResultsExistError(f"{output} exists; use --force to replace it")
-    df = analyze(results, metric, coin, arms, resamples, confidence, seed)
     target = output or results / f"sensitivity_{metric}.csv"
+    check_target(target, "sensitivity table")  # before the bootstrap
+    df = analyze(results, metric, coin, arms, resamples, confidence, seed)
     write(df, target)
     level = f"{confidence:.0%}"
     for (arm, coin_name), group in df.groupby(["arm", "coin"], sort=False):
@@ -354,8 +356,10 @@ def compare(a: Path, b: Path, output: Path | None, table: str, arms: Sequence[st
         if warning is not None:
             click.echo(f"{side.path}: {warning}", err=True)
     plots = not no_plots and side_a.series is not None and side_b.series is not None
-    if output is not None:  # an existing folder, or plots without matplotlib: before any output
+    if output is not None:  # an existing folder, one that cannot be made, or plots without
+        # matplotlib: before any output (the whole comparison was printed, then refused)
         cmp.check_output(output, force, plots)
+        check_target(output, "comparison folder")
     result = cmp.compare(side_a, side_b, by_sample, confidence, patterns)
     _print_comparison(result)
     if output is not None:
