@@ -296,9 +296,12 @@ def fig_flows(data: RunData) -> Figure | None:
         return None
     # one scale per column for every arm, so that bars and arrivals compare across arms (each
     # panel had its own: 80k and 90k rigs drew as long; the arrivals' counts too)
-    fig, axes = subplots(len(data.arms), 2, figsize=(11.0, 3.8 * len(data.arms)),
-                             squeeze=False, sharex="col", gridspec_kw={"width_ratios": [1, 1.3],
-                                                                       "hspace": 0.45})
+    owns = {arm: flow_totals(data, arm) for arm in data.arms}
+    # an arm in which no rig moved gets a low row for its one line (a full row of blank)
+    heights = [3.8 if len(owns[arm]) else 1.2 for arm in data.arms]
+    fig, axes = subplots(len(data.arms), 2, figsize=(11.0, sum(heights)), squeeze=False,
+                         sharex="col", gridspec_kw={"width_ratios": [1, 1.3], "hspace": 0.45,
+                                                    "height_ratios": heights})
     for ax in axes[1:, 1]:
         ax.sharey(axes[0, 1])
     palette = region_colours(data)
@@ -309,7 +312,7 @@ def fig_flows(data: RunData) -> Figure | None:
     arrivals = {arm: cumulative_arrivals(data, arm) for arm in data.arms}
     dests = dest_order(list(arrivals.values()))
     for r, arm in enumerate(data.arms):
-        own = flow_totals(data, arm)
+        own = owns[arm]
         if not len(own):  # an arm in which no rig moved: say so, draw no empty axes
             for ax in axes[r]:
                 ax.set_axis_off()
@@ -342,7 +345,10 @@ def fig_flows(data: RunData) -> Figure | None:
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     for ax in axes.ravel():
         ax.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last
-    fig.suptitle(f"Migration flows — {data.name}", y=1.02)
+    # just above the first row's titles: at y=1.02 of a figure three arms tall it floated an
+    # inch and a half above them
+    above = 2.4 * cast(float, STYLE["axes.titlesize"]) / 72.0 / fig.get_figheight()
+    fig.suptitle(f"Migration flows — {data.name}", y=fig.subplotpars.top + above, va="bottom")
     return fig
 
 

@@ -221,3 +221,25 @@ def test_choices_figure_lists_the_regions_in_one_order_for_every_arm(china: RunD
             ends[row] = max(ends[row], patch.get_x() + patch.get_width())
         expected = [own.get(r, 0.0) for r in list(choice_totals(arms, "ban").index)[:rows]]
         assert ends[::-1] == pytest.approx(expected)
+
+
+def test_flows_figure_title_sits_on_its_panels_and_an_empty_arm_is_one_line(
+        iran: RunData) -> None:
+    """The flows figure's title floated an inch and a half above a three-arm figure's panels
+    (suptitle at y=1.02 of its height), and an arm without movement took a full row of blank."""
+    tables = dict(iran.tables)
+    for name, df in iran.tables.items():
+        moved = df.assign(arm="ban")
+        still = df.iloc[0:0].assign(arm="no-ban") if name in ("flows", "decisions") \
+            else df.assign(arm="no-ban")
+        tables[name] = pd.concat([moved, still, df.assign(arm="again")], ignore_index=True)
+    arms = RunData(iran.name, iran.scenario, tables, iran.meta, experiment=True)
+    fig = fig_flows(arms)
+    renderer = fig.canvas.get_renderer()
+    inch = fig.dpi
+    title = fig._suptitle.get_window_extent(renderer)
+    first = fig.axes[0].title.get_window_extent(renderer)
+    gap = (title.y0 - first.y1) / inch
+    assert 0 <= gap < 0.4, gap
+    heights = [ax.get_position().height * fig.get_figheight() for ax in fig.axes[0::2]]
+    assert heights[1] < 0.5 * heights[0] and heights[2] == pytest.approx(heights[0])
