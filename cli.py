@@ -276,6 +276,17 @@ def _print_summary(results: Any) -> None:
         top = sorted(((v, r) for r, v in shares.items() if v is not None), reverse=True)[:6]
         text = ", ".join(f"{r} {v:.1%}" for v, r in top)
         click.echo(f"  final shares            {text}")
+        # who earned what: the leaf regions' revenue over the run (before pool fees), largest
+        # first
+        earned = {m.split(".", 1)[1]: median(m) for m in by if m.startswith("revenue.")}
+        top_usd = sorted(((v, r) for r, v in earned.items() if v), reverse=True)[:6]
+        if top_usd:
+            k, prefix = next(((k, p) for k, p in ((1e9, "bn "), (1e6, "M "), (1e3, "k "))
+                              if top_usd[0][0] >= k), (1.0, ""))
+            text = ", ".join(f"{r} {v / k:,.1f}" for v, r in top_usd)
+            click.echo(textwrap.fill(text, 100,
+                                     initial_indent=f"  revenue ({prefix}USD)".ljust(26),
+                                     subsequent_indent=" " * 26))
         chose = {m.split(".", 1)[1]: median(m) for m in by if m.startswith("decided.")}
         made = sorted(((v, c) for c, v in chose.items() if v), reverse=True)
         if made:  # (the labels of the decisions figure)

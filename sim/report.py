@@ -123,6 +123,10 @@ def metric_name(data: RunData, metric: str) -> str:
         return f"final share of the hashrate: {data.label(region)}{whole}"
     if head == "relocated_rigs" and region:
         return f"rigs sent to {data.label(region)} (left for it during the run)"
+    if head == "revenue" and region:
+        return f"revenue of the rigs mining in {data.label(region)} (whole run, before pool fees)"
+    if head == "cost" and region:
+        return f"power bills and hosting fees in {data.label(region)} (whole run)"
     if head == "decided" and region in CHOICE_LABELS:  # here the part after the dot is a choice
         again = " (a rig that waits decides again and counts again)" * (region == "hibernate")
         return f"decisions over the run: {CHOICE_LABELS[region]}{again}"
@@ -151,6 +155,8 @@ def format_value(data: RunData, coin: str, unit: str, value: float, signed: bool
         return f"{value:.3f}"
     if unit in ("rigs", "count", "pools"):
         return f"{value:,.0f}{' rigs' if unit == 'rigs' else ''}"
+    if unit == "USD":  # 93.8 M USD, not 9.38e+07 USD
+        return f"{value / 1e6:,.1f} M USD" if abs(value) >= 1e6 else f"{value:,.0f} USD"
     return f"{value:,.3g} {unit}".strip()
 
 

@@ -94,7 +94,7 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
         out.append(_row(rep, coin, f"days_to_recover_{level}", days, "days after trough",
                         dates[trough_i + int(after[0])] if len(after) else None))
     out += _retarget_metrics(tables["events"], rep, coin, scenario)
-    out += _region_metrics(tables["regions"], rep, coin)
+    out += _region_metrics(tables["regions"], rep, coin, sorted(scenario.leaf_regions))
     out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)], dates[-1])
     moved = _sums(tables["flows"], rep, coin, "destination", "rigs_departed")
     for dest in sorted(scenario.leaf_regions):  # every leaf, 0 where no rig went
@@ -172,7 +172,8 @@ def _retarget_metrics(events: pd.DataFrame, rep: int, coin: str, scenario: Scena
             _row(rep, coin, "retargets", len(pct), "count")]
 
 
-def _region_metrics(regions: pd.DataFrame, rep: int, coin: str) -> list[dict]:
+def _region_metrics(regions: pd.DataFrame, rep: int, coin: str, leaf_names: list[str]
+                    ) -> list[dict]:
     mine = _rows_of(regions, rep, coin)
     dates = regions["date"].to_numpy()[mine]
     last = np.flatnonzero(mine)[dates == dates.max()]
@@ -184,6 +185,13 @@ def _region_metrics(regions: pd.DataFrame, rep: int, coin: str) -> list[dict]:
     out.append(_row(rep, coin, "energy", np.nansum(regions["energy_mwh"].to_numpy()[leaves]),
                     "MWh"))
     out.append(_row(rep, coin, "co2", np.nansum(regions["co2_t"].to_numpy()[leaves]), "t"))
+    # who earned what: each leaf region's rewards and bills over the run (0 where none)
+    of, names = pd.factorize(regions["region"].to_numpy()[leaves], use_na_sentinel=False)
+    for field, metric in (("revenue_usd", "revenue"), ("cost_usd", "cost")):
+        sums = np.bincount(of, weights=np.nan_to_num(regions[field].to_numpy()[leaves]),
+                           minlength=len(names))
+        total = dict(zip(names, sums.tolist(), strict=True))
+        out += [_row(rep, coin, f"{metric}.{r}", total.get(r, 0.0), "USD") for r in leaf_names]
     return out
 
 

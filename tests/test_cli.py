@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -30,6 +31,13 @@ def test_run_writes_every_result_file_and_a_summary(tmp_path: Path) -> None:
                      "decisions.csv",
                      "events.csv", "summary.csv", "run.json"}
     assert "trough (7-day mean)" in out and "EH/s" in out and "final shares" in out
+    # who earned what, largest first (summary.csv's revenue.<region>, in M USD)
+    line = next(x for x in out.splitlines() if x.strip().startswith("revenue ("))
+    summary = pd.read_csv(tmp_path / "r" / "summary.csv").set_index("metric")["value"]
+    top = summary[summary.index.str.startswith("revenue.")].sort_values(ascending=False)
+    assert line.split()[:3] == ["revenue", "(M", "USD)"]
+    assert line.split()[3] == top.index[0].split(".", 1)[1]
+    assert float(line.split()[4].rstrip(",")) == pytest.approx(top.iloc[0] / 1e6, abs=0.05)
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["seed"] == 1 and run["replicates"] == 1
     assert run["scenario"]["end"] == "2021-05-31"

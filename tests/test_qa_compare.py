@@ -258,3 +258,8 @@ def test_printout_gives_hashrates_in_a_unit_that_reads(runs: dict[str, Path]) ->
     assert a_mean == pytest.approx(pre / units[unit], rel=1e-3)
     series = next(line for line in out.splitlines() if " hashrate_hs " in line)
     assert series.split()[-1] in units and "e+" not in series, series
+    # and a region's revenue over the run in M USD (the table keeps USD)
+    revenue = next(line for line in out.splitlines() if "revenue.blue_country" in line)
+    assert revenue.rstrip().endswith("M USD"), revenue
+    usd = a.loc[a["metric"] == "revenue.blue_country", "value"].mean()
+    assert float(revenue.split()[1].replace(",", "")) == pytest.approx(usd / 1e6, rel=1e-3)

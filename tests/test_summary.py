@@ -83,3 +83,26 @@ def test_a_coin_without_pools_or_rigs_is_summarised() -> None:
     assert eth.loc["pool_hhi_after", "value"] == 0.0
     assert eth.loc["nakamoto_after", "value"] == 0
     assert eth.loc["pool_hhi_after", "date"] == "2021-04-30"  # the run's last day
+
+
+def test_revenue_and_cost_by_region_are_the_leaf_regions_sums(tutorial) -> None:
+    """revenue.<region> and cost.<region>: each leaf region's revenue_usd and cost_usd over the
+    run (a parent region, which sums its children, is not counted again); the revenues add up
+    to the network's."""
+    sc, runs = tutorial
+    for rep, tables in enumerate(runs):
+        summary = summarize(sc, tables)
+        regions, network = tables["regions"], tables["network"]
+        mine = summary[summary["replicate"] == rep].set_index("metric")
+        leaves = regions[(regions["replicate"] == rep) & ~regions["aggregate"]]
+        for field, metric in (("revenue_usd", "revenue"), ("cost_usd", "cost")):
+            expected = leaves.groupby("region")[field].sum()
+            got = {m.split(".", 1)[1]: v for m, v in mine["value"].items()
+                   if m.startswith(f"{metric}.")}
+            assert sorted(got) == sorted(sc.leaf_regions) == list(got)
+            assert got == pytest.approx({r: expected.get(r, 0.0) for r in got}, rel=1e-12)
+            assert (mine.loc[[f"{metric}.{r}" for r in got], "unit"] == "USD").all()
+        total = network.loc[network["replicate"] == rep, "revenue_usd"].sum()
+        assert sum(got_rev for m, got_rev in mine["value"].items()
+                   if m.startswith("revenue.")) == pytest.approx(total, rel=1e-9)
+        assert mine.loc[[m for m in mine.index if m.startswith("cost.")], "value"].gt(0).any()
