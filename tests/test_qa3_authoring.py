@@ -136,7 +136,7 @@ def test_the_format_page_gives_bounds_of_optional_and_list_fields() -> None:
                 "| `initial_difficulty` | float or null | `null` | > 0.0 |",
                 "| `capacity_rigs_per_day` | float or null | `null` | > 0.0 |",
                 "| `electricity_monthly_usd_per_kwh` | list of float or null | `null` | exactly "
-                "12 items, each ≥ 0.0 |",
+                "12 items, each ≥ 0.0, each ≤ 1000.0 |",
                 "| `pool` | str or mapping str → float | **required** | weights > 0.0 |",
                 "| `regions` | list of str or null | `null` | at least 1 item | regions served",
                 "| `fleet` | list of FleetEntry | **required** | at least 1 item |"]:
