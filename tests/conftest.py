@@ -30,3 +30,16 @@ def browser() -> Iterator[Any]:
         chromium = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def open_offline(browser: Any, page_path: Path, width: int = 1400,
+                 ready: str = ".main-svg") -> Any:
+    """A page of `browser` showing the HTML file `page_path` offline (every request but a
+    file's is refused), once every plotly figure holds an element `ready`."""
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://")
+               else r.abort())
+    page.goto(page_path.resolve().as_uri())
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].every("
+                           f"d => d.querySelector('{ready}'))", timeout=30_000)
+    return page

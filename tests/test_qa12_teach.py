@@ -19,6 +19,7 @@ import sim
 from sim.plot_series import flow_order
 from sim.plot_style import STYLE
 from sim.plots import RunData, fig_flows, fig_rigs, flow_totals
+from tests.conftest import open_offline
 
 matplotlib = pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")
@@ -88,12 +89,7 @@ def test_no_event_label_runs_off_its_figure_in_chromium(browser: Any, iran: RunD
     from sim.report import write_report
 
     page_path = write_report(iran, tmp_path / "page.html")
-    page = browser.new_page(viewport={"width": width, "height": 1000})
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://")
-               else r.abort())
-    page.goto(page_path.resolve().as_uri())
-    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].every("
-                           "d => d.querySelector('.main-svg'))", timeout=30_000)
+    page = open_offline(browser, page_path, width)
     outside = page.evaluate(INSIDE)
     page.close()
     assert outside and all(not hits for _, hits in outside), outside

@@ -19,6 +19,7 @@ import sim
 from sim import plots
 from sim.plot_style import PALETTE, TAB10_NAMES, palette_slots, region_colours
 from sim.plots import RunData, load_run
+from tests.conftest import open_offline
 from tests.test_plots import SHORT, shared_run, small_run
 
 pytest.importorskip("matplotlib")
@@ -296,12 +297,7 @@ def test_no_event_label_covers_a_title_in_chromium(browser: Any, tmp_path: Path)
 
     run = sim.run(sim.load("tutorial", [*SHORT, "policies.warning.date=2021-01-02"]), seed=1)
     page_path = write_report(run, tmp_path / "page.html")
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://")
-               else r.abort())
-    page.goto(page_path.resolve().as_uri())
-    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].every("
-                           "d => d.querySelector('.gtitle'))", timeout=30_000)
+    page = open_offline(browser, page_path, ready=".gtitle")
     overlaps = page.evaluate(OVERLAPS)
     page.close()
     assert overlaps and all(not hits for _, hits in overlaps), overlaps
