@@ -207,3 +207,26 @@ def test_compare_summarize_and_sensitivity_refuse_an_output_they_cannot_make_fir
                                        str(blocker / "s.csv")])
     assert result.exit_code == 2, result.output
     assert "cannot create sensitivity table" in result.stderr
+
+
+def test_a_sweep_whose_kept_runs_lack_a_table_combines_its_header(tmp_path: Path) -> None:
+    """A sweep resumed with every run kept from a version that did not write decisions.csv
+    combined a file of 0 bytes (no table to pandas, plot, report or compare); it is now the
+    table's header alone, as a table without rows is written."""
+    exp, out = _write(tmp_path, f"""\
+name: old
+scenario: {TUTORIAL}
+set: {{end: 2021-03-31}}
+replicates: 2
+seed: 3
+"""), tmp_path / "out"
+    code, text = _sweep(exp, "-o", out, "-q")
+    assert code == 0, text
+    header = (out / "decisions.csv").read_text().splitlines()[0]
+    for shard in out.glob("shards/**/decisions.csv"):
+        shard.unlink()  # as an earlier version left its shards
+    code, text = _sweep(exp, "-o", out, "--resume", "-q")
+    assert code == 0, text
+    assert (out / "decisions.csv").read_text() == header + "\n"
+    assert header.split(",")[:3] == ["sample", "arm", "replicate"]
+    assert read_table(out / "decisions.csv", kind="decisions").empty

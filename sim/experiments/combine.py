@@ -38,7 +38,12 @@ def combine(out: Path, tasks: Sequence[Task], fmt: str = "csv") -> dict[str, Pat
         target = out / f"{name}.{fmt}"
         tmp = out / f".{name}.{fmt}.tmp-{os.getpid()}"
         try:
-            if fmt == "csv":
+            if fmt == "csv" and not files and present:
+                # no shard has it (every run kept from a version that did not write it): its
+                # header alone, as a table without rows is written (a file of 0 bytes is no
+                # table to pandas, nor to plot, report or compare)
+                _empty_csv(out / present[0].shard, name, tmp)
+            elif fmt == "csv":
                 _combine_csv(files, tmp)
             else:
                 _combine_parquet(files, tmp)
@@ -64,6 +69,16 @@ def _combine_csv(files: list[Path], target: Path) -> None:
             with f.open("rb") as src:
                 src.readline()
                 shutil.copyfileobj(src, dst, _COPY_BUFFER)
+
+
+def _empty_csv(shard: Path, name: str, target: Path) -> None:
+    """Table `name` without rows: the run's columns of the shard's network table (sample,
+    arm, replicate, param_*), then the table's own."""
+    from sim.rundata import SCHEMAS
+
+    network = _header(shard / "network.csv").rstrip(b"\n").decode().split(",")
+    keys = network[:network.index("date")] if "date" in network else []
+    target.write_text(",".join([*keys, *SCHEMAS[name].columns]) + "\n", encoding="utf-8")
 
 
 def _combine_csv_reindexed(files: list[Path], columns: list[str], dst: Any) -> None:
