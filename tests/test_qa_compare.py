@@ -263,3 +263,38 @@ def test_printout_gives_hashrates_in_a_unit_that_reads(runs: dict[str, Path]) ->
     assert revenue.rstrip().endswith("M USD"), revenue
     usd = a.loc[a["metric"] == "revenue.blue_country", "value"].mean()
     assert float(revenue.split()[1].replace(",", "")) == pytest.approx(usd / 1e6, rel=1e-3)
+
+
+def test_sweep_arm_whose_scenario_copy_is_missing_says_so(runs: dict[str, Path],
+                                                         tmp_path: Path) -> None:
+    """A sweep without parameters whose folder lost its copy of the arm's scenario (scenarios/
+    not copied along, or a manifest whose arms are not a mapping) was compared by the
+    experiment's inputs with a note that told the user to do what they had done ("with one
+    arm (--arm NAME) of a sweep without parameters ..."); a manifest whose arms were a list
+    was an internal error."""
+    import json
+
+    from tests.test_experiments import _sweep, _write
+
+    exp = _write(tmp_path, f"""\
+name: lost
+scenario: {TUTORIAL}
+set: {{end: 2021-04-30}}
+arms:
+  base: {{description: the tutorial}}
+replicates: 1
+seed: 1
+""")
+    code, text = _sweep(exp, "-o", tmp_path / "sweep", "-q")
+    assert code == 0, text
+    shutil.rmtree(tmp_path / "sweep" / "scenarios")
+    code, out = _compare(tmp_path / "sweep", runs["a"], "--arm", "base")
+    assert code == 0, out
+    assert "with one arm (--arm NAME)" not in out
+    assert "no readable copy of arm base's scenario" in out, out
+    manifest = tmp_path / "sweep" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps(m | {"arms": list(m["arms"])}))
+    side = cmp.load_side(tmp_path / "sweep", arms=["base"])
+    assert side.run_inputs is None
+

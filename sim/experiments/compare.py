@@ -255,7 +255,8 @@ def _arm_inputs(path: Path, arm: str) -> dict[str, Any] | None:
     from sim.validation import loads
 
     m = _json(path / "manifest.json")
-    entry = (m.get("arms") or {}).get(arm)
+    arms = m.get("arms")
+    entry = arms.get(arm) if isinstance(arms, dict) else None
     if m.get("parameters") or not isinstance(entry, dict):
         return None
     copy = path / str(entry.get("scenario_copy", ""))
@@ -397,6 +398,12 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
                          "ran, beside the run's. A sweep's runs and a plain run draw different "
                          "random numbers even under the same seed: compare them by their "
                          "intervals, not run by run")
+        elif len(set(sweep.arms)) == 1 and \
+                not _json(sweep.path / "manifest.json").get("parameters"):
+            # the arm asked for, of a sweep without parameters: its copy is what is missing
+            notes.append(f"inputs: {sweep.path} has no readable copy of arm {sweep.arms[0]}'s "
+                         "scenario (manifest.json's scenario_copy, under scenarios/): its "
+                         "inputs are the experiment's, beside the run's")
         else:
             notes.append(f"inputs: {sweep.path} is a sweep and the other a run; with one arm "
                          "(--arm NAME) of a sweep without parameters, compare shows how that "
