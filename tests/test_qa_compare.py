@@ -298,3 +298,16 @@ seed: 1
     side = cmp.load_side(tmp_path / "sweep", arms=["base"])
     assert side.run_inputs is None
 
+
+def test_two_sparse_table_files_without_a_row_are_equal(runs: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    """Two decisions.csv (or flows.csv) files without a row, as a counterfactual writes, were
+    'no date (and key) in common' (exit code 3), the same file beside itself too; as two such
+    folders, they are equal."""
+    for table in ("decisions", "flows"):
+        header = (runs["a"] / f"{table}.csv").read_text().splitlines()[0]
+        empty = tmp_path / f"{table}.csv"
+        empty.write_text(header + "\n")
+        code, out = _compare(empty, empty, "--fail-above", "0")
+        assert code == 0 and "check passed" in out, out
+        assert "neither side has a row" in out

@@ -669,7 +669,8 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
                                                       (b, series_b, runs[1])))
         common = mean_a.index.union(mean_b.index)
         mean_a, mean_b = (m.reindex(common, fill_value=0.0) for m in (mean_a, mean_b))
-    if len(common) == 0 and runs is not None:  # no rig moved (or decided) on either side
+    if len(common) == 0 and (runs is not None or not (len(a) or len(b))):  # no rig moved
+        # (or decided) on either side; two files of such a table hold no row at all
         notes.append("neither side has a row in the table: no series to compare")
         return pd.DataFrame()
     if len(common) == 0:
