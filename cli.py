@@ -283,10 +283,11 @@ def _print_summary(results: Any) -> None:
         if top_usd:
             k, prefix = next(((k, p) for k, p in ((1e9, "bn "), (1e6, "M "), (1e3, "k "))
                               if top_usd[0][0] >= k), (1.0, ""))
-            text = ", ".join(f"{r} {v / k:,.1f}" for v, r in top_usd)
+            # (a no-break space keeps a region beside its figure when the line wraps)
+            text = ", ".join(f"{r}\xa0{v / k:,.1f}" for v, r in top_usd)
             click.echo(textwrap.fill(text, 100,
                                      initial_indent=f"  revenue ({prefix}USD)".ljust(26),
-                                     subsequent_indent=" " * 26))
+                                     subsequent_indent=" " * 26).replace("\xa0", " "))
         chose = {m.split(".", 1)[1]: median(m) for m in by if m.startswith("decided.")}
         made = sorted(((v, c) for c, v in chose.items() if v), reverse=True)
         if made:  # (the labels of the decisions figure)

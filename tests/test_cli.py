@@ -44,6 +44,21 @@ def test_run_writes_every_result_file_and_a_summary(tmp_path: Path) -> None:
     assert {"scenario_hash", "versions", "command", "wall_time_s"} <= set(run)
 
 
+
+def test_run_printout_keeps_each_region_beside_its_revenue(tmp_path: Path) -> None:
+    """The revenue line of a world with long region names wrapped between a region and its
+    figure (china-2021: "… 216.3, russia" / "195.6, rest_of_china 193.0")."""
+    code, out, err = invoke("run", "china-2021", "--set", "end=2021-05-15", "-o",
+                            str(tmp_path / "c"))
+    assert code == 0, err
+    lines = out.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.strip().startswith("revenue ("))
+    block = [lines[start][26:]] + [x[26:] for x in lines[start + 1:] if x.startswith(" " * 26)]
+    assert len(block) > 1  # (wrapped)
+    items = [item for line in block for item in line.rstrip(",").split(", ")]
+    assert len(items) == 6 and all(len(item.split(" ")) == 2 for item in items), block
+
+
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     for name in ("a", "b"):
         assert invoke("run", "tutorial", "-o", str(tmp_path / name), "--seed", "42", *SHORT,
