@@ -283,20 +283,25 @@ def _print_summary(results: Any) -> None:
         if top_usd:
             k, prefix = next(((k, p) for k, p in ((1e9, "bn "), (1e6, "M "), (1e3, "k "))
                               if top_usd[0][0] >= k), (1.0, ""))
-            # (a no-break space keeps a region beside its figure when the line wraps)
-            text = ", ".join(f"{r}\xa0{v / k:,.1f}" for v, r in top_usd)
-            click.echo(textwrap.fill(text, 100,
-                                     initial_indent=f"  revenue ({prefix}USD)".ljust(26),
-                                     subsequent_indent=" " * 26).replace("\xa0", " "))
+            click.echo(_wrap_items(f"revenue ({prefix}USD)",
+                                   [f"{r} {v / k:,.1f}" for v, r in top_usd]))
         chose = {m.split(".", 1)[1]: median(m) for m in by if m.startswith("decided.")}
         made = sorted(((v, c) for c, v in chose.items() if v), reverse=True)
         if made:  # (the labels of the decisions figure)
             from sim.plot_style import CHOICE_LABELS
 
-            text = ", ".join(f"{v:,.0f} {CHOICE_LABELS[c]}" for v, c in made)
-            click.echo(textwrap.fill(text, 100, initial_indent="  decisions (rigs)        ",
-                                     subsequent_indent=" " * 26))
+            click.echo(_wrap_items("decisions (rigs)",
+                                   [f"{v:,.0f} {CHOICE_LABELS[c]}" for v, c in made]))
 
+
+def _wrap_items(label: str, items: list[str], width: int = 100) -> str:
+    """A summary line: `label` in a column of 26, then `items` joined by commas, wrapped at
+    `width` between items only (a region stays beside its figure, a count with its label:
+    china-2021 split "russia" / "195.6" and "went" / "underground")."""
+    text = ", ".join(item.replace(" ", "\xa0") for item in items)  # (no-break spaces)
+    return textwrap.fill(text, width, initial_indent=f"  {label}".ljust(26),
+                         subsequent_indent=" " * 26, break_on_hyphens=False
+                         ).replace("\xa0", " ")
 
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True)

@@ -59,6 +59,21 @@ def test_run_printout_keeps_each_region_beside_its_revenue(tmp_path: Path) -> No
     assert len(items) == 6 and all(len(item.split(" ")) == 2 for item in items), block
 
 
+def test_summary_lines_wrap_between_items_only() -> None:
+    """The decisions line split a count from its label where it wrapped (china-2021:
+    "387,775" / "relocated", "went" / "underground"); items now stay whole."""
+    from cli import _wrap_items
+
+    items = ["3,661,155 hibernated", "662,604 went underground", "467,198 retired",
+             "387,775 relocated", "306,628 left early", "245,711 sold abroad"]
+    for width in range(60, 101, 7):
+        lines = _wrap_items("decisions (rigs)", items, width).splitlines()
+        assert len(lines) > 1 and lines[0].startswith("  decisions (rigs)        ")
+        assert all(len(line) <= width for line in lines)
+        body = [line[26:] for line in lines]
+        assert [i for line in body for i in line.rstrip(",").split(", ")] == items, body
+
+
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     for name in ("a", "b"):
         assert invoke("run", "tutorial", "-o", str(tmp_path / name), "--seed", "42", *SHORT,
