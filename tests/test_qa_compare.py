@@ -311,3 +311,14 @@ def test_two_sparse_table_files_without_a_row_are_equal(runs: dict[str, Path],
         code, out = _compare(empty, empty, "--fail-above", "0")
         assert code == 0 and "check passed" in out, out
         assert "neither side has a row" in out
+
+
+def test_regions_series_name_a_parent_region_not_its_flag(runs: dict[str, Path]) -> None:
+    """compare --table regions labelled every series '· False' (regions.csv's aggregate flag);
+    a leaf region is now its name, a parent region "(all its regions)"."""
+    code, out = _compare(runs["a"], runs["other"], "--table", "regions")
+    assert code == 0, out
+    series = [line for line in out.splitlines() if " hashrate_hs " in line]
+    assert series and not any("False" in line or "True" in line for line in series), series
+    assert any("red_country · (all its regions)" in line for line in series)
+    assert any(line.split()[2] == "blue_country" and "(all" not in line for line in series)

@@ -431,7 +431,10 @@ def _print_comparison(result: Any) -> None:
         labels = [c for c in n.columns if c not in ("series", "dates", "rmse", "nrmse_pct",
                                                     "a_mean", "b_mean", "mean_delta")]
         for row in records(n):
-            label = " · ".join(str(row[c]) for c in labels)
+            # (regions.csv's aggregate flag names a parent region, not a key of its own)
+            parent = "aggregate" in labels and str(row["aggregate"]) == "True"
+            label = " · ".join([*(str(row[c]) for c in labels if c != "aggregate"),
+                                *(["(all its regions)"] if parent else [])])
             # a hashrate series' means in EH/s … H/s, as its metrics (the table keeps H/s)
             hs = str(row["series"]).endswith("_hs")
             row = _in_display_units(row | {"unit": "H/s" if hs else ""}, ("a_mean", "b_mean"))
