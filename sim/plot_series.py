@@ -228,6 +228,40 @@ def choice_regions(totals: dict[str, pd.DataFrame], most: int = 15) -> list[str]
     return list(dict.fromkeys(r for t in totals.values() for r in t.index))[:most]
 
 
+def earnings(data: RunData, most: int = 15) -> dict[str, pd.DataFrame]:
+    """Who earned what: per arm, each leaf region's revenue and cost over the run (summary.csv's
+    ``revenue.<region>`` and ``cost.<region>``, in USD, every coin's together, mean over the
+    arm's runs), a row per region in one order for every arm (most revenue over all arms
+    first, at most `most`; regions that neither earned nor paid left out); {} where the summary
+    has no such rows (a folder of an earlier version)."""
+    s = data.tables["summary"]
+    kind, _, region = (s["metric"].astype(str).str.partition(".")[i] for i in range(3))
+    mine = kind.isin(["revenue", "cost"]) & (region != "")
+    if not mine.any():
+        return {}
+    part = pd.DataFrame({"arm": s["arm"][mine], "kind": kind[mine], "region": region[mine],
+                         "value": pd.to_numeric(s["value"][mine], errors="coerce")})
+    total = part.groupby(["arm", "region", "kind"], sort=True)["value"].sum().unstack(
+        "kind").reindex(columns=["revenue", "cost"], fill_value=0.0).fillna(0.0)
+    out: dict[str, pd.DataFrame] = {}
+    arms = set(total.index.get_level_values("arm"))
+    for arm in data.arms:
+        own = pd.DataFrame(total.loc[arm]) if arm in arms else \
+            pd.DataFrame(columns=["revenue", "cost"], dtype=float)
+        out[arm] = own.rename_axis("region") / max(data.members(arm), 1)
+    over = pd.concat(out.values()).groupby(level=0).sum()
+    over = over[(over["revenue"] != 0) | (over["cost"] != 0)]
+    order = over.reset_index().sort_values(["revenue", "region"], ascending=[False, True],
+                                           kind="stable")["region"].tolist()[:most]
+    return {arm: df.reindex(order, fill_value=0.0) for arm, df in out.items()}
+
+
+def usd_scale(top: float) -> tuple[float, str]:
+    """A readable unit for sums of dollars: (1e9, 'bn USD'), (1e6, 'M USD'), …"""
+    return next(((k, u) for k, u in ((1e9, "bn USD"), (1e6, "M USD"), (1e3, "k USD"))
+                 if abs(top) >= k), (1.0, "USD"))
+
+
 def cumulative_arrivals(data: RunData, arm: str) -> pd.DataFrame:
     """Rigs arrived by destination, cumulated over time (mean over members), date × region."""
     fl = data.tables["flows"]

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 import pandas as pd
 
 from sim.errors import HashsimError
@@ -31,6 +32,7 @@ from sim.plot_series import (
     choice_regions,
     choice_totals,
     cumulative_arrivals,
+    earnings,
     energy_series,
     flow_order,
     flow_totals,
@@ -43,6 +45,7 @@ from sim.plot_series import (
     rolling_mean,
     stack_means,
     target_block_time,
+    usd_scale,
 )
 from sim.plot_style import (
     ARM_COLOURS,
@@ -86,16 +89,16 @@ __all__ = [
     "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "PALETTE", "STATUSES",
     "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError", "MissingPathError",
     "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure", "choice_regions",
-    "choice_totals", "clip", "cluster_markers", "cumulative_arrivals", "energy_series",
-    "fig_choices", "fig_difficulty", "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate",
-    "fig_pools", "fig_regions", "fig_rigs", "flow_order", "flow_totals", "key_order", "load_run",
-    "markers", "member_sum", "monthly_books", "observed_hashrate", "region_colours", "render",
-    "require", "retargets", "rolling_mean", "run_data", "si_scale", "stack_means",
-    "target_block_time", "write_atomic", "write_figures",
+    "choice_totals", "clip", "cluster_markers", "cumulative_arrivals", "earnings", "energy_series",
+    "fig_choices", "fig_difficulty", "fig_earnings", "fig_energy", "fig_facilities", "fig_flows",
+    "fig_hashrate", "fig_pools", "fig_regions", "fig_rigs", "flow_order", "flow_totals",
+    "key_order", "load_run", "markers", "member_sum", "monthly_books", "observed_hashrate",
+    "region_colours", "render", "require", "retargets", "rolling_mean", "run_data", "si_scale",
+    "stack_means", "target_block_time", "usd_scale", "write_atomic", "write_figures",
 ]
 
-FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "facilities",
-           "energy")
+FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "earnings",
+           "facilities", "energy")
 
 
 def run_data(results: RunData | Results | str | os.PathLike[str]) -> RunData:
@@ -404,6 +407,41 @@ def fig_choices(data: RunData) -> Figure | None:
     return fig
 
 
+def fig_earnings(data: RunData) -> Figure | None:
+    """Who earned what: each region's revenue over the run (before pool fees) beside what its
+    rigs paid for power and hosting (summary.csv, mean over runs); arms one above the other,
+    the regions in one order and on one scale."""
+    totals = earnings(data)
+    if not totals:
+        return None
+    regions = list(next(iter(totals.values())).index)[::-1]
+    if not regions:
+        return None
+    top = max(float(df.to_numpy().max()) for df in totals.values())
+    scale, unit = usd_scale(top)
+    fig, axes = subplots(len(data.arms), 1, figsize=(9.0, (0.42 * len(regions) + 1.3)
+                                                     * len(data.arms) + 0.8), squeeze=False,
+                         sharex=True, layout="constrained")
+    y = np.arange(len(regions))
+    shown: list[Any] = []
+    for r, arm in enumerate(data.arms):
+        ax = axes[r, 0]
+        tot = totals[arm].reindex(regions)
+        # (the revenue under its costs, as the report's grouped bars stack them)
+        shown = [ax.barh(y - 0.2, tot["revenue"] / scale, height=0.4, color="#4d9221",
+                         label="revenue (before pool fees)"),
+                 ax.barh(y + 0.2, tot["cost"] / scale, height=0.4, color="#c51b7d",
+                         label="power and hosting costs")]
+        ax.set_yticks(y, [clip(data.label(n), 24) for n in regions])
+        ax.set_title(f"who earned what{' — ' + data.arm_label(arm) if arm else ''}")
+        ax.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last
+    axes[-1, 0].set_xlabel(f"{unit} over the run (mean over runs)")
+    fig.legend(shown, [str(b.get_label()) for b in shown], loc="outside lower center",
+               ncols=2)
+    fig.suptitle(f"Revenue and costs by region — {data.name}")
+    return fig
+
+
 def fig_facilities(data: RunData) -> Figure | None:
     """Each facility's capacity and use (MW) and its monthly books (USD)."""
     fac = data.tables["facilities"]
@@ -473,7 +511,7 @@ def fig_energy(data: RunData) -> Figure | None:
 FIGURE_FUNCS: dict[str, Callable[[RunData], Any]] = {
     "hashrate": fig_hashrate, "difficulty": fig_difficulty, "regions": fig_regions,
     "rigs": fig_rigs, "pools": fig_pools, "flows": fig_flows, "choices": fig_choices,
-    "facilities": fig_facilities,
+    "earnings": fig_earnings, "facilities": fig_facilities,
     "energy": fig_energy,
 }
 

@@ -615,6 +615,35 @@ def pfig_choices(data: RunData) -> Any | None:
                    hovermode="closest")
 
 
+def pfig_earnings(data: RunData) -> Any | None:
+    """Who earned what: each region's revenue over the run and its rigs' power and hosting
+    costs, by arm (summary.csv, mean over runs), the regions in one order on one scale."""
+    go = _go()
+    totals = P.earnings(data)
+    regions = list(next(iter(totals.values())).index)[::-1] if totals else []
+    if not regions:
+        return None
+    top = max(float(df.to_numpy().max()) for df in totals.values())
+    scale, unit = P.usd_scale(top)
+    fig = _arm_subplots(data)
+    names = [ptext(clip(data.label(r), 24)) for r in regions]
+    for c, arm in enumerate(data.arms, start=1):
+        tot = totals[arm].reindex(regions)
+        for k, (field, label, colour) in enumerate((
+                ("revenue", "revenue (before pool fees)", "#4d9221"),
+                ("cost", "power and hosting costs", "#c51b7d"))):
+            fig.add_trace(go.Bar(
+                y=names, x=tot[field].to_numpy() / scale, orientation="h",
+                marker={"color": colour}, **_named(label), legendgroup=f"e{k}",
+                showlegend=c == 1, hovertemplate=f"%{{meta}}: %{{x:,.2f}} {unit}<extra></extra>"),
+                row=1, col=c)
+    fig.update_xaxes(matches="x")  # one scale for every arm
+    fig.update_xaxes(title_text=f"{unit} over the run (mean over runs)", col=1)
+    return _layout(fig, "Who earned what: revenue and costs by region",
+                   height=max(300, 44 * len(regions) + 150), barmode="group",
+                   hovermode="closest")
+
+
 def pfig_arrivals(data: RunData) -> Any | None:
     go = _go()
     if not len(data.tables["flows"]):
@@ -885,6 +914,11 @@ CAPTIONS = {
         "(hibernated) or were scrapped (retired). The bars count decisions, not rigs: a rig "
         "that waits decides again later (after 30 days in the bundled scenarios) and is "
         "counted again, so over a long ban a bar can be longer than the region has rigs."),
+    "earnings": (
+        "Who earned what: each region's mining revenue over the run (the block rewards its "
+        "rigs won, in dollars, before their pools' fees) and what those rigs paid for power "
+        "and hosting. The difference is what the miners there kept. Comparing arms shows who "
+        "gained from a policy and who lost."),
     "facilities": (
         "Each mining site: how much power (MW) it can supply to rigs and how much is used, "
         "and on the right its money each month (revenue, cost, profit). A hosting farm is paid"
@@ -941,6 +975,9 @@ def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, s
     choices = pfig_choices(data)
     if choices is not None:
         out.append(("choices", "What the rigs chose", _figure_div(choices, "fig-choices")))
+    earned = pfig_earnings(data)
+    if earned is not None:
+        out.append(("earnings", "Who earned what", _figure_div(earned, "fig-earnings")))
     names = list(dict.fromkeys(data.tables["facilities"]["facility"].tolist()))[:6]
     if names:
         facilities = [_figure_div(pfig_facility(data, n), f"fig-facility-{i}", data)

@@ -239,3 +239,52 @@ def test_flows_figure_title_sits_on_its_panels_and_an_empty_arm_is_one_line(
     assert 0 <= gap < 0.4, gap
     heights = [ax.get_position().height * fig.get_figheight() for ax in fig.axes[0::2]]
     assert heights[1] < 0.5 * heights[0] and heights[2] == pytest.approx(heights[0])
+
+
+# ---------------------------------------------------------------------------- who earned what
+
+
+def test_earnings_figure_draws_each_arms_revenue_and_cost_by_region(iran: RunData) -> None:
+    """The earnings figure (PNG and report) draws summary.csv's revenue.<region> and
+    cost.<region>, mean over runs, the regions in one order (most revenue first) and on one
+    scale for every arm; a folder without those rows (an earlier version's) has none."""
+    from sim.plot_series import earnings
+    from sim.plots import fig_earnings
+    from sim.report import pfig_earnings
+
+    arms = two_arms(iran)
+    summary = arms.tables["summary"]
+    other = summary["arm"] == "other"
+    iran_rev = other & (summary["metric"] == "revenue.iran")
+    summary.loc[iran_rev, "value"] = summary.loc[iran_rev, "value"] * 0.25  # Iran lost more
+    totals = earnings(arms)
+    own = {arm: {m.split(".", 1)[1]: v for m, v in summary[
+        (summary["arm"] == arm) & summary["metric"].str.startswith("revenue.")].groupby(
+        "metric")["value"].mean().items()} for arm in arms.arms}
+    order = list(totals["ban"].index)
+    assert order == list(totals["other"].index)
+    assert totals["other"].loc["iran", "revenue"] == pytest.approx(own["other"]["iran"])
+    over = {r: own["ban"][r] + own["other"][r] for r in order}
+    assert order == sorted(over, key=lambda r: -over[r])
+    fig = fig_earnings(arms)
+    panels = [ax for ax in fig.axes if ax.get_yticklabels()]
+    assert len(panels) == 2 and panels[0].get_xlim() == panels[1].get_xlim()
+    scale = {"bn USD": 1e9, "M USD": 1e6}[panels[1].get_xlabel().split(" over")[0]]
+    for ax, arm in zip(panels, arms.arms, strict=True):
+        widths = sorted(p.get_width() * scale for p in ax.patches)
+        expected = sorted([*totals[arm]["revenue"], *totals[arm]["cost"]])
+        assert widths == pytest.approx(expected, rel=1e-9)
+    page = pfig_earnings(arms)
+    bars = [t for t in page.data if t.type == "bar"]
+    assert len(bars) == 4 and list(bars[0].y) == list(bars[2].y)
+    old = RunData(arms.name, arms.scenario, {**arms.tables, "summary": summary[
+        ~summary["metric"].str.startswith(("revenue.", "cost."))]}, arms.meta,
+        experiment=True)
+    assert fig_earnings(old) is None and pfig_earnings(old) is None
+    # an arm without the rows (its runs from an earlier version) draws as nothing earned
+    mixed = RunData(arms.name, arms.scenario, {**arms.tables, "summary": summary[
+        ~(other & summary["metric"].str.startswith(("revenue.", "cost.")))]}, arms.meta,
+        experiment=True)
+    assert (earnings(mixed)["other"].to_numpy() == 0).all()
+    assert list(earnings(mixed)["ban"].index) == list(earnings(mixed)["other"].index)
+    assert fig_earnings(mixed) is not None

@@ -19,7 +19,7 @@ from sim.errors import ResultsExistError
               show_default=True, help="File format (SVG files are byte-for-byte reproducible).")
 @click.option("--only", multiple=True, metavar="FIGURE",
               type=click.Choice(["hashrate", "difficulty", "regions", "rigs", "pools", "flows",
-                                 "choices", "facilities", "energy"]),
+                                 "choices", "earnings", "facilities", "energy"]),
               help="Draw only this figure (repeatable) [default: all].")
 @_errors
 def plot(results: Path, output: Path | None, fmt: str, only: tuple[str, ...]) -> None:
