@@ -108,14 +108,17 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     return out
 
 
-def _sums(table: pd.DataFrame, rep: int, coin: str, key: str, value: str
-          ) -> dict[str, float]:
-    """Column `value` of `table` summed by `key` over replicate `rep`'s rows of `coin` (rigs
-    departed by destination, decisions by choice). Counts of rigs are whole, so their sums
-    in floating point are exact: those of the int64 column."""
+def _sums(table: pd.DataFrame, rep: int, coin: str, key: str, value: str,
+          within: NDArray[np.bool_] | None = None) -> dict[str, float]:
+    """Column `value` of `table` summed by `key` over replicate `rep`'s rows of `coin` (and
+    `within`, where given): rigs departed by destination, decisions by choice, leaf regions'
+    revenue. Counts of rigs are whole, so their sums in floating point are exact: those of
+    the int64 column."""
     if not len(table):
         return {}
     mine = _rows_of(table, rep, coin)
+    if within is not None:
+        mine &= within
     of, names = pd.factorize(table[key].to_numpy()[mine], use_na_sentinel=False)
     sums = np.bincount(of, weights=table[value].to_numpy()[mine], minlength=len(names))
     return dict(zip(names, sums, strict=True))
@@ -186,11 +189,8 @@ def _region_metrics(regions: pd.DataFrame, rep: int, coin: str, leaf_names: list
                     "MWh"))
     out.append(_row(rep, coin, "co2", np.nansum(regions["co2_t"].to_numpy()[leaves]), "t"))
     # who earned what: each leaf region's rewards and bills over the run (0 where none)
-    of, names = pd.factorize(regions["region"].to_numpy()[leaves], use_na_sentinel=False)
     for field, metric in (("revenue_usd", "revenue"), ("cost_usd", "cost")):
-        sums = np.bincount(of, weights=np.nan_to_num(regions[field].to_numpy()[leaves]),
-                           minlength=len(names))
-        total = dict(zip(names, sums.tolist(), strict=True))
+        total = _sums(regions, rep, coin, "region", field, within=leaves)
         out += [_row(rep, coin, f"{metric}.{r}", total.get(r, 0.0), "USD") for r in leaf_names]
     return out
 
