@@ -288,3 +288,18 @@ def test_earnings_figure_draws_each_arms_revenue_and_cost_by_region(iran: RunDat
     assert (earnings(mixed)["other"].to_numpy() == 0).all()
     assert list(earnings(mixed)["ban"].index) == list(earnings(mixed)["other"].index)
     assert fig_earnings(mixed) is not None
+
+
+def test_plot_help_describes_every_figure_it_offers() -> None:
+    """`hashsim plot --only` offers sim.plots.FIGURES (a copy of the list had left out the
+    newest figure), and its help describes each of them."""
+    from sim.commands.visual import plot
+    from sim.plots import FIGURES
+
+    only = next(p for p in plot.params if p.name == "only")
+    assert list(only.type.choices) == list(FIGURES)
+    assert plot.help is not None
+    table = plot.help.split("\b", 1)[1].split("\n\n", 1)[0]  # the lines after \b
+    described = [line.split()[0] for line in table.splitlines()
+                 if line.startswith("    ") and line[4:5].isalpha()]
+    assert described == list(FIGURES)

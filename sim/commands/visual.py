@@ -9,6 +9,7 @@ import click
 from sim.commands.common import FiniteFloat, check_target
 from sim.commands.common import report_errors as _errors
 from sim.errors import ResultsExistError
+from sim.plots import FIGURES  # (matplotlib is imported only when a figure is drawn)
 
 
 @click.command()
@@ -18,8 +19,7 @@ from sim.errors import ResultsExistError
 @click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png",
               show_default=True, help="File format (SVG files are byte-for-byte reproducible).")
 @click.option("--only", multiple=True, metavar="FIGURE",
-              type=click.Choice(["hashrate", "difficulty", "regions", "rigs", "pools", "flows",
-                                 "choices", "earnings", "facilities", "energy"]),
+              type=click.Choice(FIGURES),
               help="Draw only this figure (repeatable) [default: all].")
 @_errors
 def plot(results: Path, output: Path | None, fmt: str, only: tuple[str, ...]) -> None:
@@ -34,6 +34,7 @@ def plot(results: Path, output: Path | None, fmt: str, only: tuple[str, ...]) ->
     flows       migration origin → destination, arrivals by destination
     choices     what the rigs chose, by region (left early, relocated, underground,
                 hibernated, sold abroad, retired)
+    earnings    who earned what: each region's revenue beside its power and hosting costs
     facilities  each facility's capacity, use and monthly books
     energy      energy per day and cumulative CO₂
 
