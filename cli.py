@@ -281,9 +281,10 @@ def _print_summary(results: Any) -> None:
         earned = {m.split(".", 1)[1]: median(m) for m in by if m.startswith("revenue.")}
         top_usd = sorted(((v, r) for r, v in earned.items() if v), reverse=True)[:6]
         if top_usd:
-            k, prefix = next(((k, p) for k, p in ((1e9, "bn "), (1e6, "M "), (1e3, "k "))
-                              if top_usd[0][0] >= k), (1.0, ""))
-            click.echo(_wrap_items(f"revenue ({prefix}USD)",
+            from sim.rundata import usd_scale
+
+            k, unit = usd_scale(top_usd[0][0])
+            click.echo(_wrap_items(f"revenue ({unit})",
                                    [f"{r} {v / k:,.1f}" for v, r in top_usd]))
         chose = {m.split(".", 1)[1]: median(m) for m in by if m.startswith("decided.")}
         made = sorted(((v, c) for c, v in chose.items() if v), reverse=True)
@@ -302,6 +303,7 @@ def _wrap_items(label: str, items: list[str], width: int = 100) -> str:
     return textwrap.fill(text, width, initial_indent=f"  {label}".ljust(26),
                          subsequent_indent=" " * 26, break_on_hyphens=False
                          ).replace("\xa0", " ")
+
 
 @main.command()
 @click.argument("scenarios", nargs=-1, required=True)

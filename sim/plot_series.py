@@ -256,12 +256,6 @@ def earnings(data: RunData, most: int = 15) -> dict[str, pd.DataFrame]:
     return {arm: df.reindex(order, fill_value=0.0) for arm, df in out.items()}
 
 
-def usd_scale(top: float) -> tuple[float, str]:
-    """A readable unit for sums of dollars: (1e9, 'bn USD'), (1e6, 'M USD'), …"""
-    return next(((k, u) for k, u in ((1e9, "bn USD"), (1e6, "M USD"), (1e3, "k USD"))
-                 if abs(top) >= k), (1.0, "USD"))
-
-
 def cumulative_arrivals(data: RunData, arm: str) -> pd.DataFrame:
     """Rigs arrived by destination, cumulated over time (mean over members), date × region."""
     fl = data.tables["flows"]

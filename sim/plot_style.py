@@ -37,6 +37,9 @@ CHOICE_LABELS = {"leave_early": "left early", "relocate": "relocated", "sell": "
                  "retire": "retired"}
 CHOICE_COLOURS = {"leave_early": "#ffbf69", "relocate": "#ff9f1c", "sell": "#2ec4b6",
                   "underground": "#6a4c93", "hibernate": "#d62728", "retire": "#7f7f7f"}
+#: The bars of the earnings figures (summary.csv's revenue.<region> and cost.<region>).
+EARNINGS_LABELS = {"revenue": "revenue (before pool fees)", "cost": "power and hosting costs"}
+EARNINGS_COLOURS = {"revenue": "#4d9221", "cost": "#c51b7d"}
 #: rcParams of every figure; a fixed hashsalt and glyphs as paths keep SVG files byte-identical.
 STYLE = {
     "svg.hashsalt": "hashsim", "svg.fonttype": "path", "font.size": 9, "axes.titlesize": 10,

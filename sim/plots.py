@@ -45,12 +45,13 @@ from sim.plot_series import (
     rolling_mean,
     stack_means,
     target_block_time,
-    usd_scale,
 )
 from sim.plot_style import (
     ARM_COLOURS,
     CHOICE_COLOURS,
     CHOICE_LABELS,
+    EARNINGS_COLOURS,
+    EARNINGS_LABELS,
     PALETTE,
     STATUS_COLOURS,
     STATUS_LABELS,
@@ -78,6 +79,7 @@ from sim.rundata import (
     NotResultsError,
     RunData,
     load_run,
+    usd_scale,
 )
 
 if TYPE_CHECKING:
@@ -428,10 +430,9 @@ def fig_earnings(data: RunData) -> Figure | None:
         ax = axes[r, 0]
         tot = totals[arm].reindex(regions)
         # (the revenue under its costs, as the report's grouped bars stack them)
-        shown = [ax.barh(y - 0.2, tot["revenue"] / scale, height=0.4, color="#4d9221",
-                         label="revenue (before pool fees)"),
-                 ax.barh(y + 0.2, tot["cost"] / scale, height=0.4, color="#c51b7d",
-                         label="power and hosting costs")]
+        shown = [ax.barh(y + offset, tot[field] / scale, height=0.4,
+                         color=EARNINGS_COLOURS[field], label=EARNINGS_LABELS[field])
+                 for field, offset in (("revenue", -0.2), ("cost", 0.2))]
         ax.set_yticks(y, [clip(data.label(n), 24) for n in regions])
         ax.set_title(f"who earned what{' — ' + data.arm_label(arm) if arm else ''}")
         ax.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last

@@ -32,6 +32,8 @@ from sim import plots as P
 from sim.plot_style import (
     CHOICE_COLOURS,
     CHOICE_LABELS,
+    EARNINGS_COLOURS,
+    EARNINGS_LABELS,
     PALETTE,
     clip,
     named_colours,
@@ -47,7 +49,7 @@ from sim.report_events import (
     region_labels,
     source_events,
 )
-from sim.rundata import missing_note
+from sim.rundata import missing_note, usd_scale
 
 if TYPE_CHECKING:
     from sim.results import Results
@@ -156,7 +158,8 @@ def format_value(data: RunData, coin: str, unit: str, value: float, signed: bool
     if unit in ("rigs", "count", "pools"):
         return f"{value:,.0f}{' rigs' if unit == 'rigs' else ''}"
     if unit == "USD":  # 93.8 M USD, not 9.38e+07 USD
-        return f"{value / 1e6:,.1f} M USD" if abs(value) >= 1e6 else f"{value:,.0f} USD"
+        scale, label = usd_scale(value)
+        return f"{value / scale:,.1f} {label}"
     return f"{value:,.3g} {unit}".strip()
 
 
@@ -624,17 +627,16 @@ def pfig_earnings(data: RunData) -> Any | None:
     if not regions:
         return None
     top = max(float(df.to_numpy().max()) for df in totals.values())
-    scale, unit = P.usd_scale(top)
+    scale, unit = usd_scale(top)
     fig = _arm_subplots(data)
     names = [ptext(clip(data.label(r), 24)) for r in regions]
     for c, arm in enumerate(data.arms, start=1):
         tot = totals[arm].reindex(regions)
-        for k, (field, label, colour) in enumerate((
-                ("revenue", "revenue (before pool fees)", "#4d9221"),
-                ("cost", "power and hosting costs", "#c51b7d"))):
+        for k, field in enumerate(EARNINGS_LABELS):
             fig.add_trace(go.Bar(
                 y=names, x=tot[field].to_numpy() / scale, orientation="h",
-                marker={"color": colour}, **_named(label), legendgroup=f"e{k}",
+                marker={"color": EARNINGS_COLOURS[field]}, **_named(EARNINGS_LABELS[field]),
+                legendgroup=f"e{k}",
                 showlegend=c == 1, hovertemplate=f"%{{meta}}: %{{x:,.2f}} {unit}<extra></extra>"),
                 row=1, col=c)
     fig.update_xaxes(matches="x")  # one scale for every arm

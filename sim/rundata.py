@@ -36,6 +36,18 @@ MEMBER = ["sample", "replicate"]
 #: Display units of a hashrate by size (the run's figures use EH/s and TH/s by coin rule).
 HASHRATE_UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"),
                    (1e6, "MH/s"), (1.0, "H/s"))
+#: Display units of sums of dollars by size.
+USD_UNITS = ((1e9, "bn USD"), (1e6, "M USD"), (1e3, "k USD"), (1.0, "USD"))
+
+
+def hashrate_scale(top: float) -> tuple[float, str]:
+    """The unit a hashrate of size `top` (H/s) reads in: (1e18, 'EH/s') … (1.0, 'H/s')."""
+    return next(((s, u) for s, u in HASHRATE_UNITS if abs(top) >= s), (1.0, "H/s"))
+
+
+def usd_scale(top: float) -> tuple[float, str]:
+    """The unit a sum of `top` dollars reads in: (1e9, 'bn USD') … (1.0, 'USD')."""
+    return next(((s, u) for s, u in USD_UNITS if abs(top) >= s), (1.0, "USD"))
 
 
 class NotResultsError(HashsimError):
@@ -122,8 +134,7 @@ class RunData:
             return 1e18, "EH/s"
         if rule == "tracking":
             return 1e12, "TH/s"
-        top = max((abs(v) for v in values if np.isfinite(v)), default=0.0)
-        return next(((s, u) for s, u in HASHRATE_UNITS if top >= s), (1.0, "H/s"))
+        return hashrate_scale(max((abs(v) for v in values if np.isfinite(v)), default=0.0))
 
     def label(self, region: str) -> str:
         """A region's display label (its name when it has none)."""

@@ -226,19 +226,18 @@ def _headline_rows(group: pd.DataFrame, headline: tuple[str, ...], figures: tupl
 
 def _in_display_units(row: dict[str, Any], figures: tuple[str, ...]) -> dict[str, Any]:
     """`row` with its `figures` in EH/s … H/s where its unit is a hashrate's (H/s, or
-    "H/s (7-day mean)"), whichever reads for the largest of them, and in M or bn USD where it
-    is USD of millions; its unit renamed."""
-    from sim.rundata import HASHRATE_UNITS
+    "H/s (7-day mean)"), and in k, M or bn USD where it is USD (revenue.<region>: 93.8 M USD,
+    not 93,810,520), whichever reads for the largest of them; its unit renamed."""
+    from sim.rundata import hashrate_scale, usd_scale
 
     unit = str(row.get("unit") or "")
+    hashrate = unit == "H/s" or unit.startswith("H/s ")
+    if not (hashrate or unit == "USD"):
+        return row
     top = max((abs(row[f]) for f in figures if row[f] == row[f]), default=0.0)
-    if unit == "H/s" or unit.startswith("H/s "):
-        scale, name = next(((k, u) for k, u in HASHRATE_UNITS if top >= k), (1.0, "H/s"))
-        row = row | {f: row[f] / scale for f in figures} | {"unit": name + unit[len("H/s"):]}
-    elif unit == "USD" and top >= 1e6:  # revenue.<region>: 93.8 M USD, not 93,810,520
-        scale, name = (1e9, "bn USD") if top >= 1e9 else (1e6, "M USD")
-        row = row | {f: row[f] / scale for f in figures} | {"unit": name}
-    return row
+    scale, name = hashrate_scale(top) if hashrate else usd_scale(top)
+    rest = unit[len("H/s"):] if hashrate else ""
+    return row | {f: row[f] / scale for f in figures} | {"unit": name + rest}
 
 
 def _g(x: float) -> str:

@@ -811,13 +811,11 @@ def _display_scale(series: str, values: pd.Series) -> tuple[float, str]:
     figures show it), else an SI multiple (``T``, ``G``, …) — a raw axis of 1e20 H/s showed
     only an offset."""
     from sim.plot_style import si_scale
-    from sim.rundata import HASHRATE_UNITS
+    from sim.rundata import hashrate_scale
 
     finite = pd.to_numeric(values, errors="coerce").abs()
     top = float(finite[np.isfinite(finite)].max()) if finite.notna().any() else 0.0
-    if series.endswith("_hs"):
-        return next(((k, u) for k, u in HASHRATE_UNITS if top >= k), (1.0, "H/s"))
-    return si_scale(top, "")
+    return hashrate_scale(top) if series.endswith("_hs") else si_scale(top, "")
 
 
 def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str,
