@@ -187,25 +187,30 @@ def test_overlay_axes_read_in_display_units() -> None:
 # ---------------------------------------------------------------- 5. a run beside a sweep's arm
 
 
+def _april_sweep(tmp_path: Path, body: str) -> Path:
+    """A sweep of the tutorial cut to April (as the runs of `runs`), with the experiment's
+    `body` (arms or parameters, replicates, seed); its results folder."""
+    from tests.test_experiments import _sweep, _write
+
+    exp = _write(tmp_path, f"name: beside\nscenario: {TUTORIAL}\nset: {{end: 2021-04-30}}\n"
+                 + body)
+    code, text = _sweep(exp, "-o", tmp_path / "sweep", "-q")
+    assert code == 0, text
+    return tmp_path / "sweep"
+
+
 def test_run_beside_one_arm_of_a_sweep_diffs_the_scenarios(runs: dict[str, Path],
                                                            tmp_path: Path) -> None:
     """A sweep's arm and a run are compared by the scenarios they ran (the arm's copy with
     its overrides, under the sweep's seed), not by the two folders' layouts: the same
     scenario is "identical", an arm that changed one value shows that value alone."""
-    from tests.test_experiments import _sweep, _write
-
-    exp = _write(tmp_path, f"""\
-name: beside
-scenario: {TUTORIAL}
-set: {{end: 2021-04-30}}
+    _april_sweep(tmp_path, """\
 arms:
-  base: {{description: the tutorial}}
-  quick: {{description: faster decisions, set: {{behaviour.decision_rate_per_day: 0.5}}}}
+  base: {description: the tutorial}
+  quick: {description: faster decisions, set: {behaviour.decision_rate_per_day: 0.5}}
 replicates: 3
 seed: 1
 """)
-    code, text = _sweep(exp, "-o", tmp_path / "sweep", "-q")
-    assert code == 0, text
     code, out = _compare(tmp_path / "sweep", runs["a"], "--arm", "base")
     assert code == 0, out
     assert "inputs: identical" in out
@@ -222,19 +227,12 @@ seed: 1
 
 def test_sweep_with_parameters_beside_a_run_says_what_compare_can_show(
         runs: dict[str, Path], tmp_path: Path) -> None:
-    from tests.test_experiments import _sweep, _write
-
-    exp = _write(tmp_path, f"""\
-name: grid
-scenario: {TUTORIAL}
-set: {{end: 2021-04-30}}
+    _april_sweep(tmp_path, """\
 parameters:
-  rate: {{path: behaviour.decision_rate_per_day, values: [0.1, 0.5]}}
+  rate: {path: behaviour.decision_rate_per_day, values: [0.1, 0.5]}
 replicates: 1
 seed: 1
 """)
-    code, text = _sweep(exp, "-o", tmp_path / "sweep", "-q")
-    assert code == 0, text
     side = cmp.load_side(tmp_path / "sweep", arms=["base"])
     assert side.run_inputs is None  # each design point has its own scenario
     result = cmp.compare(side, cmp.load_side(runs["a"]))
@@ -274,19 +272,12 @@ def test_sweep_arm_whose_scenario_copy_is_missing_says_so(runs: dict[str, Path],
     was an internal error."""
     import json
 
-    from tests.test_experiments import _sweep, _write
-
-    exp = _write(tmp_path, f"""\
-name: lost
-scenario: {TUTORIAL}
-set: {{end: 2021-04-30}}
+    _april_sweep(tmp_path, """\
 arms:
-  base: {{description: the tutorial}}
+  base: {description: the tutorial}
 replicates: 1
 seed: 1
 """)
-    code, text = _sweep(exp, "-o", tmp_path / "sweep", "-q")
-    assert code == 0, text
     shutil.rmtree(tmp_path / "sweep" / "scenarios")
     code, out = _compare(tmp_path / "sweep", runs["a"], "--arm", "base")
     assert code == 0, out
