@@ -167,18 +167,27 @@ def test_flows_are_compared_with_a_missing_row_as_zero(runs: dict[str, Path],
     assert code == 0, out
     got = pd.read_csv(tmp_path / "c" / "nrmse.csv")
     got = got[got["series"] == "rigs_departed"].set_index(["origin", "destination"])
-    keys = ["coin", "origin", "destination", "date"]
+    assert len(got) > 1
+    check_sparse_nrmse(got, (runs["a"], runs["other"]), "flows", ["origin", "destination"],
+                       "rigs_departed")
+
+
+def check_sparse_nrmse(got: pd.DataFrame, folders: tuple[Path, Path], table: str,
+                       labels: list[str], value: str) -> None:
+    """`got` (nrmse.csv's rows of `value`, indexed by `labels`) is the NRMSE of a sparse table
+    computed by hand: per date, the sum over every run divided by the number of runs (a row a
+    run lacks is a zero), over every date either side has."""
+    keys = ["coin", *labels, "date"]
     sides = []
-    for name in ("a", "other"):
-        flows = pd.read_csv(runs[name] / "flows.csv")
-        replicates = pd.read_csv(runs[name] / "summary.csv")["replicate"].nunique()
-        sides.append(flows.groupby(keys)["rigs_departed"].sum() / replicates)
+    for folder in folders:
+        rows = pd.read_csv(folder / f"{table}.csv")
+        replicates = pd.read_csv(folder / "summary.csv")["replicate"].nunique()
+        sides.append(rows.groupby(keys)[value].sum() / replicates)
     dates = sides[0].index.union(sides[1].index)
     a, b = (side.reindex(dates, fill_value=0.0) for side in sides)
-    assert len(got) > 1
-    for (origin, destination), row in got.iterrows():
-        x = a.xs((origin, destination), level=("origin", "destination")).to_numpy()
-        y = b.xs((origin, destination), level=("origin", "destination")).to_numpy()
+    for key, row in got.iterrows():
+        x = a.xs(key, level=labels).to_numpy()
+        y = b.xs(key, level=labels).to_numpy()
         assert row["dates"] == len(x)
         assert row["a_mean"] == pytest.approx(x.mean(), rel=1e-12)
         assert row["b_mean"] == pytest.approx(y.mean(), rel=1e-12)

@@ -20,7 +20,7 @@ import sim
 from cli import main
 from sim.errors import ScenarioError
 from sim.rundata import TableError, read_table
-from tests.test_compare import _compare
+from tests.test_compare import _compare, check_sparse_nrmse
 from tests.test_experiments import TUTORIAL, _sweep, _write
 
 
@@ -94,20 +94,8 @@ def test_decisions_are_compared_with_a_missing_row_as_zero(runs: dict[str, Path]
                          "--no-plots")
     assert code == 0, out
     got = pd.read_csv(tmp_path / "c" / "nrmse.csv").set_index(["region", "choice"])
-    keys = ["coin", "region", "choice", "date"]
-    sides = []
-    for name in ("a", "b"):
-        decisions = pd.read_csv(runs[name] / "decisions.csv")
-        sides.append(decisions.groupby(keys)["rigs"].sum() / 3)
-    dates = sides[0].index.union(sides[1].index)
-    a, b = (side.reindex(dates, fill_value=0.0) for side in sides)
     assert len(got) > 4
-    for (region, choice), row in got.iterrows():
-        x = a.xs((region, choice), level=("region", "choice")).to_numpy()
-        y = b.xs((region, choice), level=("region", "choice")).to_numpy()
-        assert row["dates"] == len(x)
-        assert row["a_mean"] == pytest.approx(x.mean(), rel=1e-12)
-        assert row["b_mean"] == pytest.approx(y.mean(), rel=1e-12)
+    check_sparse_nrmse(got, (runs["a"], runs["b"]), "decisions", ["region", "choice"], "rigs")
 
 
 def test_an_arm_without_decisions_is_an_arm_of_the_sweep(tmp_path: Path) -> None:
