@@ -353,7 +353,9 @@ class TableSchema:
     ``replicate`` and ``param_<name>`` columns on top: :data:`RUN_COLUMNS`); a file must have
     the ``required`` ones. With the run's columns, ``keys`` name one row. ``numbers`` are its
     figures. Keys, dates and figures must have a value except the ``blank`` ones, and so must
-    the ``filled`` text columns; ``flags`` hold True or False.
+    the ``filled`` text columns; ``flags`` hold True or False. Of the figures, ``counts`` are
+    whole numbers of rigs, blocks or runs, not negative; ``amounts`` (hashrates, prices,
+    difficulties, megawatts, dollars) are finite and not negative; ``shares`` lie in 0–1.
     """
 
     columns: tuple[str, ...]
@@ -363,6 +365,9 @@ class TableSchema:
     blank: tuple[str, ...] = ()
     filled: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+    counts: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+    shares: tuple[str, ...] = ()
 
 
 #: The columns that tell the runs of a sweep apart: whole numbers but ``arm``.
@@ -380,27 +385,36 @@ _INDICES = ("S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high", "mu", "mu_star
 #: read (:func:`read_table`), documented in results/README.md.
 SCHEMAS = {
     "network": TableSchema(("date", "coin", *_NETWORK), ("date", "coin", "hashrate_hs"),
-                           ("date", "coin"), _NETWORK, blank=("mean_block_time_s",)),
+                           ("date", "coin"), _NETWORK, blank=("mean_block_time_s",),
+                           counts=("blocks",),
+                           amounts=tuple(c for c in _NETWORK if c != "blocks")),
     "regions": TableSchema(("date", "coin", "region", "aggregate", *_REGIONS),
                            ("date", "coin", "region", "share"), ("date", "coin", "region"),
-                           _REGIONS, flags=("aggregate",)),
+                           _REGIONS, flags=("aggregate",),
+                           counts=tuple(c for c in _REGIONS if c.startswith("rigs_")),
+                           amounts=("hashrate_hs", "power_mw", "energy_mwh", "co2_t",
+                                    "revenue_usd", "cost_usd"), shares=("share",)),
     "pools": TableSchema(("date", "pool", "coin", "hashrate_hs", "share", "rigs", "revenue_usd"),
                          ("date", "pool", "coin", "share"), ("date", "coin", "pool"),
-                         ("hashrate_hs", "share", "rigs", "revenue_usd")),
+                         ("hashrate_hs", "share", "rigs", "revenue_usd"), counts=("rigs",),
+                         amounts=("hashrate_hs", "revenue_usd"), shares=("share",)),
     "facilities": TableSchema(("date", "facility", "region", "capacity_mw", "used_mw", "rigs",
                                "revenue_usd", "cost_usd"),
                               ("date", "facility", "capacity_mw", "used_mw"),
                               ("date", "facility"),
-                              ("capacity_mw", "used_mw", "rigs", "revenue_usd", "cost_usd")),
+                              ("capacity_mw", "used_mw", "rigs", "revenue_usd", "cost_usd"),
+                              counts=("rigs",),
+                              amounts=("capacity_mw", "used_mw", "revenue_usd", "cost_usd")),
     "flows": TableSchema(("date", "coin", "origin", "destination", "rigs_departed",
                           "rigs_arrived", "hashrate_hs"),
                          ("date", "origin", "destination", "rigs_departed"),
                          ("date", "coin", "origin", "destination"),
-                         ("rigs_departed", "rigs_arrived", "hashrate_hs")),
+                         ("rigs_departed", "rigs_arrived", "hashrate_hs"),
+                         counts=("rigs_departed", "rigs_arrived"), amounts=("hashrate_hs",)),
     "decisions": TableSchema(("date", "coin", "region", "choice", "rigs"),
                              ("date", "region", "choice", "rigs"),
                              ("date", "coin", "region", "choice"), ("rigs",),
-                             filled=("choice",)),
+                             filled=("choice",), counts=("rigs",)),
     # several events may share a day and a kind: no keys
     "events": TableSchema(("date", "time_days", "kind", "actor", "region", "description"),
                           ("date", "kind", "description"), numbers=("time_days",),
@@ -413,18 +427,19 @@ SCHEMAS = {
                                     "mean"), ("series", "date", "median"),
                                    ("coin", "series", "date"),
                                    ("n", "p05", "median", "p95", "mean"),
-                                   blank=("p05", "median", "p95", "mean")),
+                                   blank=("p05", "median", "p95", "mean"), counts=("n",)),
     "ensemble_metrics": TableSchema(("coin", "metric", "unit", "n", "n_missing", "n_failed",
                                      *_STATS), ("metric", "mean"), ("coin", "metric"),
-                                    ("n", "n_missing", "n_failed", *_STATS), blank=_STATS),
+                                    ("n", "n_missing", "n_failed", *_STATS), blank=_STATS,
+                                    counts=("n", "n_missing", "n_failed")),
     "ensemble_differences": TableSchema(
         ("reference", "coin", "metric", "unit", "n", "mean_diff", "std_diff", "ci_low",
          "ci_high"), ("reference", "metric", "mean_diff"), ("reference", "coin", "metric"),
         ("n", "mean_diff", "std_diff", "ci_low", "ci_high"),
-        blank=("mean_diff", "std_diff", "ci_low", "ci_high")),
+        blank=("mean_diff", "std_diff", "ci_low", "ci_high"), counts=("n",)),
     # hashsim sensitivity's, or written by hand or by SALib: only its figures are checked
     "sensitivity": TableSchema(("coin", "metric", "unit", "parameter", *_INDICES, "n"),
-                               numbers=(*_INDICES, "n"), blank=(*_INDICES, "n")),
+                               numbers=(*_INDICES, "n"), blank=(*_INDICES, "n"), counts=("n",)),
 }
 
 #: Names and labels: read as text even where they look like numbers (an arm named 1).
@@ -546,11 +561,7 @@ def check_table(df: pd.DataFrame, path: Path, kind: str | None,
     whole = [c for c in ("sample", "replicate") if c in df.columns]
     for col in [*whole, *(c for c in schema.numbers if c in df.columns)]:
         df[col] = _numbers(df[col], col, rows)
-    for col in whole:
-        fraction = df[col].notna() & (df[col] % 1 != 0)
-        if fraction.any():
-            raise rows.error(fraction, f"column {col}: {df[col][fraction].iloc[0]!r} is not a "
-                             "whole number")
+    _check_ranges(df, whole, schema, rows)
     if "date" in df.columns:
         _check_dates(df["date"], rows)
     for col in (c for c in schema.flags if c in df.columns):
@@ -572,6 +583,37 @@ def check_table(df: pd.DataFrame, path: Path, kind: str | None,
     if schema.keys and all(c in df.columns for c in schema.keys):
         _check_unique(df, [c for c in (*RUN_COLUMNS, *schema.keys) if c in df.columns], rows)
     return df
+
+
+#: How far past 0–1 a share may lie: a float sum's rounding, not a miscount.
+SHARE_SLACK = 1e-9
+
+
+def _check_ranges(df: pd.DataFrame, whole: list[str], schema: TableSchema, rows: _Rows
+                  ) -> None:
+    """Refuse a figure its column cannot hold: a count that is negative or not whole (-3 rigs,
+    2.5 blocks), an amount that is negative or infinite, a share outside 0–1. Empty cells are
+    left to the caller's check of blanks."""
+    def refuse(col: str, bad: pd.Series, what: str) -> None:
+        if bad.any():
+            value = df[col][bad].iloc[0]  # -3, not np.int64(-3)
+            value = value.item() if isinstance(value, np.generic) else value
+            raise rows.error(bad, f"column {col}: {value!r} is not {what}")
+
+    for col in (c for c in whole if c in df.columns):
+        refuse(col, df[col].notna() & (df[col] % 1 != 0), "a whole number")
+    for col in (c for c in schema.counts if c in df.columns):
+        values = df[col]
+        refuse(col, values.notna() & ((values < 0) | ~np.isfinite(values) | (values % 1 != 0)),
+               "a count (a whole number, 0 or more)")
+    for col in (c for c in schema.amounts if c in df.columns):
+        values = df[col]
+        refuse(col, values.notna() & ((values < 0) | ~np.isfinite(values)),
+               "an amount (a finite number, 0 or more)")
+    for col in (c for c in schema.shares if c in df.columns):
+        values = df[col]
+        refuse(col, values.notna() & ((values < -SHARE_SLACK) | (values > 1 + SHARE_SLACK)),
+               "a share (0 to 1)")
 
 
 def _check_choices(choices: pd.Series, rows: _Rows) -> None:

@@ -5,6 +5,7 @@ column is wrong (exit code 3) instead of a traceback or a silent default, throug
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,35 @@ def test_a_bad_cell_or_row_names_the_file_column_and_line(run: Path, tmp_path: P
                    lambda lines: [*lines[:10], lines[10].rstrip("\n") + ",extra\n", *lines[11:]])
     code, out = _invoke(compare, run / "network.csv", ragged / "network.csv")
     assert code == 3 and "network.csv, line 11: 11 fields, but the header has 10" in out, out
+
+
+@pytest.mark.parametrize(("table", "column", "value", "what"), [
+    ("regions", "rigs_online", "-3", "a count (a whole number, 0 or more)"),
+    ("flows", "rigs_arrived", "2.5", "a count (a whole number, 0 or more)"),
+    ("network", "blocks", "inf", "a count (a whole number, 0 or more)"),
+    ("network", "hashrate_hs", "-1e18", "an amount (a finite number, 0 or more)"),
+    ("facilities", "used_mw", "inf", "an amount (a finite number, 0 or more)"),
+    ("pools", "share", "1.5", "a share (0 to 1)"),
+    ("regions", "share", "-0.2", "a share (0 to 1)"),
+])
+def test_a_figure_its_column_cannot_hold_is_refused(run: Path, tmp_path: Path, table: str,
+                                                    column: str, value: str, what: str
+                                                    ) -> None:
+    """A count below 0 or with a fraction, a negative or infinite amount, a share outside 0–1
+    is a hand-edited or damaged table: summed into a figure, it would mislead without a word.
+    """
+    col = list(pd.read_csv(run / f"{table}.csv", nrows=0).columns).index(column)
+    bad = _copy(run, tmp_path / "bad", table,
+                lambda lines: [*lines[:3], _set_field(lines[3], col, value), *lines[4:]])
+    shown = value if value.lstrip("-").isdigit() else repr(float(value))  # as pandas reads it
+    where = f"{table}.csv, line 4: column {column}: {shown} is not"
+    code, out = _invoke(report, bad, "-o", tmp_path / "r.html")
+    assert code == 3 and where in out and what in out and "Traceback" not in out, out
+    assert not (tmp_path / "r.html").exists()
+    with pytest.raises(TableError, match=re.escape(where)):
+        load_run(bad)  # what `hashsim plot` reads
+    # the run's own table, as written, passes: shares summed by floats stay within 0–1
+    read_table(run / f"{table}.csv", kind=table)
 
 
 def test_parquet_tables_are_checked_alike(run: Path, tmp_path: Path) -> None:
