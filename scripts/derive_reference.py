@@ -1088,16 +1088,15 @@ MIX_2021: dict[str, dict[str, float]] = {
     "malaysia": {"antminer-s9": 0.40, "whatsminer-m20s": 0.35, "antminer-s19": 0.25},
     "world": {"antminer-s9": 0.20, "whatsminer-m20s": 0.35, "antminer-s19": 0.45},
 }
+# china-2021's Chinese provinces and North American regions, which both mappings below group
+# alike (in china-2021's order of regions)
+CHINA_AND_NORTH_AMERICA_2021 = {
+    **dict.fromkeys(("xinjiang", "sichuan", "yunnan", "inner_mongolia", "qinghai",
+                     "rest_of_china"), "china"),
+    **dict.fromkeys(("texas", "rest_of_us", "canada"), "north_america"),
+}
 MIX_OF_REGION_2021 = {
-    "xinjiang": "china",
-    "sichuan": "china",
-    "yunnan": "china",
-    "inner_mongolia": "china",
-    "qinghai": "china",
-    "rest_of_china": "china",
-    "texas": "north_america",
-    "rest_of_us": "north_america",
-    "canada": "north_america",
+    **CHINA_AND_NORTH_AMERICA_2021,
     "kazakhstan": "central_asia",
     "russia": "central_asia",
     "iran": "iran",
@@ -1109,15 +1108,7 @@ TEXAS_SHARE_OF_US_2021 = 0.25  # assumption: Texas's sites before the 2021 build
 # region, the United States and Canada as north_america, Malaysia in rest_of_world), sized on
 # the 7-day mean of its first day, 2021-05-13 (the retarget at height 683,424).
 COARSE_REGION_IRAN_2021 = {
-    "xinjiang": "china",
-    "sichuan": "china",
-    "yunnan": "china",
-    "inner_mongolia": "china",
-    "qinghai": "china",
-    "rest_of_china": "china",
-    "texas": "north_america",
-    "rest_of_us": "north_america",
-    "canada": "north_america",
+    **CHINA_AND_NORTH_AMERICA_2021,
     "kazakhstan": "kazakhstan",
     "russia": "russia",
     "iran": "iran",
