@@ -7,6 +7,7 @@ per-pool and per-facility state arrays; the daily step reads them.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -183,8 +184,10 @@ class World:
     _template: TemplateGeo | None = None
     _purchase_plan: tuple[dict[str, int], list[tuple[Purchase, int, int, bool]]] | None = None
     _generators: dict[str, list[np.random.Generator]] = field(default_factory=dict)
-    _journeys: tuple[F64, F64] | None = None
+    _journeys: tuple[F64, F64, NDArray[np.bool_]] | None = None
     _transit: tuple[F64, F64, NDArray[np.int64]] | None = None
+    _targets: NDArray[np.bool_] | None = None
+    _fac_steps: tuple[NDArray[np.int64], F64] | None = None
     _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
         np.zeros((0, 0), bool), np.zeros(0), np.zeros(0), np.zeros(0))
 
@@ -259,16 +262,28 @@ class World:
             self._template = TemplateGeo.of(self.geo, self.copies)
         return self._template
 
-    def journeys(self) -> tuple[F64, F64]:
+    def journeys(self) -> tuple[F64, F64, NDArray[np.bool_]]:
         """Between the regions of a copy (R, R): the days within the decision horizon that a
-        relocated rig mines after its journey (none where unreachable), and the journey's
-        cost per rig (0 where unreachable); computed once."""
+        relocated rig mines after its journey (none where unreachable), the journey's cost
+        per rig (0 where unreachable), and whether rigs can make it (a route, and not to where
+        they are); computed once."""
         if self._journeys is None:
             tmpl, horizon = self.template_geo(), self.scenario.behaviour.horizon_days
             transit = np.nan_to_num(tmpl.mean_transit_days, posinf=horizon)
             self._journeys = (np.maximum(horizon - transit, 0.0),
-                              np.nan_to_num(tmpl.cost_usd_per_rig, posinf=0.0))
+                              np.nan_to_num(tmpl.cost_usd_per_rig, posinf=0.0),
+                              tmpl.reachable & ~np.eye(tmpl.num_regions, dtype=bool))
         return self._journeys
+
+    def targets(self) -> NDArray[np.bool_]:
+        """Leaf regions that the scenario lets relocating rigs go to, bans aside (R,);
+        computed once (with the world)."""
+        if self._targets is None:
+            geo, names = self.geo, self.scenario.behaviour.destinations
+            self._targets = geo.is_leaf.copy()
+            if names is not None:
+                self._targets &= np.any(geo.covers[[geo.index(n) for n in names]], axis=0)
+        return self._targets
 
     def transit_tables(self) -> tuple[F64, F64, NDArray[np.int64]]:
         """The transit-time law of each (origin, destination) pair of a copy's regions, by
@@ -384,9 +399,20 @@ class World:
         return self._capacity_by_day[max(i, 0)] + self.incentive_capacity_mw
 
     def facility_capacity_on(self, day: int) -> F64:
-        sc = self.scenario
-        return np.array([schedule_value(f.capacity, max(day, (f.capacity[0].date - sc.start).days),
-                                        sc.start, 0.0) for f in sc.facilities])
+        """Each facility's capacity on `day` from its schedule, MW (F,); before its first
+        step, that step's. A table by the days of every facility's steps, computed once."""
+        if self._fac_steps is None:
+            sc = self.scenario
+            firsts = [(f.capacity[0].date - sc.start).days for f in sc.facilities]
+            days = sorted({(s.date - sc.start).days for f in sc.facilities for s in f.capacity})
+            table = np.array([[schedule_value(f.capacity, max(d, first), sc.start, 0.0)
+                               for f, first in zip(sc.facilities, firsts, strict=True)]
+                              for d in days], dtype=float).reshape(len(days), len(firsts))
+            self._fac_steps = (np.array(days, dtype=np.int64), table)
+        steps, table = self._fac_steps
+        if len(steps) == 0:  # no facilities
+            return np.zeros(0)
+        return table[max(int(np.searchsorted(steps, day, side="right")) - 1, 0)].copy()
 
 
 def pool_split(spec: str | dict[str, float], pool_idx: dict[str, int], rigs: int
@@ -471,7 +497,8 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
     world.pool_share = np.full(num_p, 1.0 / num_p)
     world.initial_serves = serves.copy()
     world.capacity_mw = world.capacity_on(0)
-    world.fac_capacity_mw = world.facility_capacity_on(0)
+    world.fac_capacity_mw = world.facility_capacity_on(0)  # (its table made with the world)
+    world.targets()
     return world
 
 
@@ -540,8 +567,9 @@ def add_rigs(fleet: Fleet, rigs: int, resolution: str, tiers: bool = False,
 def whole_on(rate_per_day: float, day: int) -> int:
     """Whole units on day `day` (from 0) of a steady rate: the cumulative count's step, so
     that the days add up exactly (0.5 a day: one every other day; a whole rate is itself)."""
-    return (int(np.floor((day + 1) * rate_per_day + 1e-9))
-            - int(np.floor(day * rate_per_day + 1e-9)))
+    # (math.floor: np.floor's result for a float, without an array round trip)
+    return (math.floor((day + 1) * rate_per_day + 1e-9)
+            - math.floor(day * rate_per_day + 1e-9))
 
 
 def purchase_rigs_on(purchase: Purchase, day: int, start: dt.date) -> int:

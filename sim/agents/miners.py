@@ -10,6 +10,7 @@ draws only — over the copies of a batch world (sim/batch.py).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,12 +229,9 @@ class Relocation:
 
     def __init__(self, world: World, econ: Economics) -> None:
         self.world = world
-        geo, tmpl = world.geo, world.template_geo()
         b = world.scenario.behaviour
-        allowed = geo.is_leaf & ~world.banned()
-        if b.destinations is not None:
-            allowed &= np.any(geo.covers[[geo.index(n) for n in b.destinations]], axis=0)
-        self.allowed = allowed.reshape(world.copies, tmpl.num_regions)  # (copies, R)
+        # (copies, R): the copies' regions side by side
+        self.allowed = (world.targets() & ~world.banned()).reshape(world.copies, -1)
         self.dest = np.flatnonzero(self.allowed.any(axis=0))  # (D,) regions of a copy
         general_used, fac_used = occupancy_mw(world)
         horizon = world.day + int(b.capacity_lookahead_days)
@@ -244,19 +242,21 @@ class Relocation:
         host_used = kernels.bincount(hosts, fac_used[world.fac_hosting], world.num_regions)
         bookable = world.capacity_on(horizon) - general_used + hosting - host_used
         bookable -= self._committed_mw()
-        self.bookable_mw = bookable.reshape(world.copies, -1)[:, self.dest]  # (copies, D)
+        # (copies, D), a view of the flat copy that book() draws down
+        self._bookable = bookable.reshape(world.copies, -1)[:, self.dest].ravel()
+        self.bookable_mw = self._bookable.reshape(world.copies, len(self.dest))
         # whole rigs a route carries today, as purchases deliver (0.5 a day: every other day)
         self.route_left = np.array([
             np.inf if rt.capacity_rigs_per_day is None
-            else float(whole_on(rt.capacity_rigs_per_day, world.day)) for rt in geo.routes])
+            else float(whole_on(rt.capacity_rigs_per_day, world.day)) for rt in world.geo.routes])
+        self.limited_routes = bool(np.isfinite(self.route_left).any())
         self.econ = econ
         # per origin region of a copy (R_copy, D): mining days within the horizon after the
         # journey, its cost (0 where unreachable), and whether rigs can go there (a route, and
         # not where they are)
-        days, cost = world.journeys()
+        days, cost, reach = world.journeys()
         self.days_to, self.cost_to = days[:, self.dest], cost[:, self.dest]
-        self.reach_to = (tmpl.reachable[:, self.dest]
-                         & (self.dest[None, :] != np.arange(tmpl.num_regions)[:, None]))
+        self.reach_to = reach[:, self.dest]
         self.allowed_to = self.allowed[:, self.dest]  # (copies, D)
         # the day's shipments (rows, destination, extra days), sent together by ship_all
         self.shipments: list[tuple[Rows, NDArray[np.intp], NDArray[np.int64]]] = []
@@ -268,17 +268,18 @@ class Relocation:
     def dest_region(self, origin: NDArray[np.intp], column: NDArray[np.intp]
                     ) -> NDArray[np.intp]:
         """The region of destination `column` for rigs from `origin` (broadcasting)."""
-        copy, _ = self._local(origin)
-        return copy * self.world.region_block + self.dest[column]
+        return self.world.region_copy(origin) * self.world.region_block + self.dest[column]
 
     def send(self, movers: Cohorts, alloc: NDArray[np.int64], extra_days: int = 0) -> None:
         """Name the rows of `alloc[i, d]` rigs of (narrowed) cohort i bound for destination d;
         they leave with the day's other shipments (:meth:`ship_all`)."""
-        for d in np.flatnonzero(alloc.sum(axis=0)):
-            going = alloc[:, d] > 0
-            rows = movers.take(alloc[:, d])
-            region = self.dest_region(movers.origin[going], np.full(going.sum(), d))
-            self.shipments.append((rows, np.repeat(region, _rows_per_cohort(movers, alloc[:, d],
+        first = self.world.region_copy(movers.origin) * self.world.region_block
+        for d in alloc.sum(axis=0).nonzero()[0].tolist():
+            moving = alloc[:, d]
+            going = moving > 0
+            rows = movers.take(moving)
+            region = first[going] + self.dest[d]
+            self.shipments.append((rows, np.repeat(region, _rows_per_cohort(movers, moving,
                                                                            rows)),
                                    np.full(len(rows), extra_days, dtype=np.int64)))
 
@@ -299,8 +300,8 @@ class Relocation:
     def utilities(self, origin: NDArray[np.intp], hw: NDArray[np.intp]) -> F64:
         """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
         world, b = self.world, self.world.scenario.behaviour
-        _, here = self._local(origin)
-        there = self.dest_region(origin[:, None], np.arange(len(self.dest))[None, :])
+        copy, here = self._local(origin)
+        there = (copy * world.region_block)[:, None] + self.dest  # (as dest_region)
         margin, risk = self.econ.margin_rk[there, hw[:, None]], world.risk[there]
         profit = self.days_to[here] * margin - self.cost_to[here]
         return profit / b.profit_scale_usd - b.risk_aversion * risk + b.constants.relocate
@@ -314,17 +315,17 @@ class Relocation:
         capacity allow today (so that the logit shares what is left, not what is wanted)."""
         world = self.world
         num_d = len(self.dest)
-        copy, _ = self._local(origin)
-        rows, cols = np.nonzero(rigs)  # sums in a fixed order: row by row, per column
-        mw = rigs[rows, cols] * (world.hw_power_w[hw[rows]] / 1e6)
+        copy = world.region_copy(origin)
+        rows, cols = rigs.nonzero()  # sums in a fixed order: row by row, per column
+        wanted = rigs[rows, cols]
+        mw = wanted * (world.hw_power_w[hw[rows]] / 1e6)
         demand = kernels.bincount(copy[rows] * num_d + cols, mw, world.copies * num_d)
-        factor = kernels.ration(demand, self.bookable_mw.ravel()).reshape(
-            world.copies, num_d)[copy]
-        if np.isfinite(self.route_left).any() and len(rows):
+        factor = kernels.ration(demand, self._bookable).reshape(world.copies, num_d)[copy]
+        if self.limited_routes and len(rows):
             tmpl = world.template_geo()
             # rigs by (origin, destination) pair, then by route on the pairs' paths
             pairs, inverse = kernels.unique(origin[rows] * num_d + cols, world.num_regions * num_d)
-            by_pair = kernels.bincount(inverse, rigs[rows, cols], len(pairs))
+            by_pair = kernels.bincount(inverse, wanted, len(pairs))
             pair_copy, pair_here = self._local(pairs // num_d)
             path = pair_here * tmpl.num_regions + self.dest[pairs % num_d]
             lengths = tmpl.path_length[path]
@@ -348,24 +349,23 @@ class Relocation:
         rank = world.draw("decisions", copy,
                           lambda gen, w: np.argsort(gen.permutation(len(origin[w]))))
         order = np.lexsort((rank, copy))
-        rows, cols = np.nonzero(alloc[order])
-        if len(rows) == 0:
+        # the (cohort, destination) pairs with rigs drawn, destinations in turn and cohorts in
+        # the drawn order (the transpose's nonzero runs column by column)
+        dest, ranked = alloc[order].T.nonzero()
+        if len(dest) == 0:
             return alloc
-        # one loop over the (cohort, destination) pairs with rigs drawn, destinations in turn
-        # and cohorts in the drawn order: each takes what its destination's MW and its
-        # path's routes still hold (whole rigs)
+        # one loop over them: each takes what its destination's MW and its path's routes
+        # still hold (whole rigs)
         tmpl = world.template_geo()
-        by_dest = np.lexsort((rows, cols))
-        cohort, dest = order[rows[by_dest]], cols[by_dest]
+        cohort = order[ranked]
         at = copy[cohort]
-        bookable = self.bookable_mw.ravel()  # (a view: booked in place)
+        i64 = np.int64  # (the compiled loop's types; no copies where they are already)
         alloc[cohort, dest] = compiled.book_in_turn(
-            dest.astype(np.int64), (at * len(self.dest) + dest).astype(np.int64),
-            alloc[cohort, dest].astype(np.int64), (world.hw_power_w[hw] / 1e6)[cohort],
-            here[cohort].astype(np.int64), self.dest.astype(np.int64),
-            (at * tmpl.num_routes).astype(np.int64), bookable, self.route_left, tmpl,
-            large=world.fleet.size > rowsearch.LARGE)
-        self.bookable_mw[:] = bookable.reshape(self.bookable_mw.shape)
+            dest.astype(i64, copy=False), (at * len(self.dest) + dest).astype(i64, copy=False),
+            alloc[cohort, dest].astype(i64, copy=False), (world.hw_power_w[hw] / 1e6)[cohort],
+            here[cohort].astype(i64, copy=False), self.dest.astype(i64, copy=False),
+            (at * tmpl.num_routes).astype(i64, copy=False), self._bookable, self.route_left,
+            tmpl, large=world.fleet.size > rowsearch.LARGE)
         return alloc
 
 
@@ -410,10 +410,9 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
     # the transit-time distribution of each row's (origin, destination) pair, by the pair's
     # regions within their copy (a batch world's copies share them, sim/batch.py)
     num_r = world.region_block
-    copy = world.region_copy(origin)
-    pair_id, pair = kernels.unique((origin % num_r) * num_r + dest % num_r, num_r * num_r)
+    copy, coin_in, here, there = at  # (the copy's own coin and regions)
+    code = here * num_r + there  # each row's pair, within its copy
     law, cdf, last_day = world.transit_tables()
-    code = pair_id[pair]  # each row's pair, within its copy
     first = world.day + _per_row(extra_days, len(rows), np.int64)
 
     def arrival_days(u: F64, of: NDArray[np.intp]) -> NDArray[np.int64]:
@@ -457,29 +456,32 @@ def ship(world: World, rows: Rows, dest: int | NDArray[np.intp],
         order = np.argsort(r_idx, kind="stable")  # by row, each row's days in order
         r_idx, j, rigs = r_idx[order], j[order], rigs[order]
         moved = fleet.split(rows[r_idx], rigs)
-        pair, coin, dest, first, copy = (pair[r_idx], coin[r_idx], dest[r_idx], first[r_idx],
-                                         copy[r_idx])
+        code, coin_in, dest, first, copy = (code[r_idx], coin_in[r_idx], dest[r_idx],
+                                            first[r_idx], copy[r_idx])
     due = first + j
     # arrivals by (coin, pair) and day, for flows.csv (those after the last day are not seen)
     days = world.scenario.num_days
-    num_c = world.coin_block
-    combo_id, combo = kernels.unique((coin % num_c) * len(pair_id) + pair, num_c * len(pair_id))
-    order, bounds = kernels.group_order(combo, len(combo_id))
-    for k, cid in enumerate(combo_id.tolist()):
-        c, p = divmod(cid, len(pair_id))
-        o, d = divmod(int(pair_id[p]), num_r)
+    seen_on = np.minimum(due, days)
+    num_pairs = num_r * num_r
+    combo_id, combo = kernels.unique(coin_in * num_pairs + code, world.coin_block * num_pairs)
+    if len(combo_id) == 1:  # (most days: all in one, no grouping)
+        of_combo: list[Any] = [slice(None)]
+    else:
+        order, bounds = kernels.group_order(combo, len(combo_id))
+        of_combo = [order[lo:hi] for lo, hi in itertools.pairwise(bounds.tolist())]
+    for cid, mine in zip(combo_id.tolist(), of_combo, strict=True):  # (mine: in the rows' order)
+        c, (o, d) = cid // num_pairs, divmod(cid % num_pairs, num_r)
         pending = world.arrivals.get((c, o, d))
         if pending is None:
             pending = world.arrivals[(c, o, d)] = np.zeros((world.copies, days + 1))
-        mine = order[bounds[k]:bounds[k + 1]]  # (in the rows' order)
-        kernels.add_at(pending, (copy[mine], np.minimum(due[mine], days)), rigs[mine])
+        kernels.add_at(pending, (copy[mine], seen_on[mine]), rigs[mine])
     # in transit, a rig counts where it is going; a shipped rig leaves its facility
     fleet.set(moved, status=IN_TRANSIT, region=dest, facility=-1, t_since=world.day, t_due=due)
 
 
 def _count(world: World, choice: str, cohorts: Cohorts, rigs: NDArray[np.int64]) -> None:
     """Count `rigs` of each of `cohorts` as having chosen `choice` today (decisions.csv)."""
-    going = np.flatnonzero(rigs)
+    going = rigs.nonzero()[0]
     if len(going):
         origin = cohorts.origin[going]
         copy, coin, here, _ = world.flow_at(world.hw_coin[cohorts.hw[going]], origin, origin)
@@ -492,18 +494,19 @@ def _leave(world: World, reloc: Relocation, movers: Cohorts, counts: NDArray[np.
     capacity allows (the rest stay); they leave with the day's shipments."""
     alloc = world.allocate("decisions", world.region_copy(movers.origin), counts, probs)
     alloc = reloc.book(movers.origin, movers.hw, alloc)
-    _count(world, "leave_early", movers, alloc.sum(axis=1))
-    reloc.send(movers.narrow(alloc.sum(axis=1)), alloc, extra_days)
+    leaving = alloc.sum(axis=1)
+    _count(world, "leave_early", movers, leaving)
+    reloc.send(movers.narrow(leaving), alloc, extra_days)
 
 
 def exits(world: World, reloc: Relocation) -> None:
     """After an announcement, a share of online rigs leaves pre-emptively each day."""
     rng = world.streams["departures"]
-    regions = populated(world, np.flatnonzero(world.exit_rate_per_day > 0), (ONLINE,))
-    if len(regions) == 0:
+    # every region at once: one draw, rationed and booked together (no region goes first);
+    # cohorts_in skips the regions without online rigs (no draw is made for them)
+    online = cohorts_in(world, (world.exit_rate_per_day > 0).nonzero()[0], (ONLINE,), rng)
+    if len(online) == 0:
         return
-    # every region at once: one draw, rationed and booked together (no region goes first)
-    online = cohorts_in(world, regions, (ONLINE,), rng)
     rate = world.exit_rate_per_day[online.origin]
     movers = online.with_counts(world.draw(
         "departures", world.region_copy(online.origin),
@@ -526,6 +529,8 @@ def decide(world: World, reloc: Relocation) -> None:
     b = world.scenario.behaviour
     rng = world.streams["decisions"]
     waiting = cohorts_of(world, keys_of(np.arange(fleet.num_groups), BANNED_OFF), rng)
+    if len(waiting) == 0:  # (most days before a ban: the draw would draw nothing)
+        return
     deciders = waiting.with_counts(world.draw(
         "decisions", world.region_copy(waiting.origin),
         lambda gen, w: kernels.thin(gen, waiting.counts[w], b.decision_rate_per_day)))
