@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.state import keys_of
+from sim.state import NUM_SUBS, keys_of
 from sim.world import World
 
 I64 = NDArray[np.int64]
@@ -105,7 +105,7 @@ def ranges(starts: NDArray[np.integer], lengths: NDArray[np.integer]) -> Rows:
 def _of_groups(world: World, keys: I64, counts: I64, rng: np.random.Generator,
                **extra: Rows | I64) -> Cohorts:
     g = world.fleet.group
-    groups = keys // world.fleet.tally.shape[1]
+    groups = keys // NUM_SUBS
     return Cohorts(world, rng, counts, g("region")[groups], g("hw")[groups], g("pool")[groups],
                    keys=keys, **extra)
 
@@ -161,6 +161,6 @@ def cohorts_in(world: World, region: int | NDArray[np.integer], subs: Iterable[i
     else:  # (a table of the regions: np.isin costs ten times as much on a few dozen groups)
         among = np.zeros(world.num_regions, dtype=bool)
         among[region] = True
-        groups = np.flatnonzero(among[where])
+        groups = among[where].nonzero()[0]
     keys = (keys_of(groups, 0)[:, None] + np.array(sorted(subs))[None, :]).ravel()  # sorted
     return cohorts_of(world, keys, rng)

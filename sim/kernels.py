@@ -54,7 +54,7 @@ def unique(codes: NDArray[np.integer], bound: int
         return found, inverse.ravel().astype(np.intp, copy=False)
     seen = np.zeros(bound, dtype=bool)
     seen[codes] = True
-    found = np.flatnonzero(seen)
+    found = seen.nonzero()[0]
     rank = np.empty(bound, dtype=np.intp)
     rank[found] = np.arange(len(found))
     return found.astype(np.int64, copy=False), rank[codes]
@@ -129,7 +129,7 @@ def softmax(utilities: F64, available: NDArray[np.bool_]) -> F64:
     Rows with no available alternative get all zeros.
     """
     u = np.where(available, utilities, -np.inf)
-    top = np.max(u, axis=-1, keepdims=True, initial=-np.inf)  # no alternatives: -inf
+    top = u.max(axis=-1, keepdims=True, initial=-np.inf)  # no alternatives: -inf
     top = np.where(np.isfinite(top), top, 0.0)
     e = np.where(available, np.exp(u - top), 0.0)
     total = e.sum(axis=-1, keepdims=True)
@@ -151,8 +151,11 @@ def allocate(rng: np.random.Generator, counts: I64, probs: F64) -> I64:
 def with_rest(probs: F64) -> F64:
     """`probs` (n, A) with a last column for the rest, rows normalised (row by row: a row's
     result does not depend on the others)."""
-    rest = np.clip(1.0 - probs.sum(axis=1, keepdims=True), 0.0, 1.0)
-    full = np.concatenate([np.clip(probs, 0.0, 1.0), rest], axis=1)
+    n, a = probs.shape
+    full = np.empty((n, a + 1))
+    # (the methods: np.clip's wrapper costs as much again on a few rows)
+    probs.clip(0.0, 1.0, out=full[:, :a])
+    (1.0 - probs.sum(axis=1)).clip(0.0, 1.0, out=full[:, a])
     full /= full.sum(axis=1, keepdims=True)
     return full
 
