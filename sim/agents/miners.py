@@ -359,13 +359,16 @@ class Relocation:
         tmpl = world.template_geo()
         cohort = order[ranked]
         at = copy[cohort]
-        i64 = np.int64  # (the compiled loop's types; no copies where they are already)
+        def ints(a: NDArray[np.integer]) -> NDArray[np.int64]:
+            # the compiled loop's one signature: contiguous int64 (nonzero's are strided
+            # views, which numba would compile a loop of their own for)
+            return np.ascontiguousarray(a, dtype=np.int64)
+
         alloc[cohort, dest] = compiled.book_in_turn(
-            dest.astype(i64, copy=False), (at * len(self.dest) + dest).astype(i64, copy=False),
-            alloc[cohort, dest].astype(i64, copy=False), (world.hw_power_w[hw] / 1e6)[cohort],
-            here[cohort].astype(i64, copy=False), self.dest.astype(i64, copy=False),
-            (at * tmpl.num_routes).astype(i64, copy=False), self._bookable, self.route_left,
-            tmpl, large=world.fleet.size > rowsearch.LARGE)
+            ints(dest), ints(at * len(self.dest) + dest), ints(alloc[cohort, dest]),
+            (world.hw_power_w[hw] / 1e6)[cohort], ints(here[cohort]), ints(self.dest),
+            ints(at * tmpl.num_routes), self._bookable, self.route_left, tmpl,
+            large=world.fleet.size > rowsearch.LARGE)
         return alloc
 
 
