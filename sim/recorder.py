@@ -21,7 +21,15 @@ from sim import kernels
 from sim.agents.miners import Economics, group_cost_usd_per_day, net_share
 from sim.chain import SECONDS_PER_DAY
 from sim.scenario import Scenario
-from sim.state import NUM_STATUSES, OFFLINE, ONLINE, STATUS_NAMES, SUSPENDED, UNDERGROUND
+from sim.state import (
+    NUM_STATUSES,
+    OFFLINE,
+    ONLINE,
+    STATUS_NAMES,
+    SUB_STATUS,
+    SUSPENDED,
+    UNDERGROUND,
+)
 from sim.world import CHOICES, Event, World
 
 F64 = NDArray[np.float64]
@@ -33,6 +41,12 @@ REGION_FIELDS = ("hashrate_hs", "share", *(f"rigs_{s}" for s in STATUS_NAMES), "
 POOL_FIELDS = ("hashrate_hs", "share", "rigs", "revenue_usd")
 FACILITY_FIELDS = ("capacity_mw", "used_mw", "rigs", "revenue_usd", "cost_usd")
 FLOW_FIELDS = ("rigs_departed", "rigs_arrived", "hashrate_hs")
+NUM_REGION_FIELDS = len(REGION_FIELDS)
+RIGS_FIELD = REGION_FIELDS.index("rigs_online")  # the first of a status each, in status order
+POWER_FIELD, ENERGY_FIELD, CO2_FIELD, REVENUE_FIELD, COST_FIELD = (
+    REGION_FIELDS.index(f) for f in ("power_mw", "energy_mwh", "co2_t", "revenue_usd", "cost_usd"))
+#: The tally's sub-statuses in use (the statuses, hibernating and suspended).
+NUM_SUB_USED = NUM_STATUSES + 2
 
 
 class Recorder:
@@ -56,11 +70,23 @@ class Recorder:
         # a hardware model's and a coin's index within its copy
         self.hw_local = np.arange(len(world.hw_coin)) % self.num_k
         self.coin_of_hw = world.hw_coin[: self.num_k] % self.num_c
-        self.onehot = np.zeros((self.num_k, self.num_c))
-        self.onehot[np.arange(self.num_k), self.coin_of_hw] = 1.0
         # a copy's hardware models: hashrate and MW of one rig
         self.hw_hs_mw = np.stack([world.hw_hashrate_hs[: self.num_k],
                                   world.hw_power_w[: self.num_k] / 1e6], axis=1)
+        # the bins of the first sum (_group_sums): the regions' table of leaf regions
+        # (R, C, fields), rigs mining by (region, hardware of its copy), pools', facilities'
+        num_leaf_bins = num_r * self.num_c * NUM_REGION_FIELDS
+        self._mining_at = num_leaf_bins
+        self._pools_at = self._mining_at + num_r * self.num_k
+        self._facilities_at = self._pools_at + 2 * len(sc.pools)
+        self._num_bins = self._facilities_at + 5 * len(sc.facilities)
+        # the second sum's: hashrate and MW of (region, hardware) → their (region, coin)'s
+        self._hash_power_bins = (
+            ((np.arange(num_r)[:, None] * self.num_c + self.coin_of_hw) * NUM_REGION_FIELDS)
+            [:, :, None] + np.array([0, POWER_FIELD])).ravel()
+        # the coin (of the world) of each (region, coin of its copy)
+        self._coin_rc = (np.arange(num_r)[:, None] // self.num_r * self.num_c
+                         + np.arange(self.num_c))
         self._covers = np.nonzero(world.geo.covers)  # (region, region it covers), in order
         self._by_group: tuple[int, dict[str, NDArray[Any]]] = (-1, {})
         self._up_keys: dict[int, NDArray[np.int64]] = {}
@@ -76,11 +102,11 @@ class Recorder:
         revenue = reward_coins * w.price_usd
         self._network(day, econ, hashrate, blocks, revenue)
         share_of = np.divide(revenue, hashrate, out=np.zeros_like(revenue), where=hashrate > 0)
-        cost = group_cost_usd_per_day(w, econ)  # one rig of each group, a day
-        self._regions(day, cost, hashrate, share_of)
-        self._pools(day, hashrate, share_of)
+        sums = self._group_sums(group_cost_usd_per_day(w, econ), share_of)
+        self._regions(day, sums, hashrate, share_of)
+        self._pools(day, sums, hashrate, share_of)
         if len(w.fac_region):
-            self._facilities(day, cost, share_of)
+            self._facilities(day, sums)
         self._flows(day)
         self._decisions(day)
 
@@ -97,86 +123,102 @@ class Recorder:
         out[:, 5] = econ.hashprice_usd_per_hs_day * 1e15
         out[:, 6] = revenue
 
+    # The day's figures come from two sums (bincounts) and the region tree's: the first adds
+    # up, over the groups of the tally, every figure that a group gives directly (rigs by
+    # status, costs, pools', facilities'), each into its own bins; the second, hashrate and
+    # power by (region, coin) from the rigs mining by (region, hardware) of the first — whole
+    # numbers of rigs first, then hashes, as mining_hashrate sums them. Sums of floats run in
+    # a fixed order (bincount adds in input order: the groups', or the hardware's, in order),
+    # so that a copy of a batch world (sim/batch.py) sums the same terms in the same order as
+    # a world alone.
+
     def _group_keys(self) -> dict[str, NDArray[Any]]:
-        """What the tables read of each group of the fleet's tally (groups are only ever
-        added, and keep their attributes: made again when there are new ones)."""
+        """The first sum's bins of each group's figures, shape (G, figures), what the figures
+        read of each group, and the buffer of their values (groups are only ever added, and
+        keep their attributes: made again when there are new ones)."""
         fleet, w = self.world.fleet, self.world
         made_for, keys = self._by_group
         if made_for == fleet.num_groups:
             return keys
         g = fleet.group
-        hw, fac = g("hw"), g("facility")
-        keys = {
-            # (location, hardware of its copy, status) of each (group, status)
-            "location": ((g("region") * self.num_k + self.hw_local[hw])[:, None] * NUM_STATUSES
-                         + np.arange(NUM_STATUSES)).ravel(),
-            "region_coin": g("region") * self.num_c + self.coin_of_hw[self.hw_local[hw]],
+        hw_local, fac = self.hw_local[g("hw")], g("facility")
+        num_c, num_f = self.num_c, len(w.fac_region)
+        # the bins of a (region, coin)'s figures in the regions' table (regions_layout)
+        region_coin = (g("region") * num_c + self.coin_of_hw[hw_local]) * NUM_REGION_FIELDS
+        bins = [
+            # rigs by sub-status → rigs by status
+            region_coin[:, None] + RIGS_FIELD + SUB_STATUS[None, :NUM_SUB_USED],
+            # rigs online and underground: mining by (region, hardware of its copy)
+            np.repeat((self._mining_at + g("region") * self.num_k + hw_local)[:, None], 2,
+                      axis=1),
+            (region_coin + COST_FIELD)[:, None],
             # (pool, figure) for two figures a group
-            "pool2": (g("pool")[:, None] * 2 + np.arange(2)).ravel(),
-            "hashrate_hs": w.hw_hashrate_hs[hw],
-            "coin": w.hw_coin[hw],
-            "power_mw": w.hw_power_w[hw] / 1e6,
-            "inside": fac >= 0,
-            # (facility, figure) for five figures a group (outside any: facility 0, nothing)
-            "facility5": (np.maximum(fac, 0)[:, None] * 5 + np.arange(5)).ravel(),
+            self._pools_at + g("pool")[:, None] * 2 + np.arange(2),
+        ]
+        if num_f:  # (facility, figure) for five (outside any: facility 0, nothing)
+            bins.append(self._facilities_at + np.maximum(fac, 0)[:, None] * 5 + np.arange(5))
+        key = np.concatenate(bins, axis=1)
+        keys = {
+            "bins": key.ravel(),
+            "values": np.zeros(key.shape),  # (G, figures): the day's, written in place
+            "hashrate_hs": w.hw_hashrate_hs[g("hw")],
+            "coin": w.hw_coin[g("hw")],
+            "power_mw": w.hw_power_w[g("hw")] / 1e6,
+            "inside": (fac >= 0).astype(np.int64),
         }
         self._by_group = (fleet.num_groups, keys)
         return keys
 
-    def _counts(self) -> F64:
-        """Rigs by (location, hardware of its copy, status), shape (R, K, S)."""
-        w, fleet = self.world, self.world.fleet
-        num_k = self.num_k
-        flat = kernels.bincount(self._group_keys()["location"], fleet.tally_by_status().ravel(),
-                                w.num_regions * num_k * NUM_STATUSES)
-        return flat.reshape(w.num_regions, num_k, NUM_STATUSES)
+    def _group_sums(self, cost_g: F64, rev_per_hs: F64) -> F64:
+        """The first sum: every group's figures by their bins (see _group_keys)."""
+        w, tally, keys = self.world, self.world.fleet.tally, self._group_keys()
+        values = keys["values"]
+        values[:, :NUM_SUB_USED] = tally[:, :NUM_SUB_USED]
+        online = tally[:, ONLINE]
+        values[:, NUM_SUB_USED] = online
+        values[:, NUM_SUB_USED + 1] = tally[:, UNDERGROUND]
+        mining = online + tally[:, UNDERGROUND]
+        rest = values[:, NUM_SUB_USED + 2:]
+        np.multiply(cost_g, mining, out=rest[:, 0])
+        rest[:, 1] = mining
+        np.multiply(mining, keys["hashrate_hs"], out=rest[:, 2])
+        if len(w.fac_region):
+            inside, power_mw = keys["inside"], keys["power_mw"]
+            online = online * inside
+            racked = (tally[:, ONLINE] + tally[:, OFFLINE] + tally[:, SUSPENDED]) * inside
+            # what its rigs earn (docs/model.md): their rewards less the pool's fee and an
+            # exchange ban's haircut, as the rigs' own margins count them
+            rest[:, 3] = online * keys["hashrate_hs"] * rev_per_hs[keys["coin"]] * net_share(w)
+            np.multiply(online, power_mw, out=rest[:, 4])
+            np.multiply(online, cost_g, out=rest[:, 5])
+            np.multiply(racked, power_mw, out=rest[:, 6])
+            rest[:, 7] = racked
+        return np.bincount(keys["bins"], values.ravel(), minlength=self._num_bins)
 
-    def _regions(self, day: int, cost_g: F64, hashrate: F64, rev_per_hs: F64) -> None:
-        w, fleet = self.world, self.world.fleet
-        k, num_c, num_r = w.copies, self.num_c, self.num_r
-        counts = self._counts()
-        rigs = np.matmul(self.onehot.T, counts)  # (R, C, S), whole numbers: exact
-        mining = counts[:, :, ONLINE] + counts[:, :, UNDERGROUND]  # (R, K)
-        # hashrate and MW by (region, coin), summed over hardware
-        hash_power = self._by_region_coin(mining[:, :, None] * self.hw_hs_mw)  # (R, C, 2)
-        hash_rc, power_rc = hash_power[:, :, 0], hash_power[:, :, 1]
-        tally = fleet.tally
-        cost = cost_g * (tally[:, ONLINE] + tally[:, UNDERGROUND])
-        cost_rc = kernels.bincount(self._group_keys()["region_coin"], cost,
-                                   w.num_regions * num_c).reshape(w.num_regions, num_c)
-        co2_rc = power_rc * 24.0 * w.geo.carbon_g_per_kwh[:, None] / 1000.0
-        # every figure summed up the region tree at once (each column on its own)
-        summed = self._up(np.concatenate(
-            [hash_rc, power_rc, co2_rc, cost_rc, rigs.reshape(w.num_regions, -1)], axis=1))
-
-        def blocks(j: int) -> F64:  # figure j of the sums: (copies, C, R of a copy)
-            return summed[:, j * num_c:(j + 1) * num_c].reshape(k, num_r, num_c).transpose(
-                0, 2, 1)
-
-        out = self.regions[day]  # (copies, C, R, F)
-        hs = blocks(0)
-        total = hashrate.reshape(k, num_c)[:, :, None]
-        out[..., 0] = hs
-        out[..., 1] = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
-        out[..., 2:2 + NUM_STATUSES] = summed[:, 4 * num_c:].reshape(
-            k, num_r, num_c, NUM_STATUSES).transpose(0, 2, 1, 3)
-        power = blocks(1)
-        out[..., 9] = power
-        out[..., 10] = power * 24.0
-        out[..., 11] = blocks(2)
-        out[..., 12] = hs * rev_per_hs.reshape(k, num_c)[:, :, None]
-        out[..., 13] = blocks(3)
-
-    # Sums of floats run in a fixed order (bincount adds in input order), so that a copy of a
-    # batch world (sim/batch.py) sums the same terms in the same order as a world alone.
-    def _by_region_coin(self, per_region_hw: F64) -> F64:
-        """(R, K, X) by hardware of a copy → (R, C, X) by the hardware's coin."""
-        num_r, _, num_x = per_region_hw.shape
-        num_c = self.num_c
-        key = (((np.arange(num_r)[:, None] * num_c + self.coin_of_hw[None, :]) * num_x)[:, :, None]
-               + np.arange(num_x)).ravel()
-        sums = kernels.bincount(key, per_region_hw.ravel(), num_r * num_c * num_x)
-        return sums.reshape(num_r, num_c, num_x)
+    def _regions(self, day: int, sums: F64, hashrate: F64, rev_per_hs: F64) -> None:
+        w = self.world
+        num_r, num_c = w.num_regions, self.num_c
+        # hashrate and MW by (region, coin): the second sum, over hardware in its order
+        mining = sums[self._mining_at:self._mining_at + num_r * self.num_k]
+        hash_power = np.bincount(self._hash_power_bins, (mining.reshape(num_r, self.num_k, 1)
+                                                         * self.hw_hs_mw).ravel(),
+                                 minlength=num_r * num_c * NUM_REGION_FIELDS)
+        # (each bin is filled by one of the two sums: adding the other's 0.0 changes nothing)
+        hash_power += sums[:num_r * num_c * NUM_REGION_FIELDS]
+        leaves = hash_power.reshape(num_r, num_c, NUM_REGION_FIELDS)
+        leaves[..., CO2_FIELD] = (leaves[..., POWER_FIELD] * 24.0
+                                  * w.geo.carbon_g_per_kwh[:, None] / 1000.0)
+        # every figure summed up the region tree at once (each column on its own); the
+        # figures derived from the sums are written after
+        summed = self._up(leaves.reshape(num_r, -1)).reshape(num_r, num_c, NUM_REGION_FIELDS)
+        hs = summed[..., 0]
+        total = hashrate[self._coin_rc]
+        np.divide(hs, total, out=summed[..., 1], where=total > 0)
+        np.multiply(summed[..., POWER_FIELD], 24.0, out=summed[..., ENERGY_FIELD])
+        np.multiply(hs, rev_per_hs[self._coin_rc], out=summed[..., REVENUE_FIELD])
+        # (copies, C, R of a copy, F)
+        self.regions[day] = summed.reshape(w.copies, self.num_r, num_c,
+                                           NUM_REGION_FIELDS).transpose(0, 2, 1, 3)
 
     def _up(self, per_region: F64) -> F64:
         """(R, X) of leaf regions → (R, X) with each region's the sum over what it covers."""
@@ -188,15 +230,10 @@ class Recorder:
         sums = kernels.bincount(key, per_region[child].ravel(), num_r * num_x)
         return sums.reshape(num_r, num_x)
 
-    def _pools(self, day: int, hashrate: F64, rev_per_hs: F64) -> None:
-        w, fleet = self.world, self.world.fleet
-        tally, keys = fleet.tally, self._group_keys()
-        mining = tally[:, ONLINE] + tally[:, UNDERGROUND]
-        num_p = len(w.pool_fee)
-        # rigs and hashrate by pool, in one pass (each summed in group order)
-        sums = kernels.bincount(keys["pool2"], np.stack(
-            [mining.astype(float), mining * keys["hashrate_hs"]], axis=1).ravel(), 2 * num_p)
-        rigs, hs = sums[0::2], sums[1::2]
+    def _pools(self, day: int, sums: F64, hashrate: F64, rev_per_hs: F64) -> None:
+        w = self.world
+        by_pool = sums[self._pools_at:self._facilities_at].reshape(-1, 2)
+        rigs, hs = by_pool[:, 0], by_pool[:, 1]
         total = hashrate[w.pool_coin]
         share = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
         out = self.pools[day]
@@ -204,28 +241,16 @@ class Recorder:
         out[:, 3] = hs * rev_per_hs[w.pool_coin]
         w.pool_share = share
 
-    def _facilities(self, day: int, cost_g: F64, rev_per_hs: F64) -> None:
-        w, fleet = self.world, self.world.fleet
-        num_f = len(w.fac_region)
-        tally, keys = fleet.tally, self._group_keys()
-        inside, power_mw = keys["inside"], keys["power_mw"]
-        online = np.where(inside, tally[:, ONLINE], 0)
-        racked = np.where(inside, tally[:, ONLINE] + tally[:, OFFLINE] + tally[:, SUSPENDED], 0)
-        # what its rigs earn (docs/model.md): their rewards less the pool's fee and an
-        # exchange ban's haircut, as the rigs' own margins count them
-        earned = net_share(w)
-        # five figures by facility in one pass, each summed in group order
-        sums = kernels.bincount(keys["facility5"], np.stack([
-            online * keys["hashrate_hs"] * rev_per_hs[keys["coin"]] * earned,
-            online * power_mw, online * cost_g, racked * power_mw, racked.astype(float)],
-            axis=1).ravel(), 5 * max(num_f, 1)).reshape(-1, 5)[:num_f]
-        mining_rev, bills = sums[:, 0], sums[:, 2]  # bills: what its rigs pay
-        energy_kwh = sums[:, 1] * 24_000.0
+    def _facilities(self, day: int, sums: F64) -> None:
+        w = self.world
+        by_fac = sums[self._facilities_at:].reshape(-1, 5)
+        mining_rev, bills = by_fac[:, 0], by_fac[:, 2]  # bills: what its rigs pay
+        energy_kwh = by_fac[:, 1] * 24_000.0
         hosting_fees = np.where(w.fac_hosting, energy_kwh * w.fac_fee_usd_per_kwh, 0.0)
         out = self.facilities[day]
         out[:, 0] = w.fac_capacity_mw
-        out[:, 1] = sums[:, 3]
-        out[:, 2] = sums[:, 4]
+        out[:, 1] = by_fac[:, 3]
+        out[:, 2] = by_fac[:, 4]
         # A hosting site is paid its rigs' bills (their power, resold, and the fee) and pays
         # for the power; a self-mining site earns its rigs' rewards and pays for the power.
         out[:, 3] = np.where(w.fac_hosting, bills, mining_rev)
