@@ -193,16 +193,16 @@ class Recorder:
             np.multiply(online, cost_g, out=rest[:, 5])
             np.multiply(racked, power_mw, out=rest[:, 6])
             rest[:, 7] = racked
-        return np.bincount(keys["bins"], values.ravel(), minlength=self._num_bins)
+        return kernels.bincount(keys["bins"], values.ravel(), self._num_bins)
 
     def _regions(self, day: int, sums: F64, hashrate: F64, rev_per_hs: F64) -> None:
         w = self.world
         num_r, num_c = w.num_regions, self.num_c
         # hashrate and MW by (region, coin): the second sum, over hardware in its order
         mining = sums[self._mining_at:self._mining_at + num_r * self.num_k]
-        hash_power = np.bincount(self._hash_power_bins, (mining.reshape(num_r, self.num_k, 1)
-                                                         * self.hw_hs_mw).ravel(),
-                                 minlength=num_r * num_c * NUM_REGION_FIELDS)
+        hash_power = kernels.bincount(self._hash_power_bins, (mining.reshape(num_r, self.num_k, 1)
+                                                              * self.hw_hs_mw).ravel(),
+                                      num_r * num_c * NUM_REGION_FIELDS)
         # (each bin is filled by one of the two sums: adding the other's 0.0 changes nothing)
         hash_power += sums[:num_r * num_c * NUM_REGION_FIELDS]
         leaves = hash_power.reshape(num_r, num_c, NUM_REGION_FIELDS)

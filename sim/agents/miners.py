@@ -199,17 +199,23 @@ def come_back(world: World) -> None:
 
 def enforce(world: World) -> None:
     """Bans force rigs off (cut-offs all at once); underground rigs are detected."""
-    p_ban = world.ban_probability()
-    _, p_detect = world.detection()
+    # Only regions with rigs to hit (an empty one would draw nothing anyway): on a day with no
+    # ban or cut-off in force anywhere, or no rig in hiding, that half is skipped whole.
+    targets: list[tuple[NDArray[np.intp], tuple[int, ...], F64]] = []
+    if world.bans or world.cutoff.any():  # (with neither, every region's probability is 0)
+        p_ban = world.ban_probability()
+        targets.append((populated(world, np.flatnonzero(p_ban > 0), EXPOSED), EXPOSED, p_ban))
+    if world.fleet.tally[:, UNDERGROUND].any():
+        _, p_detect = world.detection()
+        targets.append((populated(world, np.flatnonzero(p_detect > 0), (UNDERGROUND,)),
+                        (UNDERGROUND,), p_detect))
+    if not any(len(regions) for regions, _, _ in targets):
+        return
     rng = world.streams["enforcement"]
-    # only regions with rigs to hit (an empty one would draw nothing anyway)
-    banned = populated(world, np.flatnonzero(p_ban > 0), EXPOSED)
-    hidden = populated(world, np.flatnonzero(p_detect > 0), (UNDERGROUND,))
     # every region at once (one search, one draw); the rigs exposed and the underground ones
     # are fixed before either is hit
-    exposed = [cohorts_in(world, banned, EXPOSED, rng),
-               cohorts_in(world, hidden, (UNDERGROUND,), rng)]
-    for group, p in zip(exposed, (p_ban, p_detect), strict=True):
+    exposed = [(cohorts_in(world, regions, subs, rng), p) for regions, subs, p in targets]
+    for group, p in exposed:
         if len(group):
             def hit(gen: np.random.Generator, w: Any, n: NDArray[np.int64] = group.counts,
                     p: F64 = p[group.origin]) -> NDArray[np.int64]:
