@@ -80,6 +80,13 @@ class Recorder:
         self._pools_at = self._mining_at + num_r * self.num_k
         self._facilities_at = self._pools_at + 2 * len(sc.pools)
         self._num_bins = self._facilities_at + 5 * len(sc.facilities)
+        # each figure's table (cells: a group's (region, coin), (region, hardware), pool,
+        # facility) and the figure's bin for cell 0; its bin for cell i adds i × the width
+        tables, offsets = zip(*self._figure_tables(len(sc.facilities) > 0), strict=True)
+        self._figure_widths = np.zeros((4, len(tables)), dtype=np.int64)
+        self._figure_widths[tables, np.arange(len(tables))] = [
+            (NUM_REGION_FIELDS, 1, 2, 5)[t] for t in tables]
+        self._figure_offsets = np.array(offsets, dtype=np.int64)
         # the second sum's: hashrate and MW of (region, hardware) → their (region, coin)'s
         self._hash_power_bins = (
             ((np.arange(num_r)[:, None] * self.num_c + self.coin_of_hw) * NUM_REGION_FIELDS)
@@ -101,7 +108,7 @@ class Recorder:
         w = self.world
         revenue = reward_coins * w.price_usd
         self._network(day, econ, hashrate, blocks, revenue)
-        share_of = np.divide(revenue, hashrate, out=np.zeros_like(revenue), where=hashrate > 0)
+        share_of = np.divide(revenue, hashrate, out=np.zeros(len(revenue)), where=hashrate > 0)
         sums = self._group_sums(group_cost_usd_per_day(w, econ), share_of)
         self._regions(day, sums, hashrate, share_of)
         self._pools(day, sums, hashrate, share_of)
@@ -117,8 +124,8 @@ class Recorder:
         out[:, 0] = hashrate
         out[:, 1] = [ch.difficulty for ch in w.chains]
         out[:, 2] = blocks
-        out[:, 3] = np.divide(SECONDS_PER_DAY, blocks, out=np.full(len(blocks), np.nan),
-                              where=blocks > 0)
+        out[:, 3] = np.nan  # (no block: no mean block time)
+        np.divide(SECONDS_PER_DAY, blocks, out=out[:, 3], where=blocks > 0)
         out[:, 4] = w.price_usd
         out[:, 5] = econ.hashprice_usd_per_hs_day * 1e15
         out[:, 6] = revenue
@@ -133,41 +140,44 @@ class Recorder:
     # a world alone.
 
     def _group_keys(self) -> dict[str, NDArray[Any]]:
-        """The first sum's bins of each group's figures, shape (G, figures), what the figures
-        read of each group, and the buffer of their values (groups are only ever added, and
-        keep their attributes: made again when there are new ones)."""
+        """The first sum's bins of each group's figures, what the figures read of each group,
+        and the buffer of their values, each shape (G, figures) or (G,) (groups are only ever
+        added, and keep their attributes: made again when there are new ones)."""
         fleet, w = self.world.fleet, self.world
         made_for, keys = self._by_group
         if made_for == fleet.num_groups:
             return keys
         g = fleet.group
-        hw_local, fac = self.hw_local[g("hw")], g("facility")
-        num_c, num_f = self.num_c, len(w.fac_region)
-        # the bins of a (region, coin)'s figures in the regions' table (regions_layout)
-        region_coin = (g("region") * num_c + self.coin_of_hw[hw_local]) * NUM_REGION_FIELDS
-        bins = [
-            # rigs by sub-status → rigs by status
-            region_coin[:, None] + RIGS_FIELD + SUB_STATUS[None, :NUM_SUB_USED],
-            # rigs online and underground: mining by (region, hardware of its copy)
-            np.repeat((self._mining_at + g("region") * self.num_k + hw_local)[:, None], 2,
-                      axis=1),
-            (region_coin + COST_FIELD)[:, None],
-            # (pool, figure) for two figures a group
-            self._pools_at + g("pool")[:, None] * 2 + np.arange(2),
-        ]
-        if num_f:  # (facility, figure) for five (outside any: facility 0, nothing)
-            bins.append(self._facilities_at + np.maximum(fac, 0)[:, None] * 5 + np.arange(5))
-        key = np.concatenate(bins, axis=1)
+        region, hw, fac = g("region"), g("hw"), g("facility")
+        # a group's cell in each table that its figures go to; a figure's bin is its table's
+        # offset plus the cell times the table's width (see _FIGURE_TABLES)
+        cells = np.stack([region * self.num_c + self.coin_of_hw[self.hw_local[hw]],
+                          region * self.num_k + self.hw_local[hw], g("pool"),
+                          np.maximum(fac, 0)], axis=1)
         keys = {
-            "bins": key.ravel(),
-            "values": np.zeros(key.shape),  # (G, figures): the day's, written in place
-            "hashrate_hs": w.hw_hashrate_hs[g("hw")],
-            "coin": w.hw_coin[g("hw")],
-            "power_mw": w.hw_power_w[g("hw")] / 1e6,
+            "bins": (cells @ self._figure_widths + self._figure_offsets).ravel(),
+            "values": np.zeros((len(cells), len(self._figure_offsets))),  # (G, figures)
+            "hashrate_hs": w.hw_hashrate_hs[hw],
+            "coin": w.hw_coin[hw],
+            "power_mw": w.hw_power_w[hw] / 1e6,
             "inside": (fac >= 0).astype(np.int64),
         }
         self._by_group = (fleet.num_groups, keys)
         return keys
+
+    def _figure_tables(self, facilities: bool) -> list[tuple[int, int]]:
+        """(table, bin of cell 0) of each figure of a group, in _group_sums' order."""
+        return [
+            # rigs by sub-status → the regions' rigs by status
+            *((0, RIGS_FIELD + int(SUB_STATUS[sub])) for sub in range(NUM_SUB_USED)),
+            # rigs online, and underground: mining by (region, hardware of its copy)
+            (1, self._mining_at), (1, self._mining_at),
+            (0, COST_FIELD),
+            # rigs mining and their hashrate by pool
+            (2, self._pools_at), (2, self._pools_at + 1),
+            # five figures by facility (outside any: facility 0, nothing)
+            *((3, self._facilities_at + j) for j in range(5 if facilities else 0)),
+        ]
 
     def _group_sums(self, cost_g: F64, rev_per_hs: F64) -> F64:
         """The first sum: every group's figures by their bins (see _group_keys)."""
@@ -235,7 +245,7 @@ class Recorder:
         by_pool = sums[self._pools_at:self._facilities_at].reshape(-1, 2)
         rigs, hs = by_pool[:, 0], by_pool[:, 1]
         total = hashrate[w.pool_coin]
-        share = np.divide(hs, total, out=np.zeros_like(hs), where=total > 0)
+        share = np.divide(hs, total, out=np.zeros(len(hs)), where=total > 0)
         out = self.pools[day]
         out[:, 0], out[:, 1], out[:, 2] = hs, share, rigs
         out[:, 3] = hs * rev_per_hs[w.pool_coin]
@@ -260,10 +270,10 @@ class Recorder:
         w = self.world
         moved = (w.flow_departed > 0) | (w.flow_arrived > 0)
         k, c, o, d = np.nonzero(moved)  # by copy, coin, then origin, then destination
-        if len(o):
-            self.flows.append(np.column_stack([
+        if len(o):  # (the columns as rows, then turned: one call where column_stack takes 8)
+            self.flows.append(np.array([
                 np.full(len(o), day), k, c, o, d, w.flow_departed[k, c, o, d],
-                w.flow_arrived[k, c, o, d], w.flow_hashrate[k, c, o, d]]))
+                w.flow_arrived[k, c, o, d], w.flow_hashrate[k, c, o, d]], dtype=float).T)
         w.flow_departed[:] = 0.0
         w.flow_arrived[:] = 0.0
         w.flow_hashrate[:] = 0.0
@@ -272,8 +282,8 @@ class Recorder:
         w = self.world
         k, c, r, choice = np.nonzero(w.decided)  # by copy, coin, region, then choice
         if len(k):
-            self.decisions.append(np.column_stack([np.full(len(k), day), k, c, r, choice,
-                                                   w.decided[k, c, r, choice]]))
+            self.decisions.append(np.array([np.full(len(k), day), k, c, r, choice,
+                                            w.decided[k, c, r, choice]], dtype=float).T)
             w.decided[:] = 0.0
 
     # ------------------------------------------------------------------ tables
