@@ -105,9 +105,10 @@ def cost_usd_per_day(world: World, econ: Economics, region: NDArray[np.integer],
     if len(in_fac):
         f = facility[in_fac]
         kwh = world.hw_power_w[hw[in_fac]] * 24.0 / 1000.0
-        price = np.where(np.isnan(world.fac_power_usd_per_kwh[f]),
-                         world.electricity_usd_per_kwh()[region[in_fac]],
-                         world.fac_power_usd_per_kwh[f])
+        price = world.fac_power_usd_per_kwh[f]
+        grid = np.isnan(price)  # (a facility without its own price pays the region's)
+        if grid.any():
+            price = np.where(grid, world.electricity_usd_per_kwh()[region[in_fac]], price)
         cost[in_fac] = kwh * (price + np.where(world.fac_hosting[f],
                                                world.fac_fee_usd_per_kwh[f], 0.0))
     return cost
@@ -187,9 +188,11 @@ def come_back(world: World) -> None:
     before the day's admission, so that a lift takes effect on its own day. Surfacing rigs
     queue too: underground they held no capacity, which others may have taken since."""
     fleet = world.fleet
+    tally = fleet.tally
+    if not tally[:, [UNDERGROUND, BANNED_OFF, HIBERNATING]].any():  # no rig to come back
+        return
     g = fleet.group
     allowed = ~world.banned()[g("region")]
-    tally = fleet.tally
     surfacing = keys_of(np.flatnonzero(allowed & (tally[:, UNDERGROUND] > 0)), UNDERGROUND)
     served = allowed & world.pool_open[g("pool")] & world.pool_serves[g("pool"), g("region")]
     back = np.concatenate([surfacing, *(keys_of(np.flatnonzero(served & (tally[:, s] > 0)), s)
