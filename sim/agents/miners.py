@@ -274,11 +274,6 @@ class Relocation:
         """(copy, region within the copy) of regions `origin`."""
         return self.world.region_copy(origin), origin % self.world.region_block
 
-    def dest_region(self, origin: NDArray[np.intp], column: NDArray[np.intp]
-                    ) -> NDArray[np.intp]:
-        """The region of destination `column` for rigs from `origin` (broadcasting)."""
-        return self.world.region_copy(origin) * self.world.region_block + self.dest[column]
-
     def send(self, movers: Cohorts, alloc: NDArray[np.int64], extra_days: int = 0) -> None:
         """Name the rows of `alloc[i, d]` rigs of (narrowed) cohort i bound for destination d;
         they leave with the day's other shipments (:meth:`ship_all`)."""
@@ -310,7 +305,7 @@ class Relocation:
         """Utility of relocating to each destination for groups (origin, hw), shape (G, D)."""
         world, b = self.world, self.world.scenario.behaviour
         copy, here = self._local(origin)
-        there = (copy * world.region_block)[:, None] + self.dest  # (as dest_region)
+        there = (copy * world.region_block)[:, None] + self.dest  # (G, D) in its copy
         margin, risk = self.econ.margin_rk[there, hw[:, None]], world.risk[there]
         profit = self.days_to[here] * margin - self.cost_to[here]
         return profit / b.profit_scale_usd - b.risk_aversion * risk + b.constants.relocate
