@@ -363,17 +363,19 @@ class Relocation:
         tmpl = world.template_geo()
         cohort = order[ranked]
         at = copy[cohort]
-        def ints(a: NDArray[np.integer]) -> NDArray[np.int64]:
-            # the compiled loop's one signature: contiguous int64 (nonzero's are strided
-            # views, which numba would compile a loop of their own for)
-            return np.ascontiguousarray(a, dtype=np.int64)
-
         alloc[cohort, dest] = compiled.book_in_turn(
-            ints(dest), ints(at * len(self.dest) + dest), ints(alloc[cohort, dest]),
-            (world.hw_power_w[hw] / 1e6)[cohort], ints(here[cohort]), ints(self.dest),
-            ints(at * tmpl.num_routes), self._bookable, self.route_left, tmpl,
+            _ints(dest), _ints(at * len(self.dest) + dest), _ints(alloc[cohort, dest]),
+            (world.hw_power_w[hw] / 1e6)[cohort], _ints(here[cohort]), _ints(self.dest),
+            _ints(at * tmpl.num_routes), self._bookable, self.route_left, tmpl,
             large=world.fleet.size > rowsearch.LARGE)
         return alloc
+
+
+def _ints(a: NDArray[np.integer]) -> NDArray[np.int64]:
+    """`a` as the compiled booking loop takes it."""
+    # its one signature: contiguous int64 (nonzero's are strided views, which numba would
+    # compile a loop of their own for)
+    return np.ascontiguousarray(a, dtype=np.int64)
 
 
 #: Single rigs' arrival days are found at once (a rigs × longest-transit table) up to this
