@@ -187,6 +187,7 @@ class World:
     _journeys: tuple[F64, F64, NDArray[np.bool_]] | None = None
     _transit: tuple[F64, F64, NDArray[np.int64]] | None = None
     _targets: NDArray[np.bool_] | None = None
+    _route_rates: tuple[F64, NDArray[np.intp]] | None = None
     _fac_steps: tuple[NDArray[np.int64], F64] | None = None
     _ban_table: tuple[NDArray[np.bool_], F64, F64, F64] = (
         np.zeros((0, 0), bool), np.zeros(0), np.zeros(0), np.zeros(0))
@@ -284,6 +285,24 @@ class World:
             if names is not None:
                 self._targets &= np.any(geo.covers[[geo.index(n) for n in names]], axis=0)
         return self._targets
+
+    def route_rates(self) -> tuple[F64, NDArray[np.intp]]:
+        """Each route's capacity in rigs per day, inf where it has no limit (routes,), and
+        the routes that have one; computed once."""
+        if self._route_rates is None:
+            rates = np.array([np.inf if rt.capacity_rigs_per_day is None
+                              else rt.capacity_rigs_per_day for rt in self.geo.routes],
+                             dtype=float)
+            self._route_rates = (rates, np.flatnonzero(np.isfinite(rates)))
+        return self._route_rates
+
+    def route_rigs_on(self, day: int) -> F64:
+        """Whole rigs each route carries on `day` (routes,): :func:`whole_on` of its rate,
+        every route at once; inf where it has no limit."""
+        rates, limited = self.route_rates()
+        rigs, rate = rates.copy(), rates[limited]
+        rigs[limited] = np.floor((day + 1) * rate + 1e-9) - np.floor(day * rate + 1e-9)
+        return rigs
 
     def transit_tables(self) -> tuple[F64, F64, NDArray[np.int64]]:
         """The transit-time law of each (origin, destination) pair of a copy's regions, by

@@ -43,7 +43,6 @@ from sim.world import (
     new_rows,
     pool_split,
     purchase_rigs_on,
-    whole_on,
 )
 
 F64 = NDArray[np.float64]
@@ -255,10 +254,8 @@ class Relocation:
         self._bookable = bookable.reshape(world.copies, -1)[:, self.dest].ravel()
         self.bookable_mw = self._bookable.reshape(world.copies, len(self.dest))
         # whole rigs a route carries today, as purchases deliver (0.5 a day: every other day)
-        self.route_left = np.array([
-            np.inf if rt.capacity_rigs_per_day is None
-            else float(whole_on(rt.capacity_rigs_per_day, world.day)) for rt in world.geo.routes])
-        self.limited_routes = bool(np.isfinite(self.route_left).any())
+        self.route_left = world.route_rigs_on(world.day)
+        self.limited_routes = len(world.route_rates()[1]) > 0
         self.econ = econ
         # per origin region of a copy (R_copy, D): mining days within the horizon after the
         # journey, its cost (0 where unreachable), and whether rigs can go there (a route, and
