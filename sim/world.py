@@ -161,8 +161,7 @@ class World:
     service_levels: dict[int, float] = field(default_factory=dict)
     day: int = 0
     events: list[Event] = field(default_factory=list)
-    _capacity_steps: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    _capacity_by_day: F64 | None = None
+    _capacity_steps: tuple[NDArray[np.int64], F64] | None = None  # (see _step_table)
     # per-day accumulators of migration flows (copies, C, R, R) by the rigs' coin, with the
     # coin and regions of each copy (flow_at): departures, arrivals, hashrate departed
     flow_departed: F64 = field(default_factory=lambda: np.zeros(0))
@@ -403,19 +402,16 @@ class World:
     def capacity_on(self, day: int) -> F64:
         """General hosting capacity per region on `day` from the schedules, incentives
         included (R,)."""
-        if self._capacity_by_day is None:
+        if self._capacity_steps is None:
             sc = self.scenario
-            steps = sorted({max(0, (s.date - sc.start).days) for r in sc.regions
-                            for s in r.capacity_schedule} | {0})
-            table = np.empty((len(steps), self.num_regions))
-            for i, d in enumerate(steps):
-                for r, reg in enumerate(sc.regions):
-                    base = np.inf if reg.capacity_mw is None else reg.capacity_mw
-                    table[i, r] = schedule_value(reg.capacity_schedule, d, sc.start, base)
-            self._capacity_steps = np.array(steps)
-            self._capacity_by_day = table
-        i = int(np.searchsorted(self._capacity_steps, day, side="right")) - 1
-        return self._capacity_by_day[max(i, 0)] + self.incentive_capacity_mw
+            bases = [np.inf if reg.capacity_mw is None else reg.capacity_mw
+                     for reg in sc.regions]
+            self._capacity_steps = _step_table(
+                {max(0, (s.date - sc.start).days) for r in sc.regions
+                 for s in r.capacity_schedule} | {0},
+                lambda d: [schedule_value(reg.capacity_schedule, d, sc.start, base)
+                           for reg, base in zip(sc.regions, bases, strict=True)])
+        return _step_on(*self._capacity_steps, day) + self.incentive_capacity_mw
 
     def facility_capacity_on(self, day: int) -> F64:
         """Each facility's capacity on `day` from its schedule, MW (F,); before its first
@@ -423,15 +419,27 @@ class World:
         if self._fac_steps is None:
             sc = self.scenario
             firsts = [(f.capacity[0].date - sc.start).days for f in sc.facilities]
-            days = sorted({(s.date - sc.start).days for f in sc.facilities for s in f.capacity})
-            table = np.array([[schedule_value(f.capacity, max(d, first), sc.start, 0.0)
-                               for f, first in zip(sc.facilities, firsts, strict=True)]
-                              for d in days], dtype=float).reshape(len(days), len(firsts))
-            self._fac_steps = (np.array(days, dtype=np.int64), table)
-        steps, table = self._fac_steps
-        if len(steps) == 0:  # no facilities
+            self._fac_steps = _step_table(
+                {(s.date - sc.start).days for f in sc.facilities for s in f.capacity},
+                lambda d: [schedule_value(f.capacity, max(d, first), sc.start, 0.0)
+                           for f, first in zip(sc.facilities, firsts, strict=True)])
+        if len(self._fac_steps[0]) == 0:  # no facilities
             return np.zeros(0)
-        return table[max(int(np.searchsorted(steps, day, side="right")) - 1, 0)].copy()
+        return _step_on(*self._fac_steps, day).copy()
+
+
+def _step_table(days: set[int], values_on: Callable[[int], list[float]]
+                ) -> tuple[NDArray[np.int64], F64]:
+    """A step schedule as a table: its step days, sorted, and `values_on` each of them
+    (steps,) and (steps, columns); read with :func:`_step_on`."""
+    steps = sorted(days)
+    return np.array(steps, dtype=np.int64), np.array([values_on(d) for d in steps], dtype=float)
+
+
+def _step_on(steps: NDArray[np.int64], table: F64, day: int) -> F64:
+    """The row of a :func:`_step_table` in force on `day`: its last step at or before `day`
+    (the first step's before them all). A view of the table."""
+    return table[max(int(np.searchsorted(steps, day, side="right")) - 1, 0)]
 
 
 def pool_split(spec: str | dict[str, float], pool_idx: dict[str, int], rigs: int
