@@ -67,10 +67,13 @@ def start_world(scenario: Scenario, seed: int, replicate: int, sample: int | Non
         world.make_batch(copies, region_block, coin_block)
     if world.fleet.size > rowsearch.LARGE:  # its searches will run compiled, where they can
         compiled.warm()
-    # the world's constant tables (routes of a copy, journeys, transit laws), made with the
-    # world rather than on the first day that reads them
+    # the world's constant tables (routes of a copy, journeys, transit laws, destinations,
+    # route rates), made with the world rather than on the first day that reads them (after
+    # make_batch: the first three are a copy's)
     world.journeys()
     world.transit_tables()
+    world.targets()
+    world.route_rates()
     env = simpy.Environment()
     env.process(_day_starts(env, world))
     Market(env, world)

@@ -277,7 +277,7 @@ class World:
 
     def targets(self) -> NDArray[np.bool_]:
         """Leaf regions that the scenario lets relocating rigs go to, bans aside (R,);
-        computed once (with the world)."""
+        computed once."""
         if self._targets is None:
             geo, names = self.geo, self.scenario.behaviour.destinations
             self._targets = geo.is_leaf.copy()
@@ -525,7 +525,6 @@ def build_world(scenario: Scenario, streams: Streams) -> World:
     world.initial_serves = serves.copy()
     world.capacity_mw = world.capacity_on(0)
     world.fac_capacity_mw = world.facility_capacity_on(0)  # (its table made with the world)
-    world.targets()
     return world
 
 
