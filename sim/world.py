@@ -363,8 +363,14 @@ class World:
         price = self.geo.price_on(self.date(self.day)) - self.discount_usd_per_kwh
         return np.maximum(price, 0.0)
 
+    def may_ban(self) -> bool:
+        """Whether :meth:`ban_probability` can be above 0 anywhere today: some ban is active
+        or some region is cut off (with neither, it is 0 everywhere)."""
+        return bool(self.bans) or bool(self.cutoff.any())
+
     def ban_probability(self) -> F64:
-        """Probability that enforcement hits a rig today, per region (R,).
+        """Probability that enforcement hits a rig today, per region (R,); 0 everywhere
+        unless :meth:`may_ban`.
 
         Each active ban ramps up on its own clock; where bans overlap, the strongest today
         applies (a later ban never restarts an earlier one's ramp).

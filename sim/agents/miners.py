@@ -204,7 +204,7 @@ def enforce(world: World) -> None:
     # Only regions with rigs to hit (an empty one would draw nothing anyway): on a day with no
     # ban or cut-off in force anywhere, or no rig in hiding, that half is skipped whole.
     targets: list[tuple[NDArray[np.intp], tuple[int, ...], F64]] = []
-    if world.bans or world.cutoff.any():  # (with neither, every region's probability is 0)
+    if world.may_ban():
         p_ban = world.ban_probability()
         targets.append((populated(world, np.flatnonzero(p_ban > 0), EXPOSED), EXPOSED, p_ban))
     if world.fleet.tally[:, UNDERGROUND].any():
