@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import simpy
+from numpy.typing import NDArray
 
 from sim.agents.pools import stop_service
 from sim.agents.suspensions import suspend
@@ -60,7 +61,7 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
         match policy:
             case MiningBan():
                 if policy.hazard_per_day > 0:
-                    end[where] = np.maximum(end[where], _expected_end(policy, day))
+                    _expect_end(end, where, policy, day)
                 bans.append(Ban(geo.covers[geo.index(policy.region)], policy.hazard_per_day,
                                 day + policy.grace_days, policy.ramp_days))
                 if policy.underground_detection_per_day is not None:
@@ -69,7 +70,7 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
                                                  policy.underground_detection_per_day)
             case PowerCutoff():
                 cutoff |= where
-                end[where] = np.maximum(end[where], _expected_end(policy, day))
+                _expect_end(end, where, policy, day)
             case PowerOutage() if policy.share >= 1.0:  # a partial one suspends rigs instead
                 outage |= where
             case ExchangeBan():
@@ -116,10 +117,13 @@ def refresh_regions(world: World, copy: int | None = None) -> None:
     world.capacity_mw = world.capacity_on(world.day)
 
 
-def _expected_end(policy: MiningBan | PowerCutoff, day: int) -> float:
-    """The day a policy forcing rigs off (in force from `day`) is expected to end: its
-    announced end, inf for none."""
-    return np.inf if policy.expected_days is None else day + policy.expected_days
+def _expect_end(end: NDArray[np.float64], where: NDArray[np.bool_],
+                policy: MiningBan | PowerCutoff, day: int) -> None:
+    """Extend the expected end `end` (regions,) of what forces rigs off in regions `where`
+    to that of `policy`, in force from `day`: its announced end, inf for none (the latest
+    of the policies applies)."""
+    known = np.inf if policy.expected_days is None else day + policy.expected_days
+    end[where] = np.maximum(end[where], known)
 
 
 def describe(policy: Policy) -> str:
