@@ -56,8 +56,8 @@ class Cohorts:
             return None if a is None else a[keep]
 
         return Cohorts(self.world, self.rng, counts[keep], self.origin[keep], self.hw[keep],
-                       self.pool[keep], cut(self.rows), cut(self.keys), self.members,
-                       cut(self.cursor))
+                       self.pool[keep], rows=cut(self.rows), keys=cut(self.keys),
+                       members=self.members, cursor=cut(self.cursor))
 
     def narrow(self, moving: I64) -> Cohorts:
         """Cohorts of the `moving[i]` rigs of each cohort that are about to be taken, in
@@ -74,8 +74,8 @@ class Cohorts:
         cursor = np.cumsum(moving)
         cursor -= moving  # (where each cohort's rows start in members)
         # (the constructor, not dataclasses.replace: it costs a tenth)
-        return Cohorts(self.world, self.rng, moving, self.origin, self.hw, self.pool, self.rows,
-                       self.keys, members, cursor)
+        return Cohorts(self.world, self.rng, moving, self.origin, self.hw, self.pool,
+                       rows=self.rows, keys=self.keys, members=members, cursor=cursor)
 
     def take(self, moving: I64) -> Rows:
         """Rows that carry `moving[i]` rigs of cohort i, for the caller to change now (before
