@@ -96,29 +96,25 @@ def _coin_metrics(scenario: Scenario, tables: dict[str, pd.DataFrame], rep: int,
     out += _retarget_metrics(tables["events"], rep, coin, scenario)
     out += _region_metrics(tables["regions"], rep, coin, sorted(scenario.leaf_regions))
     out += _pool_metrics(tables["pools"], rep, coin, dates[max(k - 1, 0)], dates[-1])
-    moved = _sums(tables["flows"], rep, coin, "destination", "rigs_departed")
+    flows = tables["flows"]
+    moved = _sums(flows, _rows_of(flows, rep, coin), "destination", "rigs_departed")
     for dest in sorted(scenario.leaf_regions):  # every leaf, 0 where no rig went
         out.append(_row(rep, coin, f"relocated_rigs.{dest}", moved.get(dest, 0.0), "rigs"))
     decisions = tables.get("decisions")
     if decisions is not None and "choice" in decisions.columns:  # (none in a folder of an
         # earlier version)
-        chose = _sums(decisions, rep, coin, "choice", "rigs")
+        chose = _sums(decisions, _rows_of(decisions, rep, coin), "choice", "rigs")
         for choice in CHOICES:  # every choice, 0 where no rig made it
             out.append(_row(rep, coin, f"decided.{choice}", chose.get(choice, 0.0), "rigs"))
     return out
 
 
-def _sums(table: pd.DataFrame, rep: int, coin: str, key: str, value: str,
-          within: NDArray[np.bool_] | None = None) -> dict[str, float]:
-    """Column `value` of `table` summed by `key` over replicate `rep`'s rows of `coin` (and
-    `within`, where given): rigs departed by destination, decisions by choice, leaf regions'
-    revenue. Counts of rigs are whole, so their sums in floating point are exact: those of
-    the int64 column."""
-    if not len(table):
-        return {}
-    mine = _rows_of(table, rep, coin)
-    if within is not None:
-        mine &= within
+def _sums(table: pd.DataFrame, mine: NDArray[np.bool_], key: str, value: str
+          ) -> dict[str, float]:
+    """Column `value` of `table` summed by `key` over the rows where `mine` holds (a
+    replicate's of one coin, :func:`_rows_of`; of its leaf regions, say): rigs departed by
+    destination, decisions by choice, leaf regions' revenue. Counts of rigs are whole, so
+    their sums in floating point are exact: those of the int64 column."""
     of, names = pd.factorize(table[key].to_numpy()[mine], use_na_sentinel=False)
     sums = np.bincount(of, weights=table[value].to_numpy()[mine], minlength=len(names))
     return dict(zip(names, sums, strict=True))
@@ -190,7 +186,7 @@ def _region_metrics(regions: pd.DataFrame, rep: int, coin: str, leaf_names: list
     out.append(_row(rep, coin, "co2", np.nansum(regions["co2_t"].to_numpy()[leaves]), "t"))
     # who earned what: each leaf region's rewards and bills over the run (0 where none)
     for field, metric in (("revenue_usd", "revenue"), ("cost_usd", "cost")):
-        total = _sums(regions, rep, coin, "region", field, within=leaves)
+        total = _sums(regions, leaves, "region", field)
         out += [_row(rep, coin, f"{metric}.{r}", total.get(r, 0.0), "USD") for r in leaf_names]
     return out
 

@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim.batch import run_batch
-from sim.summary import _sums, retargets, summarize
+from sim.summary import _rows_of, _sums, retargets, summarize
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_relocated_rigs_are_the_groupby_sums(tutorial) -> None:
     flows = tables["flows"]
     mine = flows[(flows["replicate"] == 0) & (flows["coin"] == "TUT")]
     expected = mine.groupby("destination")["rigs_departed"].sum()
-    moved = _sums(flows, 0, "TUT", "destination", "rigs_departed")
+    moved = _sums(flows, _rows_of(flows, 0, "TUT"), "destination", "rigs_departed")
     assert len(expected) > 1
     assert moved == {d: float(n) for d, n in expected.items()}
 
