@@ -22,7 +22,7 @@ from sim.agents.miners import Economics, group_cost_usd_per_day, net_share
 from sim.chain import SECONDS_PER_DAY
 from sim.scenario import Scenario
 from sim.state import (
-    NUM_STATUSES,
+    NUM_SUB_USED,
     OFFLINE,
     ONLINE,
     STATUS_NAMES,
@@ -45,8 +45,6 @@ NUM_REGION_FIELDS = len(REGION_FIELDS)
 RIGS_FIELD = REGION_FIELDS.index("rigs_online")  # the first of a status each, in status order
 POWER_FIELD, ENERGY_FIELD, CO2_FIELD, REVENUE_FIELD, COST_FIELD = (
     REGION_FIELDS.index(f) for f in ("power_mw", "energy_mwh", "co2_t", "revenue_usd", "cost_usd"))
-#: The tally's sub-statuses in use (the statuses, hibernating and suspended).
-NUM_SUB_USED = NUM_STATUSES + 2
 
 
 class Recorder:

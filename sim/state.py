@@ -31,11 +31,13 @@ NEVER = np.iinfo(np.int32).max  # a timer that never fires
 #: wait after an announcement), which do not switch on by the margin until then.
 HIBERNATING = NUM_STATUSES
 SUSPENDED = NUM_STATUSES + 1
+#: Sub-statuses in use: the statuses, hibernating and suspended (a group's later cells stay 0).
+NUM_SUB_USED = SUSPENDED + 1
 #: Cells per group in the tally (a power of two: a key's sub-status is its low bits).
 NUM_SUBS = 16
 #: The status of each sub-status.
 SUB_STATUS = np.array([*range(NUM_STATUSES), BANNED_OFF, OFFLINE]
-                      + [0] * (NUM_SUBS - NUM_STATUSES - 2), dtype=np.int64)
+                      + [0] * (NUM_SUBS - NUM_SUB_USED), dtype=np.int64)
 
 IntArray = NDArray[np.int64]
 I32 = NDArray[np.int32]
