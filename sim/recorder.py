@@ -90,7 +90,7 @@ class Recorder:
             ((np.arange(num_r)[:, None] * self.num_c + self.coin_of_hw) * NUM_REGION_FIELDS)
             [:, :, None] + np.array([0, POWER_FIELD])).ravel()
         # the coin (of the world) of each (region, coin of its copy)
-        self._coin_rc = (np.arange(num_r)[:, None] // self.num_r * self.num_c
+        self._coin_rc = (world.region_copy(np.arange(num_r))[:, None] * self.num_c
                          + np.arange(self.num_c))
         self._covers = np.nonzero(world.geo.covers)  # (region, region it covers), in order
         self._by_group: tuple[int, dict[str, NDArray[Any]]] = (-1, {})
