@@ -45,6 +45,16 @@ NUM_REGION_FIELDS = len(REGION_FIELDS)
 RIGS_FIELD = REGION_FIELDS.index("rigs_online")  # the first of a status each, in status order
 POWER_FIELD, ENERGY_FIELD, CO2_FIELD, REVENUE_FIELD, COST_FIELD = (
     REGION_FIELDS.index(f) for f in ("power_mw", "energy_mwh", "co2_t", "revenue_usd", "cost_usd"))
+#: Figures that the first sum (Recorder._group_sums) adds up per pool (rigs mining, their
+#: hashrate) and per facility (its rigs' rewards, their MW online, their bills, MW racked, rigs
+#: racked), in that order.
+POOL_SUMS = 2
+FACILITY_SUMS = 5
+#: The tables among the first sum's bins that a group's figures go to, by the group's cell in
+#: each: the regions' table by (region, coin), rigs mining by (region, hardware of its copy),
+#: pools, facilities; and each table's width (bins a cell).
+_REGION_TABLE, _MINING_TABLE, _POOL_TABLE, _FACILITY_TABLE = range(4)
+_TABLE_WIDTHS = (NUM_REGION_FIELDS, 1, POOL_SUMS, FACILITY_SUMS)
 
 
 class Recorder:
@@ -76,15 +86,18 @@ class Recorder:
         num_leaf_bins = num_r * self.num_c * NUM_REGION_FIELDS
         self._mining_at = num_leaf_bins
         self._pools_at = self._mining_at + num_r * self.num_k
-        self._facilities_at = self._pools_at + 2 * len(sc.pools)
-        self._num_bins = self._facilities_at + 5 * len(sc.facilities)
-        # each figure's table (cells: a group's (region, coin), (region, hardware), pool,
-        # facility) and the figure's bin for cell 0; its bin for cell i adds i × the width
-        tables, offsets = zip(*self._figure_tables(len(sc.facilities) > 0), strict=True)
-        self._figure_widths = np.zeros((4, len(tables)), dtype=np.int64)
-        self._figure_widths[tables, np.arange(len(tables))] = [
-            (NUM_REGION_FIELDS, 1, 2, 5)[t] for t in tables]
+        self._facilities_at = self._pools_at + POOL_SUMS * len(sc.pools)
+        self._num_bins = self._facilities_at + FACILITY_SUMS * len(sc.facilities)
+        # each figure's table and the figure's bin for cell 0; its bin for cell i adds i × the
+        # table's width
+        blocks = self._figure_tables(len(sc.facilities) > 0)
+        tables, offsets = zip(*itertools.chain(*blocks.values()), strict=True)
+        self._figure_widths = np.zeros((len(_TABLE_WIDTHS), len(tables)), dtype=np.int64)
+        self._figure_widths[tables, np.arange(len(tables))] = [_TABLE_WIDTHS[t] for t in tables]
         self._figure_offsets = np.array(offsets, dtype=np.int64)
+        # each block's first column among a group's figures (_group_sums)
+        self._column = dict(zip(blocks, itertools.accumulate(
+            (len(block) for block in blocks.values()), initial=0), strict=False))
         # the second sum's: hashrate and MW of (region, hardware) → their (region, coin)'s
         self._hash_power_bins = (
             ((np.arange(num_r)[:, None] * self.num_c + self.coin_of_hw) * NUM_REGION_FIELDS)
@@ -138,17 +151,18 @@ class Recorder:
     # a world alone.
 
     def _group_keys(self) -> dict[str, NDArray[Any]]:
-        """The first sum's bins of each group's figures, what the figures read of each group,
-        and the buffer of their values, each shape (G, figures) or (G,) (groups are only ever
-        added, and keep their attributes: made again when there are new ones)."""
+        """The first sum's bins of each group's figures (G × figures, flat, a group's in a
+        row), the buffer of their values (G, figures) and what the figures read of each group
+        (G,) (groups are only ever added, and keep their attributes: made again when there are
+        new ones)."""
         fleet, w = self.world.fleet, self.world
         made_for, keys = self._by_group
         if made_for == fleet.num_groups:
             return keys
         g = fleet.group
         region, hw, fac = g("region"), g("hw"), g("facility")
-        # a group's cell in each table that its figures go to; a figure's bin is its table's
-        # offset plus the cell times the table's width (see _FIGURE_TABLES)
+        # a group's cell in each table that its figures go to, in table order; a figure's bin
+        # is its bin for cell 0 plus the cell times its table's width (see _figure_tables)
         cells = np.stack([region * self.num_c + self.coin_of_hw[self.hw_local[hw]],
                           region * self.num_k + self.hw_local[hw], g("pool"),
                           np.maximum(fac, 0)], axis=1)
@@ -163,44 +177,49 @@ class Recorder:
         self._by_group = (fleet.num_groups, keys)
         return keys
 
-    def _figure_tables(self, facilities: bool) -> list[tuple[int, int]]:
-        """(table, bin of cell 0) of each figure of a group, in _group_sums' order."""
-        return [
+    def _figure_tables(self, facilities: bool) -> dict[str, list[tuple[int, int]]]:
+        """(table, bin of cell 0) of each figure of a group, by block of figures: the columns
+        of _group_sums' values, in order."""
+        return {
             # rigs by sub-status → the regions' rigs by status
-            *((0, RIGS_FIELD + int(SUB_STATUS[sub])) for sub in range(NUM_SUB_USED)),
+            "rigs": [(_REGION_TABLE, RIGS_FIELD + int(SUB_STATUS[sub]))
+                     for sub in range(NUM_SUB_USED)],
             # rigs online, and underground: mining by (region, hardware of its copy)
-            (1, self._mining_at), (1, self._mining_at),
-            (0, COST_FIELD),
-            # rigs mining and their hashrate by pool
-            (2, self._pools_at), (2, self._pools_at + 1),
-            # five figures by facility (outside any: facility 0, nothing)
-            *((3, self._facilities_at + j) for j in range(5 if facilities else 0)),
-        ]
+            "mining": [(_MINING_TABLE, self._mining_at)] * 2,
+            "cost": [(_REGION_TABLE, COST_FIELD)],
+            "pools": [(_POOL_TABLE, self._pools_at + j) for j in range(POOL_SUMS)],
+            # (outside any facility: facility 0, nothing)
+            "facilities": [(_FACILITY_TABLE, self._facilities_at + j)
+                           for j in range(FACILITY_SUMS if facilities else 0)],
+        }
 
     def _group_sums(self, cost_g: F64, rev_per_hs: F64) -> F64:
         """The first sum: every group's figures by their bins (see _group_keys)."""
         w, tally, keys = self.world, self.world.fleet.tally, self._group_keys()
-        values = keys["values"]
-        values[:, :NUM_SUB_USED] = tally[:, :NUM_SUB_USED]
+        values, column = keys["values"], self._column
+        rigs = column["rigs"]
+        values[:, rigs:rigs + NUM_SUB_USED] = tally[:, :NUM_SUB_USED]
         online = tally[:, ONLINE]
-        values[:, NUM_SUB_USED] = online
-        values[:, NUM_SUB_USED + 1] = tally[:, UNDERGROUND]
+        values[:, column["mining"]] = online
+        values[:, column["mining"] + 1] = tally[:, UNDERGROUND]
         mining = online + tally[:, UNDERGROUND]
-        rest = values[:, NUM_SUB_USED + 2:]
-        np.multiply(cost_g, mining, out=rest[:, 0])
-        rest[:, 1] = mining
-        np.multiply(mining, keys["hashrate_hs"], out=rest[:, 2])
+        np.multiply(cost_g, mining, out=values[:, column["cost"]])
+        pools = values[:, column["pools"]:column["pools"] + POOL_SUMS]
+        pools[:, 0] = mining
+        np.multiply(mining, keys["hashrate_hs"], out=pools[:, 1])
         if len(w.fac_region):
             inside, power_mw = keys["inside"], keys["power_mw"]
             online = online * inside
             racked = (tally[:, ONLINE] + tally[:, OFFLINE] + tally[:, SUSPENDED]) * inside
+            facilities = values[:, column["facilities"]:]
             # what its rigs earn (docs/model.md): their rewards less the pool's fee and an
             # exchange ban's haircut, as the rigs' own margins count them
-            rest[:, 3] = online * keys["hashrate_hs"] * rev_per_hs[keys["coin"]] * net_share(w)
-            np.multiply(online, power_mw, out=rest[:, 4])
-            np.multiply(online, cost_g, out=rest[:, 5])
-            np.multiply(racked, power_mw, out=rest[:, 6])
-            rest[:, 7] = racked
+            facilities[:, 0] = (online * keys["hashrate_hs"] * rev_per_hs[keys["coin"]]
+                                * net_share(w))
+            np.multiply(online, power_mw, out=facilities[:, 1])
+            np.multiply(online, cost_g, out=facilities[:, 2])
+            np.multiply(racked, power_mw, out=facilities[:, 3])
+            facilities[:, 4] = racked
         return kernels.bincount(keys["bins"], values.ravel(), self._num_bins)
 
     def _regions(self, day: int, sums: F64, hashrate: F64, rev_per_hs: F64) -> None:
@@ -240,7 +259,7 @@ class Recorder:
 
     def _pools(self, day: int, sums: F64, hashrate: F64, rev_per_hs: F64) -> None:
         w = self.world
-        by_pool = sums[self._pools_at:self._facilities_at].reshape(-1, 2)
+        by_pool = sums[self._pools_at:self._facilities_at].reshape(-1, POOL_SUMS)
         rigs, hs = by_pool[:, 0], by_pool[:, 1]
         total = hashrate[w.pool_coin]
         share = np.divide(hs, total, out=np.zeros(len(hs)), where=total > 0)
@@ -251,7 +270,7 @@ class Recorder:
 
     def _facilities(self, day: int, sums: F64) -> None:
         w = self.world
-        by_fac = sums[self._facilities_at:].reshape(-1, 5)
+        by_fac = sums[self._facilities_at:].reshape(-1, FACILITY_SUMS)
         mining_rev, bills = by_fac[:, 0], by_fac[:, 2]  # bills: what its rigs pay
         energy_kwh = by_fac[:, 1] * 24_000.0
         hosting_fees = np.where(w.fac_hosting, energy_kwh * w.fac_fee_usd_per_kwh, 0.0)
