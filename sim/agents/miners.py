@@ -255,7 +255,7 @@ class Relocation:
         self.bookable_mw = self._bookable.reshape(world.copies, len(self.dest))
         # whole rigs a route carries today, as purchases deliver (0.5 a day: every other day)
         self.route_left = world.route_rigs_on(world.day)
-        self.limited_routes = len(world.route_rates()[1]) > 0
+        self.limited_routes = world.route_rates()[1].size > 0
         self.econ = econ
         # per origin region of a copy (R_copy, D): mining days within the horizon after the
         # journey, its cost (0 where unreachable), and whether rigs can go there (a route, and
