@@ -15,7 +15,9 @@ from sim.geography import (
     transit_pmf,
     whole_days,
 )
+from sim.rng import Streams
 from sim.scenario import Route
+from sim.world import build_world, whole_on
 from tests.worlds import scenario, three_regions
 
 ALPHA = 1e-3
@@ -123,3 +125,16 @@ def test_price_steps_replace_or_add_to_the_usual_price_from_their_dates() -> Non
         prices = geo.price_on(dt.date.fromisoformat(day))
         assert prices[a] == pytest.approx(price), day
         assert prices[geo.index("b")] == 0.05  # a region without steps keeps its price
+
+
+@pytest.mark.parametrize("rates", [(None, 0.5), (1 / 3, 2.0), (0.7, None), (None, None)])
+def test_route_rigs_on_is_whole_on_of_each_route(rates: tuple[float | None, ...]) -> None:
+    """The whole rigs of every route at once are whole_on of each route's rate, bit for bit
+    (inf where a route has no limit), day after day."""
+    doc = three_regions()
+    for route, rate in zip(doc["routes"], rates, strict=True):
+        route["capacity_rigs_per_day"] = rate
+    world = build_world(scenario(doc), Streams(1, 0))
+    for day in [*range(40), 10_000]:
+        expected = [np.inf if rate is None else float(whole_on(rate, day)) for rate in rates]
+        assert world.route_rigs_on(day).tobytes() == np.array(expected).tobytes()
