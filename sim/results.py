@@ -40,6 +40,14 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def run_inputs(scenario: Scenario, seed: int | None, replicates: int | None) -> dict[str, Any]:
+    """What repeats a run, as run.json holds it: the scenario as run (with `seed`, so that the
+    scenario saved alone repeats the run too), its hash, the seed and the replicates."""
+    scenario = scenario.model_copy(update={"seed": seed})
+    return {"scenario": scenario.model_dump(mode="json"),
+            "scenario_hash": scenario_hash(scenario), "seed": seed, "replicates": replicates}
+
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in ("hashsim", *LIBRARIES):
@@ -252,17 +260,9 @@ class Results:
         return {c: df[c].to_numpy() for c in df.columns}
 
     def run_json(self) -> dict[str, Any]:
-        # the scenario as run: with the seed used (given, the file's, or drawn), so that the
-        # scenario saved alone repeats the run too
-        scenario = self.scenario.model_copy(update={"seed": self.seed})
-        return {
-            "hashsim_run": 1,
-            "scenario": scenario.model_dump(mode="json"),
-            "scenario_hash": scenario_hash(scenario),
-            "seed": self.seed,
-            "replicates": self.replicates,
-            **self.provenance,
-        }
+        # the scenario as run: with the seed used (given, the file's, or drawn)
+        return {"hashsim_run": 1, **run_inputs(self.scenario, self.seed, self.replicates),
+                **self.provenance}
 
     def write(self, directory: str | os.PathLike[str], force: bool = False,
               extra: dict[str, pd.DataFrame] | None = None) -> Path:

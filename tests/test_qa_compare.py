@@ -234,10 +234,10 @@ replicates: 1
 seed: 1
 """)
     side = cmp.load_side(tmp_path / "sweep", arms=["base"])
-    assert side.run_inputs is None  # each design point has its own scenario
-    result = cmp.compare(side, cmp.load_side(runs["a"]))
-    assert any("with one arm (--arm NAME) of a sweep without parameters" in n
+    result = cmp.compare(side, cmp.load_side(runs["a"]))  # each design point has its own
+    assert any("with one arm (--arm NAME) of a sweep without parameters" in n  # scenario
                for n in result.notes)
+    assert any(k.startswith("design.") for k, _, _ in result.input_diff)  # the experiment's
 
 
 def test_printout_gives_hashrates_in_a_unit_that_reads(runs: dict[str, Path]) -> None:
@@ -286,8 +286,35 @@ seed: 1
     manifest = tmp_path / "sweep" / "manifest.json"
     m = json.loads(manifest.read_text())
     manifest.write_text(json.dumps(m | {"arms": list(m["arms"])}))
-    side = cmp.load_side(tmp_path / "sweep", arms=["base"])
-    assert side.run_inputs is None
+    result = cmp.compare(cmp.load_side(tmp_path / "sweep", arms=["base"]),
+                         cmp.load_side(runs["a"]))
+    assert any("manifest.json does not say how arm base ran" in n for n in result.notes), \
+        result.notes
+
+
+def test_sweep_arm_whose_scenario_copy_does_not_load_says_so(runs: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    """A copy of the arm's scenario that is there but does not validate (edited by hand) was
+    "no readable copy"; the note gives its first issue. Two sweeps are compared by their
+    experiments' inputs: the copy is not read, and no note speaks of it."""
+    import json
+
+    sweep = _april_sweep(tmp_path, """\
+arms:
+  base: {description: the tutorial}
+replicates: 1
+seed: 1
+""")
+    m = json.loads((sweep / "manifest.json").read_text())
+    copy = sweep / m["arms"]["base"]["scenario_copy"]
+    copy.write_text(copy.read_text().replace("\nname:", "\nnmae:", 1))
+    code, out = _compare(sweep, runs["a"], "--arm", "base")
+    assert code == 0, out
+    assert "no readable copy" not in out
+    assert "copy of arm base's scenario does not load (" in out, out
+    result = cmp.compare(cmp.load_side(sweep, arms=["base"]), cmp.load_side(sweep, arms=["base"]))
+    assert not any("scenario" in n for n in result.notes), result.notes
+    assert result.input_diff == []
 
 
 def test_two_sparse_table_files_without_a_row_are_equal(runs: dict[str, Path],

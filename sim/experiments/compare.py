@@ -58,8 +58,9 @@ class Side:
     table: str = ""
     inputs: dict[str, Any] = field(default_factory=dict, repr=False)
     arms: tuple[str, ...] = ()  # the arms asked for (--arm)
-    #: its inputs as those of one run: the scenario as run, seed and replicates (a run's;
-    #: a sweep's with one arm asked for and no parameters; else None)
+    #: a run's inputs as :func:`sim.results.run_inputs` gives them: the scenario as run, seed
+    #: and replicates (None for a sweep: :func:`compare` reads those of the arm asked for
+    #: where the other side is a run)
     run_inputs: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -183,9 +184,13 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
               arms: Sequence[str] = ()) -> Side:
     """Read a results folder or a table file for comparison.
 
-    ``arms`` keeps only those arms of a sweep (an arm it lacks raises :class:`UsageError`); a
-    side without arms (a single run) is kept whole — :func:`compare` refuses ``arms`` when
-    neither side has any.
+    A folder of ``hashsim run`` (run.json) or ``hashsim sweep`` (manifest.json) gives its
+    inputs, its summary table and its ``table`` (the series compared); a file gives the one
+    table it holds, a summary or one of dated series (``table`` does not apply). ``arms``
+    keeps only those arms where a side has an arm column (an arm it lacks raises
+    :class:`UsageError`); a side without one (a single run) is kept whole — :func:`compare`
+    refuses ``arms`` when neither side has arms, and sets one arm of a sweep's scenario
+    beside a run's.
     """
     p = Path(path)
     if p.is_dir():
@@ -224,8 +229,6 @@ def load_side(path: str | os.PathLike[str], table: str = "network",
         side.arms = tuple(arms)
         side.summary = _only_arms(side.summary, arms, p)
         side.series = _only_arms(side.series, arms, p, check=side.summary is None)
-        if side.kind == "sweep" and len(set(arms)) == 1:
-            side.run_inputs = _arm_inputs(p, arms[0])
     return side
 
 
@@ -242,33 +245,44 @@ _VOLATILE = ("versions", "git_commit", "command", "wall_time_s")
 #: The tables with rows only on the days something happened (a row a run lacks is a zero),
 #: and what their rigs did then.
 SPARSE = {"flows": "moved", "decisions": "decided"}
-#: What a run's inputs are, to set beside one arm of a sweep.
+#: What a run's inputs are, to set beside one arm of a sweep (as sim.results.run_inputs).
 _RUN_INPUTS = ("scenario", "scenario_hash", "seed", "replicates")
 
 
-def _arm_inputs(path: Path, arm: str) -> dict[str, Any] | None:
-    """The inputs of arm `arm` of the sweep in `path` as those of a run (`_RUN_INPUTS`): its
-    scenario file as run (the folder's copy) with its overrides, under the sweep's seed; None
-    where the sweep has parameters (each design point has its own scenario) or its manifest
-    lacks what it takes."""
-    from sim.results import scenario_hash
-    from sim.validation import loads
+def _arm_inputs(sweep: Side) -> dict[str, Any] | str:
+    """The inputs of the one arm of `sweep` asked for, as those of a run
+    (:func:`sim.results.run_inputs`): its scenario file as run (the folder's copy) with its
+    overrides, under the sweep's seed. Where there are none to show, the note that says why:
+    no arm or several asked for, a sweep with parameters (each design point has its own
+    scenario), a manifest that does not say how the arm ran, or a copy that does not load."""
+    from sim.errors import ScenarioError
+    from sim.results import run_inputs
+    from sim.validation import load
 
-    m = _json(path / "manifest.json")
-    arms = m.get("arms")
-    entry = arms.get(arm) if isinstance(arms, dict) else None
-    if m.get("parameters") or not isinstance(entry, dict):
-        return None
-    copy = path / str(entry.get("scenario_copy", ""))
+    arms = tuple(dict.fromkeys(sweep.arms))
+    m = _json(sweep.path / "manifest.json")
+    if len(arms) != 1 or m.get("parameters"):
+        return (f"inputs: {sweep.path} is a sweep and the other a run; with one arm (--arm "
+                "NAME) of a sweep without parameters, compare shows how that arm's scenario "
+                "differs from the run's")
+    arm, instead = arms[0], "its inputs are the experiment's, beside the run's"
+    entries = m.get("arms")
+    entry = entries.get(arm) if isinstance(entries, dict) else None
+    overrides = (entry.get("overrides") or []) if isinstance(entry, dict) else None
+    if not isinstance(entry, dict) or not isinstance(overrides, list):
+        return (f"inputs: {sweep.path}'s manifest.json does not say how arm {arm} ran (its "
+                f"entry under arms: scenario_copy and overrides): {instead}")
+    copy = sweep.path / str(entry.get("scenario_copy") or "")
+    if not copy.is_file():
+        return (f"inputs: {sweep.path} has no readable copy of arm {arm}'s scenario "
+                f"(manifest.json's scenario_copy, under scenarios/): {instead}")
     try:
-        scenario = loads(copy.read_text(encoding="utf-8"), str(copy),
-                         tuple(entry.get("overrides") or ()))
-    except (OSError, ValueError, HashsimError):
-        return None
-    scenario = scenario.model_copy(update={"seed": m.get("seed")})
-    return _flatten({"scenario": scenario.model_dump(mode="json"),
-                     "scenario_hash": scenario_hash(scenario), "seed": m.get("seed"),
-                     "replicates": m.get("replicates")})
+        scenario = load(copy, [str(o) for o in overrides])
+    except ScenarioError as exc:
+        more = len(exc.issues) - 1
+        return (f"inputs: {sweep.path}'s copy of arm {arm}'s scenario does not load "
+                f"({exc.issues[0]}{f' and {more} more' if more > 0 else ''}): {instead}")
+    return _flatten(run_inputs(scenario, m.get("seed"), m.get("replicates")))
 
 
 def _describe(side: Side) -> str:
@@ -391,23 +405,18 @@ def compare(a: Side, b: Side, by_sample: bool = False, confidence: float = 0.95,
         # a run beside one arm of a sweep: the scenarios as run, not the two folders' layouts
         # (an experiment's arms and design against a run's file: hundreds of lines that said
         # nothing of whether the two ran the same model)
-        sweep = a if a.kind == "sweep" else b
-        if a.run_inputs is not None and b.run_inputs is not None:
-            a_inputs, b_inputs = a.run_inputs, b.run_inputs
+        sweep, run = (a, b) if a.kind == "sweep" else (b, a)
+        arm_inputs = _arm_inputs(sweep)
+        if isinstance(arm_inputs, str):  # why there are none
+            notes.append(arm_inputs)
+        else:
+            run_inputs = run.run_inputs or {}  # (a run's are read with it)
+            a_inputs, b_inputs = (arm_inputs, run_inputs) if a is sweep else \
+                (run_inputs, arm_inputs)
             notes.append(f"inputs: the scenario of {sweep.path}'s arm {sweep.arms[0]} as it "
                          "ran, beside the run's. A sweep's runs and a plain run draw different "
                          "random numbers even under the same seed: compare them by their "
                          "intervals, not run by run")
-        elif len(set(sweep.arms)) == 1 and \
-                not _json(sweep.path / "manifest.json").get("parameters"):
-            # the arm asked for, of a sweep without parameters: its copy is what is missing
-            notes.append(f"inputs: {sweep.path} has no readable copy of arm {sweep.arms[0]}'s "
-                         "scenario (manifest.json's scenario_copy, under scenarios/): its "
-                         "inputs are the experiment's, beside the run's")
-        else:
-            notes.append(f"inputs: {sweep.path} is a sweep and the other a run; with one arm "
-                         "(--arm NAME) of a sweep without parameters, compare shows how that "
-                         "arm's scenario differs from the run's")
     diff = [(k, a_inputs.get(k, _absent(a_inputs, k)), b_inputs.get(k, _absent(b_inputs, k)))
             for k in sorted(set(a_inputs) | set(b_inputs))
             if k not in a_inputs or k not in b_inputs or a_inputs[k] != b_inputs[k]]
