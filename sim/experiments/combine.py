@@ -38,13 +38,8 @@ def combine(out: Path, tasks: Sequence[Task], fmt: str = "csv") -> dict[str, Pat
         target = out / f"{name}.{fmt}"
         tmp = out / f".{name}.{fmt}.tmp-{os.getpid()}"
         try:
-            if fmt == "csv" and not files and present:
-                # no shard has it (every run kept from a version that did not write it): its
-                # header alone, as a table without rows is written (a file of 0 bytes is no
-                # table to pandas, nor to plot, report or compare)
-                _empty_csv(out / present[0].shard, name, tmp)
-            elif fmt == "csv":
-                _combine_csv(files, tmp)
+            if fmt == "csv":
+                _combine_csv(files, tmp, _header_line(present[0], name) if present else b"")
             else:
                 _combine_parquet(files, tmp)
             os.replace(tmp, target)
@@ -54,14 +49,19 @@ def combine(out: Path, tasks: Sequence[Task], fmt: str = "csv") -> dict[str, Pat
     return written
 
 
-def _combine_csv(files: list[Path], target: Path) -> None:
-    headers = [_header(f) for f in files]
-    union = list(dict.fromkeys(c for h in headers for c in h.rstrip(b"\n").split(b",")))
-    same = all(h == headers[0] for h in headers)
+def _combine_csv(files: list[Path], target: Path, header: bytes = b"") -> None:
+    """The rows of `files` under one header; without files, `header` alone: a table no kept
+    shard has (every run kept from a version that did not write it) is a table without rows
+    (a file of 0 bytes is no table to pandas, nor to plot, report or compare), and a sweep
+    without a run (`header` empty: every run failed) is a file of 0 bytes."""
     with target.open("wb") as dst:
         if not files:
+            dst.write(header)
             return
-        if not same:  # tables of arms with different scenarios may differ in columns
+        headers = [_header(f) for f in files]
+        if any(h != headers[0] for h in headers):
+            # tables of arms with different scenarios may differ in columns
+            union = dict.fromkeys(c for h in headers for c in h.rstrip(b"\n").split(b","))
             _combine_csv_reindexed(files, [c.decode() for c in union], dst)
             return
         dst.write(headers[0])
@@ -71,14 +71,14 @@ def _combine_csv(files: list[Path], target: Path) -> None:
                 shutil.copyfileobj(src, dst, _COPY_BUFFER)
 
 
-def _empty_csv(shard: Path, name: str, target: Path) -> None:
-    """Table `name` without rows: the run's columns of the shard's network table (sample,
-    arm, replicate, param_*), then the table's own."""
+def _header_line(task: Task, name: str) -> bytes:
+    """The header of table `name` of `task`'s run: the run's key columns (sample, arm,
+    replicate, param_*), then the table's own."""
+    from sim.experiments.runner import _key_text
     from sim.rundata import SCHEMAS
 
-    network = _header(shard / "network.csv").rstrip(b"\n").decode().split(",")
-    keys = network[:network.index("date")] if "date" in network else []
-    target.write_text(",".join([*keys, *SCHEMAS[name].columns]) + "\n", encoding="utf-8")
+    keys = _key_text(task).split("\n")[0]
+    return f"{keys},{','.join(SCHEMAS[name].columns)}\n".encode()
 
 
 def _combine_csv_reindexed(files: list[Path], columns: list[str], dst: Any) -> None:
