@@ -17,7 +17,7 @@ import csv
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import HashsimError
+from sim.state import CHOICES
 
 if TYPE_CHECKING:
     from sim.results import Results
@@ -356,6 +357,9 @@ class TableSchema:
     the ``filled`` text columns; ``flags`` hold True or False. Of the figures, ``counts`` are
     whole numbers of rigs, blocks or runs, not negative; ``amounts`` (hashrates, prices,
     difficulties, megawatts, dollars) are finite and not negative; ``shares`` lie in 0–1.
+    ``values`` name the only texts a column may hold (decisions' ``choice``: the engine's
+    choices; another, 'teleport' or 'Relocate', would be left out of every figure without a
+    word).
     """
 
     columns: tuple[str, ...]
@@ -368,6 +372,7 @@ class TableSchema:
     counts: tuple[str, ...] = ()
     amounts: tuple[str, ...] = ()
     shares: tuple[str, ...] = ()
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
 #: The columns that tell the runs of a sweep apart: whole numbers but ``arm``.
@@ -414,7 +419,8 @@ SCHEMAS = {
     "decisions": TableSchema(("date", "coin", "region", "choice", "rigs"),
                              ("date", "region", "choice", "rigs"),
                              ("date", "coin", "region", "choice"), ("rigs",),
-                             filled=("choice",), counts=("rigs",)),
+                             filled=("choice",), counts=("rigs",),
+                             values={"choice": CHOICES}),
     # several events may share a day and a kind: no keys
     "events": TableSchema(("date", "time_days", "kind", "actor", "region", "description"),
                           ("date", "kind", "description"), numbers=("time_days",),
@@ -578,8 +584,9 @@ def check_table(df: pd.DataFrame, path: Path, kind: str | None,
         empty = df[col].isna()
         if empty.any():
             raise rows.error(empty, f"column {col} is empty")
-    if kind == "decisions" and "choice" in df.columns:
-        _check_choices(df["choice"], rows)
+    for col, allowed in schema.values.items():
+        if col in df.columns:
+            _check_values(df[col], col, allowed, rows)
     if schema.keys and all(c in df.columns for c in schema.keys):
         _check_unique(df, [c for c in (*RUN_COLUMNS, *schema.keys) if c in df.columns], rows)
     return df
@@ -616,15 +623,13 @@ def _check_ranges(df: pd.DataFrame, whole: list[str], schema: TableSchema, rows:
                "a share (0 to 1)")
 
 
-def _check_choices(choices: pd.Series, rows: _Rows) -> None:
-    """decisions.csv's choices are the engine's names: another ('teleport', 'Relocate')
-    would be left out of every figure without a word."""
-    from sim.world import CHOICES  # (here: reading a table needs no engine otherwise)
-
-    bad = choices.notna() & ~choices.isin(CHOICES)
+def _check_values(values: pd.Series, name: str, allowed: tuple[str, ...], rows: _Rows
+                  ) -> None:
+    """Refuse a text that column `name` cannot hold (one not in `allowed`)."""
+    bad = values.notna() & ~values.isin(allowed)
     if bad.any():
-        raise rows.error(bad, f"column choice: {choices[bad].iloc[0]!r} is not a choice "
-                         f"({', '.join(CHOICES)})")
+        raise rows.error(bad, f"column {name}: {values[bad].iloc[0]!r} is not a {name} "
+                         f"({', '.join(allowed)})")
 
 
 def _numbers(col: pd.Series, name: str, rows: _Rows) -> pd.Series:

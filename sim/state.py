@@ -25,6 +25,10 @@ from sim import compiled, kernels, rowsearch
 ONLINE, OFFLINE, BANNED_OFF, IN_TRANSIT, QUEUED, UNDERGROUND, RETIRED = range(7)
 STATUS_NAMES = ("online", "offline", "banned_off", "in_transit", "queued", "underground", "retired")
 NUM_STATUSES = len(STATUS_NAMES)
+#: What rigs chose, as decisions.csv names it: online rigs leaving ahead of a ban
+#: (`leave_early`, an announcement's exits), and forced-off rigs' choices. (Here, not in
+#: sim.world, so that reading a decisions table does not import the engine.)
+CHOICES = ("leave_early", "relocate", "underground", "hibernate", "sell", "retire")
 NEVER = np.iinfo(np.int32).max  # a timer that never fires
 #: Sub-statuses that the tally tells apart within a status, by a running timer: forced-off rigs
 #: waiting out a hibernation, and offline rigs suspended until a day (a partial power outage, a

@@ -22,7 +22,7 @@ from sim.errors import HashsimError
 from sim.geography import Geography, build_geography
 from sim.rng import Streams
 from sim.scenario import CapacityStep, FleetEntry, Purchase, Scenario
-from sim.state import COLUMNS, ONLINE, Fleet
+from sim.state import CHOICES, COLUMNS, ONLINE, Fleet
 
 F64 = NDArray[np.float64]
 
@@ -91,11 +91,6 @@ class TemplateGeo:
                    np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp), lengths,
                    np.array(flat, dtype=np.intp),
                    max((len(p) for p in geo.pair_pmf.values()), default=1))
-
-
-#: What rigs chose, as decisions.csv names it: online rigs leaving ahead of a ban
-#: (`leave_early`, an announcement's exits), and forced-off rigs' choices.
-CHOICES = ("leave_early", "relocate", "underground", "hibernate", "sell", "retire")
 
 
 @dataclass(frozen=True)
