@@ -89,6 +89,20 @@ def check_replaceable(target: Path) -> None:
             "--force replaces only those: move it away or choose another folder")
 
 
+def check_target(path: Path, what: str = "output") -> None:
+    """Refuse, before any work, an output path that cannot be created: its nearest existing
+    ancestor must be a writable folder (nothing is created here)."""
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe != path and not probe.is_dir():
+        raise HashsimError(f"cannot create {what} {path}: {probe} is a file, not a folder")
+    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
+        raise HashsimError(f"cannot create {what} {path}: {probe} is not writable")
+
+
 def staging_dir(target: Path, infix: str = ".") -> Path:
     """A new hidden folder beside `target` (``.NAME<infix>XXXXXXXX``) to write into and then
     rename into place. Made with the umask's permissions, as any folder: tempfile.mkdtemp's

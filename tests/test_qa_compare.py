@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.commands.experiments import compare
+from sim.errors import HashsimError
 from sim.experiments import compare as cmp
 from sim.experiments.errors import UsageError
 from tests.test_compare import _compare, tutorial_runs
@@ -149,6 +150,10 @@ def test_existing_output_is_refused_unless_force(runs: dict[str, Path], tmp_path
     (tmp_path / "file").write_text("")
     with pytest.raises(UsageError, match="not a folder"):
         cmp.check_output(tmp_path / "file")
+    # a folder that cannot be made is refused in Python too, before anything is written
+    comparison = cmp.compare(cmp.load_side(runs["a"]), cmp.load_side(runs["other"]))
+    with pytest.raises(HashsimError, match=r"cannot create comparison folder .*is a file"):
+        cmp.write(comparison, tmp_path / "file" / "out", plots=False)
     # force replaces the comparison's own files (a stale overlay too), nothing else
     (out_dir / "overlay_OLD_hashrate_hs.png").write_bytes(b"")
     comparison = cmp.compare(cmp.load_side(runs["a"]), cmp.load_side(runs["other"]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+
+from sim.results import check_target  # (the commands import it from here, as before)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,33 +76,18 @@ def echo_notes(name: str, overrides: Sequence[str], scenario: Any, err: bool = T
         click.echo(f"note: {note}", err=err)
 
 
-def check_target(path: Path, what: str = "output") -> None:
-    """Refuse, before any work, an output path that cannot be created: its nearest existing
-    ancestor must be a writable folder (nothing is created here)."""
-    probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    from sim.errors import HashsimError
-
-    if probe != path and not probe.is_dir():
-        raise HashsimError(f"cannot create {what} {path}: {probe} is a file, not a folder")
-    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
-        raise HashsimError(f"cannot create {what} {path}: {probe} is not writable")
-
-
-def check_output(target: Path, force: bool, what: str = "output") -> None:
-    """Before anything runs: an existing `target` needs --force (exit code 2), the folder must
-    be one that can be made, and --force replaces only hashsim's own output
-    (:func:`sim.results.check_replaceable`)."""
+def check_output(target: Path, force: bool, what: str = "output", folder: bool = True) -> None:
+    """Before anything runs: an existing `target` needs --force (exit code 2), it must be one
+    that can be made, and a folder (`folder`; not a file) is replaced by --force only where it
+    is hashsim's own output (:func:`sim.results.check_replaceable`)."""
     from sim.errors import ResultsExistError
     from sim.results import check_replaceable
 
     if target.exists() and not force:
         raise ResultsExistError(f"{target} exists; use --force to replace it")
     check_target(target, what)
-    check_replaceable(target)
+    if folder:
+        check_replaceable(target)
 
 
 def report_errors(func: F | None = None, *, interrupted: str = "interrupted: nothing was written"

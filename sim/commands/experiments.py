@@ -16,6 +16,7 @@ import click
 
 from sim.commands.common import (
     FiniteFloat,
+    check_output,
     check_target,
     default_output,
     experiment_file,
@@ -278,14 +279,12 @@ def sensitivity(results: Path, metric: str, coin: str | None, arms: Sequence[str
     confidence intervals. A sweep with runs missing (failed or not yet run) is refused: the
     indices need every design point (hashsim sweep … --resume reruns them).
     """
-    from sim.errors import ResultsExistError
     from sim.experiments.compare import records
     from sim.experiments.sensitivity import analyze, write
 
-    if output is not None and output.exists() and not force:
-        raise ResultsExistError(f"{output} exists; use --force to replace it")
     target = output or results / f"sensitivity_{metric}.csv"
-    check_target(target, "sensitivity table")  # before the bootstrap
+    # before the bootstrap; the default file (the sweep's own) is replaced without --force
+    check_output(target, force or output is None, "sensitivity table", folder=False)
     df = analyze(results, metric, coin, arms, resamples, confidence, seed)
     write(df, target)
     level = f"{confidence:.0%}"
@@ -362,7 +361,6 @@ def compare(a: Path, b: Path, output: Path | None, table: str, arms: Sequence[st
     if output is not None:  # an existing folder, one that cannot be made, or plots without
         # matplotlib: before any output (the whole comparison was printed, then refused)
         cmp.check_output(output, force, plots)
-        check_target(output, "comparison folder")
     result = cmp.compare(side_a, side_b, by_sample, confidence, patterns)
     _print_comparison(result)
     if output is not None:

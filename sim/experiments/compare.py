@@ -727,8 +727,11 @@ OUTPUTS = ("comparison.csv", "nrmse.csv", "inputs_diff.txt", "overlay_*.png")
 
 def check_output(out: str | os.PathLike[str], force: bool = False, plots: bool = False) -> None:
     """Refuse, before anything is written, a folder ``out`` that exists and is not empty
-    (unless ``force``: :class:`ResultsExistError`, exit code 2) and plots without matplotlib
-    (:class:`MissingExtraError`, exit code 2)."""
+    (unless ``force``: :class:`ResultsExistError`, exit code 2), plots without matplotlib
+    (:class:`MissingExtraError`, exit code 2) and a folder that cannot be made (under a file,
+    or in a folder that is not writable: :class:`HashsimError`, exit code 2)."""
+    from sim.results import check_target
+
     target = Path(out)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder")
@@ -737,6 +740,7 @@ def check_output(out: str | os.PathLike[str], force: bool = False, plots: bool =
                                 "replace the comparison in it, or -o to choose another folder")
     if plots:
         _matplotlib()
+    check_target(target, "comparison folder")
 
 
 def write(comparison: Comparison, out: str | os.PathLike[str], plots: bool = True,
