@@ -326,10 +326,11 @@ seed: 5
 
 
 def test_summarize_keeps_the_experiments_arm_order_and_reads_in_units(tmp_path: Path) -> None:
-    """Arms come in the experiment's order (not alphabetically) in ensemble_metrics.csv and
-    in the printout, as the differences take them; the printout's metrics come in the
-    headline's order, a hashrate in EH/s … H/s, each adjustment's direction on its own line
-    (the largest in size, with its sign, would average a rise with a fall)."""
+    """Arms come in the experiment's order (not alphabetically) in ensemble_metrics.csv,
+    ensemble_series.csv and the printout, as the differences take them; the printout's
+    metrics come in the headline's order, a hashrate in EH/s … H/s, each adjustment's
+    direction on its own line (the largest in size, with its sign, would average a rise with
+    a fall)."""
     exp, out = _write(tmp_path, ARMS_UNSORTED), tmp_path / "out"
     code, text = _sweep(exp, "-o", out, "-q")
     assert code == 0, text
@@ -337,6 +338,11 @@ def test_summarize_keeps_the_experiments_arm_order_and_reads_in_units(tmp_path: 
     assert result.exit_code == 0, result.output
     metrics = pd.read_csv(out / "ensemble_metrics.csv")
     assert list(dict.fromkeys(metrics["arm"])) == ["zeta-base", "alpha-averse"]
+    series = pd.read_csv(out / "ensemble_series.csv")  # the same order as the metrics
+    assert list(dict.fromkeys(series["arm"])) == ["zeta-base", "alpha-averse"]
+    within = series[series["arm"] == "zeta-base"]  # main series in order, dates sorted
+    assert list(dict.fromkeys(within["series"]))[:2] == ["hashrate_hs", "difficulty"]
+    assert within.groupby("series")["date"].is_monotonic_increasing.all()
     within = metrics[metrics["arm"] == "zeta-base"]
     assert list(within["metric"]) == sorted(within["metric"])  # sorted within an arm
     text = result.stdout

@@ -1,7 +1,7 @@
 """Ensemble summaries of a sweep (or of a multi-replicate run): bands, statistics, differences.
 
-- :func:`series_bands` — per arm (and optionally per sample), coin and date: the median and the
-  5–95 % band of the main series across runs.
+- :func:`series_bands` — per arm (in the experiment's order; optionally per sample), coin and
+  date: the median and the 5–95 % band of the main series across runs.
 - :func:`metric_stats` — per arm (in the experiment's order), coin and summary metric: n, mean,
   std, a t confidence interval of the mean, median and the 5–95 % range.
 - :func:`arm_differences` — each arm minus the first, paired by (sample, replicate): with
@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +44,9 @@ def series_bands(network: pd.DataFrame, by: Sequence[str] = ("arm",),
     for df in long[1:]:
         out = out.merge(df, on=[*keys, "series"], how="left")
     out["n"] = out["n"].astype("int64")
-    order = {s: i for i, s in enumerate(present)}
-    out = out.sort_values([*by, "coin", "series", "date"],
-                          key=lambda c: c.map(order) if c.name == "series" else c)
-    return out[[*keys[:-1], "series", "date", "n", "p05", "median", "p95", "mean"]] \
-        .reset_index(drop=True)
+    out = _in_order(out, [*by, "coin", "series", "date"],
+                    {"arm": _arm_order(network), "series": _order(present)})
+    return out[[*keys[:-1], "series", "date", "n", "p05", "median", "p95", "mean"]]
 
 
 def metric_stats(summary: pd.DataFrame, by: Sequence[str] = ("arm",),
@@ -60,12 +58,25 @@ def metric_stats(summary: pd.DataFrame, by: Sequence[str] = ("arm",),
     """
     summary = _with_arm(summary)
     keys = [*by, "coin", "metric"]
-    out = _stats(summary, keys, confidence)
-    # arms in the experiment's order (as they come in the summary, and as the differences
-    # take them), not alphabetically; the rest sorted within each arm
-    order = {arm: i for i, arm in enumerate(dict.fromkeys(summary["arm"]))}
-    return out.sort_values("arm", key=lambda arm: arm.map(order), kind="stable",
-                           ignore_index=True)
+    return _in_order(_stats(summary, keys, confidence), keys, {"arm": _arm_order(summary)})
+
+
+def _arm_order(df: pd.DataFrame) -> dict[Any, int]:
+    """Each arm's place in the experiment: the order the arms' rows first come in `df` (as
+    the combined tables hold them, and as :func:`arm_differences` takes them)."""
+    return _order(df["arm"])
+
+
+def _order(values: Iterable[Any]) -> dict[Any, int]:
+    return {v: i for i, v in enumerate(dict.fromkeys(values))}
+
+
+def _in_order(df: pd.DataFrame, columns: list[str], orders: dict[str, dict[Any, int]]
+              ) -> pd.DataFrame:
+    """`df` sorted by `columns`, each of `orders`' columns in its order (arms in the
+    experiment's, not alphabetically), the others by value; a fresh index."""
+    return df.sort_values(columns, key=lambda c: c.map(orders[c.name]) if c.name in orders
+                          else c, ignore_index=True)
 
 
 def _stats(df: pd.DataFrame, keys: list[str], confidence: float) -> pd.DataFrame:
