@@ -35,20 +35,20 @@ TABLES = ("network", "regions", "pools", "facilities", "flows", "decisions", "ev
           "summary")
 MEMBER = ["sample", "replicate"]
 #: Display units of a hashrate by size (the run's figures use EH/s and TH/s by coin rule).
-HASHRATE_UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"),
+_HASHRATE_UNITS = ((1e18, "EH/s"), (1e15, "PH/s"), (1e12, "TH/s"), (1e9, "GH/s"),
                    (1e6, "MH/s"), (1.0, "H/s"))
 #: Display units of sums of dollars by size.
-USD_UNITS = ((1e9, "bn USD"), (1e6, "M USD"), (1e3, "k USD"), (1.0, "USD"))
+_USD_UNITS = ((1e9, "bn USD"), (1e6, "M USD"), (1e3, "k USD"), (1.0, "USD"))
 
 
 def hashrate_scale(top: float) -> tuple[float, str]:
     """The unit a hashrate of size `top` (H/s) reads in: (1e18, 'EH/s') … (1.0, 'H/s')."""
-    return next(((s, u) for s, u in HASHRATE_UNITS if abs(top) >= s), (1.0, "H/s"))
+    return next(((s, u) for s, u in _HASHRATE_UNITS if abs(top) >= s), (1.0, "H/s"))
 
 
 def usd_scale(top: float) -> tuple[float, str]:
     """The unit a sum of `top` dollars reads in: (1e9, 'bn USD') … (1.0, 'USD')."""
-    return next(((s, u) for s, u in USD_UNITS if abs(top) >= s), (1.0, "USD"))
+    return next(((s, u) for s, u in _USD_UNITS if abs(top) >= s), (1.0, "USD"))
 
 
 class NotResultsError(HashsimError):
@@ -611,7 +611,8 @@ def _check_ranges(df: pd.DataFrame, whole: list[str], schema: TableSchema, rows:
         refuse(col, df[col].notna() & (df[col] % 1 != 0), "a whole number")
     for col in (c for c in schema.counts if c in df.columns):
         values = df[col]
-        refuse(col, values.notna() & ((values < 0) | ~np.isfinite(values) | (values % 1 != 0)),
+        # (inf % 1 is NaN, not 0: an infinite count is not whole)
+        refuse(col, values.notna() & ((values < 0) | (values % 1 != 0)),
                "a count (a whole number, 0 or more)")
     for col in (c for c in schema.amounts if c in df.columns):
         values = df[col]

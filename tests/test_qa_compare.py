@@ -187,6 +187,8 @@ def test_overlay_axes_read_in_display_units() -> None:
     assert _display_scale("hashrate_hs", pd.Series([8.0e14, float("nan")])) == (1e12, "TH/s")
     assert _display_scale("difficulty", pd.Series([1.4e13])) == (1e12, "T")
     assert _display_scale("price_usd", pd.Series([400.0])) == (1.0, "")
+    for none in ([float("nan")], [float("inf")], []):  # no finite value: unscaled
+        assert _display_scale("hashrate_hs", pd.Series(none, dtype=float)) == (1.0, "H/s")
 
 
 # ---------------------------------------------------------------- 5. a run beside a sweep's arm

@@ -826,13 +826,13 @@ def _display_scale(series: str, values: pd.Series) -> tuple[float, str]:
     from sim.plot_style import si_scale
     from sim.rundata import hashrate_scale
 
-    finite = pd.to_numeric(values, errors="coerce").abs()
-    top = float(finite[np.isfinite(finite)].max()) if finite.notna().any() else 0.0
+    sizes = pd.to_numeric(values, errors="coerce").abs()
+    top = float(sizes[np.isfinite(sizes)].max())  # NaN where none is finite: read as 0
     return hashrate_scale(top) if series.endswith("_hs") else si_scale(top, "")
 
 
-def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str,
-          scale: float = 1.0) -> None:
+def _draw(ax: Any, df: pd.DataFrame, series: str, label: str, color: str, scale: float
+          ) -> None:
     groups = ["arm"] if "arm" in df.columns and df["arm"].nunique() > 1 else []
     for arm, part in df.groupby(groups, sort=True) if groups else [((RUN_ARM,), df)]:
         per_date = part.groupby("date", sort=True)[series]
