@@ -47,9 +47,10 @@ MAX_PRICE_USD = 1e12
 #: median price to 0 on the first day, a drift of 1e6 to infinity).
 MAX_GBM_PER_YEAR = 10.0
 PriceUsd = Annotated[float, Field(gt=0.0, le=MAX_PRICE_USD, allow_inf_nan=False)]
-#: The highest power price, in USD/kWh: a hundred times the highest price cap of a wholesale
-#: market (ERCOT's 9 USD/kWh, reached in February 2021). A rig's daily cost stays finite (a
-#: price of 1e308 made it inf, its margin NaN, and its rigs mined on whatever they cost).
+#: The highest power price, in USD/kWh: over a hundred times the highest price cap of a
+#: wholesale market (ERCOT's 9 USD/kWh, reached in February 2021). A rig's daily cost stays
+#: finite (a price of 1e308 made it inf, its margin NaN, and its rigs mined on whatever they
+#: cost).
 MAX_POWER_PRICE_USD_PER_KWH = 1000.0
 PowerPrice = Annotated[float, Field(ge=0.0, le=MAX_POWER_PRICE_USD_PER_KWH,
                                     allow_inf_nan=False)]

@@ -214,9 +214,9 @@ def summarize(results: Path, output: Path | None, by_sample: bool, confidence: f
 
 def _headline_rows(group: pd.DataFrame, headline: tuple[str, ...], figures: tuple[str, ...]
                    ) -> list[dict[str, Any]]:
-    """The rows of `group` whose metric is in `headline`, in its order, with a hashrate's
-    `figures` in the unit that reads (EH/s … H/s, as the figures show it), the same for all
-    of a row's figures."""
+    """The rows of `group` whose metric is in `headline`, in its order, with their `figures`
+    in the unit that reads (a hashrate in EH/s … H/s, as the figures show it; dollars in k,
+    M or bn USD: :func:`_in_display_units`), the same for all of a row's figures."""
     from sim.experiments.compare import records
 
     rank = {metric: i for i, metric in enumerate(headline)}

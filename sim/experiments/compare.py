@@ -644,9 +644,9 @@ def compare_series(a: pd.DataFrame, b: pd.DataFrame, by_sample: bool = False,
     """NRMSE of every numeric series, per key, after averaging runs per date.
 
     With `runs` (each side's runs: a table with a row per run and its run columns), the
-    tables are sparse — flows.csv has a row only where rigs moved — and a row a run lacks is
-    a zero: each date's mean is over every run, and a date and key on one side only is a
-    zero on the other."""
+    tables are sparse (:data:`SPARSE`) — flows.csv has a row only where rigs moved,
+    decisions.csv only where they decided — and a row a run lacks is a zero: each date's
+    mean is over every run, and a date and key on one side only is a zero on the other."""
     notes = notes if notes is not None else []
     _check_coins(a, b, notes)
     run_keys = _arm_keys(a, b, by_sample)
