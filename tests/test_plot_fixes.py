@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 
 import sim
 from sim import plots
-from sim.plot_style import STYLE, counts_axis
+from sim.plot_style import counts_axis
 from sim.plots import RunData
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -41,11 +40,7 @@ def run(scenario: str, *overrides: str) -> RunData:
     return _RUNS[key]
 
 
-@pytest.fixture(autouse=True)
-def style() -> Iterator[None]:
-    with matplotlib.rc_context(STYLE):
-        yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("plot_style")  # house style, figures closed (conftest)
 
 
 def drawn(fig: Any) -> Any:

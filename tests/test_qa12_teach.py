@@ -7,7 +7,6 @@ late December, is a few days before the run's end) and china-2021 (many events),
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,8 @@ import pytest
 
 import sim
 from sim.plot_series import flow_order
-from sim.plot_style import STYLE
 from sim.plots import RunData, fig_flows, fig_rigs, flow_totals
-from tests.conftest import open_offline
+from tests.conftest import open_page
 
 matplotlib = pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")
@@ -35,10 +33,7 @@ def china() -> RunData:
     return RunData.from_results(sim.run(sim.load("china-2021"), seed=1))
 
 
-@pytest.fixture(autouse=True)
-def style() -> Iterator[None]:
-    with matplotlib.rc_context(STYLE):
-        yield
+pytestmark = pytest.mark.usefixtures("plot_style")  # house style, figures closed (conftest)
 
 
 def two_arms(data: RunData, shrink: str | None = None) -> RunData:
@@ -89,9 +84,10 @@ def test_no_event_label_runs_off_its_figure_in_chromium(browser: Any, iran: RunD
     from sim.report import write_report
 
     page_path = write_report(iran, tmp_path / "page.html")
-    page = open_offline(browser, page_path, width)
+    page, seen = open_page(browser, page_path, width)
     outside = page.evaluate(INSIDE)
     page.close()
+    assert seen["errors"] == [] and seen["blocked"] == [], seen
     assert outside and all(not hits for _, hits in outside), outside
 
 

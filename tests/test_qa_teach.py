@@ -6,7 +6,6 @@ July (ban, no-ban, no-announced-end; the no-ban arm decides nothing), swept once
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import combinations
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 import sim
-from sim.plot_style import STYLE
 from sim.plots import RunData, fig_choices, fig_rigs, load_run
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -37,10 +35,7 @@ def single() -> RunData:
     return RunData.from_results(sim.run(sim.load("iran-2021", SHORT), seed=1))
 
 
-@pytest.fixture(autouse=True)
-def style() -> Iterator[None]:
-    with matplotlib.rc_context(STYLE):
-        yield
+pytestmark = pytest.mark.usefixtures("plot_style")  # house style, figures closed (conftest)
 
 
 def texts(fig: Any) -> list[Any]:

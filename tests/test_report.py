@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import sim
 from sim.plots import RunData, load_run
 from sim.report import build_report, summary_rows, summary_table_html, write_report
+from tests.conftest import open_page
 from tests.test_plots import SHORT, make_experiment, shared_run, small_run
 
 pytest.importorskip("plotly")
@@ -236,34 +237,6 @@ def test_the_report_of_a_run_shows_upward_and_downward_adjustments(report_html: 
 
 
 # ---------------------------------------------------------------------------- in a browser
-
-
-
-def open_page(browser: Any, path: Path) -> tuple[Any, dict[str, list[str]]]:
-    """Load `path` with every non-file request blocked; collect errors, dialogs, requests."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    seen: dict[str, list[str]] = {"errors": [], "console": [], "dialogs": [], "blocked": []}
-    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.on("console", lambda m: seen["console"].append(m.text) if m.type == "error" else None)
-
-    def dialog(d: Any) -> None:
-        seen["dialogs"].append(d.message)
-        d.dismiss()
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith("file://"):
-            r.continue_()
-        else:
-            seen["blocked"].append(r.request.url)
-            r.abort()
-
-    page.on("dialog", dialog)
-    page.route("**/*", route)
-    page.goto(path.resolve().as_uri())
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0 && "
-                           "[...document.querySelectorAll('.js-plotly-plot')].every("
-                           "d => d.querySelector('.main-svg'))", timeout=30_000)
-    return page, seen
 
 
 CHART_SIZES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(d => {
