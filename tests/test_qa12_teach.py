@@ -76,7 +76,7 @@ INSIDE = """() => [...document.querySelectorAll('.js-plotly-plot')].map(g => {
     }).map(n => n.textContent)]; })"""
 
 
-@pytest.mark.slow
+@pytest.mark.browser
 @pytest.mark.parametrize("width", [1300, 1000])
 def test_no_event_label_runs_off_its_figure_in_chromium(browser: Any, iran: RunData,
                                                          tmp_path: Path, width: int) -> None:
