@@ -39,23 +39,29 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # ---------------------------------------------------------------------------- power prices
 
 
-@pytest.mark.parametrize("override", [
-    "regions.highland.electricity_usd_per_kwh=1e308",
-    "regions.highland.electricity_monthly_usd_per_kwh=[1e308,1,1,1,1,1,1,1,1,1,1,1]",
-    "regions.highland.electricity_schedule=[{date: 2021-03-01, usd_per_kwh: 1e308}]",
-    "regions.highland.electricity_schedule=[{date: 2021-03-01, surcharge_usd_per_kwh: 1e308}]",
-    "regions.highland.electricity_spread_usd_per_kwh=1e308",
+@pytest.mark.parametrize(("override", "bound"), [
+    ("regions.highland.electricity_usd_per_kwh=1e308", "≤ 1000"),
+    ("regions.highland.electricity_monthly_usd_per_kwh=[1e308,1,1,1,1,1,1,1,1,1,1,1]", "≤ 1000"),
+    ("regions.highland.electricity_schedule=[{date: 2021-03-01, usd_per_kwh: 1e308}]", "≤ 1000"),
+    ("regions.highland.electricity_schedule=[{date: 2021-03-01, surcharge_usd_per_kwh: 1e308}]",
+     "≤ 1000"),
+    ("regions.highland.electricity_schedule=[{date: 2021-03-01, surcharge_usd_per_kwh: -1e308}]",
+     "≥ -1000"),  # a rebate is bounded too
+    ("regions.highland.electricity_spread_usd_per_kwh=1e308", "≤ 1000"),
+    ("facilities.bluefarm.power_usd_per_kwh=1e308", "≤ 1000"),
+    ("facilities.bluefarm.hosting_fee_usd_per_kwh=1e308", "≤ 1000"),
 ])
-def test_a_power_price_that_overflows_the_cost_is_refused(override: str) -> None:
+def test_a_power_price_that_overflows_the_cost_is_refused(override: str, bound: str) -> None:
     """A price of 1e308 USD/kWh passed validation and ran: a rig's daily cost overflowed to
     inf, its margin to NaN (RuntimeWarnings), its rigs stayed online whatever they cost and
-    regions.csv held cost_usd = inf. Prices are bounded as a coin's are (MAX_PRICE_USD)."""
+    regions.csv held cost_usd = inf. Prices are bounded as a coin's are (MAX_PRICE_USD): a
+    region's, a facility's own price and hosting fee, and a step's surcharge either way."""
     with pytest.raises(ScenarioError) as caught:
         sim.load(TUTORIAL, [override])
     (issue,) = caught.value.issues
     field = override.split("=")[0].split(".")[-1]
     assert field in issue.dotted_path or "electricity_schedule" in issue.dotted_path
-    assert "≤ 1000" in issue.message and issue.file.startswith("--set")
+    assert bound in issue.message and issue.file.startswith("--set")
 
 
 def test_a_dear_but_finite_price_runs_with_finite_costs() -> None:
