@@ -44,7 +44,6 @@ def test_run_writes_every_result_file_and_a_summary(tmp_path: Path) -> None:
     assert {"scenario_hash", "versions", "command", "wall_time_s"} <= set(run)
 
 
-
 def test_run_printout_keeps_each_region_beside_its_revenue(tmp_path: Path) -> None:
     """The revenue line of a world with long region names wrapped between a region and its
     figure (china-2021: "… 216.3, russia" / "195.6, rest_of_china 193.0")."""
