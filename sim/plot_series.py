@@ -80,6 +80,23 @@ def stack_means(df: pd.DataFrame, value: str, key: str, arm: str) -> pd.DataFram
     return wide.reindex(columns=[k for k in key_order(df, value, key) if k in wide.columns])
 
 
+def status_columns(leaves: pd.DataFrame) -> list[str]:
+    """The ``rigs_<status>`` columns of `leaves` (regions.csv's rows), in STATUSES' order."""
+    from sim.plot_style import STATUSES
+
+    return [f"rigs_{s}" for s in STATUSES if f"rigs_{s}" in leaves.columns]
+
+
+def status_means(leaves: pd.DataFrame, arm: str, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Rigs by status for stacked charts: each :func:`status_columns` column summed over a
+    member's rows of a date (every region, coin and hardware; or every one of a `by` group),
+    then the mean over `arm`'s members. A ([*by,] date) × column frame, empty for an arm
+    without rows."""
+    cols = status_columns(leaves)
+    per = member_sum(leaves[leaves["arm"] == arm], cols, by)
+    return per.groupby([*by, "date"], sort=True)[cols].mean()
+
+
 def key_order(df: pd.DataFrame, value: str, key: str) -> list[str]:
     """Keys (regions, pools) by their mean `value` on the first date, largest first."""
     if not len(df):

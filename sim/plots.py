@@ -44,6 +44,8 @@ from sim.plot_series import (
     retargets,
     rolling_mean,
     stack_means,
+    status_columns,
+    status_means,
     target_block_time,
 )
 from sim.plot_style import (
@@ -96,7 +98,8 @@ __all__ = [
     "fig_hashrate", "fig_pools", "fig_regions", "fig_rigs", "flow_order", "flow_totals",
     "key_order", "load_run", "markers", "member_sum", "monthly_books", "observed_hashrate",
     "region_colours", "render", "require", "retargets", "rolling_mean", "run_data", "si_scale",
-    "stack_means", "target_block_time", "usd_scale", "write_atomic", "write_figures",
+    "stack_means", "status_columns", "status_means", "target_block_time", "usd_scale",
+    "write_atomic", "write_figures",
 ]
 
 FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "earnings",
@@ -232,18 +235,15 @@ def fig_regions(data: RunData) -> Figure | None:
 def fig_rigs(data: RunData) -> Figure | None:
     """Rigs by status over time (every leaf region and coin), stacked; arms side by side."""
     leaves = data.leaf_regions()
-    cols = [f"rigs_{s}" for s in STATUSES if f"rigs_{s}" in leaves.columns]
-    if not len(leaves) or not cols:
+    if not len(leaves) or not status_columns(leaves):
         return None
     fig, axes = arm_grid(1, data.arms, 3.8)
-    per = member_sum(leaves, cols)
     pads = []
     for c, arm in enumerate(data.arms):
         ax = axes[0, c]
-        part = per[per["arm"] == arm]
-        if len(part):
-            mean = part.groupby("date")[cols].mean()
-            keys = [x.removeprefix("rigs_") for x in cols]
+        mean = status_means(leaves, arm)
+        if len(mean):
+            keys = [x.removeprefix("rigs_") for x in mean.columns]
             ax.stackplot(mean.index, mean.to_numpy().T, labels=[STATUS_LABELS[k] for k in keys],
                          colors=[STATUS_COLOURS[k] for k in keys], lw=0)
         pads.append(draw_markers(ax, markers(data, arm), data.span, labels=True))

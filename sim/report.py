@@ -472,15 +472,12 @@ def pfig_regions(data: RunData, coin: str) -> Any | None:
 
 def pfig_rigs(data: RunData) -> Any | None:
     leaves = data.leaf_regions()
-    cols = [f"rigs_{s}" for s in P.STATUSES if f"rigs_{s}" in leaves.columns]
-    if not len(leaves) or not cols:
+    keys = [c.removeprefix("rigs_") for c in P.status_columns(leaves)]
+    if not len(leaves) or not keys:
         return None
     fig = _arm_subplots(data)
-    per = P.member_sum(leaves, cols)
-    keys = [c.removeprefix("rigs_") for c in cols]
     for c, arm in enumerate(data.arms, start=1):
-        wide = per[per["arm"] == arm].groupby("date")[cols].mean()
-        _stacked(fig, wide, [P.STATUS_LABELS[k] for k in keys],
+        _stacked(fig, P.status_means(leaves, arm), [P.STATUS_LABELS[k] for k in keys],
                  [P.STATUS_COLOURS[k] for k in keys], c, c == 1, ",.0f")
         _event_lines(fig, data, arm, c, labels=False)
     fig.update_yaxes(title_text="rigs", col=1)
@@ -497,26 +494,27 @@ def pfig_rigs_by_region(data: RunData) -> Any | None:
     were ever forced off or hid, hardest hit first (in the world's total a country of a few
     per cent was a sliver, and how many of its rigs waited and came back could not be read)."""
     leaves = data.leaf_regions()
-    cols = [f"rigs_{s}" for s in P.STATUSES if f"rigs_{s}" in leaves.columns]
+    keys = [c.removeprefix("rigs_") for c in P.status_columns(leaves)]
     hit_cols = [c for c in ("rigs_banned_off", "rigs_underground") if c in leaves.columns]
-    if not len(leaves) or not cols or not hit_cols:
+    if not len(leaves) or not keys or not hit_cols:
         return None
     hit = leaves[hit_cols].sum(axis=1).groupby(leaves["region"]).max()
     regions = list(hit[hit > 0].sort_values(ascending=False, kind="stable").index)
     regions = regions[:RIGS_REGIONS]
     if not regions:
         return None
-    keys = [c.removeprefix("rigs_") for c in cols]
+    chosen = leaves[leaves["region"].isin(regions)]
+    means = {arm: P.status_means(chosen, arm, by=["region"]) for arm in data.arms}
     fig = _arm_subplots(data)
     owner: list[int] = []  # each trace's region
     for i, region in enumerate(regions):
-        per = P.member_sum(leaves[leaves["region"] == region], cols)
         for c, arm in enumerate(data.arms, start=1):
-            wide = per[per["arm"] == arm].groupby("date")[cols].mean()
+            mean = means[arm]
+            wide = mean[mean.index.get_level_values("region") == region].droplevel("region")
             _stacked(fig, wide, [P.STATUS_LABELS[k] for k in keys],
                      [P.STATUS_COLOURS[k] for k in keys], c, c == 1, ",.0f",
                      group=f"r{i}c{c}", visible=i == 0)
-            owner += [i] * len(cols)
+            owner += [i] * len(keys)
     for c, arm in enumerate(data.arms, start=1):
         _event_lines(fig, data, arm, c, labels=False)
     buttons = [{"label": ptext(data.label(r)), "method": "restyle",

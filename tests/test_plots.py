@@ -93,6 +93,22 @@ def test_bands_are_quantiles_over_members() -> None:
     assert b[["lo", "mid", "hi"]].iloc[0].tolist() == pytest.approx([1.2, 3.0, 4.8])
 
 
+def test_rigs_by_status_of_each_region_add_up_to_every_regions(data: RunData) -> None:
+    """status_means: each status summed over a run's rows of a date, then the mean of the
+    runs; by region, the regions' means add up to the whole."""
+    leaves = data.leaf_regions()
+    cols = plots.status_columns(leaves)
+    assert cols[0] == "rigs_online" and "rigs_banned_off" in cols
+    whole = plots.status_means(leaves, "")
+    runs = [part.groupby("date")[cols].sum() for _, part in leaves.groupby(["sample",
+                                                                            "replicate"])]
+    assert len(runs) == 2
+    pd.testing.assert_frame_equal(whole, (runs[0] + runs[1]) / 2, check_names=False)
+    by_region = plots.status_means(leaves, "", by=["region"])
+    pd.testing.assert_frame_equal(by_region.groupby("date").sum(), whole, check_names=False)
+    assert not len(plots.status_means(leaves, "no such arm"))
+
+
 def test_markers_are_dated_and_labelled_from_the_event_log(data: RunData) -> None:
     marks = {m.date.strftime("%Y-%m-%d"): m.label for m in plots.markers(data)}
     assert marks["2021-04-01"] == "ban Red Country"
