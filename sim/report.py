@@ -581,6 +581,14 @@ def pfig_sankey(data: RunData, arm: str) -> Any | None:
                    height=max(380, 26 * max(len(origins), len(dests)) + 120), hovermode=False)
 
 
+def _panel_note(fig: Any, col: int, text: str) -> None:
+    """`text` in the middle of subplot `col`, where an arm has nothing to draw: said as the PNG
+    says it (plotly draws no axes without a trace)."""
+    left, right = fig.get_subplot(1, col).xaxis.domain
+    fig.add_annotation(text=text, x=(left + right) / 2, y=0.5, xref="paper", yref="paper",
+                       xanchor="center", showarrow=False, font={"size": 14, "color": "#555"})
+
+
 def pfig_choices(data: RunData) -> Any | None:
     """What the rigs chose, by region and arm: stacked bars of decisions.csv's totals."""
     go = _go()
@@ -591,11 +599,8 @@ def pfig_choices(data: RunData) -> Any | None:
     fig = _arm_subplots(data)
     for c, arm in enumerate(data.arms, start=1):
         tot = totals[arm].reindex(regions, fill_value=0.0) if len(totals[arm]) else None
-        if tot is None:  # said as the PNG says it: plotly draws no axes without a trace
-            left, right = fig.get_subplot(1, c).xaxis.domain
-            fig.add_annotation(text="no rig decided", x=(left + right) / 2, y=0.5,
-                               xref="paper", yref="paper", xanchor="center", showarrow=False,
-                               font={"size": 14, "color": "#555"})
+        if tot is None:
+            _panel_note(fig, c, "no rig decided")
         for k, choice in enumerate(CHOICE_LABELS):
             if tot is None or choice not in tot.columns:
                 continue
@@ -655,11 +660,8 @@ def pfig_arrivals(data: RunData) -> Any | None:
     for c, arm in enumerate(data.arms, start=1):
         moved = len(P.flow_totals(data, arm)) > 0
         cum = P.cumulative_arrivals(data, arm) if moved else pd.DataFrame()
-        if not moved:  # said as the PNG says it: plotly draws no axes without a trace
-            left, right = fig.get_subplot(1, c).xaxis.domain
-            fig.add_annotation(text="no rigs moved", x=(left + right) / 2, y=0.5,
-                               xref="paper", yref="paper", xanchor="center", showarrow=False,
-                               font={"size": 14, "color": "#555"})
+        if not moved:
+            _panel_note(fig, c, "no rigs moved")
         order += [d for d in cum.columns if d not in order]
         for dest in cum.columns:
             k = order.index(dest)
