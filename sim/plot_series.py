@@ -9,8 +9,9 @@ markers, the observed overlay. The matplotlib figures (`sim.plots`) and the inte
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ MARKER_KINDS = {
     "pool_shutdown": "shuts down", "service_stop_new_users": "stops new users",
     "service_close": "closes accounts",
 }
+
+#: Rows a bar chart of regions or origin → destination pairs shows at most.
+MOST_ROWS = 15
 
 
 @dataclass(frozen=True)
@@ -208,18 +212,35 @@ def flow_totals(data: RunData, arm: str) -> pd.DataFrame:
                                             ascending=[False, True, True], kind="stable")
 
 
-def flow_order(data: RunData) -> list[tuple[str, str]]:
-    """Origin → destination pairs of every arm, largest first by their rigs summed over the
-    arms (each arm's mean over its runs): one order for every arm's chart, so that a pair
-    sits in the same row in each (each arm had its own order: a class comparing arms side
-    by side found Russia second in one and third in the next). One arm: its own order."""
-    tots = [t for t in (flow_totals(data, arm) for arm in data.arms) if len(t)]
-    if not tots:
+def order_over_arms(totals_per_arm: Iterable[pd.Series], most: int | None = None) -> list[Any]:
+    """The keys of every arm's totals (regions, origin → destination pairs), largest total
+    summed over the arms first, ties in the order the arms first list them; at most `most`.
+
+    One order for every arm's chart, so that a key sits in the same row or legend place in
+    each (each arm had its own order: a class comparing arms side by side found Russia second
+    in one and third in the next). One arm: its own order, where its totals come largest first.
+    """
+    parts = [t for t in totals_per_arm if len(t)]
+    if not parts:
         return []
-    total = pd.concat(tots).groupby(["origin", "destination"], sort=True)["rigs"].sum()
-    out = total.reset_index().sort_values(["rigs", "origin", "destination"],
-                                          ascending=[False, True, True], kind="stable")
-    return list(zip(out["origin"].astype(str), out["destination"].astype(str), strict=True))
+    over = pd.concat(parts)
+    levels = list(range(over.index.nlevels)) if over.index.nlevels > 1 else 0
+    total = over.groupby(level=levels, sort=False).sum()  # keys in the order first listed
+    return list(total.sort_values(ascending=False, kind="stable").index[:most])
+
+
+def flow_order(totals: dict[str, pd.DataFrame], most: int | None = None
+               ) -> list[tuple[str, str]]:
+    """Origin → destination pairs of every arm's :func:`flow_totals` (a frame per arm), by
+    their rigs summed over the arms (:func:`order_over_arms`), at most `most`."""
+    return order_over_arms((t.set_index(["origin", "destination"])["rigs"]
+                            for t in totals.values()), most)
+
+
+def dest_order(arrivals: Iterable[pd.DataFrame]) -> list[str]:
+    """The destinations of every arm's :func:`cumulative_arrivals`, most rigs arrived over all
+    arms first (:func:`order_over_arms`)."""
+    return order_over_arms(cum.iloc[-1] for cum in arrivals if len(cum))
 
 
 def choice_totals(data: RunData, arm: str) -> pd.DataFrame:
@@ -238,14 +259,14 @@ def choice_totals(data: RunData, arm: str) -> pd.DataFrame:
     return total.loc[order]
 
 
-def choice_regions(totals: dict[str, pd.DataFrame], most: int = 15) -> list[str]:
-    """The regions of the choices figures, one list for every arm (the first arm's largest
-    first, then those only later arms have), at most `most`: a region sits in the same row
-    of each arm's bars."""
-    return list(dict.fromkeys(r for t in totals.values() for r in t.index))[:most]
+def choice_regions(totals: dict[str, pd.DataFrame], most: int = MOST_ROWS) -> list[str]:
+    """The regions of the choices figures, one list for every arm: most decisions over all
+    arms first (:func:`order_over_arms`), at most `most`, so that a region sits in the same
+    row of each arm's bars."""
+    return order_over_arms((t.sum(axis=1) for t in totals.values()), most)
 
 
-def earnings(data: RunData, most: int = 15) -> dict[str, pd.DataFrame]:
+def earnings(data: RunData, most: int = MOST_ROWS) -> dict[str, pd.DataFrame]:
     """Who earned what: per arm, each leaf region's revenue and cost over the run (summary.csv's
     ``revenue.<region>`` and ``cost.<region>``, in USD, every coin's together, mean over the
     arm's runs), a row per region in one order for every arm (most revenue over all arms
@@ -267,9 +288,9 @@ def earnings(data: RunData, most: int = 15) -> dict[str, pd.DataFrame]:
             pd.DataFrame(columns=["revenue", "cost"], dtype=float)
         out[arm] = own.rename_axis("region") / max(data.members(arm), 1)
     over = pd.concat(out.values()).groupby(level=0).sum()
-    over = over[(over["revenue"] != 0) | (over["cost"] != 0)]
-    order = over.reset_index().sort_values(["revenue", "region"], ascending=[False, True],
-                                           kind="stable")["region"].tolist()[:most]
+    live = over.index[(over["revenue"] != 0) | (over["cost"] != 0)]
+    order = order_over_arms((df.loc[df.index.isin(live), "revenue"] for df in out.values()),
+                            most)
     return {arm: df.reindex(order, fill_value=0.0) for arm, df in out.items()}
 
 

@@ -26,12 +26,14 @@ import pandas as pd
 from sim.errors import HashsimError
 from sim.plot_series import (
     MARKER_KINDS,
+    MOST_ROWS,
     Marker,
     bands,
     block_time_unit,
     choice_regions,
     choice_totals,
     cumulative_arrivals,
+    dest_order,
     earnings,
     energy_series,
     flow_order,
@@ -41,6 +43,7 @@ from sim.plot_series import (
     member_sum,
     monthly_books,
     observed_hashrate,
+    order_over_arms,
     retargets,
     rolling_mean,
     stack_means,
@@ -90,16 +93,17 @@ if TYPE_CHECKING:
     from sim.results import Results
 
 __all__ = [
-    "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "PALETTE", "STATUSES",
-    "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError", "MissingPathError",
-    "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure", "choice_regions",
-    "choice_totals", "clip", "cluster_markers", "cumulative_arrivals", "earnings", "energy_series",
-    "fig_choices", "fig_difficulty", "fig_earnings", "fig_energy", "fig_facilities", "fig_flows",
-    "fig_hashrate", "fig_pools", "fig_regions", "fig_rigs", "flow_order", "flow_totals",
-    "key_order", "load_run", "markers", "member_sum", "monthly_books", "observed_hashrate",
-    "region_colours", "render", "require", "retargets", "rolling_mean", "run_data", "si_scale",
-    "stack_means", "status_columns", "status_means", "target_block_time", "usd_scale",
-    "write_atomic", "write_figures",
+    "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "MOST_ROWS", "PALETTE",
+    "STATUSES", "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError",
+    "MissingPathError", "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure",
+    "choice_regions", "choice_totals", "clip", "cluster_markers", "cumulative_arrivals",
+    "dest_order", "earnings", "energy_series", "fig_choices", "fig_difficulty", "fig_earnings",
+    "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools", "fig_regions",
+    "fig_rigs", "flow_order", "flow_totals", "key_order", "load_run", "markers", "member_sum",
+    "monthly_books", "observed_hashrate", "order_over_arms", "region_colours", "render",
+    "require", "retargets", "rolling_mean", "run_data", "si_scale", "stack_means",
+    "status_columns", "status_means", "target_block_time", "usd_scale", "write_atomic",
+    "write_figures",
 ]
 
 FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "earnings",
@@ -310,12 +314,12 @@ def fig_flows(data: RunData) -> Figure | None:
     for ax in axes[1:, 1]:
         ax.sharey(axes[0, 1])
     palette = region_colours(data)
-    # one order of the pairs (the 15 largest over all arms) and of the destinations for every
+    # one order of the pairs (the MOST_ROWS largest over all arms) and of the destinations for every
     # arm, so that a pair sits in the same row of each arm's bars and a destination in the
     # same place of each legend; a pair an arm did not move rigs along has no bar there
-    pairs = flow_order(data)[:15][::-1]
+    pairs = flow_order(owns, MOST_ROWS)[::-1]
     arrivals = {arm: cumulative_arrivals(data, arm) for arm in data.arms}
-    dests = dest_order(list(arrivals.values()))
+    dests = dest_order(arrivals.values())
     for r, arm in enumerate(data.arms):
         own = owns[arm]
         if not len(own):  # an arm in which no rig moved: say so, draw no empty axes
@@ -357,16 +361,6 @@ def fig_flows(data: RunData) -> Figure | None:
     return fig
 
 
-def dest_order(arrivals: Sequence[pd.DataFrame]) -> list[Any]:
-    """The destinations of every arm's cumulative arrivals, most rigs arrived over all arms
-    first (ties in the order the arms list them). One arm: its own order."""
-    seen: dict[Any, float] = {}
-    for cum in arrivals:
-        for dest in cum.columns:
-            seen[dest] = seen.get(dest, 0.0) + float(cum[dest].iloc[-1])
-    return sorted(seen, key=lambda d: -seen[d])
-
-
 def fig_choices(data: RunData) -> Figure | None:
     """What the rigs chose, by region: left ahead of a ban, or, forced off, relocated, went
     underground, hibernated, were sold abroad or retired (decisions.csv, over the run)."""
@@ -380,7 +374,7 @@ def fig_choices(data: RunData) -> Figure | None:
     # suptitle at y=1.02 it overdrew the title of a one-region figure, and a legend below
     # each panel the next panel's title); one x scale for every arm, so that bar lengths
     # compare across arms (each panel had its own: 645k and 574k decisions drew as long)
-    fig, axes = subplots(len(data.arms), 1, figsize=(9.0, (0.35 * min(rows, 15) + 1.3)
+    fig, axes = subplots(len(data.arms), 1, figsize=(9.0, (0.35 * rows + 1.3)
                                                      * len(data.arms) + 0.8), squeeze=False,
                          sharex=True, layout="constrained")
     shown: dict[str, Any] = {}

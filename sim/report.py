@@ -551,9 +551,18 @@ def pfig_pools(data: RunData, coin: str) -> Any | None:
     return _layout(fig, f"Pool shares of {coin} hashrate (mean over runs)")
 
 
-def pfig_sankey(data: RunData, arm: str) -> Any | None:
+def _flow_totals(data: RunData) -> dict[str, pd.DataFrame]:
+    """Each arm's :func:`sim.plots.flow_totals`, for the migration figures to share."""
+    return {arm: P.flow_totals(data, arm) for arm in data.arms}
+
+
+def pfig_sankey(data: RunData, arm: str, totals: dict[str, pd.DataFrame] | None = None
+                ) -> Any | None:
+    """`arm`'s rigs departed, origin → destination; `totals` are every arm's
+    :func:`sim.plots.flow_totals` (computed where not given)."""
     go = _go()
-    tot = P.flow_totals(data, arm)
+    totals = _flow_totals(data) if totals is None else totals
+    tot = totals[arm]
     if not len(tot):
         return None
     tot = tot.assign(origin=tot["origin"].astype(str), destination=tot["destination"].astype(str))
@@ -562,7 +571,7 @@ def pfig_sankey(data: RunData, arm: str) -> Any | None:
     # third in the next); plotly stacks the nodes in the order given where few links cross,
     # but its layout moves nodes of a tangle (china-2021's fifteen pairs)
     moved = set(zip(tot["origin"], tot["destination"], strict=True))
-    pairs = [pair for pair in P.flow_order(data) if pair in moved]
+    pairs = [pair for pair in P.flow_order(totals) if pair in moved]
     origins = list(dict.fromkeys(o for o, _ in pairs))
     dests = list(dict.fromkeys(d for _, d in pairs))
     labels = [ptext(data.label(o)) for o in origins] + \
@@ -649,24 +658,32 @@ def pfig_earnings(data: RunData) -> Any | None:
                    hovermode="closest")
 
 
-def pfig_arrivals(data: RunData) -> Any | None:
+def pfig_arrivals(data: RunData, totals: dict[str, pd.DataFrame] | None = None
+                  ) -> Any | None:
+    """Rigs arrived by destination, cumulated; `totals` are every arm's
+    :func:`sim.plots.flow_totals` (computed where not given). The destinations in the order
+    the PNG's legends list them (:func:`sim.plots.dest_order`, most over all arms first; the
+    first arm's own order, then the others' additions, had put them differently), `legendrank`
+    keeping it where the first arm lacks one."""
     go = _go()
     if not len(data.tables["flows"]):
         return None
+    totals = _flow_totals(data) if totals is None else totals
     fig = _arm_subplots(data)
     palette = region_colours(data)
-    order: list[str] = []
+    arrivals = {arm: P.cumulative_arrivals(data, arm) if len(totals[arm]) else pd.DataFrame()
+                for arm in data.arms}
+    order = P.dest_order(arrivals.values())
     shown: set[str] = set()
     for c, arm in enumerate(data.arms, start=1):
-        moved = len(P.flow_totals(data, arm)) > 0
-        cum = P.cumulative_arrivals(data, arm) if moved else pd.DataFrame()
-        if not moved:
+        cum = arrivals[arm]
+        if not len(totals[arm]):
             _panel_note(fig, c, "no rigs moved")
-        order += [d for d in cum.columns if d not in order]
-        for dest in cum.columns:
+        for dest in [d for d in order if d in cum.columns]:
             k = order.index(dest)
             fig.add_trace(go.Scatter(x=_days(cum.index), y=cum[dest].to_numpy(), mode="lines",
                                      **_named(data.label(dest)), legendgroup=f"d{k}",
+                                     legendrank=k,
                                      line={"color": palette.get(str(dest), "#7f7f7f")},
                                      showlegend=dest not in shown,
                                      hovertemplate="%{y:,.0f}<extra>%{meta}</extra>"),
@@ -966,10 +983,11 @@ def _figures(data: RunData, sources: Sequence[SourceEvent]) -> list[tuple[str, s
     pools = divs(pfig_pools, "pools")
     if pools:
         out.append(("pools", "Pools", pools))
-    sankeys = [(i, arm, pfig_sankey(data, arm)) for i, arm in enumerate(data.arms)]
+    flows = _flow_totals(data)  # once for every arm's diagram and the arrivals
+    sankeys = [(i, arm, pfig_sankey(data, arm, flows)) for i, arm in enumerate(data.arms)]
     migration = [_figure_div(f, f"fig-sankey-{i}") if f is not None else
                  f"<p class='note'>{esc(_no_moves(data, arm))}</p>" for i, arm, f in sankeys]
-    arrivals = pfig_arrivals(data)
+    arrivals = pfig_arrivals(data, flows)
     if arrivals is not None:
         migration.append(_figure_div(arrivals, "fig-arrivals", data))
     if "flows" not in data.missing:

@@ -93,6 +93,30 @@ def test_bands_are_quantiles_over_members() -> None:
     assert b[["lo", "mid", "hi"]].iloc[0].tolist() == pytest.approx([1.2, 3.0, 4.8])
 
 
+def test_every_arm_charts_its_keys_in_one_order_the_largest_over_all_arms_first() -> None:
+    """Hand-computed: b 4 + 3, a 5 + 1, d 2, c 1. The choices figures took the first arm's
+    order (a, b, c, then d); the flows, arrivals and earnings figures the total's."""
+    ban = pd.Series({"a": 5.0, "b": 4.0, "c": 1.0})
+    other = pd.Series({"b": 3.0, "d": 2.0, "a": 1.0})
+    assert plots.order_over_arms([ban, other]) == ["b", "a", "d", "c"]
+    assert plots.order_over_arms([ban, other], most=2) == ["b", "a"]
+    assert plots.order_over_arms([ban]) == ["a", "b", "c"]  # one arm: its own order
+    assert plots.order_over_arms([pd.Series(dtype=float)]) == []
+    # ties in the order the arms first list them
+    assert plots.order_over_arms([pd.Series({"y": 1.0, "x": 1.0}), pd.Series({"x": 1.0})]) \
+        == ["x", "y"]
+    assert plots.order_over_arms([pd.Series({"y": 1.0, "x": 1.0})]) == ["y", "x"]
+    choices = {arm: pd.DataFrame({"relocate": s, "hibernate": s / 2}) for arm, s in
+               (("ban", ban), ("other", other))}
+    assert plots.choice_regions(choices) == ["b", "a", "d", "c"]
+    flows = {arm: pd.DataFrame({"origin": "x", "destination": s.index, "rigs": s.to_numpy()})
+             for arm, s in (("ban", ban), ("other", other))}
+    assert plots.flow_order(flows) == [("x", "b"), ("x", "a"), ("x", "d"), ("x", "c")]
+    arrivals = [pd.DataFrame([s.to_numpy() / 2, s.to_numpy()], columns=s.index)
+                for s in (ban, other)]
+    assert plots.dest_order(arrivals) == ["b", "a", "d", "c"]
+
+
 def test_rigs_by_status_of_each_region_add_up_to_every_regions(data: RunData) -> None:
     """status_means: each status summed over a run's rows of a date, then the mean of the
     runs; by region, the regions' means add up to the whole."""

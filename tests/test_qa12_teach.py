@@ -104,8 +104,9 @@ def test_flows_figure_lists_the_pairs_in_one_order_for_every_arm(iran: RunData) 
     assert names[0] == names[1] and len(names[0]) == 3
     # by rigs over both arms (Russia: 2 × 66k), not by either arm's own (Kazakhstan: 81k in
     # ban, last in other)
-    assert flow_order(arms) == [("iran", "russia"), ("iran", "rest_of_world"),
-                                ("iran", "kazakhstan")]
+    totals = {arm: flow_totals(arms, arm) for arm in arms.arms}
+    assert flow_order(totals) == [("iran", "russia"), ("iran", "rest_of_world"),
+                                  ("iran", "kazakhstan")]
     assert names[0][-1] == "Iran → Russia"  # the top row
     # the bar in each row is that arm's own number for that pair
     own = {arm: {(o, d): r for o, d, r in
@@ -113,7 +114,7 @@ def test_flows_figure_lists_the_pairs_in_one_order_for_every_arm(iran: RunData) 
            for arm in arms.arms}
     for ax, arm in zip(bars, arms.arms, strict=True):
         widths = [p.get_width() for p in ax.patches][::-1]
-        assert widths == pytest.approx([own[arm][pair] for pair in flow_order(arms)])
+        assert widths == pytest.approx([own[arm][pair] for pair in flow_order(totals)])
 
 
 def test_flows_figure_arrivals_share_one_scale_and_one_legend_order(iran: RunData) -> None:
@@ -135,6 +136,28 @@ def test_flows_figure_keeps_the_arrivals_legend_off_the_curves(china: RunData) -
     ax = fig.axes[1]
     legend = ax.get_legend().get_window_extent(renderer)
     assert legend.x0 >= ax.get_window_extent(renderer).x1
+
+
+def test_report_arrivals_list_the_destinations_as_the_png_does(iran: RunData) -> None:
+    """The PNG's arrivals legends listed the destinations by rigs over all arms, the report's
+    one legend in the first arm's own order and then the others' additions: with fewer rigs to
+    Kazakhstan in the second arm, it was first in the report and last in the PNG."""
+    from sim.plot_series import cumulative_arrivals, dest_order
+    from sim.plot_style import clip
+    from sim.report import pfig_arrivals
+
+    arms = two_arms(iran, shrink="kazakhstan")
+    fig = fig_flows(arms)
+    png = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes[1::2]]
+    entries = [t for t in pfig_arrivals(arms).data if t.showlegend]
+    # plotly lists a legend by legendrank (1000 where a trace has none), then in trace order
+    ranked = sorted(range(len(entries)), key=lambda i: (
+        1000 if entries[i].legendrank is None else entries[i].legendrank, i))
+    report = [entries[i].meta for i in ranked]  # the full names (the PNG's are clipped)
+    over = dest_order(cumulative_arrivals(arms, arm) for arm in arms.arms)
+    assert over[0] == "russia" and over[-1] == "kazakhstan"
+    assert png[0] == png[1] == [clip(arms.label(d)) for d in over]
+    assert report == [arms.label(d) for d in over]
 
 
 def test_report_sankeys_stack_the_regions_in_one_order_for_every_arm(iran: RunData) -> None:
@@ -181,9 +204,12 @@ def test_event_labels_of_a_full_width_figure_are_grouped_as_before(china: RunDat
 
 
 def test_choices_figure_lists_the_regions_in_one_order_for_every_arm(china: RunData) -> None:
-    """The PNG's decisions bars were sorted by each arm's own totals (the report's figure
-    already shared one order): a region that decided less in the second arm moved rows."""
+    """The PNG's decisions bars were sorted by each arm's own totals: a region that decided
+    less in the second arm moved rows. Both figures now list the regions by decisions over
+    every arm, the order of the flows' pairs and the arrivals' destinations (the report's had
+    taken the first arm's order)."""
     from sim.plots import choice_totals, clip, fig_choices
+    from sim.report import pfig_choices
 
     first = choice_totals(china, china.arms[0])
     assert len(first) >= 3
@@ -203,16 +229,19 @@ def test_choices_figure_lists_the_regions_in_one_order_for_every_arm(china: RunD
     panels = [ax for ax in fig.axes if ax.get_yticklabels()]
     names = [[t.get_text() for t in ax.get_yticklabels()] for ax in panels]
     assert len(panels) == 2 and names[0] == names[1]
-    assert names[0][-1] == clip(china.label(top), 24)  # the top row: the first arm's largest
+    own = {arm: choice_totals(arms, arm).sum(axis=1) for arm in ("ban", "other")}
+    over = own["ban"].add(own["other"], fill_value=0.0).sort_values(ascending=False,
+                                                                   kind="stable")
+    regions = list(over.index)[:len(names[0])]
+    assert names[0][::-1] == [clip(china.label(r), 24) for r in regions]  # top row first
+    page = pfig_choices(arms)
+    assert list(page.data[0].y)[::-1] == [clip(china.label(r), 24) for r in regions]
     for ax, arm in zip(panels, ("ban", "other"), strict=True):
-        own = choice_totals(arms, arm).sum(axis=1)
-        rows = len(names[0])
-        ends = [0.0] * rows
+        ends = [0.0] * len(regions)
         for patch in ax.patches:  # each row's stacked bar ends at the region's total
             row = round(patch.get_y() + patch.get_height() / 2)
             ends[row] = max(ends[row], patch.get_x() + patch.get_width())
-        expected = [own.get(r, 0.0) for r in list(choice_totals(arms, "ban").index)[:rows]]
-        assert ends[::-1] == pytest.approx(expected)
+        assert ends[::-1] == pytest.approx([own[arm].get(r, 0.0) for r in regions])
 
 
 def test_flows_figure_title_sits_on_its_panels_and_an_empty_arm_is_one_line(
