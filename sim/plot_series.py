@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from sim.rundata import MEMBER, RunData
+from sim.rundata import MEMBER, RunData, usd_scale
 
 #: Event kinds drawn as dated markers on time axes (the timeline in the report shows all).
 MARKER_KINDS = {
@@ -266,17 +266,31 @@ def choice_regions(totals: dict[str, pd.DataFrame], most: int = MOST_ROWS) -> li
     return order_over_arms((t.sum(axis=1) for t in totals.values()), most)
 
 
-def earnings(data: RunData, most: int = MOST_ROWS) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True)
+class Earnings:
+    """Who earned what, ready to draw: per arm a frame of each region's ``revenue`` and
+    ``cost`` (USD over the run, mean over the arm's runs), every frame indexed by `regions`
+    (most revenue over all arms first), and the one USD unit for every arm's bars (`scale`
+    dollars a `unit`)."""
+
+    regions: list[str]
+    by_arm: dict[str, pd.DataFrame]
+    scale: float
+    unit: str
+
+
+def earnings(data: RunData, most: int = MOST_ROWS) -> Earnings | None:
     """Who earned what: per arm, each leaf region's revenue and cost over the run (summary.csv's
     ``revenue.<region>`` and ``cost.<region>``, in USD, every coin's together, mean over the
     arm's runs), a row per region in one order for every arm (most revenue over all arms
-    first, at most `most`; regions that neither earned nor paid left out); {} where the summary
-    has no such rows (a folder of an earlier version)."""
+    first, at most `most`; regions that neither earned nor paid left out). None where the
+    summary has no such rows (a folder of an earlier version) or every one is 0."""
     s = data.tables["summary"]
-    kind, _, region = (s["metric"].astype(str).str.partition(".")[i] for i in range(3))
+    parts = s["metric"].astype(str).str.partition(".")
+    kind, region = parts[0], parts[2]
     mine = kind.isin(["revenue", "cost"]) & (region != "")
     if not mine.any():
-        return {}
+        return None
     part = pd.DataFrame({"arm": s["arm"][mine], "kind": kind[mine], "region": region[mine],
                          "value": pd.to_numeric(s["value"][mine], errors="coerce")})
     total = part.groupby(["arm", "region", "kind"], sort=True)["value"].sum().unstack(
@@ -284,14 +298,19 @@ def earnings(data: RunData, most: int = MOST_ROWS) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     arms = set(total.index.get_level_values("arm"))
     for arm in data.arms:
-        own = pd.DataFrame(total.loc[arm]) if arm in arms else \
+        # one arm of the (arm, region) rows is a frame; mypy reads .loc as a frame or a series
+        own = cast(pd.DataFrame, total.loc[arm]) if arm in arms else \
             pd.DataFrame(columns=["revenue", "cost"], dtype=float)
         out[arm] = own.rename_axis("region") / max(data.members(arm), 1)
     over = pd.concat(out.values()).groupby(level=0).sum()
     live = over.index[(over["revenue"] != 0) | (over["cost"] != 0)]
-    order = order_over_arms((df.loc[df.index.isin(live), "revenue"] for df in out.values()),
-                            most)
-    return {arm: df.reindex(order, fill_value=0.0) for arm, df in out.items()}
+    regions = order_over_arms((df.loc[df.index.isin(live), "revenue"] for df in out.values()),
+                              most)
+    if not regions:
+        return None
+    by_arm = {arm: df.reindex(regions, fill_value=0.0) for arm, df in out.items()}
+    scale, unit = usd_scale(max(float(df.to_numpy().max()) for df in by_arm.values()))
+    return Earnings(regions, by_arm, scale, unit)
 
 
 def cumulative_arrivals(data: RunData, arm: str) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from sim.errors import HashsimError
 from sim.plot_series import (
     MARKER_KINDS,
     MOST_ROWS,
+    Earnings,
     Marker,
     bands,
     block_time_unit,
@@ -94,16 +95,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ARM_COLOURS", "FIGURES", "FIGURE_FUNCS", "MARKER_KINDS", "MEMBER", "MOST_ROWS", "PALETTE",
-    "STATUSES", "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Marker", "MissingExtraError",
-    "MissingPathError", "NotResultsError", "RunData", "bands", "block_time_unit", "check_figure",
-    "choice_regions", "choice_totals", "clip", "cluster_markers", "cumulative_arrivals",
-    "dest_order", "earnings", "energy_series", "fig_choices", "fig_difficulty", "fig_earnings",
-    "fig_energy", "fig_facilities", "fig_flows", "fig_hashrate", "fig_pools", "fig_regions",
-    "fig_rigs", "flow_order", "flow_totals", "key_order", "load_run", "markers", "member_sum",
-    "monthly_books", "observed_hashrate", "order_over_arms", "region_colours", "render",
-    "require", "retargets", "rolling_mean", "run_data", "si_scale", "stack_means",
-    "status_columns", "status_means", "target_block_time", "usd_scale", "write_atomic",
-    "write_figures",
+    "STATUSES", "STATUS_COLOURS", "STATUS_LABELS", "TABLES", "Earnings", "Marker",
+    "MissingExtraError", "MissingPathError", "NotResultsError", "RunData", "bands",
+    "block_time_unit", "check_figure", "choice_regions", "choice_totals", "clip",
+    "cluster_markers", "cumulative_arrivals", "dest_order", "earnings", "energy_series",
+    "fig_choices", "fig_difficulty", "fig_earnings", "fig_energy", "fig_facilities", "fig_flows",
+    "fig_hashrate", "fig_pools", "fig_regions", "fig_rigs", "flow_order", "flow_totals",
+    "key_order", "load_run", "markers", "member_sum", "monthly_books", "observed_hashrate",
+    "order_over_arms", "region_colours", "render", "require", "retargets", "rolling_mean",
+    "run_data", "si_scale", "stack_means", "status_columns", "status_means",
+    "target_block_time", "usd_scale", "write_atomic", "write_figures",
 ]
 
 FIGURES = ("hashrate", "difficulty", "regions", "rigs", "pools", "flows", "choices", "earnings",
@@ -407,14 +408,10 @@ def fig_earnings(data: RunData) -> Figure | None:
     """Who earned what: each region's revenue over the run (before pool fees) beside what its
     rigs paid for power and hosting (summary.csv, mean over runs); arms one above the other,
     the regions in one order and on one scale."""
-    totals = earnings(data)
-    if not totals:
+    books = earnings(data)
+    if books is None:
         return None
-    regions = list(next(iter(totals.values())).index)[::-1]
-    if not regions:
-        return None
-    top = max(float(df.to_numpy().max()) for df in totals.values())
-    scale, unit = usd_scale(top)
+    regions = books.regions[::-1]  # the most revenue in the top row
     fig, axes = subplots(len(data.arms), 1, figsize=(9.0, (0.42 * len(regions) + 1.3)
                                                      * len(data.arms) + 0.8), squeeze=False,
                          sharex=True, layout="constrained")
@@ -422,15 +419,15 @@ def fig_earnings(data: RunData) -> Figure | None:
     shown: list[Any] = []
     for r, arm in enumerate(data.arms):
         ax = axes[r, 0]
-        tot = totals[arm].reindex(regions)
-        # (the revenue under its costs, as the report's grouped bars stack them)
-        shown = [ax.barh(y + offset, tot[field] / scale, height=0.4,
+        tot = books.by_arm[arm][::-1]
+        # the revenue under its costs, as the report's grouped bars (side by side) place them
+        shown = [ax.barh(y + offset, tot[field] / books.scale, height=0.4,
                          color=EARNINGS_COLOURS[field], label=EARNINGS_LABELS[field])
                  for field, offset in (("revenue", -0.2), ("cost", 0.2))]
         ax.set_yticks(y, [clip(data.label(n), 24) for n in regions])
         ax.set_title(f"who earned what{' — ' + data.arm_label(arm) if arm else ''}")
         ax.tick_params(axis="x", labelbottom=True)  # sharex hides them on all but the last
-    axes[-1, 0].set_xlabel(f"{unit} over the run (mean over runs)")
+    axes[-1, 0].set_xlabel(f"{books.unit} over the run (mean over runs)")
     fig.legend(shown, [str(b.get_label()) for b in shown], loc="outside lower center",
                ncols=2)
     fig.suptitle(f"Revenue and costs by region — {data.name}")

@@ -634,19 +634,18 @@ def pfig_earnings(data: RunData) -> Any | None:
     """Who earned what: each region's revenue over the run and its rigs' power and hosting
     costs, by arm (summary.csv, mean over runs), the regions in one order on one scale."""
     go = _go()
-    totals = P.earnings(data)
-    regions = list(next(iter(totals.values())).index)[::-1] if totals else []
-    if not regions:
+    books = P.earnings(data)
+    if books is None:
         return None
-    top = max(float(df.to_numpy().max()) for df in totals.values())
-    scale, unit = usd_scale(top)
+    regions = books.regions[::-1]  # the most revenue in the top row
+    unit = books.unit
     fig = _arm_subplots(data)
     names = [ptext(clip(data.label(r), 24)) for r in regions]
     for c, arm in enumerate(data.arms, start=1):
-        tot = totals[arm].reindex(regions)
+        tot = books.by_arm[arm][::-1]
         for k, field in enumerate(EARNINGS_LABELS):
             fig.add_trace(go.Bar(
-                y=names, x=tot[field].to_numpy() / scale, orientation="h",
+                y=names, x=tot[field].to_numpy() / books.scale, orientation="h",
                 marker={"color": EARNINGS_COLOURS[field]}, **_named(EARNINGS_LABELS[field]),
                 legendgroup=f"e{k}",
                 showlegend=c == 1, hovertemplate=f"%{{meta}}: %{{x:,.2f}} {unit}<extra></extra>"),

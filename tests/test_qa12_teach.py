@@ -282,12 +282,14 @@ def test_earnings_figure_draws_each_arms_revenue_and_cost_by_region(iran: RunDat
     other = summary["arm"] == "other"
     iran_rev = other & (summary["metric"] == "revenue.iran")
     summary.loc[iran_rev, "value"] = summary.loc[iran_rev, "value"] * 0.25  # Iran lost more
-    totals = earnings(arms)
+    books = earnings(arms)
+    assert books is not None
+    totals = books.by_arm
     own = {arm: {m.split(".", 1)[1]: v for m, v in summary[
         (summary["arm"] == arm) & summary["metric"].str.startswith("revenue.")].groupby(
         "metric")["value"].mean().items()} for arm in arms.arms}
     order = list(totals["ban"].index)
-    assert order == list(totals["other"].index)
+    assert order == books.regions == list(totals["other"].index)
     assert totals["other"].loc["iran", "revenue"] == pytest.approx(own["other"]["iran"])
     over = {r: own["ban"][r] + own["other"][r] for r in order}
     assert order == sorted(over, key=lambda r: -over[r])
@@ -310,8 +312,9 @@ def test_earnings_figure_draws_each_arms_revenue_and_cost_by_region(iran: RunDat
     mixed = RunData(arms.name, arms.scenario, {**arms.tables, "summary": summary[
         ~(other & summary["metric"].str.startswith(("revenue.", "cost.")))]}, arms.meta,
         experiment=True)
-    assert (earnings(mixed)["other"].to_numpy() == 0).all()
-    assert list(earnings(mixed)["ban"].index) == list(earnings(mixed)["other"].index)
+    mixed_books = earnings(mixed)
+    assert mixed_books is not None and (mixed_books.by_arm["other"].to_numpy() == 0).all()
+    assert list(mixed_books.by_arm["ban"].index) == list(mixed_books.by_arm["other"].index)
     assert fig_earnings(mixed) is not None
 
 
