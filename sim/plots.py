@@ -330,7 +330,7 @@ def fig_flows(data: RunData) -> Figure | None:
             axes[r, 0].text(0.5, 0.5, "no rigs moved", transform=axes[r, 0].transAxes,
                             ha="center", va="center", color="0.35")
             continue
-        rigs = own.set_index([own["origin"].astype(str), own["destination"].astype(str)])["rigs"]
+        rigs = own.set_index(["origin", "destination"])["rigs"]
         tot = rigs.reindex(pd.MultiIndex.from_tuples(pairs), fill_value=0.0).rename_axis(
             ["origin", "destination"]).rename("rigs").reset_index()
         ax = axes[r, 0]

@@ -565,7 +565,6 @@ def pfig_sankey(data: RunData, arm: str, totals: dict[str, pd.DataFrame] | None 
     tot = totals[arm]
     if not len(tot):
         return None
-    tot = tot.assign(origin=tot["origin"].astype(str), destination=tot["destination"].astype(str))
     # the nodes in one order for every arm's diagram (by rigs over all arms), so that a
     # region sits in the same place in each (each arm had its own order: Russia second in one,
     # third in the next); plotly stacks the nodes in the order given where few links cross,
