@@ -301,12 +301,12 @@ def _headline(results: Any, echo: Echo) -> None:
     from sim.report import summary_rows
 
     data = RunData.from_results(results)
-    wanted = ["pre_shock_hashrate", "trough_hashrate", "drop", "largest_upward_adjustment",
-              "largest_downward_adjustment", "days_to_recover_90"]
+    wanted = {"pre_shock_hashrate", "trough_hashrate", "drop", "largest_upward_adjustment",
+              "largest_downward_adjustment", "days_to_recover_90"}
     # and what the rigs chose, where they chose anything (the question a ban's demo asks)
     summary = results.summary
     made = summary[summary["metric"].str.startswith("decided.") & (summary["value"] > 0)]
-    wanted += list(dict.fromkeys(made["metric"]))
+    wanted |= set(made["metric"])
     echo(click.style("\nWhat happened", bold=True))
     for row in summary_rows(data):
         if row["metric"] in wanted:

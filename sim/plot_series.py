@@ -244,8 +244,9 @@ def dest_order(arrivals: Iterable[pd.DataFrame]) -> list[str]:
 
 
 def choice_totals(data: RunData, arm: str) -> pd.DataFrame:
-    """Rigs that made each choice over the run (decisions.csv, mean over members): a row per
-    region (most rigs first), a column per choice made, in CHOICE_LABELS' order."""
+    """Decisions of each choice over the run, in rigs (decisions.csv, mean over members; a rig
+    that waits decides again and counts again): a row per region (most decisions first), a
+    column per choice made, in CHOICE_LABELS' order."""
     from sim.plot_style import CHOICE_LABELS
 
     dec = data.tables["decisions"]

@@ -262,7 +262,7 @@ def fig_rigs(data: RunData) -> Figure | None:
     for c, arm in enumerate(data.arms):
         n = data.members(arm)
         runs = f" (mean of {n} runs)" if n > 1 else ""
-        head = f"{arm}" if len(data.arms) > 1 else f"Rigs by status — {data.name}"
+        head = data.arm_label(arm) if len(data.arms) > 1 else f"Rigs by status — {data.name}"
         axes[0, c].set_title(head + runs, pad=pad)
     if len(data.arms) > 1:
         above = (pad + 2.2 * cast(float, STYLE["axes.titlesize"])) / 72.0 / fig.get_figheight()
@@ -323,10 +323,11 @@ def fig_flows(data: RunData) -> Figure | None:
     dests = dest_order(arrivals.values())
     for r, arm in enumerate(data.arms):
         own = owns[arm]
+        title = f"origin → destination{' — ' + data.arm_label(arm) if arm else ''}"
         if not len(own):  # an arm in which no rig moved: say so, draw no empty axes
             for ax in axes[r]:
                 ax.set_axis_off()
-            axes[r, 0].set_title(f"origin → destination{' — ' + arm if arm else ''}")
+            axes[r, 0].set_title(title)
             axes[r, 0].text(0.5, 0.5, "no rigs moved", transform=axes[r, 0].transAxes,
                             ha="center", va="center", color="0.35")
             continue
@@ -340,7 +341,7 @@ def fig_flows(data: RunData) -> Figure | None:
         ax.set_yticks(range(len(tot)), names)
         ax.set_xlabel("rigs departed over the run")
         counts_axis(ax, "x")
-        ax.set_title(f"origin → destination{' — ' + arm if arm else ''}")
+        ax.set_title(title)
         cum = arrivals[arm]
         ax = axes[r, 1]
         for dest in [d for d in dests if d in cum.columns]:
@@ -382,7 +383,7 @@ def fig_choices(data: RunData) -> Figure | None:
     for r, arm in enumerate(data.arms):
         ax = axes[r, 0]
         tot = totals[arm].reindex(regions, fill_value=0.0) if len(totals[arm]) else totals[arm]
-        ax.set_title(f"what the rigs chose{' — ' + arm if arm else ''}")
+        ax.set_title(f"what the rigs chose{' — ' + data.arm_label(arm) if arm else ''}")
         if not len(tot):
             ax.set_axis_off()
             ax.text(0.5, 0.5, "no rig decided", transform=ax.transAxes, ha="center",
