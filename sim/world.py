@@ -293,7 +293,7 @@ class World:
     def route_rigs_on(self, day: int) -> F64:
         """Whole rigs each route carries on `day` (routes,): :func:`whole_on` of its rate,
         every route at once; inf where it has no limit."""
-        rates, limited = self._route_rates or self.route_rates()  # (one call less a day)
+        rates, limited = self.route_rates()
         rigs, rate = rates.copy(), rates[limited]
         rigs[limited] = np.floor((day + 1) * rate + 1e-9) - np.floor(day * rate + 1e-9)
         return rigs
